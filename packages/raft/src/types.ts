@@ -167,7 +167,7 @@ export function encodeConfChange(cc: ConfChange | ConfChangeV2): { entryType: En
 export function decodeConfChange(e: Entry): ConfChange | ConfChangeV2 {
   if (e.entryType === EntryType.EntryConfChangeV2) {
     const d = eraftpb.ConfChangeV2.decode(e.data);
-    return { transition: d.transition, changes: d.changes.map((c) => ({ changeType: c.changeType, nodeId: c.nodeId })), context: d.context };
+    return { transition: d.transition, changes: d.changes.map((c) => ({ changeType: c.changeType ?? ConfChangeType.AddNode, nodeId: c.nodeId ?? 0 })), context: d.context };
   }
   if (e.entryType === EntryType.EntryConfChange) {
     const d = eraftpb.ConfChange.decode(e.data);

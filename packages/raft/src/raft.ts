@@ -1,0 +1,746 @@
+// The Raft state machine: terms, elections, replication bookkeeping and membership. It performs no
+// I/O: outgoing messages accumulate in `msgs`, new entries in the RaftLog's unstable part, and the
+// RawNode hands both to the application through Ready.
+import { Config } from './config.js';
+import { Changer } from './confchange/changer.js';
+import { confStateEquivalent, restore as restoreConf } from './confchange/restore.js';
+import { CompactedError, ProposalDroppedError, SnapshotTemporarilyUnavailableError, StoreError } from './errors.js';
+import { VoteResult } from './quorum/majority.js';
+import { RaftLog } from './raft_log.js';
+import { ReadOnly, ReadState } from './read_only.js';
+import { INVALID_ID, SoftState, StateRole } from './state_role.js';
+import { stepCandidate, stepFollower, stepLeader } from './raft_step.js';
+import { Storage } from './storage.js';
+import { ProgressState } from './tracker/progress.js';
+import { ProgressMap, ProgressTracker, TrackerConfig } from './tracker/tracker.js';
+import {
+  ConfChangeTransition,
+  ConfChangeV2,
+  ConfState,
+  EMPTY_BYTES,
+  Entry,
+  EntryType,
+  HardState,
+  Message,
+  MessageType,
+  Snapshot,
+  encodeConfChange,
+  isEmptyHardState,
+  newMessage,
+} from './types.js';
+import { Logger, payloadsSize, voteRespMsgType } from './util.js';
+
+/** Why a node campaigns; carried in the vote request context. */
+export type CampaignType = 'preElection' | 'election' | 'transfer';
+const CAMPAIGN_TRANSFER_CTX = new TextEncoder().encode('CampaignTransfer');
+
+function isTransferCtx(ctx: Uint8Array): boolean {
+  if (ctx.length !== CAMPAIGN_TRANSFER_CTX.length) return false;
+  for (let i = 0; i < ctx.length; i++) if (ctx[i] !== CAMPAIGN_TRANSFER_CTX[i]) return false;
+  return true;
+}
+
+export class Raft {
+  readonly id: number;
+  term = 0;
+  vote = INVALID_ID;
+  readStates: ReadState[] = [];
+  raftLog: RaftLog;
+  readonly maxMsgSize: number;
+  readonly maxCommittedSizePerReady: number;
+  readonly maxUncommittedSize: number;
+  prs: ProgressTracker;
+  state: StateRole = StateRole.Follower;
+  /** True when this node is a learner in the current configuration. */
+  isLearner = false;
+  /** Outgoing messages, drained by the RawNode into Ready. */
+  msgs: Message[] = [];
+  leaderId = INVALID_ID;
+  /** Target of an in-progress leadership transfer, or INVALID_ID. */
+  leadTransferee = INVALID_ID;
+  /**
+   * Only one conf change may be pending (in the log but not yet applied) at a time. This is the
+   * log index of the latest one; a new conf change is refused while it exceeds the applied index.
+   */
+  pendingConfIndex = 0;
+  readOnly: ReadOnly;
+  /** ReadIndex requests received before this leader committed an entry of its own term. */
+  pendingReadIndexMessages: Message[] = [];
+  /** Ticks since the last election timeout reset (for a leader: since the last check-quorum round). */
+  electionElapsed = 0;
+  heartbeatElapsed = 0;
+  readonly checkQuorum: boolean;
+  readonly preVote: boolean;
+  readonly skipBcastCommit: boolean;
+  readonly disableProposalForwarding: boolean;
+  readonly heartbeatTimeout: number;
+  readonly electionTimeout: number;
+  randomizedElectionTimeout = 0;
+  readonly minElectionTimeout: number;
+  readonly maxElectionTimeout: number;
+  /** Payload bytes of entries appended by this leader but not yet committed (back pressure). */
+  uncommittedSize = 0;
+  readonly logger: Logger;
+  private readonly random: () => number;
+
+  constructor(c: Config, store: Storage) {
+    c.validate();
+    this.id = c.id;
+    this.logger = c.logger;
+    this.random = c.random;
+    this.raftLog = new RaftLog(store, c.logger);
+    this.maxMsgSize = c.maxSizePerMsg;
+    this.maxCommittedSizePerReady = c.maxCommittedSizePerReady;
+    this.maxUncommittedSize = c.maxUncommittedEntriesSize;
+    this.prs = new ProgressTracker(c.maxInflightMsgs);
+    this.readOnly = new ReadOnly(c.readOnlyOption);
+    this.checkQuorum = c.checkQuorum;
+    this.preVote = c.preVote;
+    this.skipBcastCommit = c.skipBcastCommit;
+    this.disableProposalForwarding = c.disableProposalForwarding;
+    this.heartbeatTimeout = c.heartbeatTick;
+    this.electionTimeout = c.electionTick;
+    this.minElectionTimeout = c.minElection();
+    this.maxElectionTimeout = c.maxElection();
+
+    const rs = store.initialState();
+    restoreConf(this.prs, this.raftLog.lastIndex(), rs.confState);
+    const cs = this.postConfChange();
+    if (!confStateEquivalent(cs, rs.confState)) {
+      throw new StoreError(`conf state ${JSON.stringify(cs)} restored differs from storage ${JSON.stringify(rs.confState)}`);
+    }
+    if (!isEmptyHardState(rs.hardState)) this.loadState(rs.hardState);
+    if (c.applied > 0) this.commitApply(c.applied);
+    this.becomeFollower(this.term, INVALID_ID);
+    this.logger.info('raft: newRaft', {
+      raftId: this.id,
+      peers: [...this.prs.voterIds()],
+      term: this.term,
+      commit: this.raftLog.committed,
+      applied: this.raftLog.applied,
+      lastIndex: this.raftLog.lastIndex(),
+      lastTerm: this.raftLog.lastTerm(),
+    });
+  }
+
+  // ---- state accessors ----
+
+  softState(): SoftState {
+    return { leaderId: this.leaderId, raftState: this.state };
+  }
+
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.raftLog.committed };
+  }
+
+  /** A node may campaign only if it is a voter of the current configuration. */
+  promotable(): boolean {
+    const pr = this.prs.get(this.id);
+    return pr !== undefined && !pr.isLearner && !this.raftLog.unstableSnapshot();
+  }
+
+  pastElectionTimeout(): boolean {
+    return this.electionElapsed >= this.randomizedElectionTimeout;
+  }
+
+  resetRandomizedElectionTimeout(): void {
+    const span = this.maxElectionTimeout - this.minElectionTimeout;
+    this.randomizedElectionTimeout = this.minElectionTimeout + Math.floor(this.random() * span);
+  }
+
+  private loadState(hs: HardState): void {
+    if (hs.commit < this.raftLog.committed || hs.commit > this.raftLog.lastIndex()) {
+      throw new StoreError(`hard state commit ${hs.commit} is out of range [${this.raftLog.committed}, ${this.raftLog.lastIndex()}]`);
+    }
+    this.raftLog.committed = hs.commit;
+    this.term = hs.term;
+    this.vote = hs.vote;
+  }
+
+  // ---- sending ----
+
+  /** Queues a message; stamps `from` and, except for votes and forwarded requests, the current term. */
+  send(m: Message): void {
+    m.from = this.id;
+    const t = m.msgType;
+    if (
+      t === MessageType.MsgRequestVote ||
+      t === MessageType.MsgRequestPreVote ||
+      t === MessageType.MsgRequestVoteResponse ||
+      t === MessageType.MsgRequestPreVoteResponse
+    ) {
+      // Vote messages carry the term they are about (a pre-vote is for term+1), never 0.
+      if (m.term === 0) throw new Error(`raft: term should be set when sending ${MessageType[t]}`);
+    } else {
+      if (m.term !== 0) throw new Error(`raft: term should not be set when sending ${MessageType[t]} (was ${m.term})`);
+      // Proposals and read requests forwarded to the leader keep term 0: they are local to the
+      // leader and must not make it step down or be dropped as stale.
+      if (t !== MessageType.MsgPropose && t !== MessageType.MsgReadIndex) m.term = this.term;
+    }
+    this.msgs.push(m);
+  }
+
+  /** Sends an append (or a snapshot) to `to` even when there is nothing new (a probe). */
+  sendAppend(to: number): void {
+    this.maybeSendAppend(to, true);
+  }
+
+  /**
+   * Sends entries from the follower's next index, or a snapshot if those are compacted. Returns
+   * false when nothing was sent (paused, or nothing to send and !sendIfEmpty).
+   */
+  maybeSendAppend(to: number, sendIfEmpty: boolean): boolean {
+    const pr = this.prs.get(to);
+    if (!pr || pr.isPaused()) return false;
+    const prevIndex = pr.nextIdx - 1;
+    let prevTerm: number;
+    let ents: Entry[];
+    try {
+      prevTerm = this.raftLog.term(prevIndex);
+      ents = this.raftLog.entries(pr.nextIdx, this.maxMsgSize);
+    } catch (e) {
+      if (e instanceof CompactedError) return this.sendSnapshot(to);
+      throw e;
+    }
+    if (ents.length === 0 && !sendIfEmpty) return false;
+    if (ents.length > 0) {
+      const last = ents[ents.length - 1]!.index;
+      if (pr.state === ProgressState.Replicate) {
+        // Optimistically move next past what we just sent and track it in the inflight window.
+        pr.optimisticUpdate(last);
+        pr.ins.add(last);
+      } else if (pr.state === ProgressState.Probe) {
+        pr.pause();
+      }
+    }
+    this.send(newMessage({ msgType: MessageType.MsgAppend, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.raftLog.committed }));
+    return true;
+  }
+
+  private sendSnapshot(to: number): boolean {
+    const pr = this.prs.get(to)!;
+    if (!pr.recentActive) {
+      this.logger.debug('raft: ignore sending snapshot since not recently active', { raftId: this.id, to });
+      return false;
+    }
+    let snap: Snapshot;
+    try {
+      snap = this.raftLog.snapshot(pr.pendingRequestSnapshot, to);
+    } catch (e) {
+      if (e instanceof SnapshotTemporarilyUnavailableError) {
+        this.logger.debug('raft: failed to send snapshot because snapshot is temporarily unavailable', { raftId: this.id, to });
+        return false;
+      }
+      throw e;
+    }
+    if (snap.metadata.index === 0) throw new StoreError('need non-empty snapshot');
+    pr.becomeSnapshot(snap.metadata.index);
+    this.logger.debug('raft: sent snapshot', { raftId: this.id, to, index: snap.metadata.index, term: snap.metadata.term });
+    this.send(newMessage({ msgType: MessageType.MsgSnapshot, to, snapshot: snap }));
+    return true;
+  }
+
+  sendHeartbeat(to: number, ctx: Uint8Array): void {
+    // The follower may not have every committed entry yet; never tell it to commit past what it
+    // is known to hold.
+    const pr = this.prs.get(to)!;
+    const commit = Math.min(pr.matched, this.raftLog.committed);
+    this.send(newMessage({ msgType: MessageType.MsgHeartbeat, to, commit, context: ctx }));
+  }
+
+  bcastAppend(): void {
+    for (const id of this.prs.progress.keys()) if (id !== this.id) this.sendAppend(id);
+  }
+
+  bcastHeartbeat(): void {
+    this.bcastHeartbeatWithCtx(this.readOnly.lastPendingRequestCtx() ?? EMPTY_BYTES);
+  }
+
+  bcastHeartbeatWithCtx(ctx: Uint8Array): void {
+    for (const id of this.prs.progress.keys()) if (id !== this.id) this.sendHeartbeat(id, ctx);
+  }
+
+  sendTimeoutNow(to: number): void {
+    this.send(newMessage({ msgType: MessageType.MsgTimeoutNow, to }));
+  }
+
+  // ---- commit / apply ----
+
+  /** Advances the commit index to what a quorum has persisted, if that entry is of this term. */
+  maybeCommit(): boolean {
+    if (!this.raftLog.maybeCommit(this.prs.committed(), this.term)) return false;
+    this.releasePendingReadIndexMessages();
+    return true;
+  }
+
+  shouldBcastCommit(): boolean {
+    return !this.skipBcastCommit || this.hasPendingConf();
+  }
+
+  committedEntryInCurrentTerm(): boolean {
+    return this.raftLog.termOrZero(this.raftLog.committed) === this.term;
+  }
+
+  /** Called once entries up to (index, term) are durable locally. */
+  onPersistEntries(index: number, term: number): void {
+    if (!this.raftLog.maybePersist(index, term) || this.state !== StateRole.Leader) return;
+    // The leader counts itself towards a quorum only for entries it has persisted.
+    const pr = this.prs.get(this.id);
+    if (pr && pr.maybeUpdate(index) && this.maybeCommit() && this.shouldBcastCommit()) this.bcastAppend();
+  }
+
+  onPersistSnap(index: number): void {
+    this.raftLog.maybePersistSnap(index);
+  }
+
+  /**
+   * Records that committed entries up to `applied` were applied. A leader whose joint configuration
+   * was entered with autoLeave proposes leaving it once that configuration is applied.
+   */
+  commitApply(applied: number): void {
+    const oldApplied = this.raftLog.applied;
+    this.raftLog.appliedTo(applied);
+    if (
+      this.prs.config.autoLeave &&
+      this.state === StateRole.Leader &&
+      oldApplied <= this.pendingConfIndex &&
+      applied >= this.pendingConfIndex
+    ) {
+      // An empty ConfChangeV2 is "leave joint". Appending never fails for an empty payload.
+      const { entryType, data } = encodeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: EMPTY_BYTES });
+      const ent: Entry = { entryType, term: 0, index: 0, data, context: EMPTY_BYTES };
+      if (!this.appendEntry([ent])) throw new Error('raft: appending an empty conf change must not be dropped');
+      this.pendingConfIndex = this.raftLog.lastIndex();
+      this.bcastAppend();
+      this.logger.info('raft: initiating automatic transition out of joint configuration', { raftId: this.id, config: this.prs.confState() });
+    }
+  }
+
+  /** True if a conf change between applied and committed is still to be applied. */
+  hasPendingConf(): boolean {
+    const { applied, committed } = this.raftLog;
+    if (this.pendingConfIndex <= applied) return false;
+    const ents = this.raftLog.slice(applied + 1, committed + 1);
+    for (const e of ents) if (e.entryType !== EntryType.EntryNormal) return true;
+    return false;
+  }
+
+  /** Appends proposals as a leader; false if the uncommitted-size limit refuses them. */
+  appendEntry(es: Entry[]): boolean {
+    if (!this.increaseUncommittedSize(es)) {
+      this.logger.debug('raft: appending new entries would exceed the uncommitted entry size limit; dropping proposal', { raftId: this.id });
+      return false;
+    }
+    const li = this.raftLog.lastIndex();
+    for (let i = 0; i < es.length; i++) {
+      const e = es[i]!;
+      e.term = this.term;
+      e.index = li + 1 + i;
+    }
+    this.raftLog.append(es);
+    // The leader's own match index advances in onPersistEntries, once these are durable.
+    return true;
+  }
+
+  private increaseUncommittedSize(ents: Entry[]): boolean {
+    const size = payloadsSize(ents);
+    // A lone proposal is always accepted, however large, so progress is always possible.
+    if (this.uncommittedSize > 0 && size > 0 && this.uncommittedSize + size > this.maxUncommittedSize) return false;
+    this.uncommittedSize += size;
+    return true;
+  }
+
+  /** Releases back-pressure budget for entries that were committed. */
+  reduceUncommittedSize(ents: readonly Entry[]): void {
+    if (this.state !== StateRole.Leader || this.uncommittedSize === 0) return;
+    // Entries of earlier leaders were never counted, hence the clamp.
+    this.uncommittedSize = Math.max(0, this.uncommittedSize - payloadsSize(ents));
+  }
+
+  // ---- role transitions ----
+
+  reset(term: number): void {
+    if (this.term !== term) {
+      this.term = term;
+      this.vote = INVALID_ID;
+    }
+    this.leaderId = INVALID_ID;
+    this.resetRandomizedElectionTimeout();
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.abortLeaderTransfer();
+    this.prs.resetVotes();
+    this.pendingConfIndex = 0;
+    this.uncommittedSize = 0;
+    this.readOnly = new ReadOnly(this.readOnly.option);
+    this.pendingReadIndexMessages = [];
+    const lastIndex = this.raftLog.lastIndex();
+    const committed = this.raftLog.committed;
+    const persisted = this.raftLog.persisted;
+    for (const [id, pr] of this.prs.progress) {
+      pr.reset(lastIndex + 1);
+      if (id === this.id) {
+        pr.matched = persisted;
+        pr.committedIndex = committed;
+      }
+    }
+  }
+
+  becomeFollower(term: number, leaderId: number): void {
+    this.reset(term);
+    this.leaderId = leaderId;
+    this.state = StateRole.Follower;
+    this.logger.debug('raft: became follower', { raftId: this.id, term, leaderId });
+  }
+
+  becomeCandidate(): void {
+    if (this.state === StateRole.Leader) throw new Error('raft: invalid transition [leader -> candidate]');
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.state = StateRole.Candidate;
+    this.logger.debug('raft: became candidate', { raftId: this.id, term: this.term });
+  }
+
+  becomePreCandidate(): void {
+    if (this.state === StateRole.Leader) throw new Error('raft: invalid transition [leader -> pre-candidate]');
+    // Neither the term nor the vote changes: a pre-vote must not disturb anything if it fails.
+    this.state = StateRole.PreCandidate;
+    this.prs.resetVotes();
+    // A partitioned leader may have stepped down without telling us; forget it.
+    this.leaderId = INVALID_ID;
+    this.logger.debug('raft: became pre-candidate', { raftId: this.id, term: this.term });
+  }
+
+  becomeLeader(): void {
+    if (this.state === StateRole.Follower) throw new Error('raft: invalid transition [follower -> leader]');
+    this.reset(this.term);
+    this.leaderId = this.id;
+    this.state = StateRole.Leader;
+    // The leader is trivially caught up with itself; reset() set its match to the persisted index.
+    this.prs.get(this.id)?.becomeReplicate();
+    // There may or may not be an unapplied conf change in the log tail; delaying new ones until
+    // everything is applied is safe and avoids scanning the tail.
+    this.pendingConfIndex = this.raftLog.lastIndex();
+    // An empty entry of the new term lets the leader commit (and learn the commit index of) all
+    // earlier entries: only entries of the current term commit by counting replicas.
+    const empty: Entry = { entryType: EntryType.EntryNormal, term: 0, index: 0, data: EMPTY_BYTES, context: EMPTY_BYTES };
+    if (!this.appendEntry([empty])) throw new Error('raft: appending an empty entry must not be dropped');
+    this.logger.info('raft: became leader', { raftId: this.id, term: this.term });
+  }
+
+  // ---- elections ----
+
+  /** Starts an election (or pre-election) unless leader, not promotable, or conf changes are pending. */
+  hup(transfer: boolean): void {
+    if (this.state === StateRole.Leader) {
+      this.logger.debug('raft: ignoring MsgHup because already leader', { raftId: this.id });
+      return;
+    }
+    if (!this.promotable()) {
+      this.logger.warn('raft: is unpromotable and can not campaign', { raftId: this.id });
+      return;
+    }
+    if (this.hasPendingConf()) {
+      this.logger.warn('raft: cannot campaign since there are still pending configuration changes to apply', { raftId: this.id, term: this.term });
+      return;
+    }
+    this.logger.info('raft: starting a new election', { raftId: this.id, term: this.term });
+    this.campaign(transfer ? 'transfer' : this.preVote ? 'preElection' : 'election');
+  }
+
+  campaign(t: CampaignType): void {
+    let voteMsg: MessageType;
+    let term: number;
+    if (t === 'preElection') {
+      this.becomePreCandidate();
+      voteMsg = MessageType.MsgRequestPreVote;
+      // A pre-vote asks "would you vote for me at the next term?" without incrementing ours.
+      term = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteMsg = MessageType.MsgRequestVote;
+      term = this.term;
+    }
+    if (this.poll(this.id, voteRespMsgType(voteMsg), true) === VoteResult.Won) {
+      // A single-voter group wins immediately.
+      if (t === 'preElection') this.campaign('election');
+      else this.becomeLeader();
+      return;
+    }
+    const index = this.raftLog.lastIndex();
+    const logTerm = this.raftLog.lastTerm();
+    const context = t === 'transfer' ? CAMPAIGN_TRANSFER_CTX : EMPTY_BYTES;
+    for (const id of this.prs.config.voters.ids()) {
+      if (id === this.id) continue;
+      this.send(newMessage({ msgType: voteMsg, to: id, term, index, logTerm, context }));
+    }
+  }
+
+  poll(id: number, t: MessageType, granted: boolean): VoteResult {
+    this.logger.debug(granted ? 'raft: received vote' : 'raft: received rejection', { raftId: this.id, from: id, type: MessageType[t], term: this.term });
+    this.prs.recordVote(id, granted);
+    return this.prs.tallyVotes().result;
+  }
+
+  // ---- step ----
+
+  /** Processes one message. Throws ProposalDroppedError for proposals that cannot be accepted. */
+  step(m: Message): void {
+    if (m.term === 0) {
+      // Local message (or a proposal / read request forwarded from a follower).
+    } else if (m.term > this.term) {
+      if (m.msgType === MessageType.MsgRequestVote || m.msgType === MessageType.MsgRequestPreVote) {
+        const force = isTransferCtx(m.context);
+        const inLease = this.checkQuorum && this.leaderId !== INVALID_ID && this.electionElapsed < this.electionTimeout;
+        if (!force && inLease) {
+          // We heard from a live leader within the minimum election timeout: do not let a
+          // partitioned or removed node depose it (the leader-stickiness of §6 / 9.6).
+          this.logger.debug('raft: ignored vote request within lease', { raftId: this.id, from: m.from, term: this.term, msgTerm: m.term });
+          return;
+        }
+      }
+      if (m.msgType === MessageType.MsgRequestPreVote) {
+        // Never change our term in response to a pre-vote.
+      } else if (m.msgType === MessageType.MsgRequestPreVoteResponse && !m.reject) {
+        // A granted pre-vote carries term+1 of the pre-candidate; the term rises if we win.
+      } else {
+        this.logger.debug('raft: received a message with higher term', { raftId: this.id, term: this.term, msgTerm: m.term, from: m.from, type: MessageType[m.msgType] });
+        const fromLeader = m.msgType === MessageType.MsgAppend || m.msgType === MessageType.MsgHeartbeat || m.msgType === MessageType.MsgSnapshot;
+        this.becomeFollower(m.term, fromLeader ? m.from : INVALID_ID);
+      }
+    } else if (m.term < this.term) {
+      if ((this.checkQuorum || this.preVote) && (m.msgType === MessageType.MsgHeartbeat || m.msgType === MessageType.MsgAppend)) {
+        // A stale leader (e.g. healed from a partition) would otherwise never learn the new term
+        // when our vote requests are ignored by its lease; this response tells it to step down.
+        this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from }));
+      } else if (m.msgType === MessageType.MsgRequestPreVote) {
+        // Reject so the pre-candidate learns our term instead of retrying forever.
+        this.send(newMessage({ msgType: MessageType.MsgRequestPreVoteResponse, to: m.from, term: this.term, reject: true }));
+      } else {
+        this.logger.debug('raft: ignored a message with lower term', { raftId: this.id, term: this.term, msgTerm: m.term, from: m.from, type: MessageType[m.msgType] });
+      }
+      return;
+    }
+
+    switch (m.msgType) {
+      case MessageType.MsgHup:
+        this.hup(false);
+        return;
+      case MessageType.MsgRequestVote:
+      case MessageType.MsgRequestPreVote:
+        this.handleVoteRequest(m);
+        return;
+      default:
+        if (this.state === StateRole.Leader) stepLeader(this, m);
+        else if (this.state === StateRole.Follower) stepFollower(this, m);
+        else stepCandidate(this, m);
+    }
+  }
+
+  private handleVoteRequest(m: Message): void {
+    // We can vote for m.from if we already did this term, if we have not voted and know no
+    // leader, or for a pre-vote of a future term.
+    const canVote =
+      this.vote === m.from ||
+      (this.vote === INVALID_ID && this.leaderId === INVALID_ID) ||
+      (m.msgType === MessageType.MsgRequestPreVote && m.term > this.term);
+    const respType = voteRespMsgType(m.msgType);
+    if (canVote && this.isCandidateLogUpToDate(m.index, m.logTerm)) {
+      // The response carries the term of the request so a pre-candidate can count it.
+      this.logger.debug('raft: cast vote', { raftId: this.id, for: m.from, type: MessageType[m.msgType], term: this.term });
+      this.send(newMessage({ msgType: respType, to: m.from, term: m.term }));
+      if (m.msgType === MessageType.MsgRequestVote) {
+        this.electionElapsed = 0;
+        this.vote = m.from;
+      }
+    } else {
+      this.logger.debug('raft: rejected vote', { raftId: this.id, for: m.from, type: MessageType[m.msgType], term: this.term });
+      this.send(newMessage({ msgType: respType, to: m.from, term: this.term, reject: true }));
+    }
+  }
+
+  /** §5.4.1 election restriction; a method so tests can inject a faulty rule and see it caught. */
+  protected isCandidateLogUpToDate(lastIndex: number, lastTerm: number): boolean {
+    return this.raftLog.isUpToDate(lastIndex, lastTerm);
+  }
+
+  // ---- follower handlers ----
+
+  handleAppendEntries(m: Message): void {
+    if (m.index < this.raftLog.committed) {
+      // Already committed here: tell the leader where we are so it skips ahead.
+      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: this.raftLog.committed, commit: this.raftLog.committed }));
+      return;
+    }
+    const r = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
+    if (r) {
+      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: r.lastNewIndex, commit: this.raftLog.committed }));
+      return;
+    }
+    // Reject with a hint: the largest index <= m.index whose term <= m.logTerm, so the leader can
+    // skip a whole term of mismatching entries per round trip instead of one entry.
+    const hintIndex = Math.min(m.index, this.raftLog.lastIndex());
+    const hint = this.raftLog.findConflictByTerm(hintIndex, m.logTerm);
+    if (hint.term === undefined) throw new StoreError(`term(${hint.index}) must be valid`);
+    this.logger.debug('raft: rejected MsgAppend', { raftId: this.id, logTerm: m.logTerm, index: m.index, hintIndex: hint.index, hintTerm: hint.term });
+    this.send(newMessage({
+      msgType: MessageType.MsgAppendResponse,
+      to: m.from,
+      index: m.index,
+      reject: true,
+      rejectHint: hint.index,
+      logTerm: hint.term,
+      commit: this.raftLog.committed,
+    }));
+  }
+
+  handleHeartbeat(m: Message): void {
+    this.raftLog.commitTo(m.commit);
+    this.send(newMessage({ msgType: MessageType.MsgHeartbeatResponse, to: m.from, context: m.context, commit: this.raftLog.committed }));
+  }
+
+  handleSnapshot(m: Message): void {
+    const snap = m.snapshot!;
+    const { index, term } = snap.metadata;
+    if (this.restore(snap)) {
+      this.logger.info('raft: restored snapshot', { raftId: this.id, commit: this.raftLog.committed, index, term });
+      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: this.raftLog.lastIndex() }));
+    } else {
+      this.logger.info('raft: ignored snapshot', { raftId: this.id, commit: this.raftLog.committed, index, term });
+      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: this.raftLog.committed }));
+    }
+  }
+
+  /** Installs a snapshot from the leader; false if it is stale or already covered by the log. */
+  restore(snap: Snapshot): boolean {
+    const meta = snap.metadata;
+    if (meta.index < this.raftLog.committed) return false;
+    if (this.state !== StateRole.Follower) {
+      // Only a follower of the snapshot sender's term gets here; anything else is a bug.
+      this.logger.warn('raft: non-follower attempted to restore snapshot', { raftId: this.id, state: StateRole[this.state] });
+      this.becomeFollower(this.term + 1, INVALID_ID);
+      return false;
+    }
+    const cs = meta.confState;
+    const inConf = cs.voters.includes(this.id) || cs.learners.includes(this.id) || cs.votersOutgoing.includes(this.id);
+    if (!inConf) {
+      this.logger.warn('raft: attempted to restore snapshot but it is not in the ConfState', { raftId: this.id, confState: cs });
+      return false;
+    }
+    if (this.raftLog.matchTerm(meta.index, meta.term)) {
+      // Our log already has the snapshot's last entry: just fast-forward the commit index.
+      this.logger.info('raft: fast-forwarded commit to snapshot', { raftId: this.id, index: meta.index, term: meta.term });
+      this.raftLog.commitTo(meta.index);
+      return false;
+    }
+    this.raftLog.restore(snap);
+    this.prs = new ProgressTracker(this.prs.maxInflight);
+    restoreConf(this.prs, this.raftLog.lastIndex(), cs);
+    const newCs = this.postConfChange();
+    if (!confStateEquivalent(newCs, cs)) throw new StoreError(`conf state after snapshot restore differs: ${JSON.stringify(newCs)} vs ${JSON.stringify(cs)}`);
+    return true;
+  }
+
+  // ---- membership ----
+
+  /** Applies a committed conf change to the tracker and returns the resulting ConfState. */
+  applyConfChange(cc: ConfChangeV2): ConfState {
+    const changer = new Changer(this.prs, this.raftLog.lastIndex());
+    let cfg: TrackerConfig;
+    let prs: ProgressMap;
+    if (cc.transition === ConfChangeTransition.Auto && cc.changes.length === 0) {
+      [cfg, prs] = changer.leaveJoint();
+    } else if (cc.transition !== ConfChangeTransition.Auto || cc.changes.length > 1) {
+      const autoLeave = cc.transition !== ConfChangeTransition.Explicit;
+      [cfg, prs] = changer.enterJoint(autoLeave, cc.changes);
+    } else {
+      [cfg, prs] = changer.simple(cc.changes);
+    }
+    this.prs.applyConf(cfg, prs, this.raftLog.lastIndex());
+    return this.postConfChange();
+  }
+
+  /** Reacts to a new configuration: learner status, stepping down if removed, commit with the new quorum. */
+  postConfChange(): ConfState {
+    const cs = this.prs.confState();
+    const pr = this.prs.get(this.id);
+    this.isLearner = pr !== undefined && pr.isLearner;
+    if ((pr === undefined || this.isLearner) && this.state === StateRole.Leader) {
+      // Removed or demoted leader: tell the others the commit index (so they learn that the
+      // change committed), then step down so a remaining voter takes over.
+      this.bcastAppend();
+      this.becomeFollower(this.term, INVALID_ID);
+      return cs;
+    }
+    if (this.state !== StateRole.Leader || cs.voters.length === 0) return cs;
+    if (this.maybeCommit()) {
+      // The quorum may have shrunk, committing more entries.
+      this.bcastAppend();
+    } else {
+      // Probe new peers now rather than waiting for the next heartbeat.
+      for (const id of this.prs.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
+    }
+    if (this.leadTransferee !== INVALID_ID && !this.prs.config.voters.contains(this.leadTransferee)) this.abortLeaderTransfer();
+    return cs;
+  }
+
+  abortLeaderTransfer(): void {
+    this.leadTransferee = INVALID_ID;
+  }
+
+  // ---- ticks ----
+
+  /** Advances logical time by one tick. */
+  tick(): void {
+    if (this.state === StateRole.Leader) this.tickHeartbeat();
+    else this.tickElection();
+  }
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.pastElectionTimeout() && this.promotable()) {
+      this.electionElapsed = 0;
+      this.step(newMessage({ msgType: MessageType.MsgHup, from: this.id }));
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.electionElapsed >= this.electionTimeout) {
+      this.electionElapsed = 0;
+      if (this.checkQuorum) this.step(newMessage({ msgType: MessageType.MsgCheckQuorum, from: this.id }));
+      // A transfer that did not finish within an election timeout is abandoned.
+      if (this.state === StateRole.Leader && this.leadTransferee !== INVALID_ID) this.abortLeaderTransfer();
+    }
+    if (this.state !== StateRole.Leader) return;
+    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
+      this.heartbeatElapsed = 0;
+      this.step(newMessage({ msgType: MessageType.MsgBeat, from: this.id }));
+    }
+  }
+
+  // ---- read index ----
+
+  /** Answers a ReadIndex request at `readIndex`: locally as a ReadState, or to the follower that forwarded it. */
+  respondToReadIndex(req: Message, readIndex: number): void {
+    if (req.from === INVALID_ID || req.from === this.id) {
+      this.readStates.push({ index: readIndex, requestCtx: req.entries[0]!.data });
+      return;
+    }
+    this.send(newMessage({ msgType: MessageType.MsgReadIndexResp, to: req.from, index: readIndex, entries: req.entries }));
+  }
+
+  private releasePendingReadIndexMessages(): void {
+    if (this.pendingReadIndexMessages.length === 0 || !this.committedEntryInCurrentTerm()) return;
+    const msgs = this.pendingReadIndexMessages;
+    this.pendingReadIndexMessages = [];
+    for (const m of msgs) stepLeader(this, m);
+  }
+
+  /** Throws the library's ProposalDropped error (a helper so step handlers read clearly). */
+  dropProposal(reason: string): never {
+    this.logger.debug(`raft: ${reason}; dropping proposal`, { raftId: this.id, term: this.term });
+    throw new ProposalDroppedError(reason);
+  }
+}
