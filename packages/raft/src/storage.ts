@@ -174,8 +174,8 @@ export class MemoryStorage implements Storage {
     if (compactIndex > this.lastIndex()) throw new StoreError(`compact ${compactIndex} is out of bound lastindex(${this.lastIndex()})`);
     const i = compactIndex - offset;
     const dummy = newEntry({ index: compactIndex, term: this.ents[i]!.term });
-    // A new array (not splice): O(kept) rather than shifting, and the dummy is a fresh object since
-    // the entry at compactIndex is shared with callers.
+    // A fresh dummy (index and term only) so the compacted entry's payload can be freed; entry
+    // objects are shared with callers and never modified.
     const kept = this.ents.slice(i);
     kept[0] = dummy;
     this.ents = kept;

@@ -31,7 +31,7 @@ describe('MemoryStorage', () => {
     // Different payload sizes so an off-by-one in the size cut shows.
     const ents = [ent(3, 3), ent(4, 4, new Uint8Array(10)), ent(5, 5, new Uint8Array(20)), ent(6, 6, new Uint8Array(30))];
     const [, e4, e5, e6] = ents.map(entrySize) as [number, number, number, number];
-    const tests: [number, number, number, [number, number][] | typeof CompactedError | typeof UnavailableError][] = [
+    const tests: [number, number, number, [number, number][] | typeof CompactedError | typeof UnavailableError | typeof StoreError][] = [
       [2, 6, Infinity, CompactedError],
       [3, 4, Infinity, CompactedError],
       [4, 5, Infinity, [[4, 4]]],
@@ -39,6 +39,7 @@ describe('MemoryStorage', () => {
       [4, 7, Infinity, [[4, 4], [5, 5], [6, 6]]],
       [4, 8, Infinity, UnavailableError],
       [7, 7, Infinity, []],
+      [5, 4, Infinity, StoreError],
       // even with maxSize 0 the first entry is returned
       [4, 7, 0, [[4, 4]]],
       [4, 7, e4 + e5, [[4, 4], [5, 5]]],
@@ -267,5 +268,10 @@ describe('MemoryStorage', () => {
     c.setCommit(9);
     assert.equal(s.term(6), 6);
     assert.deepEqual(s.hardState(), newHardState(6, 2, 6));
+
+    // setCommit mutates in place: it must not reach a clone either
+    const c2 = s.clone();
+    s.setCommit(5);
+    assert.equal(c2.hardState().commit, 6);
   });
 });
