@@ -2,15 +2,38 @@
 // human-readable tables, then one JSON line with every figure for scripts to pick up.
 //
 //   node dist/bench/bench.js [--duration-ms N] [--warmup-ms N] [--only proposals|tick]
-//                            [--window N] [--peers N]
+//                            [--window N] [--batch 1,64] [--peers N] [--in-process]
 //
 // BENCH_DURATION_MS / BENCH_WARMUP_MS in the environment set the defaults of the flags.
+//
+// Each measurement runs in a fresh Node process: V8 specialises the raft code for whatever ran
+// first, and a batch-64 run measured after a batch-1 run in the same process came out 15-30%
+// slower than the same run alone. --in-process runs everything here (handy under --cpu-prof).
+import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runProposals, ProposalResult } from './proposals.js';
-import { runTicks, TickResult, TickScenario } from './ticks.js';
+import { runProposals, ProposalOptions, ProposalResult } from './proposals.js';
+import { runTicks, TickOptions, TickResult, TickScenario } from './ticks.js';
 import { fmtFixed, fmtInt, table } from './stats.js';
+
+type Job = { kind: 'proposals'; opts: ProposalOptions } | { kind: 'tick'; opts: TickOptions };
+
+function runJob(job: Job): ProposalResult | TickResult {
+  return job.kind === 'proposals' ? runProposals(job.opts) : runTicks(job.opts);
+}
+
+/** Runs one job in a child process (same node binary and flags) and returns its result. */
+function runIsolated(job: Job): ProposalResult | TickResult {
+  const child = spawnSync(process.execPath, [...process.execArgv, process.argv[1]!, '--child', JSON.stringify(job)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 1 << 20,
+  });
+  if (child.status !== 0) throw new Error(`benchmark child failed (status ${child.status}, signal ${child.signal})`);
+  const line = child.stdout.trim().split('\n').pop()!;
+  return JSON.parse(line) as ProposalResult | TickResult;
+}
 
 function intOpt(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
@@ -18,6 +41,9 @@ function intOpt(name: string, v: string | undefined, fallback: number): number {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer, got ${v}`);
   return n;
 }
+
+const USAGE =
+  'usage: node dist/bench/bench.js [--duration-ms N] [--warmup-ms N] [--only proposals|tick] [--window N] [--batch 1,64] [--peers N] [--in-process]';
 
 function main(): void {
   const { values } = parseArgs({
@@ -27,12 +53,20 @@ function main(): void {
       only: { type: 'string' },
       window: { type: 'string' },
       peers: { type: 'string' },
+      batch: { type: 'string' },
+      'in-process': { type: 'boolean' },
+      child: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
+  if (values.child !== undefined) {
+    // Internal: one measurement, its result as the last stdout line.
+    console.log(JSON.stringify(runJob(JSON.parse(values.child) as Job)));
+    return;
+  }
   if (values.help) {
-    console.log('usage: node dist/bench/bench.js [--duration-ms N] [--warmup-ms N] [--only proposals|tick] [--window N] [--peers N]');
+    console.log(USAGE);
     return;
   }
   const durationMs = intOpt('duration-ms', values['duration-ms'] ?? process.env.BENCH_DURATION_MS, 5000);
@@ -41,11 +75,14 @@ function main(): void {
   const peers = intOpt('peers', values.peers, 10_000);
   const only = values.only;
   if (only !== undefined && only !== 'proposals' && only !== 'tick') throw new Error(`--only must be proposals or tick, got ${only}`);
-  if (window < 64) throw new Error('--window must be at least 64 (the largest batch)');
+  const batches = (values.batch ?? '1,64').split(',').map((b) => intOpt('batch', b, 1));
+  if (batches.some((b) => b < 1 || b > window)) throw new Error('--batch sizes must be in [1, window]');
+  const isolate = !values['in-process'];
+  const run = <T extends ProposalResult | TickResult>(job: Job): T => (isolate ? runIsolated(job) : runJob(job)) as T;
 
   // The command as typed, relative to the working directory, so it can be pasted back.
   const script = path.relative(process.cwd(), process.argv[1]!) || process.argv[1]!;
-  const command = ['node', script, ...process.argv.slice(2)].join(' ');
+  const command = ['node', ...process.execArgv, script, ...process.argv.slice(2)].join(' ');
   const env = {
     date: new Date().toISOString(),
     command,
@@ -55,23 +92,24 @@ function main(): void {
     cpu: os.cpus()[0]?.model ?? 'unknown',
     cores: os.availableParallelism(),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    isolated: isolate,
   };
   console.log('@tskv/raft benchmark');
   console.log(`  command: ${command}${env.npmScript ? `   (via ${env.npmScript})` : ''}`);
   console.log(`  node ${env.node} (V8 ${env.v8}), ${env.platform}`);
   console.log(`  cpu: ${env.cpu} x ${env.cores}`);
-  console.log(`  duration ${durationMs} ms per measurement after ${warmupMs} ms warm-up`);
+  console.log(`  ${durationMs} ms per measurement after ${warmupMs} ms warm-up, ${isolate ? 'each in a fresh process' : 'all in this process'}`);
 
   const proposals: ProposalResult[] = [];
   if (only === undefined || only === 'proposals') {
     console.log(`\n[a] committed proposals/s, 3 RawNodes in one process, MemoryStorage, 100-byte entries,`);
-    console.log(`    window ${window} in-flight entries on the leader, latency = propose -> applied on the leader`);
-    for (const batch of [1, 64]) {
-      proposals.push(runProposals({ batch, window, entryBytes: 100, warmupMs, durationMs, tickIntervalMs: 100 }));
+    console.log(`    at most ${window} proposed-but-unapplied entries on the leader; latency = propose -> applied on the leader`);
+    for (const batch of batches) {
+      proposals.push(run<ProposalResult>({ kind: 'proposals', opts: { batch, window, entryBytes: 100, warmupMs, durationMs, tickIntervalMs: 100 } }));
     }
     console.log(
       table([
-        ['batch', 'window', 'proposals/s', 'MB/s', 'p50 µs', 'p99 µs', 'CPU µs/entry', 'msgs/entry', 'heap MiB'],
+        ['batch', 'window', 'proposals/s', 'MB/s', 'p50 µs', 'p99 µs', 'max µs', 'CPU µs/entry', 'msgs/entry', 'heap MiB'],
         ...proposals.map((r) => [
           String(r.batch),
           String(r.window),
@@ -79,6 +117,7 @@ function main(): void {
           fmtFixed((r.proposalsPerSec * r.entryBytes) / 1e6),
           fmtFixed(r.latencyP50Us),
           fmtFixed(r.latencyP99Us),
+          fmtInt(r.latencyMaxUs),
           fmtFixed(r.cpuPerEntryUs, 2),
           fmtFixed(r.messagesPerEntry, 2),
           fmtFixed(r.heapUsedMiB),
@@ -91,7 +130,7 @@ function main(): void {
   if (only === undefined || only === 'tick') {
     console.log(`\n[b] one tick() + hasReady() on each of ${fmtInt(peers)} idle peers, per round`);
     const scenarios: TickScenario[] = ['followers', 'leaders-1voter', 'leaders-3voter'];
-    for (const scenario of scenarios) ticks.push(runTicks({ scenario, peers, warmupMs, durationMs }));
+    for (const scenario of scenarios) ticks.push(run<TickResult>({ kind: 'tick', opts: { scenario, peers, warmupMs, durationMs } }));
     const label: Record<TickScenario, string> = {
       followers: 'followers (3-voter groups)',
       'leaders-1voter': 'leaders (1-voter groups)',
@@ -117,4 +156,9 @@ function main(): void {
   console.log(JSON.stringify({ bench: '@tskv/raft', ...env, durationMs, warmupMs, proposals, ticks }));
 }
 
-main();
+try {
+  main();
+} catch (e) {
+  console.error(`bench: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);
+  process.exitCode = 2;
+}

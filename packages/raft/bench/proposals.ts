@@ -1,7 +1,7 @@
 // Proposal throughput/latency through a 3-node group wired in one process: MemoryStorage, messages
 // passed in memory, the full Ready / LightReady / advance protocol on every node.
-import { EMPTY_BYTES, Entry, Message, MemoryStorage, RawNode, StateRole, newConfState } from '../src/index.js';
-import { PairQueue, Samples, nowNs } from './stats.js';
+import { ConfigOptions, EMPTY_BYTES, Entry, Message, MemoryStorage, RawNode, StateRole, newConfState } from '../src/index.js';
+import { Histogram, PairQueue, nowNs } from './stats.js';
 
 export interface ProposalOptions {
   /** Entries per proposal: 1 uses propose(), more uses proposeBatch(). */
@@ -13,6 +13,8 @@ export interface ProposalOptions {
   durationMs: number;
   /** Wall-clock interval between raft ticks (heartbeats keep flowing as in a real deployment). */
   tickIntervalMs: number;
+  /** Overrides of the raft Config (for exploring e.g. skipBcastCommit or maxInflightMsgs). */
+  config?: Partial<ConfigOptions>;
 }
 
 export interface ProposalResult {
@@ -25,6 +27,7 @@ export interface ProposalResult {
   batchesPerSec: number;
   latencyP50Us: number;
   latencyP99Us: number;
+  latencyMaxUs: number;
   latencySamples: number;
   /** Rounds of the event loop (ready on every node + one delivery pass) per second. */
   roundsPerSec: number;
@@ -57,11 +60,11 @@ class Group {
   /** Called with (peer, last applied index) after a node applies committed entries. */
   onApply: (p: Peer) => void = () => {};
 
-  constructor(ids: number[]) {
+  constructor(ids: number[], config: Partial<ConfigOptions> = {}) {
     for (const id of ids) {
       const store = MemoryStorage.newWithConfState(newConfState({ voters: ids }));
       // Library defaults otherwise (maxSizePerMsg 1 MiB, maxInflightMsgs 256): we measure those.
-      const node = new RawNode({ id, electionTick: 10, heartbeatTick: 2 }, store);
+      const node = new RawNode({ electionTick: 10, heartbeatTick: 2, ...config, id }, store);
       const p: Peer = { id, node, store, applied: 0, appliedBytes: 0 };
       this.peers.push(p);
       this.byId.set(id, p);
@@ -145,7 +148,7 @@ class Group {
 }
 
 export function runProposals(o: ProposalOptions): ProposalResult {
-  const g = new Group([1, 2, 3]);
+  const g = new Group([1, 2, 3], o.config);
   const leader = g.peer(1);
   leader.node.campaign();
   g.settle();
@@ -156,13 +159,13 @@ export function runProposals(o: ProposalOptions): ProposalResult {
   let inflightEntries = 0;
   let measuring = false;
   let committed = 0;
-  const lat = new Samples();
+  const lat = new Histogram();
   g.onApply = (p) => {
     if (p !== leader) return;
     const t = nowNs();
     while (inflight.length > 0 && inflight.firstA() <= p.applied) {
       if (measuring) {
-        lat.push(t - inflight.firstB());
+        lat.record(t - inflight.firstB());
         committed += o.batch;
       }
       inflight.shift();
@@ -228,8 +231,13 @@ export function runProposals(o: ProposalOptions): ProposalResult {
   const msgs = g.messagesDelivered - msgs0;
   const heapUsedMiB = process.memoryUsage().heapUsed / (1 << 20);
 
-  // Let the tail finish, then check all three state machines saw the same log.
+  // Let the tail finish, then check all three state machines saw the same log. With
+  // skipBcastCommit the followers learn the last commit index only from a heartbeat: tick.
   g.settle();
+  for (let i = 0; i < 10 && g.peers.some((p) => p.applied !== leader.applied); i++) {
+    g.tick();
+    g.settle();
+  }
   const finalIndex = leader.applied;
   for (const p of g.peers) {
     if (p.applied !== finalIndex || p.appliedBytes !== leader.appliedBytes) {
@@ -239,7 +247,6 @@ export function runProposals(o: ProposalOptions): ProposalResult {
   if (leader.appliedBytes !== seq * o.entryBytes) throw new Error(`applied ${leader.appliedBytes} B, proposed ${seq * o.entryBytes} B`);
 
   const secs = elapsedNs / 1e9;
-  const [p50, p99] = lat.percentiles(50, 99);
   return {
     batch: o.batch,
     window: o.window,
@@ -248,8 +255,9 @@ export function runProposals(o: ProposalOptions): ProposalResult {
     committedEntries: committed,
     proposalsPerSec: committed / secs,
     batchesPerSec: committed / o.batch / secs,
-    latencyP50Us: p50! / 1e3,
-    latencyP99Us: p99! / 1e3,
+    latencyP50Us: lat.percentile(50) / 1e3,
+    latencyP99Us: lat.percentile(99) / 1e3,
+    latencyMaxUs: lat.max / 1e3,
     latencySamples: lat.count,
     roundsPerSec: rounds / secs,
     messagesPerEntry: msgs / Math.max(1, committed),

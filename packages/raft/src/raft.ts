@@ -161,7 +161,9 @@ export class Raft {
 
   /** Queues a message; stamps `from` and, except for votes and forwarded requests, the current term. */
   send(m: Message): void {
-    m.from = this.id;
+    // Like raft-rs, keep a `from` that is already set: a forwarded MsgTransferLeader names the
+    // transferee there, not the forwarding follower.
+    if (m.from === INVALID_ID) m.from = this.id;
     const t = m.msgType;
     if (
       t === MessageType.MsgRequestVote ||

@@ -192,23 +192,29 @@ test('§5.2 elections over the network: black-holed peers and peers with newer l
   }
 });
 
-test('§5.2 split vote: both candidates stay candidates, the next timeout starts a higher-term election', () => {
-  const nt = new Network([undefined, undefined, undefined, undefined]);
-  const [r1, r2, r3, r4] = [1, 2, 3, 4].map((id) => nt.raft(id)) as [Raft, Raft, Raft, Raft];
+/** Nodes 1 and 3 campaign at once; 2 hears 1 first and 4 hears 3 first. Returns after the network is quiet. */
+function splitVote(nt: Network): void {
+  const r1 = nt.raft(1);
+  const r3 = nt.raft(3);
   r1.step(hup(1));
   r3.step(hup(3));
   const m1 = readMessages(r1);
   const m3 = readMessages(r3);
-  // 2 hears from 1 first, 4 hears from 3 first; 1 and 3 already voted for themselves.
   const first = [...m1.filter((m) => m.to === 2), ...m3.filter((m) => m.to === 4)];
   const rest = [...m1.filter((m) => m.to !== 2), ...m3.filter((m) => m.to !== 4)];
   nt.send(...first, ...rest);
+}
+
+test('§5.2 split vote with an outstanding voter: both candidates stay candidates; the next timeout elects a leader at a higher term', () => {
+  // Five voters, node 5 unreachable: each candidate has 2 grants and 2 rejections, node 5 could still decide.
+  const nt = new Network([undefined, undefined, undefined, undefined, null]);
+  const [r1, r2, r3, r4] = [1, 2, 3, 4].map((id) => nt.raft(id)) as [Raft, Raft, Raft, Raft];
+  splitVote(nt);
   assert.equal(r1.state, StateRole.Candidate);
   assert.equal(r3.state, StateRole.Candidate);
   assert.equal(r2.vote, 1);
   assert.equal(r4.vote, 3);
-  assert.equal(r1.term, 1);
-  assert.equal(r3.term, 1);
+  for (const r of [r1, r2, r3, r4]) assert.equal(r.term, 1, `node ${r.id}`);
   // Node 1 times out first (node 3's timer is pushed out): a new election at term 2 wins.
   r3.randomizedElectionTimeout = 100;
   while (r1.term === 1) r1.tick();
@@ -220,6 +226,20 @@ test('§5.2 split vote: both candidates stay candidates, the next timeout starts
     assert.equal(r.term, 2, `node ${r.id}`);
     assert.equal(r.leaderId, 1, `node ${r.id}`);
   }
+});
+
+test('split vote with every vote counted: both candidates lose (etcd VoteLost) and step down at the same term', () => {
+  const nt = new Network([undefined, undefined, undefined, undefined]);
+  splitVote(nt);
+  for (const id of [1, 3]) {
+    const r = nt.raft(id);
+    assert.equal(r.state, StateRole.Follower, `node ${id}: 2 of 4 votes cannot win`);
+    assert.equal(r.term, 1, `node ${id}`);
+    assert.equal(r.vote, id, `node ${id} keeps its vote for the term`);
+  }
+  nt.send(hup(2));
+  assert.equal(nt.raft(2).state, StateRole.Leader);
+  assert.equal(nt.raft(2).term, 2);
 });
 
 // ---- one vote per term ----
@@ -279,10 +299,11 @@ test('§5.2 candidate steps down on AppendEntries or heartbeat from a leader of 
     for (const term of [1, 2]) {
       for (const pre of [false, true]) {
         const r = newTestRaft(1, [1, 2, 3], 10, 1, { preVote: pre });
+        r.becomeFollower(1, INVALID_ID);
         r.step(hup(1));
-        const myTerm = r.term; // 1 for a candidate, 0 for a pre-candidate
+        assert.equal(r.state, pre ? StateRole.PreCandidate : StateRole.Candidate);
+        const myTerm = r.term; // 2 for a candidate, 1 for a pre-candidate
         const mterm = myTerm + term - 1;
-        if (mterm === 0) continue;
         readMessages(r);
         r.step(msg({ msgType: t, from: 2, to: 1, term: mterm }));
         const label = `${MT[t]} term ${mterm}, ${pre ? 'pre-candidate' : 'candidate'} at term ${myTerm}`;
