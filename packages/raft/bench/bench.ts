@@ -93,11 +93,13 @@ function main(): void {
     cores: os.availableParallelism(),
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     isolated: isolate,
+    // Other processes on the machine skew every figure; the load average shows whether there were any.
+    loadAvgStart: os.loadavg().map((x) => Math.round(x * 100) / 100),
   };
   console.log('@tskv/raft benchmark');
   console.log(`  command: ${command}${env.npmScript ? `   (via ${env.npmScript})` : ''}`);
   console.log(`  node ${env.node} (V8 ${env.v8}), ${env.platform}`);
-  console.log(`  cpu: ${env.cpu} x ${env.cores}`);
+  console.log(`  cpu: ${env.cpu} x ${env.cores}, load average ${env.loadAvgStart.join(' ')}`);
   console.log(`  ${durationMs} ms per measurement after ${warmupMs} ms warm-up, ${isolate ? 'each in a fresh process' : 'all in this process'}`);
 
   const proposals: ProposalResult[] = [];
@@ -153,7 +155,9 @@ function main(): void {
     console.log('    (CPU time is process-wide: parallel GC threads can push it above wall time)');
   }
 
-  console.log(JSON.stringify({ bench: '@tskv/raft', ...env, durationMs, warmupMs, proposals, ticks }));
+  const loadAvgEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
+  console.log(`\nload average at the end: ${loadAvgEnd.join(' ')}${loadAvgEnd[0]! > 1.5 ? '  (other work was running: figures are suspect)' : ''}`);
+  console.log(JSON.stringify({ bench: '@tskv/raft', ...env, loadAvgEnd, durationMs, warmupMs, proposals, ticks }));
 }
 
 try {

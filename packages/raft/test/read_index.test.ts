@@ -51,12 +51,14 @@ test('safe ReadIndex: the read index is the commit index when the request arrive
   for (const m of readMessages(r)) r.step(msg({ msgType: MessageType.MsgAppendResponse, from: m.to, to: 1, term: r.term, index: 1 }));
   readMessages(r);
   assert.equal(r.raftLog.committed, 1);
+  // An uncommitted entry is in the log when the request arrives...
+  r.step(propose(1, 1));
+  readMessages(r);
+  assert.equal(r.raftLog.lastIndex(), 2);
   r.step(readReq(1, 1, 'x'));
   const hbs = readMessages(r).filter((m) => m.msgType === MessageType.MsgHeartbeat);
   assert.equal(hbs.length, 2);
-  // An entry commits while the heartbeats are in flight.
-  r.step(propose(1, 1));
-  readMessages(r);
+  // ...and commits while the heartbeats are in flight.
   r.step(msg({ msgType: MessageType.MsgAppendResponse, from: 2, to: 1, term: r.term, index: 2 }));
   assert.equal(r.raftLog.committed, 2);
   assert.equal(r.readStates.length, 0);
@@ -149,6 +151,9 @@ test('ReadIndex requests before the leader committed an entry of its term are po
   nt.send(hup(1));
   const lead = nt.raft(1);
   assert.equal(lead.state, StateRole.Leader);
+  assert.equal(lead.raftLog.committed, 1);
+  nt.send(beat(1)); // followers learn the leader from its heartbeats (the appends are still lost)
+  assert.equal(nt.raft(2).leaderId, 1);
   assert.equal(lead.raftLog.committed, 1);
   const before = nt.delivered.length;
   nt.send(readReq(1, 1, 'early'));
