@@ -1,6 +1,6 @@
 // Deliberately broken Raft variants, to prove the simulation catches real safety bugs. Each is a
 // Raft subclass run through RawNode.fromRaft, selected by name so worker threads can build them.
-import { Config, Raft, RawNode, Storage } from '../src/index.js';
+import { Config, Message, MessageType, Raft, RawNode, Storage, newMessage } from '../src/index.js';
 import { NodeFactory } from './node.js';
 
 /**
@@ -24,6 +24,43 @@ export class NoElectionRestrictionRaft extends Raft {
   }
 }
 
+/**
+ * Serves ReadIndex from its own commit index without confirming leadership (lease reads without
+ * check-quorum): a deposed leader that has not heard of its successor answers stale reads.
+ */
+export class UnconfirmedReadsRaft extends Raft {
+  constructor(c: Config, s: Storage) {
+    super(c, s);
+    const ReadOnly = this.readOnly.constructor as new (option: 'safe' | 'leaseBased') => Raft['readOnly'];
+    this.readOnly = new ReadOnly('leaseBased');
+  }
+}
+
+/**
+ * Accepts an append whose previous entry does not match its log (the consistency check of
+ * §5.3 skipped), splicing the leader's entries onto a different prefix.
+ */
+export class NoConsistencyCheckRaft extends Raft {
+  override handleAppendEntries(m: Message): void {
+    const log = this.raftLog;
+    if (m.entries.length > 0 && m.index >= log.committed && m.index <= log.lastIndex() && !log.matchTerm(m.index, m.logTerm)) {
+      const last = log.append(m.entries);
+      log.commitTo(Math.min(m.commit, last));
+      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: last, commit: log.committed }));
+      return;
+    }
+    super.handleAppendEntries(m);
+  }
+}
+
+/** Forgets whom it voted for when it restarts (the vote is not durable): two leaders per term. */
+export class ForgetVoteRaft extends Raft {
+  constructor(c: Config, s: Storage) {
+    super(c, s);
+    this.vote = 0;
+  }
+}
+
 const wrap =
   (R: new (c: Config, s: Storage) => Raft): NodeFactory =>
   (cfg, storage, applied) =>
@@ -32,6 +69,9 @@ const wrap =
 export const BUGS = {
   figure8: wrap(CommitByCountingRaft),
   noElectionRestriction: wrap(NoElectionRestrictionRaft),
+  unconfirmedReads: wrap(UnconfirmedReadsRaft),
+  forgetVote: wrap(ForgetVoteRaft),
+  noConsistencyCheck: wrap(NoConsistencyCheckRaft),
 } satisfies Record<string, NodeFactory>;
 
 export type BugName = keyof typeof BUGS;

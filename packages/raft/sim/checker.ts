@@ -181,10 +181,8 @@ export class Checker {
 
   onSnapshotRestore(id: number, index: number, smHashAt: number): void {
     const h = this.smHash[index];
-    if (h === undefined) {
-      this.smHash[index] = smHashAt;
-      this.appliedDigest[index] ??= -1;
-    } else if (h !== smHashAt) {
+    if (h === undefined) this.smHash[index] = smHashAt;
+    else if (h !== smHashAt) {
       throw new Violation('state-machine-safety', `node ${id} restored a snapshot at ${index} whose state differs from the state other nodes reached there`);
     }
   }

@@ -1,9 +1,11 @@
 // A deterministic discrete-event simulation of one Raft group. Virtual time advances from event
 // to event (ticks, message deliveries, client and fault actions, restarts); each processed event
 // is one step, after which every invariant is checked. All randomness comes from the seed.
-import { ConfState, Message, MessageType, ProposalDroppedError, StateRole, StepPeerNotFoundError } from '../src/index.js';
+import { Message, MessageType, ProposalDroppedError, StateRole, StepPeerNotFoundError } from '../src/index.js';
 import type { Logger } from '../src/index.js';
 import { Checker, Invariant, Violation } from './checker.js';
+import { describeMessage as describe, rawLogger } from './format.js';
+import { checkFinalState, describeNodes, neededNodes, quiescentLeader } from './healing.js';
 import { NetworkSink, SimNetwork } from './network.js';
 import { NodeEnv, NodeFactory, SimNode, defaultFactory } from './node.js';
 import { Profile, SimParams, TICK, describeParams, makeParams } from './params.js';
@@ -39,8 +41,6 @@ export interface SimStats {
   partitions: number;
   snapshotsInstalled: number;
   messages: number;
-  /** 1 if the healing phase did not converge in a configuration where liveness is not promised. */
-  unconverged: number;
 }
 
 export interface SimResult {
@@ -82,7 +82,6 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
   private step = 0;
   private final = false;
   private partitionGen = 0;
-  private unconverged = false;
 
   constructor(readonly opts: SimOptions) {
     const nodes = opts.nodes ?? (opts.seed % 2 === 1 ? 5 : 3);
@@ -276,18 +275,13 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
     const deadline = this.now + FINAL_TIME;
     for (let i = 0; ; i++) {
       if (i % 10 === 0) this.retireNonMembers();
-      const leader = this.quiescentLeader();
-      if (leader) return this.checkFinalState(leader);
+      const leader = quiescentLeader(this.nodes);
+      if (leader) {
+        this.trace?.(`converged: node ${leader.id} leads term ${leader.raw!.raft.term}, every voter applied ${leader.sm.applied}`);
+        return checkFinalState(this.nodes, leader, this.checker);
+      }
       if (this.now > deadline) {
-        const why = `no stable leader with every voter caught up ${FINAL_TIME / TICK} ticks after healing: ${this.describeNodes()}`;
-        if (this.params.preVote || this.params.checkQuorum) throw new Violation('liveness', why);
-        // Without pre-vote and check-quorum (as in etcd) a node at a higher term silently ignores
-        // a lower-term leader and relies on campaigning to spread its term; a voter that thinks
-        // it is a learner (it has not applied its promotion) never campaigns, so the group can
-        // stall for good. Liveness is only promised with one of the two enabled.
-        this.unconverged = true;
-        this.trace?.(`not converged (liveness is not checked without preVote or checkQuorum): ${why}`);
-        return;
+        throw new Violation('liveness', `no stable leader with every voter caught up ${FINAL_TIME / TICK} ticks after healing: ${describeNodes(this.nodes)}`);
       }
       this.stepOnce();
     }
@@ -295,23 +289,11 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
 
   /**
    * Shuts down nodes nobody needs any more, as etcd members do once they learn of their removal
-   * (otherwise a removed node that never heard of it keeps campaigning). Needed are the members
-   * of the latest committed configuration anyone applied, plus, transitively, the members of any
-   * needed node's current configuration: a node that has not applied its way out of a joint
-   * configuration still needs the outgoing voters' votes. A node needed again is restarted.
+   * (otherwise a removed node that never heard of it keeps campaigning); restarts a node that is
+   * needed again.
    */
   private retireNonMembers(): void {
-    let ref: SimNode | null = null;
-    for (const n of this.nodes) if (!ref || n.sm.applied > ref.sm.applied) ref = n;
-    const needed = new Set<number>();
-    const add = (cs: ConfState): void => {
-      for (const id of [...cs.voters, ...cs.votersOutgoing, ...cs.learners, ...cs.learnersNext]) needed.add(id);
-    };
-    add(ref!.mem.initialState().confState);
-    for (let size = -1; size !== needed.size; ) {
-      size = needed.size;
-      for (const n of this.nodes) if (needed.has(n.id) && n.raw) add(n.raw.raft.prs.confState());
-    }
+    const needed = neededNodes(this.nodes);
     for (const n of this.nodes) {
       if (!needed.has(n.id) && n.alive) {
         this.trace?.(`node ${n.id} is not a member any more: shut down`);
@@ -322,62 +304,6 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
         this.startNode(n);
       }
     }
-  }
-
-  /**
-   * A leader of the highest term whose configuration is settled and whose voters are all alive,
-   * in its term, and caught up, if any. Learners are not waited for: a learner that reached a
-   * higher term cannot campaign to make the leader adopt it (without pre-vote or check-quorum
-   * nobody tells a stale-term leader), so it may legitimately never catch up.
-   */
-  private quiescentLeader(): SimNode | null {
-    let leader: SimNode | null = null;
-    for (const n of this.nodes) {
-      const r = n.raw?.raft;
-      if (r && r.state === StateRole.Leader && (!leader || r.term > leader.raw!.raft.term)) leader = n;
-    }
-    if (!leader) return null;
-    const r = leader.raw!.raft;
-    const cs = r.prs.confState();
-    if (cs.votersOutgoing.length > 0) return null;
-    const last = r.raftLog.lastIndex();
-    if (r.raftLog.committed !== last || leader.sm.applied !== last) return null;
-    for (const id of cs.voters) {
-      const nr = this.node(id)!.raw?.raft;
-      if (!nr || nr.term !== r.term || nr.raftLog.lastIndex() !== last || this.node(id)!.sm.applied !== last) return null;
-    }
-    return leader;
-  }
-
-  /** No acknowledged write lost; every voter holds the same writes, each once, in the same order. */
-  private checkFinalState(leader: SimNode): void {
-    this.trace?.(`converged: node ${leader.id} leads term ${leader.raw!.raft.term}, every voter applied ${leader.sm.applied}`);
-    const ref = leader.sm;
-    for (const id of leader.raw!.raft.prs.confState().voters) {
-      const sm = this.node(id)!.sm;
-      if (sm.applied !== ref.applied || sm.hash !== ref.hash || sm.ids.length !== ref.ids.length || sm.ids.some((x, i) => x !== ref.ids[i])) {
-        throw new Violation('state-machine-safety', `voter ${id}'s final state (applied ${sm.applied}, ${sm.ids.length} writes) differs from leader ${leader.id}'s (applied ${ref.applied}, ${ref.ids.length} writes)`);
-      }
-    }
-    const seen = new Set<number>();
-    for (const id of ref.ids) {
-      if (seen.has(id)) throw new Violation('durability', `proposal ${id} was applied more than once`);
-      seen.add(id);
-    }
-    for (const [id, index] of this.checker.acked) {
-      if (!seen.has(id)) throw new Violation('durability', `acknowledged proposal ${id} (applied at index ${index}) is missing from the final state of every member`);
-    }
-  }
-
-  private describeNodes(): string {
-    return this.nodes
-      .map((n) => {
-        if (!n.raw) return `${n.id}:${n.retired ? 'retired' : 'down'}`;
-        const r = n.raw.raft;
-        const cs = r.prs.confState();
-        return `${n.id}:${StateRole[r.state]} term=${r.term} lead=${r.leaderId} last=${r.raftLog.lastIndex()} commit=${r.raftLog.committed} applied=${n.sm.applied} voters=${cs.voters}${cs.votersOutgoing.length ? `|${cs.votersOutgoing}` : ''} learners=${cs.learners}`;
-      })
-      .join('; ');
   }
 
   private result(v?: Violation): SimResult {
@@ -395,29 +321,11 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
       partitions: w.partitions,
       snapshotsInstalled: this.checker.stats.snapshotsInstalled,
       messages: this.network.sent,
-      unconverged: this.unconverged ? 1 : 0,
     };
     const base: SimResult = { seed: this.opts.seed, nodes: this.params.nodes, ok: !v, stats };
     if (!v) return base;
     return { ...base, invariant: v.invariant, error: `seed ${this.opts.seed} step ${this.step} t=${this.now}${this.final ? ' (healing phase)' : ''}: ${v.message}` };
   }
-}
-
-function describe(m: Message): string {
-  let s = `${m.from}->${m.to} ${MessageType[m.msgType]} term=${m.term}`;
-  if (m.msgType === MessageType.MsgAppend || m.msgType === MessageType.MsgAppendResponse || m.msgType === MessageType.MsgRequestVote || m.msgType === MessageType.MsgRequestPreVote) {
-    s += ` logTerm=${m.logTerm} index=${m.index}`;
-  }
-  if (m.entries.length) s += ` ents=[${m.entries[0]!.index}..${m.entries[m.entries.length - 1]!.index}]`;
-  if (m.commit) s += ` commit=${m.commit}`;
-  if (m.reject) s += ` reject(hint=${m.rejectHint})`;
-  if (m.snapshot) s += ` snap=${m.snapshot.metadata.index}/${m.snapshot.metadata.term}`;
-  return s;
-}
-
-function rawLogger(log: (l: string) => void): Logger {
-  const f = (level: string) => (msg: string, fields?: Record<string, unknown>) => log(`    raft ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
-  return { debug: f('debug'), info: f('info'), warn: f('warn'), error: f('error') };
 }
 
 /** Runs one seed. */

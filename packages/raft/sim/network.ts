@@ -20,8 +20,6 @@ export class SimNetwork {
   /** While calm (the end-of-run healing phase), nothing is lost, duplicated or long delayed. */
   calm = false;
   sent = 0;
-  delivered = 0;
-  lost = 0;
 
   constructor(
     private readonly p: SimParams,
@@ -43,7 +41,6 @@ export class SimNetwork {
         continue;
       }
       if (!this.calm && this.rand.chance(this.p.lossRate)) {
-        this.lost++;
         this.sink.dropped(m, 'loss');
         continue;
       }

@@ -85,10 +85,6 @@ export class SimNode {
     return this.raw !== null;
   }
 
-  get role(): string {
-    return this.raw ? StateRole[this.raw.raft.state] : 'Down';
-  }
-
   /** (Re)starts from durable state: storage as persisted, applied = what the state machine holds. */
   start(): void {
     const p = this.env.params;

@@ -153,11 +153,11 @@ export class Workload {
   }
 
   /**
-   * 1-3 changes to distinct nodes that keep at least MIN_VOTERS voters and leave the leader alone.
-   * Like TiKV (which refuses to remove or demote the leader), because a leader that removes
-   * itself can leave the group unable to elect anyone: the removed nodes may hold the longest
-   * logs but may not campaign, and a member that has not yet applied the change still needs
-   * their votes (see the report for a seed).
+   * 1-3 changes to distinct nodes that keep at least MIN_VOTERS voters and leave the leader alone,
+   * as TiKV does (it refuses to remove or demote the leader): a leader that commits its own removal
+   * steps down, and if no member learns the commit before it does, members still in the joint
+   * configuration need the votes of removed nodes whose logs are longer, so nobody can be elected.
+   * Leadership can still move to a node that a pending change removes; this only makes it rarer.
    */
   private plan(cs: ConfState, leader: number): ConfChangeSingle[] {
     const voters = new Set(cs.voters);

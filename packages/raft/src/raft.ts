@@ -63,6 +63,13 @@ export class Raft {
    * log index of the latest one; a new conf change is refused while it exceeds the applied index.
    */
   pendingConfIndex = 0;
+  /**
+   * A leader removed (or demoted) by a committed conf change keeps leading until a quorum of the
+   * new configuration has acknowledged this commit index; stepping down earlier can leave the
+   * remaining voters unaware that the change committed (still joint, needing the old leader's
+   * vote, which its longer log then refuses). 0 when no step-down is pending.
+   */
+  stepDownAfterCommit = 0;
   readOnly: ReadOnly;
   /** ReadIndex requests received before this leader committed an entry of its own term. */
   pendingReadIndexMessages: Message[] = [];
@@ -373,6 +380,7 @@ export class Raft {
     this.abortLeaderTransfer();
     this.prs.resetVotes();
     this.pendingConfIndex = 0;
+    this.stepDownAfterCommit = 0;
     this.uncommittedSize = 0;
     this.readOnly = new ReadOnly(this.readOnly.option);
     this.pendingReadIndexMessages = [];
@@ -511,13 +519,16 @@ export class Raft {
         this.becomeFollower(m.term, fromLeader ? m.from : INVALID_ID);
       }
     } else if (m.term < this.term) {
-      if ((this.checkQuorum || this.preVote) && (m.msgType === MessageType.MsgHeartbeat || m.msgType === MessageType.MsgAppend)) {
-        // A stale leader (e.g. healed from a partition) would otherwise never learn the new term
-        // when our vote requests are ignored by its lease; this response tells it to step down.
+      if (m.msgType === MessageType.MsgHeartbeat || m.msgType === MessageType.MsgAppend) {
+        // A stale leader (e.g. healed from a partition, or one whose vote requests we ignore
+        // under the lease, or whose configuration we have not applied yet) would otherwise never
+        // learn the new term; this response carries it so the stale leader steps down. Removed
+        // peers are destroyed by the store, so they cannot use this to disrupt the group.
         this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from }));
-      } else if (m.msgType === MessageType.MsgRequestPreVote) {
-        // Reject so the pre-candidate learns our term instead of retrying forever.
-        this.send(newMessage({ msgType: MessageType.MsgRequestPreVoteResponse, to: m.from, term: this.term, reject: true }));
+      } else if (m.msgType === MessageType.MsgRequestPreVote || m.msgType === MessageType.MsgRequestVote) {
+        // Reject with our term (Raft §5.1: a stale request is answered with the current term),
+        // so the candidate catches up instead of campaigning at a term nobody will vote in.
+        this.send(newMessage({ msgType: voteRespMsgType(m.msgType), to: m.from, term: this.term, reject: true }));
       } else {
         this.logger.debug('raft: ignored a message with lower term', { raftId: this.id, term: this.term, msgTerm: m.term, from: m.from, type: MessageType[m.msgType] });
       }
@@ -668,10 +679,11 @@ export class Raft {
     const pr = this.prs.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;
     if ((pr === undefined || this.isLearner) && this.state === StateRole.Leader) {
-      // Removed or demoted leader: tell the others the commit index (so they learn that the
-      // change committed), then step down so a remaining voter takes over.
+      // Removed or demoted leader: make sure the others learn that the change committed, and
+      // step down once a quorum of them acknowledged it (maybeStepDownAfterRemoval).
+      this.stepDownAfterCommit = this.raftLog.committed;
       this.bcastAppend();
-      this.becomeFollower(this.term, INVALID_ID);
+      this.maybeStepDownAfterRemoval();
       return cs;
     }
     if (this.state !== StateRole.Leader || cs.voters.length === 0) return cs;
@@ -684,6 +696,16 @@ export class Raft {
     }
     if (this.leadTransferee !== INVALID_ID && !this.prs.config.voters.contains(this.leadTransferee)) this.abortLeaderTransfer();
     return cs;
+  }
+
+  /** Steps down a removed leader once a quorum of the new configuration knows the commit index. */
+  maybeStepDownAfterRemoval(): void {
+    if (this.stepDownAfterCommit === 0 || this.state !== StateRole.Leader) return;
+    const acked = new Set<number>();
+    for (const [id, pr] of this.prs.progress) if (pr.committedIndex >= this.stepDownAfterCommit) acked.add(id);
+    if (!this.prs.hasQuorum(acked)) return;
+    this.logger.info('raft: removed leader steps down; the new configuration knows the change committed', { raftId: this.id, term: this.term });
+    this.becomeFollower(this.term, INVALID_ID);
   }
 
   abortLeaderTransfer(): void {

@@ -67,9 +67,9 @@ export function stepLeader(r: Raft, m: Message): void {
 
 function leaderPropose(r: Raft, m: Message): void {
   if (m.entries.length === 0) throw new Error('raft: stepped empty MsgPropose');
-  if (!r.prs.get(r.id)) {
-    // Removed from the configuration but still leader (the step-down is pending).
-    r.dropProposal('leader is not in the configuration');
+  if (!r.prs.get(r.id) || r.isLearner) {
+    // Removed or demoted but still leader (the step-down is pending).
+    r.dropProposal('leader is not a voter of the configuration');
   }
   if (r.leadTransferee !== INVALID_ID) r.dropProposal(`leadership is being transferred to ${r.leadTransferee}`);
 
@@ -128,6 +128,8 @@ function handleAppendResponse(r: Raft, m: Message): void {
   const pr = r.prs.get(m.from)!;
   pr.recentActive = true;
   pr.updateCommitted(m.commit);
+  r.maybeStepDownAfterRemoval();
+  if (r.state !== StateRole.Leader) return;
   if (m.reject) {
     r.logger.debug('raft: received MsgAppendResponse rejection', { raftId: r.id, from: m.from, index: m.index, hint: m.rejectHint, logTerm: m.logTerm });
     // The follower told us the last index whose term is <= the term we sent; jump to the last
@@ -179,6 +181,8 @@ function handleHeartbeatResponse(r: Raft, m: Message): void {
   pr.recentActive = true;
   pr.resume();
   pr.updateCommitted(m.commit);
+  r.maybeStepDownAfterRemoval();
+  if (r.state !== StateRole.Leader) return;
   // Free one slot so a full window cannot stall a follower whose acks were lost.
   if (pr.state === ProgressState.Replicate && pr.ins.full()) pr.ins.freeFirstOne();
   if (pr.matched < r.raftLog.lastIndex() || pr.pendingRequestSnapshot !== 0) r.sendAppend(m.from);

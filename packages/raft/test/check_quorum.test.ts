@@ -176,11 +176,11 @@ test('without checkQuorum the same vote request deposes the live leader (contras
   assert.equal(nt.raft(1).state, StateRole.Follower);
 });
 
-test('a lower-term heartbeat or append gets a MsgAppendResponse carrying the higher term when checkQuorum (or preVote) is on', () => {
+test('a lower-term heartbeat or append always gets a MsgAppendResponse carrying the higher term (§5.1), whatever checkQuorum/preVote', () => {
   const cases: { checkQuorum: boolean; preVote: boolean; reply: boolean }[] = [
     { checkQuorum: true, preVote: false, reply: true },
     { checkQuorum: false, preVote: true, reply: true },
-    { checkQuorum: false, preVote: false, reply: false },
+    { checkQuorum: false, preVote: false, reply: true },
   ];
   for (const c of cases) {
     for (const t of [MT.MsgHeartbeat, MT.MsgAppend]) {

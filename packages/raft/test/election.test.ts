@@ -352,7 +352,7 @@ test('§5.1 a higher-term message makes any role a follower at that term (table)
   }
 });
 
-test('§5.1 a node rejects (ignores) messages of a lower term in every role (table)', () => {
+test('§5.1 a node rejects messages of a lower term in every role, answering requests with its term (table)', () => {
   const roles: [string, (r: Raft) => void][] = [
     ['follower', (r) => r.becomeFollower(3, 2)],
     ['candidate', (r) => { r.becomeFollower(2, INVALID_ID); r.becomeCandidate(); }],
@@ -378,24 +378,34 @@ test('§5.1 a node rejects (ignores) messages of a lower term in every role (tab
       r.step(msg({ ...fields, from: 2, to: 1, term: 2 }));
       const label = `${role} at term 3 gets ${MT[fields.msgType!]} at term 2`;
       assert.deepEqual({ state: r.state, term: r.term, vote: r.vote, lead: r.leaderId, last: r.raftLog.lastIndex(), commit: r.raftLog.committed }, before, label);
-      assert.deepEqual(readMessages(r), [], `${label}: no reply without checkQuorum/preVote`);
+      // Requests (append, heartbeat, vote) are answered with the current term so the stale
+      // sender catches up (§5.1); responses and MsgTimeoutNow are dropped silently.
+      const replies = readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]);
+      const expected =
+        fields.msgType === MT.MsgAppend || fields.msgType === MT.MsgHeartbeat
+          ? [[MT.MsgAppendResponse, 2, 3, false]]
+          : fields.msgType === MT.MsgRequestVote
+            ? [[MT.MsgRequestVoteResponse, 2, 3, true]]
+            : [];
+      assert.deepEqual(replies, expected, `${label}: reply`);
     }
   }
 });
 
-test('a vote request from a candidate with a lower term is ignored, even if the voter has not voted', () => {
+test('a vote request from a candidate with a lower term is rejected with the higher term, even if the voter has not voted', () => {
   const r = newTestRaft(1, [1, 2, 3]);
   r.becomeFollower(2, INVALID_ID);
   r.step(msg({ msgType: MT.MsgRequestVote, from: 2, to: 1, term: 1, index: 5, logTerm: 1 }));
   assert.equal(r.vote, INVALID_ID);
   assert.equal(r.term, 2);
-  assert.deepEqual(readMessages(r), []);
-  // Network level: a stale candidate cannot win against nodes at a higher term.
+  assert.deepEqual(readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]), [[MT.MsgRequestVoteResponse, 2, 2, true]]);
+  // Network level: a stale candidate cannot win against nodes at a higher term; it learns
+  // their term from the rejections and steps down.
   const nt = new Network([undefined, undefined, undefined]);
   for (const id of [2, 3]) nt.raft(id).becomeFollower(5, INVALID_ID);
   nt.send(hup(1));
-  assert.equal(nt.raft(1).state, StateRole.Candidate);
-  assert.equal(nt.raft(1).term, 1);
+  assert.equal(nt.raft(1).state, StateRole.Follower);
+  assert.equal(nt.raft(1).term, 5);
   assert.equal(nt.raft(2).vote, INVALID_ID);
   assert.equal(nt.raft(3).vote, INVALID_ID);
 });

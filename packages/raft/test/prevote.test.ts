@@ -118,7 +118,7 @@ test('pre-vote is granted for a future term without recording a vote or resettin
   assert.equal(f.leaderId, 3, 'the leader is not forgotten');
 });
 
-test('MsgRequestPreVote at a lower term gets a rejection carrying the higher term (a MsgRequestVote gets nothing)', () => {
+test('MsgRequestPreVote and MsgRequestVote at a lower term get a rejection carrying the higher term', () => {
   for (const preVote of [false, true]) {
     const r = newTestRaft(1, [1, 2, 3], 10, 1, { preVote });
     r.becomeFollower(5, INVALID_ID);
@@ -129,7 +129,12 @@ test('MsgRequestPreVote at a lower term gets a rejection carrying the higher ter
       `preVote=${preVote}`,
     );
     r.step(msg({ msgType: MT.MsgRequestVote, from: 2, to: 1, term: 3, index: 10, logTerm: 3 }));
-    assert.deepEqual(readMessages(r), [], `preVote=${preVote}`);
+    assert.deepEqual(
+      readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]),
+      [[MT.MsgRequestVoteResponse, 2, 5, true]],
+      `preVote=${preVote}`,
+    );
+    assert.equal(r.vote, INVALID_ID, 'no vote recorded');
     assert.equal(r.term, 5);
   }
 });
