@@ -153,11 +153,13 @@ export class Workload {
   }
 
   /**
-   * 1-3 changes to distinct nodes that keep at least MIN_VOTERS voters and leave the leader alone,
-   * as TiKV does (it refuses to remove or demote the leader): a leader that commits its own removal
-   * steps down, and if no member learns the commit before it does, members still in the joint
-   * configuration need the votes of removed nodes whose logs are longer, so nobody can be elected.
-   * Leadership can still move to a node that a pending change removes; this only makes it rarer.
+   * 1-3 changes to distinct nodes that keep at least MIN_VOTERS voters and leave the current
+   * leader alone, as TiKV does (it refuses to remove or demote the leader; leadership is moved
+   * first). Removing the leader is safe but not always live: if the removed leader crashes before
+   * any member of the new configuration learns that leaving the joint state committed, members
+   * still joint need votes from removed nodes whose logs are longer (seeds 9242 and 12906 with
+   * leader removal allowed). The library steps a removed leader down only once a quorum of the new
+   * configuration knows the commit, which closes the crash-free variant of that gap.
    */
   private plan(cs: ConfState, leader: number): ConfChangeSingle[] {
     const voters = new Set(cs.voters);

@@ -1,0 +1,120 @@
+// RaftCmdRequest validation and execution against the kv engine.
+import { CfName, DATA_CFS, Engine, WriteBatch } from '@tskv/engine';
+import { metapb, raft_cmdpb } from '@tskv/proto';
+import { InvalidRequestError, KeyNotInRegionError, StoreError } from './errors.js';
+
+const CmdType = raft_cmdpb.CmdType;
+
+export function errorResponse(e: StoreError): raft_cmdpb.IRaftCmdResponse {
+  return { header: { error: e.toPb() }, responses: [] };
+}
+
+export function isReadOnly(req: raft_cmdpb.IRaftCmdRequest): boolean {
+  const rs = req.requests ?? [];
+  return rs.length > 0 && rs.every((r) => r.cmdType === CmdType.Get || r.cmdType === CmdType.Snap);
+}
+
+function cfOf(cf: string | null | undefined): CfName {
+  const name = cf || 'default';
+  if (!(DATA_CFS as readonly string[]).includes(name)) throw new InvalidRequestError(`unknown column family '${name}'`);
+  return name as CfName;
+}
+
+function bytes(b: Uint8Array | null | undefined, what: string): Uint8Array {
+  if (!b || b.length === 0) throw new InvalidRequestError(`${what} must be non-empty`);
+  return b;
+}
+
+/** Throws InvalidRequestError for malformed requests (checked before proposing anything). */
+export function validateRequests(req: raft_cmdpb.IRaftCmdRequest): void {
+  const rs = req.requests ?? [];
+  if (req.adminRequest) throw new InvalidRequestError('admin requests are not supported on this path');
+  if (rs.length === 0) throw new InvalidRequestError('empty request');
+  let reads = 0;
+  for (const r of rs) {
+    switch (r.cmdType) {
+      case CmdType.Get:
+        cfOf(r.get?.cf);
+        bytes(r.get?.key, 'get key');
+        reads++;
+        break;
+      case CmdType.Put:
+        cfOf(r.put?.cf);
+        bytes(r.put?.key, 'put key');
+        if (!r.put?.value) throw new InvalidRequestError('put value missing');
+        break;
+      case CmdType.Delete:
+        cfOf(r.delete?.cf);
+        bytes(r.delete?.key, 'delete key');
+        break;
+      case CmdType.Snap:
+        cfOf(r.snap?.cf);
+        reads++;
+        break;
+      default:
+        throw new InvalidRequestError(`unknown command type ${String(r.cmdType)}`);
+    }
+  }
+  if (reads > 0 && reads !== rs.length) throw new InvalidRequestError('a request mixes reads and writes');
+}
+
+export function keyInRegion(key: Uint8Array, region: metapb.IRegion): boolean {
+  const start = region.startKey ?? new Uint8Array(0);
+  const end = region.endKey ?? new Uint8Array(0);
+  return Buffer.compare(key, start) >= 0 && (end.length === 0 || Buffer.compare(key, end) < 0);
+}
+
+export function checkKeyInRegion(r: raft_cmdpb.IRequest, region: metapb.IRegion): void {
+  const key = r.get?.key ?? r.put?.key ?? r.delete?.key;
+  if (key && !keyInRegion(key, region)) throw new KeyNotInRegionError(key, region);
+  if (r.cmdType === CmdType.Snap) {
+    const s = r.snap?.startKey;
+    if (s && s.length > 0 && !keyInRegion(s, region)) throw new KeyNotInRegionError(s, region);
+  }
+}
+
+/** Stages a committed write command into the round's kv batch; returns its responses. */
+export function applyWrites(req: raft_cmdpb.IRaftCmdRequest, wb: WriteBatch): raft_cmdpb.IResponse[] {
+  const out: raft_cmdpb.IResponse[] = [];
+  for (const r of req.requests ?? []) {
+    if (r.cmdType === CmdType.Put) {
+      wb.put(cfOf(r.put!.cf), r.put!.key!, r.put!.value!);
+      out.push({ cmdType: CmdType.Put, put: {} });
+    } else if (r.cmdType === CmdType.Delete) {
+      wb.delete(cfOf(r.delete!.cf), r.delete!.key!);
+      out.push({ cmdType: CmdType.Delete, delete: {} });
+    }
+  }
+  return out;
+}
+
+/**
+ * Executes a read-only command at the current applied state. Called right after the kv write of
+ * the round that reached the read index, so what it sees is at least as new as the read point.
+ */
+export async function executeReads(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion, kv: Engine): Promise<raft_cmdpb.IRaftCmdResponse> {
+  // Start every engine read synchronously (get and iterator creation snapshot the DB at call
+  // time), so later writes cannot leak into this response.
+  const pending: (raft_cmdpb.IResponse | Promise<raft_cmdpb.IResponse>)[] = [];
+  for (const r of req.requests ?? []) {
+    if (r.cmdType === CmdType.Get) {
+      const v = kv.getSync(cfOf(r.get!.cf), r.get!.key!);
+      pending.push({ cmdType: CmdType.Get, get: { found: v !== undefined, value: v ?? new Uint8Array(0) } });
+    } else {
+      const s = r.snap!;
+      const rStart = region.startKey ?? new Uint8Array(0);
+      const rEnd = region.endKey ?? new Uint8Array(0);
+      const start = s.startKey && Buffer.compare(s.startKey, rStart) > 0 ? s.startKey : rStart;
+      let end = s.endKey && s.endKey.length > 0 ? s.endKey : rEnd;
+      if (rEnd.length > 0 && (end.length === 0 || Buffer.compare(end, rEnd) > 0)) end = rEnd;
+      const snap = kv.snapshot();
+      pending.push(
+        kv
+          .collect(cfOf(s.cf), start, end, { limit: s.limit || undefined, snapshot: snap })
+          .then((kvs) => ({ cmdType: CmdType.Snap, snap: { region, kvs: kvs.map(([key, value]) => ({ key, value })) } }))
+          .finally(() => snap.close()),
+      );
+    }
+  }
+  return { header: {}, responses: await Promise.all(pending) };
+}

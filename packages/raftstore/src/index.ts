@@ -1,0 +1,20 @@
+// Public API of @tskv/raftstore.
+export { Store } from './store.js';
+export { storeConfig } from './config.js';
+export type { StoreConfig } from './config.js';
+export { bootstrapStore, bootstrapRegion } from './bootstrap.js';
+export type { Transport, SchedulerClient, RaftMessage } from './transport.js';
+export {
+  StoreError,
+  NotLeaderError,
+  RegionNotFoundError,
+  KeyNotInRegionError,
+  EpochNotMatchError,
+  StaleCommandError,
+  TimeoutError,
+  StoreNotMatchError,
+  InvalidRequestError,
+} from './errors.js';
+export { RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
+export { createLogger } from './logger.js';
+export type { Logger } from './logger.js';

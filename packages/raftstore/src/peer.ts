@@ -1,0 +1,226 @@
+// Peer: one region's replica on this store. Wraps a RawNode and its PeerStorage, turns client
+// commands into proposals or read-index requests, and answers them when applied.
+import { metapb, raft_cmdpb } from '@tskv/proto';
+import {
+  Config as RaftConfig,
+  EMPTY_BYTES,
+  Message,
+  ProposalDroppedError,
+  RaftError,
+  RawNode,
+  StateRole,
+} from '@tskv/raft';
+import { StoreConfig } from './config.js';
+import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError } from './errors.js';
+import { Logger } from './logger.js';
+import { CmdCallback } from './msg.js';
+import { PeerStorage } from './peer_storage.js';
+import { RaftMessage } from './transport.js';
+import { checkKeyInRegion, errorResponse, isReadOnly, validateRequests } from './cmd.js';
+
+/** A write proposed at (index, term), answered when that index is applied. */
+interface Proposal {
+  index: number;
+  term: number;
+  cb: CmdCallback;
+}
+
+/** A read waiting for its ReadState (then for the applied index to reach it). */
+interface PendingRead {
+  req: raft_cmdpb.IRaftCmdRequest;
+  cb: CmdCallback;
+  readIndex: number;
+}
+
+let readSeq = 0;
+
+export class Peer {
+  readonly regionId: number;
+  readonly peerId: number;
+  readonly storeId: number;
+  readonly raw: RawNode;
+  readonly storage: PeerStorage;
+  readonly mailbox: import('./msg.js').PeerMsg[] = [];
+  readonly logger: Logger;
+  proposals: Proposal[] = [];
+  /** Reads sent to raft.readIndex, keyed by their context, waiting for a ReadState. */
+  readonly readsAwaitingIndex = new Map<string, PendingRead>();
+  /** Reads with a read index, waiting for applied >= readIndex. In index order. */
+  readsAwaitingApply: PendingRead[] = [];
+  /** The raft local state changed without a Ready to carry it (commit index from a LightReady). */
+  raftStateDirty = false;
+  private wasLeader = false;
+
+  constructor(storeCfg: StoreConfig, storage: PeerStorage, peerId: number, logger: Logger) {
+    this.regionId = storage.regionId;
+    this.peerId = peerId;
+    this.storeId = storeCfg.storeId;
+    this.storage = storage;
+    this.logger = logger.child({ regionId: this.regionId, peerId });
+    const raftLogger = {
+      debug: (m: string, f?: Record<string, unknown>) => this.logger.debug(m, f),
+      info: (m: string, f?: Record<string, unknown>) => this.logger.info(m, f),
+      warn: (m: string, f?: Record<string, unknown>) => this.logger.warn(m, f),
+      error: (m: string, f?: Record<string, unknown>) => this.logger.error(m, f),
+    };
+    const cfg = new RaftConfig({
+      id: peerId,
+      electionTick: storeCfg.raftElectionTicks,
+      heartbeatTick: storeCfg.raftHeartbeatTicks,
+      applied: storage.applyState.appliedIndex,
+      maxSizePerMsg: storeCfg.raftMaxSizePerMsg,
+      maxInflightMsgs: storeCfg.raftMaxInflightMsgs,
+      checkQuorum: true,
+      preVote: true,
+      readOnlyOption: storeCfg.readMode === 'lease' ? 'leaseBased' : 'safe',
+      logger: raftLogger,
+    });
+    this.raw = new RawNode(cfg, storage);
+  }
+
+  get region(): metapb.IRegion {
+    return this.storage.region;
+  }
+
+  isLeader(): boolean {
+    return this.raw.raft.state === StateRole.Leader;
+  }
+
+  leaderPeer(): metapb.IPeer | null {
+    const id = this.raw.raft.leaderId;
+    return id === 0 ? null : this.findPeer(id) ?? null;
+  }
+
+  findPeer(peerId: number): metapb.IPeer | undefined {
+    return this.region.peers?.find((p) => p.id === peerId);
+  }
+
+  metaPeer(): metapb.IPeer {
+    return this.findPeer(this.peerId) ?? { id: this.peerId, storeId: this.storeId };
+  }
+
+  // ---- inbound ----
+
+  stepRaftMessage(m: RaftMessage): void {
+    if (!m.message || !m.toPeer || m.toPeer.id !== this.peerId) {
+      this.logger.debug('dropping raft message for another peer', { to: m.toPeer?.id });
+      return;
+    }
+    try {
+      this.raw.step(m.message as Message);
+    } catch (e) {
+      if (e instanceof RaftError) this.logger.debug('raft rejected message', { err: e.message });
+      else throw e;
+    }
+  }
+
+  /** Validates a command and proposes it (writes) or starts a read index (reads). */
+  propose(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
+    try {
+      this.checkCommand(req);
+      if (isReadOnly(req)) {
+        const ctx = new Uint8Array(12);
+        const dv = new DataView(ctx.buffer);
+        dv.setUint32(0, this.peerId >>> 0);
+        dv.setFloat64(4, ++readSeq);
+        this.raw.readIndex(ctx);
+        this.readsAwaitingIndex.set(Buffer.from(ctx).toString('latin1'), { req, cb, readIndex: 0 });
+        return;
+      }
+      const data = raft_cmdpb.RaftCmdRequest.encode(req).finish();
+      this.raw.propose(EMPTY_BYTES, data);
+      const raft = this.raw.raft;
+      this.proposals.push({ index: raft.raftLog.lastIndex(), term: raft.term, cb });
+    } catch (e) {
+      if (e instanceof StoreError) cb(errorResponse(e));
+      else if (e instanceof ProposalDroppedError) cb(errorResponse(new NotLeaderError(this.regionId, this.leaderPeer())));
+      else cb(errorResponse(new InvalidRequestError(e instanceof Error ? e.message : String(e))));
+    }
+  }
+
+  private checkCommand(req: raft_cmdpb.IRaftCmdRequest): void {
+    const h = req.header;
+    if (!h) throw new InvalidRequestError('missing header');
+    if (h.peer && h.peer.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
+    if (!this.isLeader()) throw new NotLeaderError(this.regionId, this.leaderPeer());
+    validateRequests(req);
+    checkEpoch(req, this.region);
+    for (const r of req.requests ?? []) checkKeyInRegion(r, this.region);
+  }
+
+  // ---- after each Ready ----
+
+  /** Called by the raft worker after every ready cycle to notice role changes. */
+  onRoleMaybeChanged(): void {
+    const leader = this.isLeader();
+    if (this.wasLeader && !leader) {
+      // Raft dropped its pending read-index requests when it stepped down: they can never be
+      // confirmed. Writes stay pending: they may still commit, or be answered stale at apply.
+      const err = errorResponse(new NotLeaderError(this.regionId, this.leaderPeer()));
+      for (const r of this.readsAwaitingIndex.values()) r.cb(err);
+      this.readsAwaitingIndex.clear();
+    }
+    this.wasLeader = leader;
+  }
+
+  /** A ReadState arrived: the read may proceed once the state machine reaches its index. */
+  onReadState(index: number, ctx: Uint8Array): void {
+    const key = Buffer.from(ctx).toString('latin1');
+    const r = this.readsAwaitingIndex.get(key);
+    if (!r) return;
+    this.readsAwaitingIndex.delete(key);
+    r.readIndex = index;
+    this.readsAwaitingApply.push(r);
+  }
+
+  /**
+   * Answers proposals up to the applied entry (index, term): the proposal at that index succeeds
+   * if its term matches; proposals whose entry was overwritten by a later leader are stale.
+   */
+  takeProposal(index: number, term: number): CmdCallback | null {
+    while (this.proposals.length > 0) {
+      const p = this.proposals[0]!;
+      if (p.index > index) return null;
+      this.proposals.shift();
+      if (p.index === index && p.term === term) return p.cb;
+      p.cb(errorResponse(new StaleCommandError(`proposal at ${p.index} (term ${p.term}) was overwritten by term ${term}`)));
+    }
+    return null;
+  }
+
+  /** Fails everything pending (store shutting down). */
+  failAll(err: StoreError): void {
+    const resp = errorResponse(err);
+    for (const p of this.proposals) p.cb(resp);
+    this.proposals = [];
+    for (const r of this.readsAwaitingIndex.values()) r.cb(resp);
+    this.readsAwaitingIndex.clear();
+    for (const r of this.readsAwaitingApply) r.cb(resp);
+    this.readsAwaitingApply = [];
+  }
+
+  /** Wraps a raft message for the transport. */
+  toRaftMessage(m: Message): RaftMessage | null {
+    const to = this.findPeer(m.to);
+    if (!to) {
+      this.logger.warn('no peer metadata for raft message target', { to: m.to });
+      return null;
+    }
+    return { regionId: this.regionId, fromPeer: this.metaPeer(), toPeer: to, message: m, regionEpoch: this.region.regionEpoch };
+  }
+}
+
+/** Rejects commands built against a different region version or membership. */
+export function checkEpoch(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion): void {
+  const want = req.header?.regionEpoch;
+  const have = region.regionEpoch;
+  if (!want) throw new InvalidRequestError('missing region epoch');
+  if ((want.version ?? 0) !== (have?.version ?? 0) || (want.confVer ?? 0) !== (have?.confVer ?? 0)) {
+    throw new EpochNotMatchError(
+      `epoch not match: request (version ${want.version ?? 0}, conf_ver ${want.confVer ?? 0}) vs region ${region.id} (version ${have?.version ?? 0}, conf_ver ${have?.confVer ?? 0})`,
+      [region],
+    );
+  }
+}
+
+export { KeyNotInRegionError };

@@ -1,0 +1,230 @@
+// PeerStorage: the raft Storage of one region peer over the store's engines.
+//   raft engine: log entries (raftLogKey) and RaftLocalState (hard state + last index/term)
+//   kv engine:   RaftApplyState (applied index, truncated state) and RegionLocalState, written
+//                atomically with the data they describe
+// Reads are synchronous (raft's Storage is), served from an in-memory cache of the log tail and
+// otherwise from the raft engine with getSync.
+import { Engines, WriteBatch, raftLogKey, raftStateKey, applyStateKey, regionStateKey } from '@tskv/engine';
+import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
+import {
+  CompactedError,
+  ConfState,
+  Entry,
+  HardState,
+  RaftState,
+  Snapshot,
+  SnapshotTemporarilyUnavailableError,
+  Storage,
+  StoreError as RaftStoreError,
+  UnavailableError,
+  limitSize,
+  newConfState,
+} from '@tskv/raft';
+
+/** A freshly bootstrapped region starts with this log position (TiKV's choice), so that a peer
+ * created later by a message (index 0) is always behind and gets a snapshot. */
+export const RAFT_INIT_LOG_TERM = 5;
+export const RAFT_INIT_LOG_INDEX = 5;
+
+export interface RaftLocalState {
+  hardState: HardState;
+  lastIndex: number;
+  lastTerm: number;
+}
+
+export interface RaftApplyState {
+  appliedIndex: number;
+  truncatedIndex: number;
+  truncatedTerm: number;
+}
+
+export function confStateFromRegion(region: metapb.IRegion): ConfState {
+  const voters: number[] = [];
+  const learners: number[] = [];
+  for (const p of region.peers ?? []) (p.isLearner ? learners : voters).push(p.id!);
+  return newConfState({ voters, learners });
+}
+
+export function encodeRaftLocalState(s: RaftLocalState): Uint8Array {
+  return raft_serverpb.RaftLocalState.encode({ hardState: s.hardState, lastIndex: s.lastIndex, lastTerm: s.lastTerm }).finish();
+}
+
+export function decodeRaftLocalState(b: Uint8Array): RaftLocalState {
+  const d = raft_serverpb.RaftLocalState.decode(b);
+  const hs = d.hardState;
+  return { hardState: { term: hs?.term ?? 0, vote: hs?.vote ?? 0, commit: hs?.commit ?? 0 }, lastIndex: d.lastIndex, lastTerm: d.lastTerm };
+}
+
+export function encodeApplyState(s: RaftApplyState): Uint8Array {
+  return raft_serverpb.RaftApplyState.encode({ appliedIndex: s.appliedIndex, truncatedState: { index: s.truncatedIndex, term: s.truncatedTerm } }).finish();
+}
+
+export function decodeApplyState(b: Uint8Array): RaftApplyState {
+  const d = raft_serverpb.RaftApplyState.decode(b);
+  return { appliedIndex: d.appliedIndex, truncatedIndex: d.truncatedState?.index ?? 0, truncatedTerm: d.truncatedState?.term ?? 0 };
+}
+
+function decodeEntry(b: Uint8Array): Entry {
+  const d = eraftpb.Entry.decode(b);
+  return { entryType: d.entryType, term: d.term, index: d.index, data: d.data, context: d.context };
+}
+
+export class PeerStorage implements Storage {
+  readonly regionId: number;
+  region: metapb.IRegion;
+  raftState: RaftLocalState;
+  applyState: RaftApplyState;
+  /** Contiguous tail of the log: cache[i] has index cacheStart + i. */
+  private cache: Entry[] = [];
+  private cacheStart = 0;
+
+  constructor(
+    readonly engines: Engines,
+    region: metapb.IRegion,
+    raftState: RaftLocalState,
+    applyState: RaftApplyState,
+  ) {
+    this.regionId = region.id!;
+    this.region = region;
+    this.raftState = raftState;
+    this.applyState = applyState;
+    this.cacheStart = raftState.lastIndex + 1;
+    if (raftState.lastIndex < applyState.truncatedIndex) {
+      throw new Error(`region ${this.regionId}: raft last index ${raftState.lastIndex} < truncated index ${applyState.truncatedIndex}`);
+    }
+  }
+
+  /** Rebuilds a peer's storage from disk alone (restart). */
+  static load(engines: Engines, region: metapb.IRegion): PeerStorage {
+    const id = region.id!;
+    const rs = engines.raft.getSync('raft', raftStateKey(id));
+    const as = engines.kv.getSync('raft', applyStateKey(id));
+    if (!rs || !as) throw new Error(`region ${id}: raft state or apply state missing on disk`);
+    const raftState = decodeRaftLocalState(rs);
+    const applyState = decodeApplyState(as);
+    // The apply state is written with the kv data, the raft state with the log; a crash between
+    // the two writes of a round can leave commit behind applied. Applied entries are committed.
+    if (raftState.hardState.commit < applyState.appliedIndex) raftState.hardState.commit = applyState.appliedIndex;
+    return new PeerStorage(engines, region, raftState, applyState);
+  }
+
+  // ---- raft Storage ----
+
+  initialState(): RaftState {
+    return { hardState: { ...this.raftState.hardState }, confState: confStateFromRegion(this.region) };
+  }
+
+  firstIndex(): number {
+    return this.applyState.truncatedIndex + 1;
+  }
+
+  lastIndex(): number {
+    return this.raftState.lastIndex;
+  }
+
+  term(idx: number): number {
+    if (idx === this.applyState.truncatedIndex) return this.applyState.truncatedTerm;
+    if (idx < this.applyState.truncatedIndex) throw new CompactedError();
+    if (idx > this.raftState.lastIndex) throw new UnavailableError();
+    if (idx === this.raftState.lastIndex) return this.raftState.lastTerm;
+    return this.entry(idx).term;
+  }
+
+  entries(low: number, high: number, maxSize = Infinity): Entry[] {
+    if (low <= this.applyState.truncatedIndex) throw new CompactedError();
+    if (high > this.raftState.lastIndex + 1) throw new UnavailableError();
+    const out: Entry[] = [];
+    let size = 0;
+    for (let i = low; i < high; i++) {
+      const e = this.entry(i);
+      size += e.data.length + e.context.length + 12;
+      if (out.length > 0 && size > maxSize) break;
+      out.push(e);
+    }
+    return limitSize(out, maxSize);
+  }
+
+  snapshot(_requestIndex: number, _to: number): Snapshot {
+    // Snapshot generation arrives with the region worker (issue 4); until then the log is never
+    // compacted, so a follower always catches up from the log and raft never needs this.
+    throw new SnapshotTemporarilyUnavailableError();
+  }
+
+  private entry(idx: number): Entry {
+    if (idx >= this.cacheStart) {
+      const e = this.cache[idx - this.cacheStart];
+      if (e) return e;
+    }
+    const b = this.engines.raft.getSync('raft', raftLogKey(this.regionId, idx));
+    if (!b) throw new RaftStoreError(`region ${this.regionId}: log entry ${idx} missing from the raft engine`);
+    const e = decodeEntry(b);
+    // Warm the cache backwards when the read is adjacent to it (a restarted follower catching up
+    // the leader, or a leader re-sending from its persisted tail).
+    if (idx === this.cacheStart - 1) {
+      this.cache.unshift(e);
+      this.cacheStart = idx;
+    }
+    return e;
+  }
+
+  // ---- writes (into the round's batches; in-memory state changes take effect immediately) ----
+
+  /** Appends entries (truncating any conflicting suffix) to the raft batch. */
+  append(entries: Entry[], raftWb: WriteBatch): void {
+    if (entries.length === 0) return;
+    const first = entries[0]!.index;
+    const last = entries[entries.length - 1]!.index;
+    for (const e of entries) {
+      raftWb.put('raft', raftLogKey(this.regionId, e.index), eraftpb.Entry.encode(e).finish());
+    }
+    // Entries past the new last index belong to a deposed leader: delete them.
+    for (let i = last + 1; i <= this.raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
+    this.raftState.lastIndex = last;
+    this.raftState.lastTerm = entries[entries.length - 1]!.term;
+    // Cache: keep a contiguous tail ending at the new last index.
+    if (first >= this.cacheStart && first <= this.cacheStart + this.cache.length) {
+      this.cache.length = first - this.cacheStart;
+      for (const e of entries) this.cache.push(e);
+    } else {
+      this.cache = entries.slice();
+      this.cacheStart = first;
+    }
+  }
+
+  setHardState(hs: HardState): void {
+    this.raftState.hardState = { term: hs.term, vote: hs.vote, commit: hs.commit };
+  }
+
+  /** Persists the RaftLocalState into the raft batch. */
+  saveRaftState(raftWb: WriteBatch): void {
+    raftWb.put('raft', raftStateKey(this.regionId), encodeRaftLocalState(this.raftState));
+  }
+
+  saveApplyState(kvWb: WriteBatch): void {
+    kvWb.put('raft', applyStateKey(this.regionId), encodeApplyState(this.applyState));
+  }
+
+  /** Drops cached entries below `index` (they were applied and are rarely read again). */
+  trimCache(index: number): void {
+    const drop = Math.min(index - this.cacheStart, this.cache.length);
+    if (drop > 1024) {
+      this.cache = this.cache.slice(drop);
+      this.cacheStart += drop;
+    }
+  }
+}
+
+/** Writes the local state of a region bootstrapped on this store (first region, or test setup). */
+export function writeInitialRegionState(engines: Engines, region: metapb.IRegion, kvWb: WriteBatch, raftWb: WriteBatch): void {
+  const id = region.id!;
+  const raftState: RaftLocalState = {
+    hardState: { term: RAFT_INIT_LOG_TERM, vote: 0, commit: RAFT_INIT_LOG_INDEX },
+    lastIndex: RAFT_INIT_LOG_INDEX,
+    lastTerm: RAFT_INIT_LOG_TERM,
+  };
+  const applyState: RaftApplyState = { appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM };
+  raftWb.put('raft', raftStateKey(id), encodeRaftLocalState(raftState));
+  kvWb.put('raft', applyStateKey(id), encodeApplyState(applyState));
+  kvWb.put('raft', regionStateKey(id), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
+  void engines;
+}

@@ -1,0 +1,114 @@
+// Store: hosts the region peers of one store over its engines, routes messages and commands to
+// them, and runs the raft worker and the ticker.
+import { Engines, regionStateRange, storeIdentKey } from '@tskv/engine';
+import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { StoreConfig } from './config.js';
+import { errorResponse } from './cmd.js';
+import { InvalidRequestError, RegionNotFoundError, TimeoutError } from './errors.js';
+import { Logger, createLogger } from './logger.js';
+import { Peer } from './peer.js';
+import { PeerStorage } from './peer_storage.js';
+import { RaftWorker } from './raft_worker.js';
+import { Router } from './router.js';
+import { RaftMessage, SchedulerClient, Transport } from './transport.js';
+
+export class Store {
+  readonly router = new Router();
+  readonly worker: RaftWorker;
+  readonly logger: Logger;
+  private timers: NodeJS.Timeout[] = [];
+  private stopped = false;
+
+  private constructor(
+    readonly cfg: StoreConfig,
+    readonly engines: Engines,
+    readonly transport: Transport,
+    readonly scheduler: SchedulerClient,
+    logger?: Logger,
+  ) {
+    this.logger = logger ?? createLogger({ storeId: cfg.storeId });
+    this.worker = new RaftWorker(cfg, engines, this.router, transport, this.logger);
+  }
+
+  /** Opens a bootstrapped store: every region with local state on disk gets its peer back. */
+  static async create(cfg: StoreConfig, engines: Engines, transport: Transport, scheduler: SchedulerClient, logger?: Logger): Promise<Store> {
+    const ident = await engines.kv.get('raft', storeIdentKey());
+    if (!ident) throw new Error(`store ${cfg.storeId} is not bootstrapped (no store ident in ${engines.kv.path})`);
+    const id = raft_serverpb.StoreIdent.decode(ident);
+    if (id.storeId !== cfg.storeId) throw new Error(`data directory belongs to store ${id.storeId}, not ${cfg.storeId}`);
+    const s = new Store(cfg, engines, transport, scheduler, logger);
+    const { start, end } = regionStateRange();
+    for (const [, v] of await engines.kv.collect('raft', start, end)) {
+      const st = raft_serverpb.RegionLocalState.decode(v);
+      if (st.state === raft_serverpb.PeerState.Tombstone || !st.region) continue;
+      const me = st.region.peers.find((p) => p.storeId === cfg.storeId);
+      if (!me) continue;
+      const ps = PeerStorage.load(engines, st.region as metapb.IRegion);
+      s.router.register(new Peer(cfg, ps, me.id, s.logger));
+    }
+    s.logger.info('store loaded', { regions: s.router.size });
+    return s;
+  }
+
+  start(): void {
+    this.worker.start();
+    this.timers.push(setInterval(() => this.router.broadcastTick(), this.cfg.raftBaseTickMs));
+    this.timers.push(setInterval(() => this.heartbeatRegions(), this.cfg.schedulerHeartbeatTickMs));
+    for (const t of this.timers) t.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.worker.stop();
+    for (const p of this.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} stopped`));
+  }
+
+  get storeId(): number {
+    return this.cfg.storeId;
+  }
+
+  /** A raft message from another store (the transport calls this). */
+  onRaftMessage(msg: RaftMessage): void {
+    if (this.stopped || !msg.regionId) return;
+    if (!this.router.send(msg.regionId, { kind: 'raft', msg })) {
+      // Peers for regions created elsewhere (split, conf change) arrive with that work.
+      this.logger.debug('raft message for unknown region dropped', { regionId: msg.regionId });
+    }
+  }
+
+  /** Executes a client command; region errors come back in the response header, never thrown. */
+  call(req: raft_cmdpb.IRaftCmdRequest, timeoutMs = this.cfg.requestTimeoutMs): Promise<raft_cmdpb.IRaftCmdResponse> {
+    return new Promise((resolve) => {
+      if (this.stopped) return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} is stopped`)));
+      const regionId = req.header?.regionId;
+      if (!regionId) return resolve(errorResponse(new InvalidRequestError('missing region id')));
+      let done = false;
+      const timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        resolve(errorResponse(new TimeoutError(`request to region ${regionId} on store ${this.cfg.storeId} timed out after ${timeoutMs} ms; its outcome is unknown`)));
+      }, timeoutMs);
+      const cb = (resp: raft_cmdpb.IRaftCmdResponse): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        resolve(resp);
+      };
+      if (!this.router.send(regionId, { kind: 'cmd', req, cb })) cb(errorResponse(new RegionNotFoundError(regionId)));
+    });
+  }
+
+  /** The peer of a region on this store, if any (tests and tools). */
+  peer(regionId: number): Peer | undefined {
+    return this.router.get(regionId);
+  }
+
+  private heartbeatRegions(): void {
+    for (const p of this.router.all()) {
+      if (p.isLeader()) this.scheduler.regionHeartbeat(p.region, p.metaPeer());
+    }
+  }
+}
