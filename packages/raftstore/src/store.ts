@@ -41,10 +41,10 @@ export class Store {
     for (const [, v] of await engines.kv.collect('raft', start, end)) {
       const st = raft_serverpb.RegionLocalState.decode(v);
       if (st.state === raft_serverpb.PeerState.Tombstone || !st.region) continue;
-      const me = st.region.peers.find((p) => p.storeId === cfg.storeId);
+      const me = (st.region.peers ?? []).find((p) => p.storeId === cfg.storeId);
       if (!me) continue;
       const ps = PeerStorage.load(engines, st.region as metapb.IRegion);
-      s.router.register(new Peer(cfg, ps, me.id, s.logger));
+      s.router.register(new Peer(cfg, ps, me.id!, s.logger));
     }
     s.logger.info('store loaded', { regions: s.router.size });
     return s;
