@@ -1,5 +1,6 @@
 // Public API of @tskv/raftstore.
 export { Store } from './store.js';
+export type { PeriodicJob } from './store.js';
 export { storeConfig } from './config.js';
 export type { StoreConfig } from './config.js';
 export { bootstrapStore, bootstrapRegion } from './bootstrap.js';

@@ -12,6 +12,8 @@ import { RaftWorker } from './raft_worker.js';
 import { Router } from './router.js';
 import { RaftMessage, SchedulerClient, Transport } from './transport.js';
 
+export type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat';
+
 export class Store {
   readonly router = new Router();
   readonly worker: RaftWorker;
@@ -50,11 +52,38 @@ export class Store {
     return s;
   }
 
+  /**
+   * Periodic jobs driven by the store's ticker. The scheduler heartbeat is registered here; raft
+   * log GC and split check register their handlers when those workers exist.
+   */
+  private readonly jobs: Record<PeriodicJob, (() => void)[]> = { raftLogGc: [], splitCheck: [], schedulerHeartbeat: [] };
+
+  onPeriodic(job: PeriodicJob, fn: () => void): void {
+    this.jobs[job].push(fn);
+  }
+
   start(): void {
     this.worker.start();
-    this.timers.push(setInterval(() => this.router.broadcastTick(), this.cfg.raftBaseTickMs));
-    this.timers.push(setInterval(() => this.heartbeatRegions(), this.cfg.schedulerHeartbeatTickMs));
-    for (const t of this.timers) t.unref();
+    this.onPeriodic('schedulerHeartbeat', () => this.heartbeatRegions());
+    const every = (ms: number, fn: () => void): void => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.cfg.raftBaseTickMs, () => this.router.broadcastTick());
+    every(this.cfg.raftLogGcTickMs, () => this.runJobs('raftLogGc'));
+    every(this.cfg.splitCheckTickMs, () => this.runJobs('splitCheck'));
+    every(this.cfg.schedulerHeartbeatTickMs, () => this.runJobs('schedulerHeartbeat'));
+  }
+
+  private runJobs(job: PeriodicJob): void {
+    for (const fn of this.jobs[job]) {
+      try {
+        fn();
+      } catch (e) {
+        this.logger.error('periodic job failed', { job, err: String(e) });
+      }
+    }
   }
 
   async stop(): Promise<void> {

@@ -17,6 +17,7 @@ class MiniCluster {
   stores = new Map<number, Store>();
   engines = new Map<number, Engines>();
   readonly dir = mkdtempSync(join(tmpdir(), 'tskv-raftstore-'));
+  heartbeats: { regionId: number; leaderStore: number; from: number }[] = [];
   constructor(readonly n: number, readonly regions: metapb.IRegion[]) {}
 
   transport = {
@@ -30,7 +31,13 @@ class MiniCluster {
     const e = await Engines.open(join(this.dir, `s${id}`));
     this.engines.set(id, e);
     await bootstrapStore(e, 1, id);
-    const s = await Store.create(storeConfig({ storeId: id, raftBaseTickMs: 20, requestTimeoutMs: 3000 }), e, this.transport, { regionHeartbeat() {} });
+    const heartbeats = this.heartbeats;
+    const s = await Store.create(
+      storeConfig({ storeId: id, raftBaseTickMs: 20, requestTimeoutMs: 3000, schedulerHeartbeatTickMs: 100 }),
+      e,
+      this.transport,
+      { regionHeartbeat: (r, leader) => heartbeats.push({ regionId: Number(r.id), leaderStore: Number(leader.storeId), from: id }) },
+    );
     this.stores.set(id, s);
     s.start();
   }
@@ -248,5 +255,24 @@ test('PeerStorage: appended entries, a truncated conflicting suffix and the hard
     await e2.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the ticker drives scheduler heartbeats: only the leader reports its region', async () => {
+  const r1 = region(1, '', '', [1, 2, 3]);
+  const c = new MiniCluster(3, [r1]);
+  await c.bootstrap();
+  try {
+    const leader = await c.leader(1);
+    c.heartbeats.length = 0;
+    await new Promise((r) => setTimeout(r, 350));
+    assert.ok(c.heartbeats.length >= 2, `heartbeats: ${c.heartbeats.length}`);
+    for (const h of c.heartbeats) {
+      assert.equal(h.regionId, 1);
+      assert.equal(h.from, leader.storeId);
+      assert.equal(h.leaderStore, leader.storeId);
+    }
+  } finally {
+    await c.shutdown();
   }
 });
