@@ -130,7 +130,14 @@ export class Peer {
       const data = raft_cmdpb.RaftCmdRequest.encode(req).finish();
       this.raw.propose(EMPTY_BYTES, data);
       const raft = this.raw.raft;
-      this.proposals.push({ index: raft.raftLog.lastIndex(), term: raft.term, cb });
+      const index = raft.raftLog.lastIndex();
+      // Keep proposals sorted by index: a leader re-elected with a shorter log proposes at
+      // indexes its old-term proposals occupied; those entries were overwritten, so answer them.
+      while (this.proposals.length > 0 && this.proposals[this.proposals.length - 1]!.index >= index) {
+        const old = this.proposals.pop()!;
+        old.cb(errorResponse(new StaleCommandError(`proposal at ${old.index} (term ${old.term}) was overwritten before term ${raft.term}`)));
+      }
+      this.proposals.push({ index, term: raft.term, cb });
     } catch (e) {
       if (e instanceof StoreError) cb(errorResponse(e));
       else if (e instanceof ProposalDroppedError) cb(errorResponse(new NotLeaderError(this.regionId, this.leaderPeer())));
