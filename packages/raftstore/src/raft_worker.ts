@@ -37,6 +37,8 @@ export class RaftWorker {
   readonly stats: RaftWorkerStats = { rounds: 0, raftWrites: 0, entriesPersisted: 0, entriesApplied: 0 };
   /** Set when a batch write failed: the store stops rather than acknowledge anything unsafely. */
   fatal: Error | null = null;
+  /** Told once when the worker stops on a fatal error (the store then refuses new work). */
+  onFatal: ((e: Error) => void) | null = null;
 
   constructor(
     private readonly cfg: StoreConfig,
@@ -71,7 +73,12 @@ export class RaftWorker {
         this.fatal = e instanceof Error ? e : new Error(String(e));
         this.logger.error('raft worker stopped after a fatal error', { err: this.fatal.message });
         this.running = false;
-        for (const p of this.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} failed: ${this.fatal.message}`));
+        for (const p of this.router.all()) {
+          p.mailbox.length = 0;
+          p.failAll(new TimeoutError(`store ${this.cfg.storeId} failed: ${this.fatal.message}`));
+        }
+        this.router.takeWithMail();
+        this.onFatal?.(this.fatal);
       }
     }
   }

@@ -30,7 +30,16 @@ export class Store {
   ) {
     this.logger = logger ?? createLogger({ storeId: cfg.storeId });
     this.worker = new RaftWorker(cfg, engines, this.router, transport, this.logger);
+    this.worker.onFatal = (e) => {
+      // Memory may be ahead of disk: refuse everything until a restart rebuilds from disk.
+      this.failed = e;
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
+    };
   }
+
+  /** Set when the raft worker stopped on a failed write (e.g. a full disk). */
+  failed: Error | null = null;
 
   /** Opens a bootstrapped store: every region with local state on disk gets its peer back. */
   static async create(cfg: StoreConfig, engines: Engines, transport: Transport, scheduler: SchedulerClient, logger?: Logger): Promise<Store> {
@@ -101,7 +110,7 @@ export class Store {
 
   /** A raft message from another store (the transport calls this). */
   onRaftMessage(msg: RaftMessage): void {
-    if (this.stopped || !msg.regionId) return;
+    if (this.stopped || this.failed || !msg.regionId) return;
     if (!this.router.send(msg.regionId, { kind: 'raft', msg })) {
       // Peers for regions created elsewhere (split, conf change) arrive with that work.
       this.logger.debug('raft message for unknown region dropped', { regionId: msg.regionId });
@@ -112,6 +121,7 @@ export class Store {
   call(req: raft_cmdpb.IRaftCmdRequest, timeoutMs = this.cfg.requestTimeoutMs): Promise<raft_cmdpb.IRaftCmdResponse> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} is stopped`)));
+      if (this.failed) return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} failed and needs a restart: ${this.failed.message}`)));
       const regionId = req.header?.regionId;
       if (!regionId) return resolve(errorResponse(new InvalidRequestError('missing region id')));
       let done = false;
