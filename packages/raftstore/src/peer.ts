@@ -30,6 +30,8 @@ interface PendingRead {
   req: raft_cmdpb.IRaftCmdRequest;
   cb: CmdCallback;
   readIndex: number;
+  /** performance.now() when the read index was requested (start of the lease it can renew). */
+  issuedAt: number;
 }
 
 let readSeq = 0;
@@ -50,6 +52,8 @@ export class Peer {
   /** The raft local state changed without a Ready to carry it (commit index from a LightReady). */
   raftStateDirty = false;
   private wasLeader = false;
+  /** Length of a read lease in ms; 0 unless readMode is 'lease'. */
+  private readonly leaseMs: number;
 
   constructor(storeCfg: StoreConfig, storage: PeerStorage, peerId: number, logger: Logger) {
     this.regionId = storage.regionId;
@@ -72,10 +76,16 @@ export class Peer {
       maxInflightMsgs: storeCfg.raftMaxInflightMsgs,
       checkQuorum: true,
       preVote: true,
-      readOnlyOption: storeCfg.readMode === 'lease' ? 'leaseBased' : 'safe',
+      // Always confirm leadership through raft's safe ReadIndex; the store keeps its own lease
+      // on top of those confirmations (see serveFromLease) instead of raft's leaseBased mode,
+      // which trusts a leader until check-quorum notices, possibly after others elected anew.
+      readOnlyOption: 'safe',
       logger: raftLogger,
     });
     this.raw = new RawNode(cfg, storage);
+    // 80% of the election timeout: followers' election timers run on the same kind of clock, but
+    // the event loop can delay their ticks or ours; the margin absorbs that.
+    this.leaseMs = storeCfg.readMode === 'lease' ? 0.8 * storeCfg.raftElectionTicks * storeCfg.raftBaseTickMs : 0;
   }
 
   get region(): metapb.IRegion {
@@ -119,12 +129,17 @@ export class Peer {
     try {
       this.checkCommand(req);
       if (isReadOnly(req)) {
+        if (this.serveFromLease()) {
+          this.leaseReads++;
+          this.readsAwaitingApply.push({ req, cb, readIndex: this.raw.raft.raftLog.committed, issuedAt: 0 });
+          return;
+        }
         const ctx = new Uint8Array(12);
         const dv = new DataView(ctx.buffer);
         dv.setUint32(0, this.peerId >>> 0);
         dv.setFloat64(4, ++readSeq);
         this.raw.readIndex(ctx);
-        this.readsAwaitingIndex.set(Buffer.from(ctx).toString('latin1'), { req, cb, readIndex: 0 });
+        this.readsAwaitingIndex.set(Buffer.from(ctx).toString('latin1'), { req, cb, readIndex: 0, issuedAt: performance.now() });
         return;
       }
       const data = raft_cmdpb.RaftCmdRequest.encode(req).finish();
@@ -145,6 +160,28 @@ export class Peer {
     }
   }
 
+  /**
+   * Lease read (readMode 'lease'). A ReadIndex requested at time t was confirmed by a quorum whose
+   * heartbeat responses were sent after t; each of those followers then refuses votes for an
+   * election timeout (raft's check-quorum lease), so no other leader can exist before
+   * t + electionTimeout. The lease ends earlier by a margin for timer lag, and with any term
+   * change. Reads inside it are served at the commit index without a heartbeat round.
+   */
+  private serveFromLease(): boolean {
+    const raft = this.raw.raft;
+    return (
+      this.leaseMs > 0 &&
+      raft.term === this.leaseTerm &&
+      performance.now() < this.leaseExpiry &&
+      raft.committedEntryInCurrentTerm()
+    );
+  }
+
+  /** Reads served inside the lease, without a heartbeat round (observability and tests). */
+  leaseReads = 0;
+  private leaseExpiry = 0;
+  private leaseTerm = 0;
+
   private checkCommand(req: raft_cmdpb.IRaftCmdRequest): void {
     const h = req.header;
     if (!h) throw new InvalidRequestError('missing header');
@@ -160,6 +197,7 @@ export class Peer {
   /** Called by the raft worker after every ready cycle to notice role changes. */
   onRoleMaybeChanged(): void {
     const leader = this.isLeader();
+    if (!leader) this.leaseExpiry = 0;
     if (this.wasLeader && !leader) {
       // Raft dropped its pending read-index requests when it stepped down: they can never be
       // confirmed. Writes stay pending: they may still commit, or be answered stale at apply.
@@ -178,6 +216,11 @@ export class Peer {
     this.readsAwaitingIndex.delete(key);
     r.readIndex = index;
     this.readsAwaitingApply.push(r);
+    if (this.leaseMs > 0 && this.isLeader()) {
+      const until = r.issuedAt + this.leaseMs;
+      if (this.raw.raft.term !== this.leaseTerm || until > this.leaseExpiry) this.leaseExpiry = until;
+      this.leaseTerm = this.raw.raft.term;
+    }
   }
 
   /**

@@ -143,7 +143,8 @@ export class RaftWorker {
       // this peer; ticks guarantee one. Losing it in a crash is harmless: commit is re-learned.
     }
     for (const a of answers) a.cb(a.resp);
-    for (const [p] of lights) this.serveReads(p);
+    // Every peer of the round: lease reads are queued while handling mail, without a Ready.
+    for (const p of peers) this.serveReads(p);
   }
 
   private handleMsgs(p: Peer): void {

@@ -20,8 +20,13 @@ class MiniCluster {
   heartbeats: { regionId: number; leaderStore: number; from: number }[] = [];
   constructor(readonly n: number, readonly regions: metapb.IRegion[]) {}
 
+  /** Stores cut off from everyone (messages to or from them are dropped). */
+  isolated = new Set<number>();
+  readMode: 'readIndex' | 'lease' = 'readIndex';
+
   transport = {
     send: (m: raft_serverpb.IRaftMessage): void => {
+      if (this.isolated.has(m.fromPeer!.storeId!) || this.isolated.has(m.toPeer!.storeId!)) return;
       const b = raft_serverpb.RaftMessage.encode(m).finish();
       setImmediate(() => this.stores.get(m.toPeer!.storeId!)?.onRaftMessage(raft_serverpb.RaftMessage.decode(b)));
     },
@@ -33,7 +38,7 @@ class MiniCluster {
     await bootstrapStore(e, 1, id);
     const heartbeats = this.heartbeats;
     const s = await Store.create(
-      storeConfig({ storeId: id, raftBaseTickMs: 20, requestTimeoutMs: 3000, schedulerHeartbeatTickMs: 100 }),
+      storeConfig({ storeId: id, raftBaseTickMs: 20, requestTimeoutMs: 3000, schedulerHeartbeatTickMs: 100, readMode: this.readMode }),
       e,
       this.transport,
       { regionHeartbeat: (r, leader) => heartbeats.push({ regionId: Number(r.id), leaderStore: Number(leader.storeId), from: id }) },
@@ -272,6 +277,55 @@ test('the ticker drives scheduler heartbeats: only the leader reports its region
       assert.equal(h.from, leader.storeId);
       assert.equal(h.leaderStore, leader.storeId);
     }
+  } finally {
+    await c.shutdown();
+  }
+});
+
+test('lease reads: served without a heartbeat round inside the lease, never stale after the leader is cut off', async () => {
+  const r1 = region(1, '', '', [1, 2, 3]);
+  const c = new MiniCluster(3, [r1]);
+  c.readMode = 'lease';
+  await c.bootstrap();
+  try {
+    const leader = await c.leader(1);
+    assert.equal((await leader.call({ header: c.header(r1), requests: [put('k', 'v0')] })).header?.error, undefined);
+    for (let i = 0; i < 20; i++) {
+      const r = await leader.call({ header: c.header(r1), requests: [get('k')] });
+      assert.equal(dec(r.responses?.[0]?.get?.value), 'v0');
+    }
+    assert.ok(leader.peer(1)!.leaseReads >= 15, `lease reads ${leader.peer(1)!.leaseReads} of 20`);
+
+    // Cut the leader off; keep reading from it while the others elect and accept a new write.
+    c.isolated.add(leader.storeId);
+    let writtenAt = Infinity;
+    let stop = false;
+    const stale: number[] = [];
+    const reader = (async () => {
+      while (!stop) {
+        const t0 = performance.now();
+        const r = await leader.call({ header: c.header(r1), requests: [get('k')] }, 50);
+        if (!r.header?.error && dec(r.responses?.[0]?.get?.value) === 'v0' && t0 > writtenAt) stale.push(t0 - writtenAt);
+        await new Promise((res) => setTimeout(res, 2));
+      }
+    })();
+    const others = [...c.stores.values()].filter((s) => s !== leader);
+    try {
+      const deadline = performance.now() + 10_000;
+      for (let i = 0; ; i++) {
+        const s = others[i % others.length]!;
+        const r = await s.call({ header: c.header(r1), requests: [put('k', 'v1')] }, 100);
+        if (!r.header?.error) break;
+        assert.ok(performance.now() < deadline, 'the majority never accepted the write');
+        await new Promise((res) => setTimeout(res, 10));
+      }
+      writtenAt = performance.now();
+      await new Promise((res) => setTimeout(res, 600));
+    } finally {
+      stop = true;
+      await reader;
+    }
+    assert.deepEqual(stale, [], 'the cut-off leader served the old value after the new one was acknowledged');
   } finally {
     await c.shutdown();
   }
