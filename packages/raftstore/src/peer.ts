@@ -238,9 +238,11 @@ export class Peer {
     return null;
   }
 
-  /** Fails everything pending (store shutting down). */
+  /** Fails everything pending and every command still in the mailbox (store stopping or failed). */
   failAll(err: StoreError): void {
     const resp = errorResponse(err);
+    // Commands never proposed: answering now (instead of at the request timeout) is exact.
+    for (const m of this.mailbox.splice(0)) if (m.kind === 'cmd') m.cb(resp);
     for (const p of this.proposals) p.cb(resp);
     this.proposals = [];
     for (const r of this.readsAwaitingIndex.values()) r.cb(resp);

@@ -74,7 +74,6 @@ export class RaftWorker {
         this.logger.error('raft worker stopped after a fatal error', { err: this.fatal.message });
         this.running = false;
         for (const p of this.router.all()) {
-          p.mailbox.length = 0;
           p.failAll(new TimeoutError(`store ${this.cfg.storeId} failed: ${this.fatal.message}`));
         }
         this.router.takeWithMail();

@@ -1,0 +1,272 @@
+// The generic test of TinyKV's project 2B (kv/test_raftstore/test_test.go), with its switches
+// (nclients, unreliable, crash, partitions) and meaning:
+//   - 5 stores, election timeout ≈ 500 ms (ticks of 50 ms × 10);
+//   - rounds of client work; every client loops: 50% an append, 50% a read (a get of one of its
+//     acknowledged values, or a scan of everything it has appended);
+//   - unreliable: ~10% of raft messages are dropped (all the time);
+//   - partitions: every 500 ms + 0–200 ms a new random two-way split of the stores (each store
+//     flips a coin), healed at the end of the round, then one election timeout to settle;
+//   - crash: at the end of each round every store is stopped, and after an election timeout all
+//     are started again from disk;
+//   - at the end of every round each client's values are all there, exactly once, in order.
+//
+// Appends. TinyKV's clients append "x <client> <n> y" by writing key "<client> <n>" (zero-padded
+// n). Here too every append writes a NEW key: `<client> <n:08>` = `x <client> <n> y`, and n keeps
+// growing across rounds (so each round also checks everything written in earlier rounds, through
+// the crashes). A request that timed out has an unknown outcome and is retried; because the retry
+// writes the same key with the same value it is idempotent, and a double apply can't double-count.
+// Each client appends sequentially (the next append starts only after the previous one was
+// acknowledged), so the scan of its prefix must be exactly n = 0 .. acked-1 with the right values:
+// a missing acknowledged value, a value that was never attempted, or a wrong value is a failure.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Cluster, ClusterOptions, bytesToString } from './cluster.js';
+import { PartitionFilter } from './mock_transport.js';
+import { Prng } from './prng.js';
+
+export interface GenericOptions {
+  name: string;
+  nclients: number;
+  unreliable: boolean;
+  crash: boolean;
+  partitions: boolean;
+  /** Rounds of client work (TinyKV: 3). Env GENERIC_ROUNDS overrides. */
+  rounds?: number;
+  /** Client work per round in ms (TinyKV: 5000). Env GENERIC_ROUND_MS overrides. */
+  roundMs?: number;
+  stores?: number;
+  seed?: number;
+  /**
+   * How `crash` stops the stores: 'stop' (TinyKV: after the clients finished, StopServer on
+   * every store; Store.stop lets the current round finish) or 'kill' (Cluster.crashStore on every
+   * store while the clients' last requests are still in flight: writes fail from that moment on,
+   * so a store can die between its raft-log write and its kv write). Env GENERIC_CRASH
+   * overrides. Default 'stop'.
+   */
+  crashMode?: 'stop' | 'kill';
+  /** Store config overrides (see TEST_STORE_CONFIG). */
+  config?: ClusterOptions['config'];
+  /** Probability of a put (vs a read) per client operation (TinyKV: 0.5). */
+  putRatio?: number;
+}
+
+export interface RoundReport {
+  round: number;
+  appends: number[];
+  reads: number;
+  partitionsApplied: number;
+  /** The slowest client operation of the round (retries included). */
+  maxOpMs: number;
+  ms: number;
+}
+
+export interface GenericReport {
+  seed: number;
+  rounds: RoundReport[];
+  totalAppends: number;
+  ms: number;
+}
+
+/** Election timeout of the test store config (50 ms × 10). */
+export const ELECTION_TIMEOUT_MS = 500;
+
+export function appendKey(client: number, n: number): string {
+  return `${client} ${String(n).padStart(8, '0')}`;
+}
+
+export function appendValue(client: number, n: number): string {
+  return `x ${client} ${n} y`;
+}
+
+/** The key range [start, end) holding exactly one client's keys. */
+export function clientRange(client: number): [string, string] {
+  return [`${client} `, `${client}!`];
+}
+
+function envInt(name: string): number | undefined {
+  const v = process.env[name];
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got '${v}'`);
+  return n;
+}
+
+/**
+ * Checks that the scan of a client's range is exactly its appends 0 .. acked-1, in order, each
+ * once, with the right values. Returns a description of the first problem, or null.
+ */
+export function checkAppends(client: number, kvs: [Uint8Array, Uint8Array][], acked: number): string | null {
+  for (let i = 0; i < kvs.length; i++) {
+    const [k, v] = kvs[i]!;
+    const ks = bytesToString(k);
+    const vs = bytesToString(v);
+    if (i >= acked) {
+      return `client ${client}: value ${JSON.stringify(vs)} at key ${JSON.stringify(ks)} was never acknowledged (${acked} acknowledged, ${kvs.length} present)`;
+    }
+    if (ks !== appendKey(client, i)) {
+      return `client ${client}: position ${i} holds key ${JSON.stringify(ks)}, want ${JSON.stringify(appendKey(client, i))} (acknowledged value ${i} missing or out of order)`;
+    }
+    if (vs !== appendValue(client, i)) {
+      return `client ${client}: key ${JSON.stringify(ks)} = ${JSON.stringify(vs)}, want ${JSON.stringify(appendValue(client, i))}`;
+    }
+  }
+  if (kvs.length < acked) {
+    return `client ${client}: only ${kvs.length} of ${acked} acknowledged values present (first missing: ${JSON.stringify(appendValue(client, kvs.length))})`;
+  }
+  return null;
+}
+
+class AppendClient {
+  /** Appends 0 .. acked-1 were acknowledged. */
+  acked = 0;
+  appendsThisRound = 0;
+  reads = 0;
+  error: Error | null = null;
+  /** The slowest operation of the round (retries included), in ms. */
+  maxOpMs = 0;
+
+  constructor(readonly id: number, private readonly cluster: Cluster, private readonly rng: Prng, private readonly putRatio: number) {}
+
+  async run(done: () => boolean): Promise<void> {
+    this.appendsThisRound = 0;
+    this.maxOpMs = 0;
+    try {
+      while (!done()) {
+        const t0 = Date.now();
+        await this.op();
+        this.maxOpMs = Math.max(this.maxOpMs, Date.now() - t0);
+      }
+    } catch (e) {
+      this.error = e instanceof Error ? e : new Error(String(e));
+    }
+  }
+
+  private async op(): Promise<void> {
+    if (this.acked === 0 || this.rng.chance(this.putRatio)) {
+      const n = this.acked;
+      await this.cluster.mustPut(appendKey(this.id, n), appendValue(this.id, n));
+      this.acked = n + 1;
+      this.appendsThisRound++;
+    } else if (this.rng.chance(0.8)) {
+      // A linearizable get of an acknowledged value: half the time the latest one (what a stale
+      // read would miss), otherwise any.
+      const n = this.rng.chance(0.5) ? this.acked - 1 : this.rng.int(this.acked);
+      const v = await this.cluster.get(appendKey(this.id, n));
+      if (v === undefined || bytesToString(v) !== appendValue(this.id, n)) {
+        throw new Error(
+          `client ${this.id}: get ${JSON.stringify(appendKey(this.id, n))} = ${v ? JSON.stringify(bytesToString(v)) : '<none>'}, ` +
+            `want ${JSON.stringify(appendValue(this.id, n))} (acknowledged)`,
+        );
+      }
+      this.reads++;
+    } else {
+      // A scan of everything this client appended: no write of its own is in flight.
+      await this.check();
+      this.reads++;
+    }
+  }
+
+  async check(): Promise<void> {
+    const [start, end] = clientRange(this.id);
+    const kvs = await this.cluster.scan(start, end);
+    const problem = checkAppends(this.id, kvs, this.acked);
+    if (problem) throw new Error(problem);
+  }
+}
+
+async function partitioner(cluster: Cluster, rng: Prng, done: () => boolean, stats: { applied: number }): Promise<void> {
+  let current: PartitionFilter | null = null;
+  const ids = cluster.storeIds();
+  await sleep(300); // some operations without interruption first (as TinyKV does)
+  while (!done()) {
+    const groups: number[][] = [[], []];
+    for (const id of ids) groups[rng.int(2)]!.push(id);
+    const next = new PartitionFilter(groups);
+    if (current) cluster.transport.removeFilter(current);
+    current = cluster.transport.addFilter(next);
+    stats.applied++;
+    cluster.log(next.name);
+    const wait = ELECTION_TIMEOUT_MS + rng.int(201);
+    const until = Date.now() + wait;
+    while (!done() && Date.now() < until) await sleep(Math.min(50, until - Date.now()));
+  }
+  if (current) cluster.transport.removeFilter(current);
+}
+
+export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
+  const rounds = envInt('GENERIC_ROUNDS') ?? o.rounds ?? 3;
+  const roundMs = envInt('GENERIC_ROUND_MS') ?? o.roundMs ?? 5000;
+  const envCrash = process.env['GENERIC_CRASH'];
+  if (envCrash && envCrash !== 'stop' && envCrash !== 'kill') throw new Error(`GENERIC_CRASH must be 'stop' or 'kill', got '${envCrash}'`);
+  const crashMode = (envCrash as 'stop' | 'kill' | undefined) || o.crashMode || 'stop';
+  const t0 = Date.now();
+  const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed: o.seed, config: o.config });
+  const rng = cluster.rng.fork();
+  const reports: RoundReport[] = [];
+  try {
+    await cluster.start();
+    if (o.unreliable) cluster.transport.dropRandomly(0.1);
+    const clients: AppendClient[] = [];
+    for (let c = 0; c < o.nclients; c++) clients.push(new AppendClient(c, cluster, rng.fork(), o.putRatio ?? 0.5));
+
+    for (let round = 0; round < rounds; round++) {
+      const r0 = Date.now();
+      let clientsDone = false;
+      let partitionerDone = false;
+      const pstats = { applied: 0 };
+      const running = clients.map((c) => c.run(() => clientsDone));
+      const part = o.partitions ? partitioner(cluster, rng.fork(), () => partitionerDone, pstats) : Promise.resolve();
+
+      await sleep(roundMs);
+      clientsDone = true;
+      partitionerDone = true;
+      if (o.crash && crashMode === 'kill') {
+        // Killed while the clients' last requests are in flight: they retry until the restart.
+        cluster.log('crash: kill all stores mid-write');
+        await cluster.crashAll();
+        await sleep(ELECTION_TIMEOUT_MS);
+        cluster.log('restart all stores');
+        await cluster.startAll();
+      }
+      await part;
+      // Healed: requests stuck in a minority are answered once a new term starts there.
+      if (o.partitions) await sleep(ELECTION_TIMEOUT_MS);
+      await Promise.all(running);
+      const failed = clients.filter((c) => c.error);
+      if (failed.length > 0) {
+        throw new Error(`round ${round}: ${failed.map((c) => c.error!.message).join('; ')}`);
+      }
+      cluster.assertHealthy();
+
+      if (o.crash && crashMode === 'stop') {
+        cluster.log('crash: stop all stores');
+        await cluster.stopAll();
+        await sleep(ELECTION_TIMEOUT_MS);
+        cluster.log('restart all stores');
+        await cluster.startAll();
+      }
+
+      for (const c of clients) await c.check();
+      cluster.assertHealthy();
+      const rep: RoundReport = {
+        round,
+        appends: clients.map((c) => c.appendsThisRound),
+        reads: clients.reduce((a, c) => a + c.reads, 0),
+        partitionsApplied: pstats.applied,
+        maxOpMs: Math.max(...clients.map((c) => c.maxOpMs)),
+        ms: Date.now() - r0,
+      };
+      reports.push(rep);
+      console.log(
+        `[${o.name}] round ${round}: appends per client [${rep.appends.join(' ')}], ` +
+          `${rep.partitionsApplied} partitions, slowest op ${rep.maxOpMs} ms, round ${rep.ms} ms; transport: ${JSON.stringify(cluster.transport.stats)}` +
+          (cluster.crashStats.kills > 0 ? `; kills ${JSON.stringify(cluster.crashStats)}` : ''),
+      );
+    }
+    return { seed: cluster.seed, rounds: reports, totalAppends: clients.reduce((a, c) => a + c.acked, 0), ms: Date.now() - t0 };
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    throw new Error(`[${o.name}] seed ${cluster.seed} (replay with TEST_SEED=${cluster.seed}): ${msg}`, { cause: e });
+  } finally {
+    await cluster.shutdown();
+  }
+}

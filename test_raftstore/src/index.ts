@@ -1,0 +1,19 @@
+// Public API of @tskv/test-raftstore: the mock cluster used by the scenario tests.
+export { Cluster, ClusterRequestError, FIRST_REGION_ID, TEST_STORE_CONFIG, bytesToString, toBytes } from './cluster.js';
+export type { ClusterOptions, Key, RequestOptions } from './cluster.js';
+export {
+  MockTransport,
+  MessageType,
+  PartitionFilter,
+  DropFilter,
+  DelayFilter,
+  OneWayDropFilter,
+  MessageTypeFilter,
+  PredicateFilter,
+} from './mock_transport.js';
+export type { Filter, RaftReceiver, TransportStats, TypeFilterOptions } from './mock_transport.js';
+export { MockScheduler, keyInRegion } from './mock_scheduler.js';
+export type { RegionInfo, HeartbeatRecord } from './mock_scheduler.js';
+export { Prng, testSeed } from './prng.js';
+export { runGeneric, appendKey, appendValue, clientRange, checkAppends, ELECTION_TIMEOUT_MS } from './generic.js';
+export type { GenericOptions, GenericReport, RoundReport } from './generic.js';

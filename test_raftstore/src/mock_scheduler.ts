@@ -1,0 +1,117 @@
+// MockScheduler: the placement driver of a test cluster. It allocates ids, knows the regions
+// (the bootstrapped first region, then whatever leaders report), records each region's last
+// known leader from heartbeats and client responses, and finds the region of a key.
+import { metapb } from '@tskv/proto';
+import type { SchedulerClient } from '@tskv/raftstore';
+
+export interface RegionInfo {
+  region: metapb.IRegion;
+  leader: metapb.IPeer | null;
+}
+
+export interface HeartbeatRecord {
+  at: number;
+  regionId: number;
+  leader: metapb.IPeer;
+}
+
+function epochOf(r: metapb.IRegion): { version: number; confVer: number } {
+  return { version: r.regionEpoch?.version ?? 0, confVer: r.regionEpoch?.confVer ?? 0 };
+}
+
+function cloneRegion(r: metapb.IRegion): metapb.IRegion {
+  return metapb.Region.decode(metapb.Region.encode(r).finish());
+}
+
+function cmp(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+export function keyInRegion(key: Uint8Array, r: metapb.IRegion): boolean {
+  const start = r.startKey ?? new Uint8Array(0);
+  const end = r.endKey ?? new Uint8Array(0);
+  return cmp(key, start) >= 0 && (end.length === 0 || cmp(key, end) < 0);
+}
+
+export class MockScheduler implements SchedulerClient {
+  private readonly regions = new Map<number, RegionInfo>();
+  private nextId: number;
+  /** Every heartbeat received, oldest first (bounded). */
+  readonly heartbeats: HeartbeatRecord[] = [];
+  private static readonly MAX_HEARTBEATS = 10_000;
+  /** Heartbeats rejected because their epoch was older than the known one. */
+  staleHeartbeats = 0;
+
+  constructor(firstFreeId = 1000) {
+    this.nextId = firstFreeId;
+  }
+
+  /** A fresh, cluster-unique id (regions, peers). */
+  allocId(): number {
+    return this.nextId++;
+  }
+
+  /** Registers the first region (or any region created by the test itself). */
+  bootstrap(region: metapb.IRegion): void {
+    this.regions.set(region.id!, { region: cloneRegion(region), leader: null });
+    for (const p of region.peers ?? []) if ((p.id ?? 0) >= this.nextId) this.nextId = p.id! + 1;
+    if ((region.id ?? 0) >= this.nextId) this.nextId = region.id! + 1;
+  }
+
+  // ---- SchedulerClient ----
+
+  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer): void {
+    const id = region.id!;
+    const known = this.regions.get(id);
+    if (known) {
+      const a = epochOf(region);
+      const b = epochOf(known.region);
+      if (a.version < b.version || a.confVer < b.confVer) {
+        this.staleHeartbeats++;
+        return;
+      }
+    }
+    this.regions.set(id, { region: cloneRegion(region), leader: { ...leader } });
+    this.heartbeats.push({ at: Date.now(), regionId: id, leader: { ...leader } });
+    if (this.heartbeats.length > MockScheduler.MAX_HEARTBEATS) this.heartbeats.splice(0, this.heartbeats.length / 2);
+  }
+
+  // ---- queries ----
+
+  region(regionId: number): metapb.IRegion | undefined {
+    return this.regions.get(regionId)?.region;
+  }
+
+  allRegions(): metapb.IRegion[] {
+    return [...this.regions.values()].map((i) => i.region).sort((a, b) => cmp(a.startKey ?? new Uint8Array(0), b.startKey ?? new Uint8Array(0)));
+  }
+
+  /** The region whose range holds `key`, with its last known leader. */
+  regionByKey(key: Uint8Array): RegionInfo | undefined {
+    for (const info of this.regions.values()) if (keyInRegion(key, info.region)) return info;
+    return undefined;
+  }
+
+  leader(regionId: number): metapb.IPeer | null {
+    return this.regions.get(regionId)?.leader ?? null;
+  }
+
+  /** What a client learned (a successful answer, or a NotLeader hint). */
+  setLeader(regionId: number, leader: metapb.IPeer | null): void {
+    const info = this.regions.get(regionId);
+    if (info) info.leader = leader ? { ...leader } : null;
+  }
+
+  /** A newer view of a region (an EpochNotMatch answer carries the current regions). */
+  updateRegion(region: metapb.IRegion): void {
+    const known = this.regions.get(region.id!);
+    if (known) {
+      const a = epochOf(region);
+      const b = epochOf(known.region);
+      if (a.version < b.version || a.confVer < b.confVer) return;
+      known.region = cloneRegion(region);
+    } else {
+      this.regions.set(region.id!, { region: cloneRegion(region), leader: null });
+    }
+  }
+}

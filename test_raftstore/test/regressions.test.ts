@@ -1,0 +1,174 @@
+// Regression tests: minimal reproductions of raftstore issues found with the mock cluster (each
+// failed before its fix).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { raft_cmdpb } from '@tskv/proto';
+import { Cluster, MessageType } from '../src/index.js';
+
+const CmdType = raft_cmdpb.CmdType;
+const T = { timeout: 60_000 };
+const b = (s: string): Uint8Array => Buffer.from(s);
+
+async function withCluster(opts: ConstructorParameters<typeof Cluster>[0], fn: (c: Cluster) => Promise<void>): Promise<void> {
+  const c = new Cluster(opts);
+  try {
+    await c.start();
+    await fn(c);
+  } finally {
+    await c.shutdown();
+  }
+}
+
+async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for: ${what}`);
+    await sleep(10);
+  }
+}
+
+function putReq(c: Cluster, storeId: number, key: string, value: string): raft_cmdpb.IRaftCmdRequest {
+  return { header: c.header(1, storeId), requests: [{ cmdType: CmdType.Put, put: { key: b(key), value: b(value) } }] };
+}
+
+describe('raftstore regressions', () => {
+  // Peer.takeProposal assumes Peer.proposals sorted by index. A deposed leader keeps the
+  // proposals of its old term (at high indexes, later overwritten) and, once leader again with a
+  // shorter log, used to push new proposals at LOWER indexes behind them: the new proposal's entry
+  // committed and applied but its callback was not found (an older one with a higher index was in
+  // front), so the client got a Timeout, or a StaleCommand once a later index applied: a committed
+  // write reported as not applied. Fixed in 6ea8329 (overwritten proposals are answered when a
+  // new proposal takes their index).
+  test(
+    'a leader re-elected with a shorter log answers its new proposals',
+    T,
+    () =>
+      withCluster({ stores: 3, name: 'proposal-order' }, async (c) => {
+        await c.mustPut('init', '0');
+        const L = (await c.waitForLeader()).storeId!;
+        const [M0, X0] = c.storeIds().filter((s) => s !== L);
+        const peerL = c.store(L)!.peer(1)!;
+
+        // 1. Cut the leader off and give it proposals that can never commit.
+        c.transport.isolate(L);
+        assert.ok(peerL.isLeader());
+        const lost = await Promise.all([1, 2, 3, 4, 5].map((i) => c.call(L, putReq(c, L, `lost${i}`, 'x'), 200)));
+        assert.ok(lost.every((r) => r.header?.error?.timeout), 'the cut-off leader answered');
+        assert.equal(peerL.proposals.length, 5);
+
+        // 2. The other two elect a leader, which overwrites those entries once the partition heals.
+        await until('a new leader', () => {
+          const l = c.leaderOf();
+          return !!l && l.storeId !== L;
+        });
+        const M = c.leaderOf()!.storeId!;
+        const X = M === M0 ? X0! : M0!;
+        c.transport.clearFilters();
+        const last = (s: number): number => c.store(s)!.peer(1)!.raw.raft.raftLog.lastIndex();
+        await until('the old leader truncated its log to the new leader', () => !peerL.isLeader() && last(L) === last(M) && peerL.raw.raft.raftLog.committed === last(M));
+        const stale = peerL.proposals.map((p) => p.index);
+
+        // 3. The old leader becomes leader again (M cut off, X may not campaign), with a log now
+        //    shorter than the indexes of its old proposals.
+        c.transport.isolate(M);
+        c.transport.dropTypes([MessageType.MsgRequestVote, MessageType.MsgRequestPreVote], { from: X });
+        await until('the old leader leads again', () => c.leaderOf()?.storeId === L);
+        await until('its term-start entry committed', () => peerL.raw.raft.raftLog.committed === last(L));
+
+        // 4. A new proposal on it commits and applies: it must be answered as a success.
+        const resp = await c.call(L, putReq(c, L, 'probe', 'v'), 3000);
+        const newIndex = peerL.raw.raft.raftLog.lastIndex();
+        await c.mustEngineGetEqual(L, 'probe', 'v'); // it was applied
+        assert.equal(
+          resp.header?.error ?? null,
+          null,
+          `the committed put at index ${newIndex} was answered ${JSON.stringify(resp.header?.error)}; ` +
+            `old proposals still queued in front of it at indexes ${JSON.stringify(stale)}`,
+        );
+      }),
+  );
+
+  // When the raft worker died on a failed write (RaftWorker.run sets `fatal` and leaves its
+  // loop), the Store used to stay half-alive: its tick/heartbeat timers kept running, Store.call
+  // queued every new command into a mailbox nobody drained (answered only by the request timeout)
+  // and every tick and raft message piled up in the peers' mailboxes without bound. Fixed in
+  // b8ce228 (Store.failed: refuse at once, stop the timers).
+  test(
+    'a store whose disk fails answers promptly and stops queueing mail',
+    T,
+    () =>
+      withCluster({ stores: 3, name: 'disk-failure' }, async (c) => {
+        await c.mustPut('a', '1');
+        const leader = (await c.waitForLeader()).storeId!;
+        const victim = c.storeIds().find((s) => s !== leader)!;
+        c.store(victim)!.logger.silent = true; // its worker's death is logged as an error: expected here
+        c.failWrites(victim);
+        await c.mustPut('b', '2'); // the majority goes on; the victim's worker dies on its next write
+        const st = c.store(victim)!;
+        await until('the raft worker notices the failed write', () => st.worker.fatal !== null, 3000);
+        const t0 = Date.now();
+        const resp = await c.call(victim, { header: c.header(1, victim), requests: [{ cmdType: CmdType.Get, get: { key: b('a') } }] });
+        assert.ok(resp.header?.error, 'a dead store answered a read');
+        assert.ok(Date.now() - t0 < 500, `a dead store took ${Date.now() - t0} ms to answer (the request timeout): it should refuse at once`);
+        const before = st.peer(1)!.mailbox.length;
+        await sleep(1000);
+        assert.ok(st.peer(1)!.mailbox.length <= before, `a dead store's mailbox grew from ${before} to ${st.peer(1)!.mailbox.length} in 1 s`);
+        await c.mustGetEqual('b', '2');
+      }),
+  );
+
+  // Open: when the raft worker dies, RaftWorker.run empties every mailbox (`p.mailbox.length = 0`)
+  // before failAll, so commands that arrived while the failing round was awaiting its write are
+  // dropped unanswered: their callers wait for the whole request timeout instead of getting the
+  // store's error at once. Fix: answer the dropped 'cmd' mails with the same TimeoutError.
+  test(
+    'commands queued when the raft worker dies are answered at once',
+    T,
+    () =>
+      withCluster({ stores: 3, name: 'fatal-mailbox' }, async (c) => {
+        await c.mustPut('a', '1');
+        const L = (await c.waitForLeader()).storeId!;
+        c.store(L)!.logger.silent = true;
+        // A burst of writes; the disk fails while a round's write is in flight (the write lands,
+        // then fails), so the requests that arrived during that await are still in the mailbox.
+        const t0 = Date.now();
+        const resps = await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            await sleep(i % 8);
+            if (i === 20) c.failWrites(L);
+            const r = await c.call(L, putReq(c, L, `burst${i}`, 'x'), 3000);
+            return { i, ms: Date.now() - t0, err: r.header?.error?.message ?? 'ok' };
+          }),
+        );
+        assert.ok(c.store(L)!.worker.fatal, 'the raft worker did not die');
+        const slow = resps.filter((r) => r.ms > 1000);
+        assert.equal(slow.length, 0, `answered only by the request timeout: ${JSON.stringify(slow)}`);
+      }),
+  );
+
+  // Open, same root cause on a clean stop: Store.stop() stops the worker at a round boundary and
+  // fails the peers' proposals and reads, but commands still in the mailboxes (arrived during
+  // the last round) are never answered; callers wait for the request timeout.
+  test(
+    'commands queued when a store stops are answered at once',
+    T,
+    () =>
+      withCluster({ stores: 3, name: 'stop-mailbox' }, async (c) => {
+        await c.mustPut('a', '1');
+        const L = (await c.waitForLeader()).storeId!;
+        const store = c.store(L)!;
+        const t0 = Date.now();
+        const resps = await Promise.all(
+          Array.from({ length: 40 }, async (_, i) => {
+            await sleep(i % 8);
+            if (i === 20) void c.stopStore(L);
+            const r = await store.call(putReq(c, L, `burst${i}`, 'x'), 3000);
+            return { i, ms: Date.now() - t0, err: r.header?.error?.message ?? 'ok' };
+          }),
+        );
+        const slow = resps.filter((r) => r.ms > 1000);
+        assert.equal(slow.length, 0, `answered only by the request timeout: ${JSON.stringify(slow)}`);
+      }),
+  );
+});
