@@ -1,3 +1,4 @@
+import { rng as mulberry32 } from './network.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Changer, describeChanges } from '../src/confchange/changer.js';
@@ -7,16 +8,6 @@ import { ProgressTracker } from '../src/tracker/tracker.js';
 import { ConfChangeSingle, ConfChangeType, ConfState, newConfState } from '../src/types.js';
 
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const add = (nodeId: number): ConfChangeSingle => ({ changeType: ConfChangeType.AddNode, nodeId });
 const learner = (nodeId: number): ConfChangeSingle => ({ changeType: ConfChangeType.AddLearnerNode, nodeId });

@@ -1,3 +1,4 @@
+import { rng as mulberry32 } from './network.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { AckedIndexer, MajorityConfig, VoteResult } from '../src/quorum/majority.js';
@@ -6,16 +7,6 @@ import { JointConfig } from '../src/quorum/joint.js';
 const acked = (m: Record<number, number>): AckedIndexer => ({ ackedIndex: (id) => m[id] });
 const votes = (m: Record<number, boolean>): Map<number, boolean> => new Map(Object.entries(m).map(([k, v]) => [Number(k), v]));
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
 
 // Definitional oracles, deliberately naive.
