@@ -1,7 +1,7 @@
 // Seeded randomness for the simulator. Everything random in a run (faults, workload, delays,
 // election timeouts) draws from streams derived from the seed, so a seed replays exactly.
 
-/** mulberry32 (the same generator as test/network.ts): tiny, fast, good enough for fuzzing. */
+/** mulberry32 (test/network.ts re-exports it as rng): tiny, fast, good enough for fuzzing. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

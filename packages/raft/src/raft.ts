@@ -2,17 +2,18 @@
 // I/O: outgoing messages accumulate in `msgs`, new entries in the RaftLog's unstable part, and the
 // RawNode hands both to the application through Ready.
 import { Config } from './config.js';
-import { Changer } from './confchange/changer.js';
+import { changeConfig } from './confchange/apply.js';
 import { confStateEquivalent, restore as restoreConf } from './confchange/restore.js';
-import { CompactedError, ProposalDroppedError, SnapshotTemporarilyUnavailableError, StoreError } from './errors.js';
+import { ProposalDroppedError, StoreError } from './errors.js';
 import { VoteResult } from './quorum/majority.js';
 import { RaftLog } from './raft_log.js';
 import { ReadOnly, ReadState } from './read_only.js';
 import { INVALID_ID, SoftState, StateRole } from './state_role.js';
 import { stepCandidate, stepFollower, stepLeader } from './raft_step.js';
+import { handleAppendEntries, handleHeartbeat, handleSnapshot } from './raft_follower.js';
+import { maybeSendAppend } from './raft_replication.js';
 import { Storage } from './storage.js';
-import { ProgressState } from './tracker/progress.js';
-import { ProgressMap, ProgressTracker, TrackerConfig } from './tracker/tracker.js';
+import { ProgressTracker } from './tracker/tracker.js';
 import {
   ConfChangeTransition,
   ConfChangeV2,
@@ -199,54 +200,7 @@ export class Raft {
    * false when nothing was sent (paused, or nothing to send and !sendIfEmpty).
    */
   maybeSendAppend(to: number, sendIfEmpty: boolean): boolean {
-    const pr = this.prs.get(to);
-    if (!pr || pr.isPaused()) return false;
-    const prevIndex = pr.nextIdx - 1;
-    let prevTerm: number;
-    let ents: Entry[];
-    try {
-      prevTerm = this.raftLog.term(prevIndex);
-      ents = this.raftLog.entries(pr.nextIdx, this.maxMsgSize);
-    } catch (e) {
-      if (e instanceof CompactedError) return this.sendSnapshot(to);
-      throw e;
-    }
-    if (ents.length === 0 && !sendIfEmpty) return false;
-    if (ents.length > 0) {
-      const last = ents[ents.length - 1]!.index;
-      if (pr.state === ProgressState.Replicate) {
-        // Optimistically move next past what we just sent and track it in the inflight window.
-        pr.optimisticUpdate(last);
-        pr.ins.add(last);
-      } else if (pr.state === ProgressState.Probe) {
-        pr.pause();
-      }
-    }
-    this.send(newMessage({ msgType: MessageType.MsgAppend, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: this.raftLog.committed }));
-    return true;
-  }
-
-  private sendSnapshot(to: number): boolean {
-    const pr = this.prs.get(to)!;
-    if (!pr.recentActive) {
-      this.logger.debug('raft: ignore sending snapshot since not recently active', { raftId: this.id, to });
-      return false;
-    }
-    let snap: Snapshot;
-    try {
-      snap = this.raftLog.snapshot(pr.pendingRequestSnapshot, to);
-    } catch (e) {
-      if (e instanceof SnapshotTemporarilyUnavailableError) {
-        this.logger.debug('raft: failed to send snapshot because snapshot is temporarily unavailable', { raftId: this.id, to });
-        return false;
-      }
-      throw e;
-    }
-    if (snap.metadata.index === 0) throw new StoreError('need non-empty snapshot');
-    pr.becomeSnapshot(snap.metadata.index);
-    this.logger.debug('raft: sent snapshot', { raftId: this.id, to, index: snap.metadata.index, term: snap.metadata.term });
-    this.send(newMessage({ msgType: MessageType.MsgSnapshot, to, snapshot: snap }));
-    return true;
+    return maybeSendAppend(this, to, sendIfEmpty);
   }
 
   sendHeartbeat(to: number, ctx: Uint8Array): void {
@@ -580,48 +534,15 @@ export class Raft {
   // ---- follower handlers ----
 
   handleAppendEntries(m: Message): void {
-    if (m.index < this.raftLog.committed) {
-      // Already committed here: tell the leader where we are so it skips ahead.
-      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: this.raftLog.committed, commit: this.raftLog.committed }));
-      return;
-    }
-    const r = this.raftLog.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
-    if (r) {
-      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: r.lastNewIndex, commit: this.raftLog.committed }));
-      return;
-    }
-    // Reject with a hint: the largest index <= m.index whose term <= m.logTerm, so the leader can
-    // skip a whole term of mismatching entries per round trip instead of one entry.
-    const hintIndex = Math.min(m.index, this.raftLog.lastIndex());
-    const hint = this.raftLog.findConflictByTerm(hintIndex, m.logTerm);
-    if (hint.term === undefined) throw new StoreError(`term(${hint.index}) must be valid`);
-    this.logger.debug('raft: rejected MsgAppend', { raftId: this.id, logTerm: m.logTerm, index: m.index, hintIndex: hint.index, hintTerm: hint.term });
-    this.send(newMessage({
-      msgType: MessageType.MsgAppendResponse,
-      to: m.from,
-      index: m.index,
-      reject: true,
-      rejectHint: hint.index,
-      logTerm: hint.term,
-      commit: this.raftLog.committed,
-    }));
+    handleAppendEntries(this, m);
   }
 
   handleHeartbeat(m: Message): void {
-    this.raftLog.commitTo(m.commit);
-    this.send(newMessage({ msgType: MessageType.MsgHeartbeatResponse, to: m.from, context: m.context, commit: this.raftLog.committed }));
+    handleHeartbeat(this, m);
   }
 
   handleSnapshot(m: Message): void {
-    const snap = m.snapshot!;
-    const { index, term } = snap.metadata;
-    if (this.restore(snap)) {
-      this.logger.info('raft: restored snapshot', { raftId: this.id, commit: this.raftLog.committed, index, term });
-      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: this.raftLog.lastIndex() }));
-    } else {
-      this.logger.info('raft: ignored snapshot', { raftId: this.id, commit: this.raftLog.committed, index, term });
-      this.send(newMessage({ msgType: MessageType.MsgAppendResponse, to: m.from, index: this.raftLog.committed }));
-    }
+    handleSnapshot(this, m);
   }
 
   /** Installs a snapshot from the leader; false if it is stale or already covered by the log. */
@@ -658,17 +579,7 @@ export class Raft {
 
   /** Applies a committed conf change to the tracker and returns the resulting ConfState. */
   applyConfChange(cc: ConfChangeV2): ConfState {
-    const changer = new Changer(this.prs, this.raftLog.lastIndex());
-    let cfg: TrackerConfig;
-    let prs: ProgressMap;
-    if (cc.transition === ConfChangeTransition.Auto && cc.changes.length === 0) {
-      [cfg, prs] = changer.leaveJoint();
-    } else if (cc.transition !== ConfChangeTransition.Auto || cc.changes.length > 1) {
-      const autoLeave = cc.transition !== ConfChangeTransition.Explicit;
-      [cfg, prs] = changer.enterJoint(autoLeave, cc.changes);
-    } else {
-      [cfg, prs] = changer.simple(cc.changes);
-    }
+    const [cfg, prs] = changeConfig(this.prs, this.raftLog.lastIndex(), cc);
     this.prs.applyConf(cfg, prs, this.raftLog.lastIndex());
     return this.postConfChange();
   }

@@ -7,17 +7,8 @@ import { Raft } from '../src/raft.js';
 import { MemoryStorage } from '../src/storage.js';
 import { Entry, Message, MessageType, newConfState, newEntry, newMessage } from '../src/types.js';
 
-/** Deterministic PRNG (mulberry32) so randomized tests replay from their seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG (mulberry32, shared with the simulation) so randomized tests replay from their seed. */
+export { mulberry32 as rng } from '../sim/prng.js';
 
 export function newStorage(voters: number[], learners: number[] = []): MemoryStorage {
   return MemoryStorage.newWithConfState(newConfState({ voters, learners }));
