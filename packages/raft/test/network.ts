@@ -8,7 +8,8 @@ import { MemoryStorage } from '../src/storage.js';
 import { Entry, Message, MessageType, newConfState, newEntry, newMessage } from '../src/types.js';
 
 /** Deterministic PRNG (mulberry32, shared with the simulation) so randomized tests replay from their seed. */
-export { mulberry32 as rng } from '../sim/prng.js';
+import { mulberry32 as rng } from '../sim/prng.js';
+export { rng };
 
 export function newStorage(voters: number[], learners: number[] = []): MemoryStorage {
   return MemoryStorage.newWithConfState(newConfState({ voters, learners }));
