@@ -37,6 +37,8 @@ export const TEST_STORE_CONFIG: Partial<StoreConfig> = {
   raftHeartbeatTicks: 2,
   requestTimeoutMs: 2000,
   schedulerHeartbeatTickMs: 100,
+  raftLogGcTickMs: 100,
+  snapGcTickMs: 1000,
   syncLog: true,
 };
 
@@ -113,6 +115,26 @@ function crashableEngines(e: Engines, flag: { crashed: boolean }): Engines {
 
 export const FIRST_REGION_ID = 1;
 
+/** Snapshot and log-compaction activity of a cluster (see Cluster.snapStats). */
+export interface SnapActivity {
+  generated: number;
+  sent: number;
+  received: number;
+  applied: number;
+  receiveFailed: number;
+  compactions: number;
+}
+
+function addSnapStats(t: SnapActivity, store: Store): void {
+  const m = store.snapMgr.stats;
+  t.generated += m.generated;
+  t.sent += m.sent;
+  t.received += m.received;
+  t.applied += m.applied;
+  t.receiveFailed += m.receiveFailed;
+  t.compactions += store.worker.stats.compactions;
+}
+
 export class Cluster {
   readonly seed: number;
   readonly rng: Prng;
@@ -129,6 +151,8 @@ export class Cluster {
   private readonly firstRegion: metapb.IRegion;
   /** crashStore calls, and how many of them caught the store's raft worker in a write. */
   readonly crashStats = { kills: 0, diedOnWrite: 0 };
+  /** Snapshot counters of store incarnations already stopped (see snapStats). */
+  private readonly pastSnap: SnapActivity = { generated: 0, sent: 0, received: 0, applied: 0, receiveFailed: 0, compactions: 0 };
   /** Raft workers found dead (not by an injected fault) when their store was stopped. */
   private readonly deaths: string[] = [];
   private rr = 0;
@@ -212,6 +236,16 @@ export class Cluster {
     return storeConfig({ ...this.cfgOverrides, storeId: id });
   }
 
+  /**
+   * Snapshot activity over the cluster's life, every store incarnation included: snapshots
+   * generated, sent, received (files verified), applied, rejected on receipt; log compactions.
+   */
+  snapStats(): SnapActivity {
+    const t = { ...this.pastSnap };
+    for (const s of this.slots.values()) if (s.store) addSnapStats(t, s.store);
+    return t;
+  }
+
   // ---- crash injection ----
 
   /** Stops a store like a crash: it is cut off the network, stopped, and its engines closed. */
@@ -223,6 +257,7 @@ export class Cluster {
     const store = s.store;
     s.store = null;
     await store.stop();
+    addSnapStats(this.pastSnap, store);
     if (store.worker.fatal && !s.crash.crashed) this.deaths.push(`store ${id}'s raft worker had died before it was stopped: ${store.worker.fatal.message}`);
     await s.engines?.close();
     s.engines = null;
@@ -236,7 +271,18 @@ export class Cluster {
     this.log(`start store ${id}`);
     if (!s.engines) s.engines = await Engines.open(s.dir, { sync: this.engineSync });
     const holder: { store: Store | null } = { store: null };
-    const endpoint = this.transport.connect(id, { onRaftMessage: (m) => holder.store?.onRaftMessage(m) });
+    const endpoint = this.transport.connect(id, {
+      onRaftMessage: (m) => holder.store?.onRaftMessage(m),
+      snapshotChunks: (m) => {
+        if (!holder.store) throw new Error(`store ${id} is not running`);
+        return holder.store.snapshotChunks(m);
+      },
+      receiveSnapshot: async (chunks) => {
+        if (!holder.store) throw new Error(`store ${id} is not running`);
+        await holder.store.receiveSnapshot(chunks);
+      },
+      reportSnapshotStatus: (r, to, ok) => holder.store?.reportSnapshotStatus(r, to, ok),
+    });
     s.crash = { crashed: false };
     const store = await Store.create(this.configFor(id), crashableEngines(s.engines, s.crash), endpoint, this.scheduler);
     holder.store = store;
@@ -260,6 +306,7 @@ export class Cluster {
     s.store = null;
     store.logger.silent = true; // its worker dies on the refused write: expected, not news
     await store.stop();
+    addSnapStats(this.pastSnap, store);
     this.crashStats.kills++;
     if (store.worker.fatal) this.crashStats.diedOnWrite++;
     await s.engines?.close();

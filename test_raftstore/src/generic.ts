@@ -8,6 +8,11 @@
 //     flips a coin), healed at the end of the round, then one election timeout to settle;
 //   - crash: at the end of each round every store is stopped, and after an election timeout all
 //     are started again from disk;
+//   - maxRaftLog (TinyKV 2C): the raft-log GC count limit is that small; at the end of every round
+//     every store must have applied - truncated <= 2 x limit (compaction really ran). To make sure
+//     snapshots really happen, every round also cuts one follower off until the leader has
+//     compacted past what that follower applied, so it can only catch up by snapshot; the test
+//     fails if no snapshot was ever applied;
 //   - at the end of every round each client's values are all there, exactly once, in order.
 //
 // Appends. TinyKV's clients append "x <client> <n> y" by writing key "<client> <n>" (zero-padded
@@ -47,6 +52,8 @@ export interface GenericOptions {
   config?: ClusterOptions['config'];
   /** Probability of a put (vs a read) per client operation (TinyKV: 0.5). */
   putRatio?: number;
+  /** TinyKV's maxraftlog: the raft-log GC count limit (snapshot scenarios); off by default. */
+  maxRaftLog?: number;
 }
 
 export interface RoundReport {
@@ -56,6 +63,8 @@ export interface RoundReport {
   partitionsApplied: number;
   /** The slowest client operation of the round (retries included). */
   maxOpMs: number;
+  /** maxRaftLog: the store cut off until it needed a snapshot (0: none this round). */
+  laggedStore: number;
   ms: number;
 }
 
@@ -64,6 +73,7 @@ export interface GenericReport {
   rounds: RoundReport[];
   totalAppends: number;
   ms: number;
+  snapshots: import('./cluster.js').SnapActivity;
 }
 
 /** Election timeout of the test store config (50 ms × 10). */
@@ -192,6 +202,47 @@ async function partitioner(cluster: Cluster, rng: Prng, done: () => boolean, sta
   if (current) cluster.transport.removeFilter(current);
 }
 
+/**
+ * Cuts one follower of region 1 off until the leader's log is compacted past what it applied (it
+ * then needs a snapshot), or until done. Returns the store cut off, or 0.
+ */
+async function lagger(cluster: Cluster, rng: Prng, done: () => boolean): Promise<number> {
+  await sleep(300);
+  const leader = await cluster.waitForLeader(1, 3000).catch(() => undefined);
+  const followers = cluster.storeIds().filter((id) => id !== leader?.storeId && cluster.isRunning(id));
+  if (!leader || followers.length === 0 || done()) return 0;
+  const victim = followers[rng.int(followers.length)]!;
+  const applied = cluster.store(victim)?.peer(1)?.storage.applyState.appliedIndex ?? 0;
+  const filter = cluster.transport.isolate(victim);
+  cluster.log(`lagger: store ${victim} cut off at applied index ${applied}`);
+  try {
+    while (!done()) {
+      const l = cluster.leaderOf();
+      const truncated = l ? cluster.store(l.storeId!)?.peer(1)?.storage.applyState.truncatedIndex ?? 0 : 0;
+      if (truncated > applied) break;
+      await sleep(20);
+    }
+  } finally {
+    cluster.transport.removeFilter(filter);
+  }
+  return victim;
+}
+
+/** maxRaftLog: every running store's log of region 1 is within 2 x limit (waits for the last GC). */
+async function checkLogTrimmed(cluster: Cluster, limit: number): Promise<void> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const bad: string[] = [];
+    for (const id of cluster.storeIds()) {
+      const st = cluster.store(id)?.peer(1)?.storage.applyState;
+      if (st && st.appliedIndex - st.truncatedIndex > 2 * limit) bad.push(`store ${id}: applied ${st.appliedIndex}, truncated ${st.truncatedIndex}`);
+    }
+    if (bad.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`raft log not compacted (limit ${limit}): ${bad.join('; ')}`);
+    await sleep(50);
+  }
+}
+
 export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   const rounds = envInt('GENERIC_ROUNDS') ?? o.rounds ?? 3;
   const roundMs = envInt('GENERIC_ROUND_MS') ?? o.roundMs ?? 5000;
@@ -199,7 +250,8 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   if (envCrash && envCrash !== 'stop' && envCrash !== 'kill') throw new Error(`GENERIC_CRASH must be 'stop' or 'kill', got '${envCrash}'`);
   const crashMode = (envCrash as 'stop' | 'kill' | undefined) || o.crashMode || 'stop';
   const t0 = Date.now();
-  const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed: o.seed, config: o.config });
+  const config = o.maxRaftLog ? { raftLogGcCountLimit: o.maxRaftLog, ...o.config } : o.config;
+  const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed: o.seed, config });
   const rng = cluster.rng.fork();
   const reports: RoundReport[] = [];
   try {
@@ -215,6 +267,7 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       const pstats = { applied: 0 };
       const running = clients.map((c) => c.run(() => clientsDone));
       const part = o.partitions ? partitioner(cluster, rng.fork(), () => partitionerDone, pstats) : Promise.resolve();
+      const lag = o.maxRaftLog ? lagger(cluster, rng.fork(), () => clientsDone) : Promise.resolve(0);
 
       await sleep(roundMs);
       clientsDone = true;
@@ -228,6 +281,7 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
         await cluster.startAll();
       }
       await part;
+      const laggedStore = await lag;
       // Healed: requests stuck in a minority are answered once a new term starts there.
       if (o.partitions) await sleep(ELECTION_TIMEOUT_MS);
       await Promise.all(running);
@@ -246,6 +300,7 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       }
 
       for (const c of clients) await c.check();
+      if (o.maxRaftLog) await checkLogTrimmed(cluster, o.maxRaftLog);
       cluster.assertHealthy();
       const rep: RoundReport = {
         round,
@@ -253,16 +308,20 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
         reads: clients.reduce((a, c) => a + c.reads, 0),
         partitionsApplied: pstats.applied,
         maxOpMs: Math.max(...clients.map((c) => c.maxOpMs)),
+        laggedStore,
         ms: Date.now() - r0,
       };
       reports.push(rep);
       console.log(
         `[${o.name}] round ${round}: appends per client [${rep.appends.join(' ')}], ` +
           `${rep.partitionsApplied} partitions, slowest op ${rep.maxOpMs} ms, round ${rep.ms} ms; transport: ${JSON.stringify(cluster.transport.stats)}` +
-          (cluster.crashStats.kills > 0 ? `; kills ${JSON.stringify(cluster.crashStats)}` : ''),
+          (cluster.crashStats.kills > 0 ? `; kills ${JSON.stringify(cluster.crashStats)}` : '') +
+          (o.maxRaftLog ? `; lagged store ${laggedStore}, snapshots ${JSON.stringify(cluster.snapStats())}` : ''),
       );
     }
-    return { seed: cluster.seed, rounds: reports, totalAppends: clients.reduce((a, c) => a + c.acked, 0), ms: Date.now() - t0 };
+    const snapshots = cluster.snapStats();
+    if (o.maxRaftLog && snapshots.applied === 0) throw new Error(`no snapshot was applied in ${rounds} rounds: ${JSON.stringify(snapshots)}`);
+    return { seed: cluster.seed, rounds: reports, totalAppends: clients.reduce((a, c) => a + c.acked, 0), ms: Date.now() - t0, snapshots };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(`[${o.name}] seed ${cluster.seed} (replay with TEST_SEED=${cluster.seed}): ${msg}`, { cause: e });

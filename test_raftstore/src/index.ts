@@ -1,6 +1,6 @@
 // Public API of @tskv/test-raftstore: the mock cluster used by the scenario tests.
 export { Cluster, ClusterRequestError, FIRST_REGION_ID, TEST_STORE_CONFIG, bytesToString, toBytes } from './cluster.js';
-export type { ClusterOptions, Key, RequestOptions } from './cluster.js';
+export type { ClusterOptions, Key, RequestOptions, SnapActivity } from './cluster.js';
 export {
   MockTransport,
   MessageType,
@@ -10,7 +10,9 @@ export {
   OneWayDropFilter,
   MessageTypeFilter,
   PredicateFilter,
+  CorruptSnapshotFilter,
 } from './mock_transport.js';
+export { AsyncQueue } from './async_queue.js';
 export type { Filter, RaftReceiver, TransportStats, TypeFilterOptions } from './mock_transport.js';
 export { MockScheduler, keyInRegion } from './mock_scheduler.js';
 export type { RegionInfo, HeartbeatRecord } from './mock_scheduler.js';

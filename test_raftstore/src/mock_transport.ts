@@ -9,15 +9,23 @@
 // Faults are filters, added and cleared at any time. A filter sees each message when it is sent
 // and answers: deliver, drop, or deliver after a delay. A store that is down (disconnected) gets
 // nothing, and nothing it sends is delivered.
+//
+// Snapshots travel as a real transport sends them: a MsgSnapshot starts a stream of chunks (the
+// message, then the snapshot's files) produced by the sending store and consumed by the receiving
+// store, each chunk encoded and decoded like the message. Every chunk passes the filters (as the
+// snapshot's message: a partition or a drop kills the whole transfer, a delay slows it) and
+// filters may also rewrite chunks (corruption). The sender learns the outcome (reportSnapshotStatus).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { eraftpb, raft_serverpb } from '@tskv/proto';
-import type { RaftMessage, Transport } from '@tskv/raftstore';
+import type { RaftMessage, SnapshotChunk, SnapshotEndpoint, Transport } from '@tskv/raftstore';
+import { AsyncQueue } from './async_queue.js';
 import { Prng } from './prng.js';
 
 export type MessageType = eraftpb.MessageType;
 export const MessageType = eraftpb.MessageType;
 
-/** What the transport delivers to: a Store (or a test double). */
-export interface RaftReceiver {
+/** What the transport delivers to: a Store (or a test double; snapshots need a whole store). */
+export interface RaftReceiver extends Partial<SnapshotEndpoint> {
   onRaftMessage(msg: RaftMessage): void;
 }
 
@@ -29,6 +37,33 @@ export interface RaftReceiver {
 export interface Filter {
   readonly name: string;
   before(msg: RaftMessage, rng: Prng): boolean | number;
+  /**
+   * Optional: sees every chunk of a snapshot stream (index 0 carries the message) after `before`
+   * let it through; returns the chunk to deliver (possibly altered) or false to kill the stream.
+   */
+  onSnapshotChunk?(chunk: SnapshotChunk, index: number, msg: RaftMessage, rng: Prng): SnapshotChunk | false;
+}
+
+/** Flips one byte in the middle of the data of the first `count` snapshot data chunks. */
+export class CorruptSnapshotFilter implements Filter {
+  readonly name: string;
+  corrupted = 0;
+
+  constructor(readonly count = 1) {
+    this.name = `corrupt ${count} snapshot chunk(s)`;
+  }
+
+  before(): boolean {
+    return true;
+  }
+
+  onSnapshotChunk(chunk: SnapshotChunk, index: number): SnapshotChunk {
+    if (index === 0 || this.corrupted >= this.count || !chunk.data || chunk.data.length === 0) return chunk;
+    this.corrupted++;
+    const data = Uint8Array.from(chunk.data);
+    data[data.length >> 1]! ^= 0xff;
+    return { ...chunk, data };
+  }
 }
 
 function fromStore(msg: RaftMessage): number {
@@ -146,6 +181,10 @@ export class PredicateFilter implements Filter {
 }
 
 export interface TransportStats {
+  /** Snapshot streams started, completed (receiver accepted the files), failed. */
+  snapshotsStarted: number;
+  snapshotsDelivered: number;
+  snapshotsFailed: number;
   sent: number;
   delivered: number;
   droppedByFilter: number;
@@ -158,7 +197,16 @@ export class MockTransport {
   private readonly receivers = new Map<number, RaftReceiver>();
   private readonly endpoints = new Map<number, { closed: boolean }>();
   private filterList: Filter[] = [];
-  readonly stats: TransportStats = { sent: 0, delivered: 0, droppedByFilter: 0, droppedDown: 0, bytes: 0 };
+  readonly stats: TransportStats = {
+    snapshotsStarted: 0,
+    snapshotsDelivered: 0,
+    snapshotsFailed: 0,
+    sent: 0,
+    delivered: 0,
+    droppedByFilter: 0,
+    droppedDown: 0,
+    bytes: 0,
+  };
   /** Exceptions thrown by a receiver on delivery (a store bug); tests assert this stays empty. */
   readonly errors: Error[] = [];
 
@@ -253,20 +301,79 @@ export class MockTransport {
       this.stats.droppedDown++;
       return;
     }
-    let delay = 0;
-    for (const f of this.filterList) {
-      const v = f.before(msg, this.rng);
-      if (v === false) {
-        this.stats.droppedByFilter++;
-        return;
-      }
-      if (typeof v === 'number') delay += v;
+    if (msg.message?.msgType === MessageType.MsgSnapshot) {
+      void this.sendSnapshot(from, to, msg);
+      return;
+    }
+    const delay = this.runFilters(msg);
+    if (delay === false) {
+      this.stats.droppedByFilter++;
+      return;
     }
     const bytes = raft_serverpb.RaftMessage.encode(msg).finish();
     this.stats.bytes += bytes.length;
     const deliver = (): void => this.deliver(to, bytes);
     if (delay > 0) setTimeout(deliver, delay).unref();
     else setImmediate(deliver);
+  }
+
+  /** The filters' verdict on one message: false (drop) or the total delay in ms. */
+  private runFilters(msg: RaftMessage): false | number {
+    let delay = 0;
+    for (const f of this.filterList) {
+      const v = f.before(msg, this.rng);
+      if (v === false) return false;
+      if (typeof v === 'number') delay += v;
+    }
+    return delay;
+  }
+
+  /** Streams a snapshot from one store to another, chunk by chunk through the filters. */
+  private async sendSnapshot(from: number, to: number, msg: RaftMessage): Promise<void> {
+    const sender = this.receivers.get(from);
+    const receiver = this.receivers.get(to);
+    const regionId = msg.regionId ?? 0;
+    const toPeerId = msg.toPeer?.id ?? 0;
+    if (!sender?.snapshotChunks || !sender.reportSnapshotStatus || !receiver?.receiveSnapshot) {
+      this.errors.push(new Error(`store ${from} -> ${to}: a snapshot needs stores with snapshot endpoints`));
+      return;
+    }
+    this.stats.snapshotsStarted++;
+    const queue = new AsyncQueue<SnapshotChunk>();
+    const received = receiver.receiveSnapshot(queue);
+    // If the receiver gives up early (busy, corrupt data) the producer must stop waiting for it.
+    received.catch((e: unknown) => queue.fail(e instanceof Error ? e : new Error(String(e))));
+    let ok = true;
+    try {
+      let index = 0;
+      for await (const produced of sender.snapshotChunks(msg)) {
+        if (!this.isUp(from) || !this.isUp(to)) throw new Error('a store went down during the transfer');
+        if (queue.failure) throw queue.failure;
+        const delay = this.runFilters(msg);
+        if (delay === false) throw new Error('chunk dropped by a filter');
+        let chunk: SnapshotChunk | false = produced;
+        for (const f of this.filterList) {
+          if (chunk && f.onSnapshotChunk) chunk = f.onSnapshotChunk(chunk, index, msg, this.rng);
+        }
+        if (!chunk) throw new Error('chunk dropped by a filter');
+        const bytes = raft_serverpb.SnapshotChunk.encode(chunk).finish();
+        this.stats.bytes += bytes.length;
+        await (delay > 0 ? sleep(delay) : new Promise<void>((r) => setImmediate(r)));
+        await queue.waitForSpace(4);
+        queue.push(raft_serverpb.SnapshotChunk.decode(bytes));
+        index++;
+      }
+      queue.end();
+      await received;
+    } catch (e) {
+      ok = false;
+      queue.fail(e instanceof Error ? e : new Error(String(e)));
+      await received.catch(() => {});
+    }
+    if (ok) this.stats.snapshotsDelivered++;
+    else this.stats.snapshotsFailed++;
+    // The sender's store may have restarted meanwhile: report to whoever is store `from` now.
+    this.receivers.get(from)?.reportSnapshotStatus?.(regionId, toPeerId, ok);
   }
 
   private deliver(to: number, bytes: Uint8Array): void {

@@ -33,6 +33,7 @@ export {
   decodeRaftLogKey,
   raftStateKey,
   applyStateKey,
+  snapshotRaftStateKey,
   regionStateKey,
   regionStatePrefix,
   regionStateRange,

@@ -154,6 +154,7 @@ export const REGION_META_PREFIX = 0x03;
 export const RAFT_LOG_SUFFIX = 0x01;
 export const RAFT_STATE_SUFFIX = 0x02;
 export const APPLY_STATE_SUFFIX = 0x03;
+export const SNAPSHOT_RAFT_STATE_SUFFIX = 0x04;
 export const REGION_STATE_SUFFIX = 0x01;
 
 const STORE_IDENT_KEY = Uint8Array.of(LOCAL_PREFIX, 0x01);
@@ -236,6 +237,14 @@ export function raftStateKey(regionId: number): Uint8Array {
 
 export function applyStateKey(regionId: number): Uint8Array {
   return regionKey(REGION_RAFT_PREFIX, regionId, APPLY_STATE_SUFFIX, 0);
+}
+
+/**
+ * Kept in the kv engine while a snapshot is being applied: the raft state the snapshot's raft
+ * write produces, so a restart can tell whether that write happened (TiKV's snapshot raft state).
+ */
+export function snapshotRaftStateKey(regionId: number): Uint8Array {
+  return regionKey(REGION_RAFT_PREFIX, regionId, SNAPSHOT_RAFT_STATE_SUFFIX, 0);
 }
 
 export function regionStateKey(regionId: number): Uint8Array {

@@ -11,12 +11,28 @@ export interface StoreConfig {
   readMode: 'readIndex' | 'lease';
   /** Requests not answered within this time get a Timeout error (the outcome is then unknown). */
   requestTimeoutMs: number;
+  /** How often leaders consider compacting their raft log (raft-log GC). */
   raftLogGcTickMs: number;
+  /** Compact when applied - truncated exceeds this many entries. */
+  raftLogGcCountLimit: number;
+  /** Compact when the log appended since the last compaction exceeds this many bytes. */
+  raftLogGcSizeLimit: number;
+  /** Below this many compactable entries a compaction is not worth a proposal. */
+  raftLogGcThreshold: number;
   splitCheckTickMs: number;
   schedulerHeartbeatTickMs: number;
   /** Max bytes of entries per MsgAppend. */
   raftMaxSizePerMsg: number;
   raftMaxInflightMsgs: number;
+  /** Snapshot files live in `<dataDir>/snap`; data chunks on the wire are at most this big. */
+  snapChunkBytes: number;
+  snapMaxConcurrentGenerating: number;
+  snapMaxConcurrentReceiving: number;
+  /** Bytes of kv writes per batch when applying a snapshot (memory stays bounded). */
+  snapApplyBatchBytes: number;
+  /** How often unused snapshot files are collected, and how old an unused received one must be. */
+  snapGcTickMs: number;
+  snapStaleAgeMs: number;
 }
 
 export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): StoreConfig {
@@ -28,14 +44,25 @@ export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): Stor
     readMode: 'readIndex',
     requestTimeoutMs: 5000,
     raftLogGcTickMs: 10_000,
+    raftLogGcCountLimit: 72_000,
+    raftLogGcSizeLimit: 72 * 1024 * 1024,
+    raftLogGcThreshold: 50,
     splitCheckTickMs: 10_000,
     schedulerHeartbeatTickMs: 10_000,
     raftMaxSizePerMsg: 1024 * 1024,
     raftMaxInflightMsgs: 256,
+    snapChunkBytes: 1024 * 1024,
+    snapMaxConcurrentGenerating: 2,
+    snapMaxConcurrentReceiving: 4,
+    snapApplyBatchBytes: 4 * 1024 * 1024,
+    snapGcTickMs: 60_000,
+    snapStaleAgeMs: 10 * 60_000,
     ...o,
   };
   if (!(c.storeId > 0)) throw new Error(`storeId must be positive, got ${c.storeId}`);
   if (c.raftHeartbeatTicks >= c.raftElectionTicks) throw new Error('raftHeartbeatTicks must be less than raftElectionTicks');
   if (!(c.raftBaseTickMs > 0)) throw new Error('raftBaseTickMs must be positive');
+  if (!(c.raftLogGcCountLimit > 0)) throw new Error('raftLogGcCountLimit must be positive');
+  if (!(c.snapChunkBytes >= 1024)) throw new Error('snapChunkBytes must be at least 1024');
   return c;
 }

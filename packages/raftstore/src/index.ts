@@ -4,7 +4,11 @@ export type { PeriodicJob } from './store.js';
 export { storeConfig } from './config.js';
 export type { StoreConfig } from './config.js';
 export { bootstrapStore, bootstrapRegion } from './bootstrap.js';
-export type { Transport, SchedulerClient, RaftMessage } from './transport.js';
+export type { Transport, SchedulerClient, RaftMessage, SnapshotChunk, SnapshotEndpoint } from './transport.js';
+export { SnapManager, SnapshotCorruptError, SnapshotBusyError, snapKeyString } from './snap/index.js';
+export type { SnapKey, SnapPurpose } from './snap/index.js';
+export type { RegionWorker } from './region_worker.js';
+export type { RaftLogGcWorker } from './raft_log_gc.js';
 export {
   StoreError,
   NotLeaderError,

@@ -1,4 +1,5 @@
 import { raft_cmdpb } from '@tskv/proto';
+import type { Snapshot } from '@tskv/raft';
 import { RaftMessage } from './transport.js';
 
 export type CmdCallback = (resp: raft_cmdpb.IRaftCmdResponse) => void;
@@ -7,4 +8,12 @@ export type CmdCallback = (resp: raft_cmdpb.IRaftCmdResponse) => void;
 export type PeerMsg =
   | { kind: 'raft'; msg: RaftMessage }
   | { kind: 'cmd'; req: raft_cmdpb.IRaftCmdRequest; cb: CmdCallback }
-  | { kind: 'tick' };
+  | { kind: 'tick' }
+  /** Time to consider compacting the raft log (leaders only act). */
+  | { kind: 'raftLogGcTick' }
+  /** The region worker finished generating a snapshot (null: it failed; raft asks again). */
+  | { kind: 'snapGenerated'; snap: Snapshot | null }
+  /** The region worker finished applying the snapshot the peer accepted. */
+  | { kind: 'snapApplied'; index: number }
+  /** The transport finished (ok) or gave up (!ok) sending a snapshot to a peer. */
+  | { kind: 'snapStatus'; toPeerId: number; ok: boolean };

@@ -4,6 +4,7 @@ import { metapb, raft_cmdpb } from '@tskv/proto';
 import {
   Config as RaftConfig,
   EMPTY_BYTES,
+  Entry,
   Message,
   ProposalDroppedError,
   RaftError,
@@ -51,6 +52,13 @@ export class Peer {
   readsAwaitingApply: PendingRead[] = [];
   /** The raft local state changed without a Ready to carry it (commit index from a LightReady). */
   raftStateDirty = false;
+  /**
+   * Set from accepting a snapshot until the region worker has put its data in place. Meanwhile
+   * the raft worker takes no Ready from this peer (raft keeps stepping messages in memory), and
+   * entries committed in the acceptance round wait in `deferredEntries`.
+   */
+  applyingSnapshot: { index: number; term: number } | null = null;
+  deferredEntries: Entry[] = [];
   private wasLeader = false;
   /** Length of a read lease in ms; 0 unless readMode is 'lease'. */
   private readonly leaseMs: number;
@@ -190,6 +198,43 @@ export class Peer {
     validateRequests(req);
     checkEpoch(req, this.region);
     for (const r of req.requests ?? []) checkKeyInRegion(r, this.region);
+  }
+
+  // ---- raft log GC ----
+
+  /**
+   * Leader only: proposes CompactLog when the log past the truncated index is over the count or
+   * size limit, or when healthy followers have made enough of it redundant. The index is the
+   * lowest match among recently active followers (a follower that is down or cut off does not
+   * hold the log back; it catches up by snapshot), but when over a limit a healthy follower may
+   * not hold it back below applied - countLimit either: the limit bounds the log.
+   */
+  maybeCompactLog(cfg: StoreConfig): void {
+    if (!this.isLeader() || this.applyingSnapshot) return;
+    const { appliedIndex: applied, truncatedIndex: truncated } = this.storage.applyState;
+    if (applied <= truncated) return;
+    const raft = this.raw.raft;
+    let replicated = applied;
+    for (const [id, pr] of raft.prs.progress) {
+      if (id !== this.peerId && pr.recentActive) replicated = Math.min(replicated, pr.matched);
+    }
+    const threshold = Math.min(cfg.raftLogGcThreshold, cfg.raftLogGcCountLimit);
+    const overLimit = applied - truncated > cfg.raftLogGcCountLimit || this.storage.logSizeHint > cfg.raftLogGcSizeLimit;
+    let idx = replicated;
+    if (overLimit) idx = Math.max(idx, applied - cfg.raftLogGcCountLimit);
+    else if (idx - truncated < threshold) return;
+    if (idx <= truncated) return;
+    const term = raft.raftLog.term(idx);
+    const req: raft_cmdpb.IRaftCmdRequest = {
+      header: { regionId: this.regionId, peer: this.metaPeer(), regionEpoch: this.region.regionEpoch },
+      adminRequest: { cmdType: raft_cmdpb.AdminCmdType.CompactLog, compactLog: { compactIndex: idx, compactTerm: term } },
+    };
+    try {
+      this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
+      this.logger.debug('proposed compact log', { index: idx, term, applied, truncated });
+    } catch (e) {
+      if (!(e instanceof RaftError)) throw e; // dropped (e.g. leadership transfer): next tick
+    }
   }
 
   // ---- after each Ready ----

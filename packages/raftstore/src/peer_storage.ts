@@ -4,7 +4,7 @@
 //                atomically with the data they describe
 // Reads are synchronous (raft's Storage is), served from an in-memory cache of the log tail and
 // otherwise from the raft engine with getSync.
-import { Engines, WriteBatch, raftLogKey, raftStateKey, applyStateKey, regionStateKey } from '@tskv/engine';
+import { Engines, WriteBatch, raftLogKey, raftStateKey, applyStateKey, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
 import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
 import {
   CompactedError,
@@ -69,6 +69,14 @@ function decodeEntry(b: Uint8Array): Entry {
   return { entryType: d.entryType, term: d.term, index: d.index, data: d.data, context: d.context };
 }
 
+/** Where the snapshot this peer would send stands (see PeerStorage.snapshot). */
+export type GenState =
+  | { status: 'idle' }
+  /** Raft asked; the raft worker hands the task to the region worker after the round's kv write. */
+  | { status: 'requested' }
+  | { status: 'generating' }
+  | { status: 'ready'; snap: Snapshot };
+
 export class PeerStorage implements Storage {
   readonly regionId: number;
   region: metapb.IRegion;
@@ -77,6 +85,9 @@ export class PeerStorage implements Storage {
   /** Contiguous tail of the log: cache[i] has index cacheStart + i. */
   private cache: Entry[] = [];
   private cacheStart = 0;
+  genState: GenState = { status: 'idle' };
+  /** Approximate bytes of log appended since the last compaction (raft-log GC's size limit). */
+  logSizeHint = 0;
 
   constructor(
     readonly engines: Engines,
@@ -94,14 +105,18 @@ export class PeerStorage implements Storage {
     }
   }
 
-  /** Rebuilds a peer's storage from disk alone (restart). */
-  static load(engines: Engines, region: metapb.IRegion): PeerStorage {
+  /**
+   * Rebuilds a peer's storage from disk alone (restart). `applying`: the region state says a
+   * snapshot was accepted and its data may not be in place yet.
+   */
+  static async load(engines: Engines, region: metapb.IRegion, applying = false): Promise<PeerStorage> {
     const id = region.id!;
     const rs = engines.raft.getSync('raft', raftStateKey(id));
     const as = engines.kv.getSync('raft', applyStateKey(id));
     if (!rs || !as) throw new Error(`region ${id}: raft state or apply state missing on disk`);
-    const raftState = decodeRaftLocalState(rs);
+    let raftState = decodeRaftLocalState(rs);
     const applyState = decodeApplyState(as);
+    if (applying) raftState = await recoverSnapshotRaftState(engines, id, raftState, applyState);
     // The apply state is written with the kv data, the raft state with the log; a crash between
     // the two writes of a round can leave commit behind applied. Applied entries are committed.
     if (raftState.hardState.commit < applyState.appliedIndex) raftState.hardState.commit = applyState.appliedIndex;
@@ -144,10 +159,69 @@ export class PeerStorage implements Storage {
     return limitSize(out, maxSize);
   }
 
-  snapshot(_requestIndex: number, _to: number): Snapshot {
-    // Snapshot generation arrives with the region worker (issue 4); until then the log is never
-    // compacted, so a follower always catches up from the log and raft never needs this.
+  /**
+   * The snapshot to send a follower that is behind the compacted log. Generation is asynchronous
+   * (region worker): until a snapshot is ready this throws SnapshotTemporarilyUnavailable and
+   * raft asks again on a later heartbeat response. A ready snapshot is reused for every follower
+   * while it is recent enough: at or past `requestIndex` and the truncated index (a follower
+   * restored to an older point would need entries that are gone).
+   */
+  snapshot(requestIndex: number, _to: number): Snapshot {
+    const g = this.genState;
+    if (g.status === 'ready') {
+      const idx = g.snap.metadata.index;
+      if (idx >= requestIndex && idx >= this.applyState.truncatedIndex) return g.snap;
+      this.genState = { status: 'idle' }; // stale: its files go with the next snap GC
+    }
+    if (this.genState.status === 'idle') this.genState = { status: 'requested' };
     throw new SnapshotTemporarilyUnavailableError();
+  }
+
+  /** The region worker's answer to a generate task (null: it failed; raft will ask again). */
+  onSnapshotGenerated(snap: Snapshot | null): void {
+    this.genState = snap ? { status: 'ready', snap } : { status: 'idle' };
+  }
+
+  /**
+   * Stages the acceptance of a snapshot raft handed out in a Ready: the old log goes, the log
+   * restarts at the snapshot, the apply state jumps to it and the region state says Applying
+   * until the region worker has put the data in place. `kvWb` must be written (synced) BEFORE
+   * `raftWb`: with the apply state moved first, a crash in between leaves a state that
+   * `recoverSnapshotRaftState` completes; the other order would leave a log whose first entries
+   * are deleted while the applied index still needs them.
+   * `after` is the raft local state after the whole Ready (its entries and hard state), recorded
+   * so that a restart can tell whether the raft write happened.
+   */
+  acceptSnapshot(snap: Snapshot, region: metapb.IRegion, raftWb: WriteBatch, kvWb: WriteBatch): void {
+    const { index, term } = snap.metadata;
+    for (let i = this.applyState.truncatedIndex + 1; i <= this.raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
+    this.raftState.lastIndex = index;
+    this.raftState.lastTerm = term;
+    if (this.raftState.hardState.commit < index) this.raftState.hardState.commit = index;
+    this.applyState = { appliedIndex: index, truncatedIndex: index, truncatedTerm: term };
+    this.region = region;
+    this.cache = [];
+    this.cacheStart = index + 1;
+    this.logSizeHint = 0;
+    this.genState = { status: 'idle' };
+    kvWb.put('raft', regionStateKey(this.regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Applying, region }).finish());
+    this.saveApplyState(kvWb);
+  }
+
+  /** Records the raft state the acceptance round will persist (call after staging its entries). */
+  saveSnapshotRaftState(kvWb: WriteBatch): void {
+    kvWb.put('raft', snapshotRaftStateKey(this.regionId), encodeRaftLocalState(this.raftState));
+  }
+
+  /** A CompactLog was applied and written: entries up to `index` are no longer served. */
+  onCompacted(index: number, oldTruncated: number): void {
+    const drop = Math.min(index + 1 - this.cacheStart, this.cache.length);
+    if (drop > 0) {
+      this.cache = this.cache.slice(drop);
+      this.cacheStart += drop;
+    }
+    const span = this.raftState.lastIndex - oldTruncated;
+    this.logSizeHint = span > 0 ? Math.round((this.logSizeHint * (this.raftState.lastIndex - index)) / span) : 0;
   }
 
   private entry(idx: number): Entry {
@@ -175,7 +249,9 @@ export class PeerStorage implements Storage {
     const first = entries[0]!.index;
     const last = entries[entries.length - 1]!.index;
     for (const e of entries) {
-      raftWb.put('raft', raftLogKey(this.regionId, e.index), eraftpb.Entry.encode(e).finish());
+      const b = eraftpb.Entry.encode(e).finish();
+      raftWb.put('raft', raftLogKey(this.regionId, e.index), b);
+      this.logSizeHint += b.length;
     }
     // Entries past the new last index belong to a deposed leader: delete them.
     for (let i = last + 1; i <= this.raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
@@ -227,4 +303,30 @@ export function writeInitialRegionState(engines: Engines, region: metapb.IRegion
   kvWb.put('raft', applyStateKey(id), encodeApplyState(applyState));
   kvWb.put('raft', regionStateKey(id), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
   void engines;
+}
+
+/**
+ * A restart found the region Applying a snapshot. The acceptance wrote the kv engine (apply state,
+ * Applying, and the raft state it was about to write) before the raft engine. If the raft write
+ * did not happen, the raft engine still holds the old log: replace it by the log the snapshot
+ * starts, keeping the durable hard state (votes promised must stand). Two raft logs with the same
+ * last (index, term) are the same log, so comparing those tells the cases apart.
+ */
+async function recoverSnapshotRaftState(engines: Engines, id: number, raftState: RaftLocalState, applyState: RaftApplyState): Promise<RaftLocalState> {
+  const b = engines.kv.getSync('raft', snapshotRaftStateKey(id));
+  if (!b) return raftState;
+  const want = decodeRaftLocalState(b);
+  if (raftState.lastIndex === want.lastIndex && raftState.lastTerm === want.lastTerm) return raftState;
+  const fixed: RaftLocalState = {
+    hardState: { ...raftState.hardState, commit: Math.max(raftState.hardState.commit, applyState.truncatedIndex) },
+    lastIndex: applyState.truncatedIndex,
+    lastTerm: applyState.truncatedTerm,
+  };
+  const wb = engines.raft.writeBatch();
+  const lo = raftLogKey(id, 0);
+  const hi = raftLogKey(id, Math.max(raftState.lastIndex, applyState.truncatedIndex) + 1);
+  await engines.raft.deleteRangeInto(wb, 'raft', lo, hi);
+  wb.put('raft', raftStateKey(id), encodeRaftLocalState(fixed));
+  await engines.raft.write(wb, { sync: true });
+  return fixed;
 }

@@ -1,40 +1,43 @@
 // RaftWorker: the store's single driver of raft state. Each round:
-//   1. HandleMsg: drain the mailbox of every peer that has mail (raft messages, commands, ticks);
+//   1. HandleMsg: drain the mailbox of every peer that has mail (raft messages, commands, ticks,
+//      region-worker and transport results);
 //   2. HandleRaftReady: take the Ready of every such peer, send leader messages at once, stage all
 //      peers' entries and hard states into ONE raft-engine batch, write it (fsync: group commit),
-//      then send the messages that had to wait for persistence;
+//      then send the messages that had to wait for persistence. A Ready carrying a snapshot is
+//      accepted first (its kv part written and synced before the raft batch);
 //   3. apply: stage every peer's committed writes and apply state into ONE kv batch, write it,
-//      then answer proposals and serve reads whose read index is applied; advance every Ready.
-// Only the awaits on the two batch writes yield the event loop inside a round; mail that arrives
+//      then answer proposals and serve reads whose read index is applied; advance every Ready;
+//   4. hand work to the background: snapshots to apply or generate (region worker), compacted
+//      log ranges to delete (raft-log GC worker). The raft worker never waits for either.
+// Only the awaits on the batch writes yield the event loop inside a round; mail that arrives
 // meanwhile waits for the next round, so raft state is never touched concurrently.
-import { Engines, WriteBatch } from '@tskv/engine';
-import { raft_cmdpb } from '@tskv/proto';
-import { Entry, EntryType, LightReady, Message, Ready } from '@tskv/raft';
-import { applyWrites, errorResponse, executeReads } from './cmd.js';
+import { Engines } from '@tskv/engine';
+import { raft_serverpb } from '@tskv/proto';
+import { Message, Ready } from '@tskv/raft';
+import { ApplyContext, applyEntries, newApplyContext } from './apply.js';
+import { errorResponse, executeReads } from './cmd.js';
 import { StoreConfig } from './config.js';
-import { EpochNotMatchError, StoreError, TimeoutError } from './errors.js';
+import { TimeoutError } from './errors.js';
 import { Logger } from './logger.js';
-import { CmdCallback } from './msg.js';
-import { Peer, checkEpoch } from './peer.js';
+import { Peer } from './peer.js';
+import { RaftLogGcWorker } from './raft_log_gc.js';
+import { RegionWorker } from './region_worker.js';
 import { Router } from './router.js';
 import { Transport } from './transport.js';
-
-interface Answer {
-  cb: CmdCallback;
-  resp: raft_cmdpb.IRaftCmdResponse;
-}
 
 export interface RaftWorkerStats {
   rounds: number;
   raftWrites: number;
   entriesPersisted: number;
   entriesApplied: number;
+  snapshotsAccepted: number;
+  compactions: number;
 }
 
 export class RaftWorker {
   private running = false;
   private loop: Promise<void> | null = null;
-  readonly stats: RaftWorkerStats = { rounds: 0, raftWrites: 0, entriesPersisted: 0, entriesApplied: 0 };
+  readonly stats: RaftWorkerStats = { rounds: 0, raftWrites: 0, entriesPersisted: 0, entriesApplied: 0, snapshotsAccepted: 0, compactions: 0 };
   /** Set when a batch write failed: the store stops rather than acknowledge anything unsafely. */
   fatal: Error | null = null;
   /** Told once when the worker stops on a fatal error (the store then refuses new work). */
@@ -45,6 +48,8 @@ export class RaftWorker {
     private readonly engines: Engines,
     private readonly router: Router,
     private readonly transport: Transport,
+    private readonly regionWorker: RegionWorker,
+    private readonly logGc: RaftLogGcWorker,
     private readonly logger: Logger,
   ) {}
 
@@ -68,18 +73,25 @@ export class RaftWorker {
       try {
         await this.round();
       } catch (e) {
-        // A failed raft or kv write leaves memory ahead of disk: continuing could acknowledge
-        // writes that are not durable. Stop; a restart rebuilds every peer from disk.
-        this.fatal = e instanceof Error ? e : new Error(String(e));
-        this.logger.error('raft worker stopped after a fatal error', { err: this.fatal.message });
-        this.running = false;
-        for (const p of this.router.all()) {
-          p.failAll(new TimeoutError(`store ${this.cfg.storeId} failed: ${this.fatal.message}`));
-        }
-        this.router.takeWithMail();
-        this.onFatal?.(this.fatal);
+        this.fail(e instanceof Error ? e : new Error(String(e)));
       }
     }
+  }
+
+  /**
+   * Stops for good: a failed raft or kv write (here or in the region worker) leaves memory ahead
+   * of disk, and continuing could acknowledge writes that are not durable. A restart rebuilds
+   * every peer from disk.
+   */
+  fail(e: Error): void {
+    if (this.fatal) return;
+    this.fatal = e;
+    this.logger.error('raft worker stopped after a fatal error', { err: e.message });
+    this.running = false;
+    for (const p of this.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} failed: ${e.message}`));
+    this.router.takeWithMail();
+    this.router.notify();
+    this.onFatal?.(e);
   }
 
   /** One round over every peer with mail. Exposed for tests that drive the store step by step. */
@@ -91,26 +103,36 @@ export class RaftWorker {
 
     // ---- HandleRaftReady: persist ----
     const raftWb = this.engines.raft.writeBatch();
+    const snapKvWb = this.engines.kv.writeBatch();
     const readies: [Peer, Ready][] = [];
+    const accepted: Peer[] = [];
     let mustSync = false;
     for (const p of peers) {
       if (p.raftStateDirty) {
         p.storage.saveRaftState(raftWb);
         p.raftStateDirty = false;
       }
-      if (!p.raw.hasReady()) continue;
+      if (p.applyingSnapshot || !p.raw.hasReady()) continue;
       const rd = p.raw.ready();
       this.sendAll(p, rd.messages);
-      if (rd.snapshot) throw new Error(`region ${p.regionId}: snapshot application is not available yet`);
+      if (rd.snapshot) {
+        const data = raft_serverpb.RaftSnapshotData.decode(rd.snapshot.data);
+        if (!data.region) throw new Error(`region ${p.regionId}: snapshot ${rd.snapshot.metadata.index} carries no region`);
+        p.storage.acceptSnapshot(rd.snapshot, data.region, raftWb, snapKvWb);
+        p.applyingSnapshot = { index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term };
+        accepted.push(p);
+      }
       if (rd.entries.length > 0) {
         p.storage.append(rd.entries, raftWb);
         this.stats.entriesPersisted += rd.entries.length;
       }
       if (rd.hardState) p.storage.setHardState(rd.hardState);
-      if (rd.entries.length > 0 || rd.hardState) p.storage.saveRaftState(raftWb);
+      if (rd.entries.length > 0 || rd.hardState || rd.snapshot) p.storage.saveRaftState(raftWb);
+      if (rd.snapshot) p.storage.saveSnapshotRaftState(snapKvWb);
       mustSync ||= rd.mustSync;
       readies.push([p, rd]);
     }
+    if (snapKvWb.count > 0) await this.engines.kv.write(snapKvWb, { sync: true });
     if (raftWb.count > 0) {
       await this.engines.raft.write(raftWb, { sync: this.cfg.syncLog && mustSync });
       this.stats.raftWrites++;
@@ -118,32 +140,69 @@ export class RaftWorker {
     for (const [p, rd] of readies) this.sendAll(p, rd.persistedMessages);
 
     // ---- apply ----
-    const kvWb = this.engines.kv.writeBatch();
-    const answers: Answer[] = [];
-    const lights: [Peer, LightReady][] = [];
+    const ctx = newApplyContext(this.engines.kv.writeBatch());
+    for (const p of peers) this.applyDeferred(p, ctx);
     for (const [p, rd] of readies) {
-      this.applyEntries(p, rd.committedEntries, kvWb, answers);
+      this.apply(p, rd.committedEntries, ctx);
       for (const rs of rd.readStates) p.onReadState(rs.index, rs.requestCtx);
       const light = p.raw.advance(rd);
       this.sendAll(p, light.messages);
-      this.applyEntries(p, light.committedEntries, kvWb, answers);
+      this.apply(p, light.committedEntries, ctx);
       if (light.commitIndex !== null) {
         p.storage.raftState.hardState.commit = light.commitIndex;
         p.raftStateDirty = true;
       }
-      lights.push([p, light]);
     }
-    if (kvWb.count > 0) await this.engines.kv.write(kvWb, { sync: false });
-    for (const [p] of lights) {
+    if (ctx.kvWb.count > 0) await this.engines.kv.write(ctx.kvWb, { sync: ctx.syncKv });
+    this.stats.entriesApplied += ctx.entriesApplied;
+    for (const [p] of readies) {
       p.raw.advanceApply();
       p.onRoleMaybeChanged();
       p.storage.trimCache(p.storage.applyState.appliedIndex);
       // A LightReady's commit index (raftStateDirty) is saved by the next round that touches
       // this peer; ticks guarantee one. Losing it in a crash is harmless: commit is re-learned.
     }
-    for (const a of answers) a.cb(a.resp);
+    for (const a of ctx.answers) a.cb(a.resp);
     // Every peer of the round: lease reads are queued while handling mail, without a Ready.
     for (const p of peers) this.serveReads(p);
+    this.handOff(peers, accepted, ctx);
+  }
+
+  /** Committed entries wait while the peer's snapshot is being applied (they come after it). */
+  private apply(p: Peer, ents: import('@tskv/raft').Entry[], ctx: ApplyContext): void {
+    if (ents.length === 0) return;
+    if (p.applyingSnapshot) p.deferredEntries.push(...ents);
+    else applyEntries(p, ents, ctx, this.logger);
+  }
+
+  private applyDeferred(p: Peer, ctx: ApplyContext): void {
+    if (p.applyingSnapshot || p.deferredEntries.length === 0) return;
+    const ents = p.deferredEntries;
+    p.deferredEntries = [];
+    applyEntries(p, ents, ctx, this.logger);
+  }
+
+  /** After the round's writes: background work that needs the state they made durable. */
+  private handOff(peers: Peer[], accepted: Peer[], ctx: ApplyContext): void {
+    for (const c of ctx.compactions) {
+      c.peer.storage.onCompacted(c.index, c.oldTruncated);
+      this.logGc.schedule(c.peer.regionId, c.oldTruncated + 1, c.index + 1);
+      this.stats.compactions++;
+    }
+    for (const p of accepted) {
+      const s = p.applyingSnapshot!;
+      this.stats.snapshotsAccepted++;
+      this.regionWorker.apply({ region: p.region, key: { regionId: p.regionId, term: s.term, index: s.index } });
+    }
+    for (const p of peers) {
+      if (p.storage.genState.status !== 'requested') continue;
+      // The kv engine holds exactly the applied state now (this round's kv write has finished and
+      // nothing else writes this region's data): the view taken here is the snapshot's content.
+      const index = p.storage.applyState.appliedIndex;
+      const term = p.storage.term(index);
+      p.storage.genState = { status: 'generating' };
+      this.regionWorker.generate({ region: structuredClone(p.region), index, term, kvSnap: this.engines.kv.snapshot() });
+    }
   }
 
   private handleMsgs(p: Peer): void {
@@ -159,6 +218,18 @@ export class RaftWorker {
         case 'tick':
           p.raw.tick();
           break;
+        case 'raftLogGcTick':
+          p.maybeCompactLog(this.cfg);
+          break;
+        case 'snapGenerated':
+          p.storage.onSnapshotGenerated(m.snap);
+          break;
+        case 'snapApplied':
+          if (p.applyingSnapshot?.index === m.index) p.applyingSnapshot = null;
+          break;
+        case 'snapStatus':
+          p.raw.reportSnapshot(m.toPeerId, m.ok ? 'finish' : 'failure');
+          break;
         default:
           break;
       }
@@ -172,46 +243,8 @@ export class RaftWorker {
     }
   }
 
-  /** Stages committed entries of one peer into the kv batch and collects proposal answers. */
-  private applyEntries(p: Peer, ents: Entry[], kvWb: WriteBatch, answers: Answer[]): void {
-    if (ents.length === 0) return;
-    for (const e of ents) {
-      let resp: raft_cmdpb.IRaftCmdResponse | null = null;
-      if (e.entryType === EntryType.EntryNormal && e.data.length > 0) {
-        resp = this.applyCommand(p, e, kvWb);
-      } else if (e.entryType !== EntryType.EntryNormal) {
-        // Membership changes arrive with the conf-change work; none are proposed yet, so an
-        // entry of this kind means a newer binary wrote this log.
-        throw new Error(`region ${p.regionId}: conf change entry ${e.index} is not supported by this store version`);
-      }
-      const cb = p.takeProposal(e.index, e.term);
-      if (cb) answers.push({ cb, resp: resp ?? { header: { currentTerm: e.term }, responses: [] } });
-    }
-    p.storage.applyState.appliedIndex = ents[ents.length - 1]!.index;
-    p.storage.saveApplyState(kvWb);
-    this.stats.entriesApplied += ents.length;
-  }
-
-  private applyCommand(p: Peer, e: Entry, kvWb: WriteBatch): raft_cmdpb.IRaftCmdResponse {
-    let req: raft_cmdpb.RaftCmdRequest;
-    try {
-      req = raft_cmdpb.RaftCmdRequest.decode(e.data);
-    } catch (err) {
-      // Only valid commands are proposed; a corrupt entry must not stop the region.
-      this.logger.error('undecodable command entry skipped', { regionId: p.regionId, index: e.index, err: String(err) });
-      return errorResponse(new EpochNotMatchError('corrupt command entry', [p.region]));
-    }
-    try {
-      // The region may have changed (split, conf change) between proposal and apply.
-      checkEpoch(req, p.region);
-    } catch (err) {
-      if (err instanceof StoreError) return errorResponse(err);
-      throw err;
-    }
-    return { header: { currentTerm: e.term }, responses: applyWrites(req, kvWb) };
-  }
-
   private serveReads(p: Peer): void {
+    if (p.applyingSnapshot) return;
     const applied = p.storage.applyState.appliedIndex;
     let n = 0;
     while (n < p.readsAwaitingApply.length && p.readsAwaitingApply[n]!.readIndex <= applied) n++;

@@ -48,6 +48,15 @@ export class Router {
     this.notify();
   }
 
+  /** Queues the same message for every peer (one wake-up for all). */
+  broadcast(msg: PeerMsg): void {
+    for (const p of this.peers.values()) {
+      p.mailbox.push(msg);
+      this.withMail.add(p);
+    }
+    this.notify();
+  }
+
   /** Takes the set of peers that have mail. */
   takeWithMail(): Peer[] {
     const out = [...this.withMail];

@@ -1,5 +1,6 @@
 // Store: hosts the region peers of one store over its engines, routes messages and commands to
 // them, and runs the raft worker and the ticker.
+import { join } from 'node:path';
 import { Engines, regionStateRange, storeIdentKey } from '@tskv/engine';
 import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { StoreConfig } from './config.js';
@@ -8,15 +9,21 @@ import { InvalidRequestError, RegionNotFoundError, TimeoutError } from './errors
 import { Logger, createLogger } from './logger.js';
 import { Peer } from './peer.js';
 import { PeerStorage } from './peer_storage.js';
+import { RaftLogGcWorker } from './raft_log_gc.js';
 import { RaftWorker } from './raft_worker.js';
+import { RegionWorker } from './region_worker.js';
 import { Router } from './router.js';
-import { RaftMessage, SchedulerClient, Transport } from './transport.js';
+import { SnapManager, receiveSnapshotChunks, sendSnapshotChunks, snapKeyString } from './snap/index.js';
+import { RaftMessage, SchedulerClient, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
 
-export type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat';
+export type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat' | 'snapGc';
 
-export class Store {
+export class Store implements SnapshotEndpoint {
   readonly router = new Router();
   readonly worker: RaftWorker;
+  readonly regionWorker: RegionWorker;
+  readonly logGc: RaftLogGcWorker;
+  readonly snapMgr: SnapManager;
   readonly logger: Logger;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -29,7 +36,16 @@ export class Store {
     logger?: Logger,
   ) {
     this.logger = logger ?? createLogger({ storeId: cfg.storeId });
-    this.worker = new RaftWorker(cfg, engines, this.router, transport, this.logger);
+    this.snapMgr = new SnapManager(join(engines.dataDir, 'snap'), {
+      maxConcurrentGenerating: cfg.snapMaxConcurrentGenerating,
+      maxConcurrentReceiving: cfg.snapMaxConcurrentReceiving,
+      staleAgeMs: cfg.snapStaleAgeMs,
+      logger: this.logger,
+    });
+    this.regionWorker = new RegionWorker(cfg, engines, this.snapMgr, this.router, this.logger);
+    this.logGc = new RaftLogGcWorker(engines, this.logger);
+    this.worker = new RaftWorker(cfg, engines, this.router, transport, this.regionWorker, this.logGc, this.logger);
+    this.regionWorker.onFatal = (e) => this.worker.fail(e);
     this.worker.onFatal = (e) => {
       // Memory may be ahead of disk: refuse everything until a restart rebuilds from disk.
       this.failed = e;
@@ -48,16 +64,33 @@ export class Store {
     const id = raft_serverpb.StoreIdent.decode(ident);
     if (id.storeId !== cfg.storeId) throw new Error(`data directory belongs to store ${id.storeId}, not ${cfg.storeId}`);
     const s = new Store(cfg, engines, transport, scheduler, logger);
+    await s.snapMgr.init();
     const { start, end } = regionStateRange();
+    let applying = 0;
     for (const [, v] of await engines.kv.collect('raft', start, end)) {
       const st = raft_serverpb.RegionLocalState.decode(v);
       if (st.state === raft_serverpb.PeerState.Tombstone || !st.region) continue;
       const me = (st.region.peers ?? []).find((p) => p.storeId === cfg.storeId);
       if (!me) continue;
-      const ps = PeerStorage.load(engines, st.region as metapb.IRegion);
-      s.router.register(new Peer(cfg, ps, me.id!, s.logger));
+      const isApplying = st.state === raft_serverpb.PeerState.Applying;
+      const ps = await PeerStorage.load(engines, st.region as metapb.IRegion, isApplying);
+      const peer = new Peer(cfg, ps, me.id!, s.logger);
+      s.router.register(peer);
+      // Entries below the truncated index are dead; a GC task lost in a crash is redone here.
+      s.logGc.schedule(peer.regionId, 0, ps.applyState.truncatedIndex + 1);
+      if (isApplying) {
+        // Accepted before the restart, data maybe half written: apply it again from the files.
+        const { truncatedIndex: index, truncatedTerm: term } = ps.applyState;
+        const key = { regionId: peer.regionId, term, index };
+        if (!(await s.snapMgr.exists('rev', key))) {
+          throw new Error(`region ${peer.regionId}: applying snapshot ${snapKeyString(key)} at restart, but its files are gone from ${s.snapMgr.dir}`);
+        }
+        peer.applyingSnapshot = { index, term };
+        s.regionWorker.apply({ region: ps.region, key });
+        applying++;
+      }
     }
-    s.logger.info('store loaded', { regions: s.router.size });
+    s.logger.info('store loaded', { regions: s.router.size, applyingSnapshots: applying });
     return s;
   }
 
@@ -65,7 +98,7 @@ export class Store {
    * Periodic jobs driven by the store's ticker. The scheduler heartbeat is registered here; raft
    * log GC and split check register their handlers when those workers exist.
    */
-  private readonly jobs: Record<PeriodicJob, (() => void)[]> = { raftLogGc: [], splitCheck: [], schedulerHeartbeat: [] };
+  private readonly jobs: Record<PeriodicJob, (() => void)[]> = { raftLogGc: [], splitCheck: [], schedulerHeartbeat: [], snapGc: [] };
 
   onPeriodic(job: PeriodicJob, fn: () => void): void {
     this.jobs[job].push(fn);
@@ -74,6 +107,8 @@ export class Store {
   start(): void {
     this.worker.start();
     this.onPeriodic('schedulerHeartbeat', () => this.heartbeatRegions());
+    this.onPeriodic('raftLogGc', () => this.router.broadcast({ kind: 'raftLogGcTick' }));
+    this.onPeriodic('snapGc', () => void this.collectSnapshots());
     const every = (ms: number, fn: () => void): void => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -83,6 +118,7 @@ export class Store {
     every(this.cfg.raftLogGcTickMs, () => this.runJobs('raftLogGc'));
     every(this.cfg.splitCheckTickMs, () => this.runJobs('splitCheck'));
     every(this.cfg.schedulerHeartbeatTickMs, () => this.runJobs('schedulerHeartbeat'));
+    every(this.cfg.snapGcTickMs, () => this.runJobs('snapGc'));
   }
 
   private runJobs(job: PeriodicJob): void {
@@ -101,7 +137,42 @@ export class Store {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.worker.stop();
+    await Promise.all([this.regionWorker.stop(), this.logGc.stop()]);
     for (const p of this.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} stopped`));
+  }
+
+  // ---- snapshots on the wire (the transport calls these) ----
+
+  /** The chunks of a MsgSnapshot this store sends: the message, then its files. */
+  snapshotChunks(msg: RaftMessage): AsyncIterable<SnapshotChunk> {
+    return sendSnapshotChunks(this.snapMgr, msg, { chunkBytes: this.cfg.snapChunkBytes });
+  }
+
+  /** Receives a snapshot stream; once its files are complete and verified, steps its message. */
+  async receiveSnapshot(chunks: AsyncIterable<SnapshotChunk>): Promise<void> {
+    if (this.stopped || this.failed) throw new Error(`store ${this.cfg.storeId} is not running`);
+    const msg = await receiveSnapshotChunks(this.snapMgr, chunks);
+    this.onRaftMessage(msg);
+  }
+
+  /** Tells the sending peer's raft whether its snapshot got through (raft then resumes). */
+  reportSnapshotStatus(regionId: number, toPeerId: number, ok: boolean): void {
+    if (this.stopped || this.failed) return;
+    this.router.send(regionId, { kind: 'snapStatus', toPeerId, ok });
+  }
+
+  /** Deletes snapshot files nobody uses: not being sent, received or applied, and not current. */
+  private async collectSnapshots(): Promise<void> {
+    const current = new Set<string>();
+    for (const p of this.router.all()) {
+      const g = p.storage.genState;
+      if (g.status === 'ready') current.add(snapKeyString({ regionId: p.regionId, term: g.snap.metadata.term, index: g.snap.metadata.index }));
+    }
+    try {
+      await this.snapMgr.gc((kind, key) => kind === 'gen' && current.has(snapKeyString(key)));
+    } catch (e) {
+      this.logger.warn('snapshot gc failed', { err: String(e) });
+    }
   }
 
   get storeId(): number {

@@ -1,10 +1,23 @@
 import { raft_serverpb } from '@tskv/proto';
 
 export type RaftMessage = raft_serverpb.IRaftMessage;
+export type SnapshotChunk = raft_serverpb.ISnapshotChunk;
 
-/** Delivers raft messages to other stores. Sending never blocks and may silently drop. */
+/**
+ * Delivers raft messages to other stores. Sending never blocks and may silently drop. A
+ * MsgSnapshot carries only metadata: the transport streams the snapshot's files with it, using
+ * the sending store's `SnapshotEndpoint.snapshotChunks`, hands the stream to the receiving store's
+ * `receiveSnapshot`, and reports the outcome back with `reportSnapshotStatus`.
+ */
 export interface Transport {
   send(msg: RaftMessage): void;
+}
+
+/** What a store offers transports for snapshots (see Transport). */
+export interface SnapshotEndpoint {
+  snapshotChunks(msg: RaftMessage): AsyncIterable<SnapshotChunk>;
+  receiveSnapshot(chunks: AsyncIterable<SnapshotChunk>): Promise<void>;
+  reportSnapshotStatus(regionId: number, toPeerId: number, ok: boolean): void;
 }
 
 /** The store's view of the scheduler (placement driver). */

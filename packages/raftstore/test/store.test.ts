@@ -233,7 +233,7 @@ test('PeerStorage: appended entries, a truncated conflicting suffix and the hard
     const e = await Engines.open(dir);
     const r1 = region(1, '', '', [1]);
     await bootstrapRegion(e, r1);
-    const ps = PeerStorage.load(e, r1);
+    const ps = await PeerStorage.load(e, r1);
     assert.equal(ps.firstIndex(), 6);
     assert.equal(ps.lastIndex(), 5);
     assert.equal(ps.term(5), 5);
@@ -251,7 +251,7 @@ test('PeerStorage: appended entries, a truncated conflicting suffix and the hard
     await e.close();
 
     const e2 = await Engines.open(dir);
-    const ps2 = PeerStorage.load(e2, r1);
+    const ps2 = await PeerStorage.load(e2, r1);
     assert.equal(ps2.lastIndex(), 7);
     assert.equal(ps2.term(7), 7);
     assert.deepEqual(ps2.entries(6, 8).map((x) => `${x.index}/${x.term}/${dec(x.data)}`), ['6/6/a', '7/7/B']);

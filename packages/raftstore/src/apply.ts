@@ -1,0 +1,101 @@
+// Applying committed entries of a round into the round's one kv batch. Normal commands are
+// checked against the region epoch and staged; CompactLog moves the truncated index (the log
+// entries themselves are deleted later by the raft-log GC worker, once this batch is durable).
+import { WriteBatch } from '@tskv/engine';
+import { raft_cmdpb } from '@tskv/proto';
+import { Entry, EntryType } from '@tskv/raft';
+import { applyWrites, errorResponse } from './cmd.js';
+import { EpochNotMatchError, StoreError } from './errors.js';
+import { Logger } from './logger.js';
+import { CmdCallback } from './msg.js';
+import { Peer, checkEpoch } from './peer.js';
+
+export interface Answer {
+  cb: CmdCallback;
+  resp: raft_cmdpb.IRaftCmdResponse;
+}
+
+/** A CompactLog applied in this round: takes effect in memory once the kv batch is written. */
+export interface Compaction {
+  peer: Peer;
+  oldTruncated: number;
+  index: number;
+}
+
+export interface ApplyContext {
+  kvWb: WriteBatch;
+  answers: Answer[];
+  compactions: Compaction[];
+  /** The kv batch must be synced: the raft log below a new truncated index will be deleted. */
+  syncKv: boolean;
+  entriesApplied: number;
+}
+
+export function newApplyContext(kvWb: WriteBatch): ApplyContext {
+  return { kvWb, answers: [], compactions: [], syncKv: false, entriesApplied: 0 };
+}
+
+/** Stages committed entries of one peer into the kv batch and collects proposal answers. */
+export function applyEntries(p: Peer, ents: Entry[], ctx: ApplyContext, logger: Logger): void {
+  if (ents.length === 0) return;
+  for (const e of ents) {
+    let resp: raft_cmdpb.IRaftCmdResponse | null = null;
+    if (e.entryType === EntryType.EntryNormal && e.data.length > 0) {
+      resp = applyCommand(p, e, ctx, logger);
+    } else if (e.entryType !== EntryType.EntryNormal) {
+      // Membership changes arrive with the conf-change work; none are proposed yet, so an
+      // entry of this kind means a newer binary wrote this log.
+      throw new Error(`region ${p.regionId}: conf change entry ${e.index} is not supported by this store version`);
+    }
+    const cb = p.takeProposal(e.index, e.term);
+    if (cb) ctx.answers.push({ cb, resp: resp ?? { header: { currentTerm: e.term }, responses: [] } });
+  }
+  p.storage.applyState.appliedIndex = ents[ents.length - 1]!.index;
+  p.storage.saveApplyState(ctx.kvWb);
+  ctx.entriesApplied += ents.length;
+}
+
+function applyCommand(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raft_cmdpb.IRaftCmdResponse {
+  let req: raft_cmdpb.RaftCmdRequest;
+  try {
+    req = raft_cmdpb.RaftCmdRequest.decode(e.data);
+  } catch (err) {
+    // Only valid commands are proposed; a corrupt entry must not stop the region.
+    logger.error('undecodable command entry skipped', { regionId: p.regionId, index: e.index, err: String(err) });
+    return errorResponse(new EpochNotMatchError('corrupt command entry', [p.region]));
+  }
+  if (req.adminRequest) return applyAdmin(p, e, req.adminRequest, ctx, logger);
+  try {
+    // The region may have changed (split, conf change) between proposal and apply.
+    checkEpoch(req, p.region);
+  } catch (err) {
+    if (err instanceof StoreError) return errorResponse(err);
+    throw err;
+  }
+  return { header: { currentTerm: e.term }, responses: applyWrites(req, ctx.kvWb) };
+}
+
+function applyAdmin(p: Peer, e: Entry, admin: raft_cmdpb.IAdminRequest, ctx: ApplyContext, logger: Logger): raft_cmdpb.IRaftCmdResponse {
+  const ok: raft_cmdpb.IRaftCmdResponse = { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType: admin.cmdType } };
+  switch (admin.cmdType) {
+    case raft_cmdpb.AdminCmdType.CompactLog: {
+      // No epoch check: compaction is about this peer's log, not the region's range or members.
+      const index = admin.compactLog?.compactIndex ?? 0;
+      const term = admin.compactLog?.compactTerm ?? 0;
+      const st = p.storage.applyState;
+      if (index <= st.truncatedIndex) return ok; // an older or duplicate proposal
+      if (index >= e.index || term === 0) {
+        logger.error('invalid compact log skipped', { regionId: p.regionId, index, term, at: e.index });
+        return ok;
+      }
+      ctx.compactions.push({ peer: p, oldTruncated: st.truncatedIndex, index });
+      st.truncatedIndex = index;
+      st.truncatedTerm = term;
+      ctx.syncKv = true;
+      return { ...ok, adminResponse: { cmdType: admin.cmdType, compactLog: {} } };
+    }
+    default:
+      logger.error('unsupported admin command skipped', { regionId: p.regionId, index: e.index, cmdType: admin.cmdType });
+      return ok;
+  }
+}
