@@ -7,10 +7,13 @@
 //   apply:    the region worker's apply into the second store's kv engine (verify, delete old
 //             range, batched writes, final synced state).
 // Prints MB/s per phase and the process's peak RSS during the phases (sampled every 10 ms), and
-// checks that every record arrived.
+// checks that every record arrived. The load runs in a child process, so that the memory it used
+// (which the allocator keeps) does not count: the measuring process starts fresh.
 //   node dist/bench/snapshot.js [--mb 256] [--json]
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_CFS, Engines } from '@tskv/engine';
@@ -30,22 +33,40 @@ process.env['TSKV_LOG'] ??= 'error';
 const MB = 1024 * 1024;
 const totalMb = Number(arg('mb', '256'));
 const json = process.argv.includes('--json');
+const maxOpenFiles = Number(arg('max-open-files', '0')) || undefined;
+const applyBatchKb = Number(arg('apply-batch-kb', '0'));
 const VALUE_BYTES = 1024;
 
+// RSS splits into anonymous memory (what the process allocated: JS heap, buffers, LevelDB's
+// memtables and caches) and file-backed pages (LevelDB mmaps its table files for reading; those
+// pages are page cache the kernel reclaims at will, but they count in RSS while mapped).
 let peakRss = 0;
+let peakAnon = 0;
+let peakFile = 0;
+function memSample(): { rss: number; anon: number; file: number } {
+  const rss = process.memoryUsage.rss();
+  try {
+    const st = readFileSync('/proc/self/status', 'utf8');
+    const kb = (k: string): number => Number((st.match(new RegExp(`${k}:\\s+(\\d+)`)) ?? [])[1] ?? 0) * 1024;
+    return { rss, anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
+  } catch {
+    return { rss, anon: rss, file: 0 };
+  }
+}
 function sampleRss(): void {
-  peakRss = Math.max(peakRss, process.memoryUsage.rss());
+  const m = memSample();
+  peakRss = Math.max(peakRss, m.rss);
+  peakAnon = Math.max(peakAnon, m.anon);
+  peakFile = Math.max(peakFile, m.file);
 }
 
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'tskv-snapbench-'));
+const records = Math.ceil((totalMb * MB) / (VALUE_BYTES + 16));
+
+/** Child process: loads the region into `<dir>/a` and a stale key into `<dir>/b`, then exits. */
+async function load(dir: string): Promise<void> {
   const a = await Engines.open(join(dir, 'a'), { sync: false });
   const b = await Engines.open(join(dir, 'b'), { sync: false });
-  const region: metapb.IRegion = { id: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 1 }, peers: [{ id: 1, storeId: 1 }, { id: 2, storeId: 2 }] };
   try {
-    // ---- load (not measured for memory: the data has to get there somehow) ----
-    const records = Math.ceil((totalMb * MB) / (VALUE_BYTES + 16));
-    const tLoad = performance.now();
     let wb = a.kv.writeBatch();
     for (let i = 0; i < records; i++) {
       const key = Buffer.from(`k${String(i).padStart(12, '0')}`);
@@ -58,12 +79,27 @@ async function main(): Promise<void> {
       }
     }
     await a.kv.write(wb);
-    const loadMs = performance.now() - tLoad;
     // Old data on the receiving side inside the range: the apply must delete it.
     await b.kv.write(b.kv.writeBatch().put('default', Buffer.from('k_stale'), Buffer.from('x')));
-    global.gc?.();
-    const baseRss = process.memoryUsage.rss();
-    peakRss = baseRss;
+  } finally {
+    await a.close();
+    await b.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'tskv-snapbench-'));
+  const tLoad = performance.now();
+  execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--load-into', dir, '--mb', String(totalMb)], { stdio: 'inherit' });
+  const loadMs = performance.now() - tLoad;
+  const a = await Engines.open(join(dir, 'a'), { sync: false, maxOpenFiles });
+  const b = await Engines.open(join(dir, 'b'), { sync: false, maxOpenFiles });
+  const region: metapb.IRegion = { id: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 1 }, peers: [{ id: 1, storeId: 1 }, { id: 2, storeId: 2 }] };
+  try {
+    const base = memSample();
+    peakRss = base.rss;
+    peakAnon = base.anon;
+    peakFile = base.file;
     const sampler = setInterval(sampleRss, 10);
 
     // ---- generate ----
@@ -79,6 +115,7 @@ async function main(): Promise<void> {
     kvSnap.close();
     const genMs = performance.now() - tGen;
     const genRss = peakRss;
+    const genAnon = peakAnon;
     const fileBytes = (meta.cfFiles ?? []).reduce((s, f) => s + Number(f.size ?? 0), 0);
 
     // ---- transfer ----
@@ -102,9 +139,10 @@ async function main(): Promise<void> {
     await receiveSnapshotChunks(mgrB, wire());
     const xferMs = performance.now() - tXfer;
     const xferRss = peakRss;
+    const xferAnon = peakAnon;
 
     // ---- apply ----
-    const cfg = storeConfig({ storeId: 2 });
+    const cfg = storeConfig({ storeId: 2, ...(applyBatchKb ? { snapApplyBatchBytes: applyBatchKb * 1024 } : {}) });
     const worker = new RegionWorker(cfg, b, mgrB, new Router(), logger);
     let applyErr: Error | null = null;
     worker.onFatal = (e) => (applyErr = e);
@@ -132,10 +170,15 @@ async function main(): Promise<void> {
       generateMs: Math.round(genMs),
       transferMs: Math.round(xferMs),
       applyMs: Math.round(applyMs),
-      baseRssMb: Math.round(baseRss / MB),
+      baseRssMb: Math.round(base.rss / MB),
+      baseAnonMb: Math.round(base.anon / MB),
       peakRssMb: Math.round(peakRss / MB),
+      peakAnonMb: Math.round(peakAnon / MB),
+      peakFileMb: Math.round(peakFile / MB),
       peakRssGenerateMb: Math.round(genRss / MB),
+      peakAnonGenerateMb: Math.round(genAnon / MB),
       peakRssTransferMb: Math.round(xferRss / MB),
+      peakAnonTransferMb: Math.round(xferAnon / MB),
       recordsApplied: got,
     };
     if (json) console.log(JSON.stringify(r));
@@ -145,6 +188,7 @@ async function main(): Promise<void> {
       console.log(`  transfer  ${r.transferMBps} MB/s  (${r.transferMs} ms, chunks of 1 MiB, encode+decode+checksums)`);
       console.log(`  apply     ${r.applyMBps} MB/s  (${r.applyMs} ms)`);
       console.log(`  RSS: ${r.baseRssMb} MB before, peak ${r.peakRssMb} MB (generate ${r.peakRssGenerateMb}, transfer ${r.peakRssTransferMb})`);
+      console.log(`  of which anonymous: ${r.baseAnonMb} MB before, peak ${r.peakAnonMb} MB (generate ${r.peakAnonGenerateMb}, transfer ${r.peakAnonTransferMb}); file-backed (mmapped LevelDB tables) peak ${r.peakFileMb} MB`);
     }
   } finally {
     await a.close();
@@ -153,7 +197,8 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
+const loadInto = arg('load-into', '');
+(loadInto ? load(loadInto) : main()).catch((e) => {
   console.error(e);
   process.exit(1);
 });

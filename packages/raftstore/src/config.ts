@@ -54,7 +54,7 @@ export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): Stor
     snapChunkBytes: 1024 * 1024,
     snapMaxConcurrentGenerating: 2,
     snapMaxConcurrentReceiving: 4,
-    snapApplyBatchBytes: 4 * 1024 * 1024,
+    snapApplyBatchBytes: 1024 * 1024,
     snapGcTickMs: 60_000,
     snapStaleAgeMs: 10 * 60_000,
     ...o,

@@ -125,22 +125,42 @@ async function revFiles(dir: string): Promise<string[]> {
   return (await readdir(dir)).filter((n) => n.startsWith('rev_') || n.endsWith('.tmp'));
 }
 
+async function pair(t: { after(fn: () => Promise<void>): void }, opts: SnapManagerOptions = {}): Promise<[SnapManager, SnapManager]> {
+  const a = new SnapManager(await tempDir(t), opts);
+  const b = new SnapManager(await tempDir(t), opts);
+  await a.init();
+  await b.init();
+  return [a, b];
+}
+
+async function expectShape(mgr: SnapManager, key: SnapKey, shape: Shape): Promise<void> {
+  for (const cf of DATA_CFS) {
+    const s = shape[cf as keyof Shape];
+    await expectRecords(readSnapshotCf(mgr, 'rev', key, cf), cf, s.n, s.len);
+  }
+}
+
 // ---- memory ----
 
 /**
  * A full GC on demand. Garbage ArrayBuffers are only collected when V8 feels external-memory
  * pressure (tens of MB), so without it RSS shows collection lag rather than what is retained.
+ * Two rounds: buffers die in the first and their memory is only released in the second.
  */
 function fullGc(): () => void {
   v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
+  const gc = vm.runInNewContext('gc') as () => void;
+  return () => {
+    gc();
+    gc();
+  };
 }
 
 // First of the tests, so that the rss baseline is not raised by the ones before.
 test('memory stays bounded for a ~40 MB snapshot', async (t) => {
   const gc = fullGc();
   const [a, b] = await pair(t);
-  // The default cf file alone is 30 MB: buffering any one file whole would break both limits.
+  // The default cf file alone is 30 MB: buffering one file whole breaks the heap+buffers limit.
   const big: Shape = { default: { n: 6000, len: 5000 }, lock: { n: 20000, len: 100 }, write: { n: 20000, len: 400 } };
   const dataBytes = 6000 * 5000 + 20000 * 100 + 20000 * 400;
   assert.ok(dataBytes >= 40e6);
@@ -156,7 +176,7 @@ test('memory stays bounded for a ~40 MB snapshot', async (t) => {
     peak.rss = Math.max(peak.rss, process.memoryUsage().rss);
     peak.retained = Math.max(peak.retained, retained());
   };
-  const timer = setInterval(sample, 10);
+  const timer = setInterval(sample, 25);
   try {
     const meta = await buildSnap(a, KEY, big);
     await receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, snapMsg(KEY, meta))));
@@ -168,7 +188,7 @@ test('memory stays bounded for a ~40 MB snapshot', async (t) => {
   const mb = (n: number): string => (n / 1e6).toFixed(1);
   t.diagnostic(`${mb(dataBytes)} MB of data: rss +${mb(peak.rss - base.rss)} MB, heap+buffers +${mb(peak.retained - base.retained)} MB`);
   assert.ok(peak.rss - base.rss < 60e6, `rss grew by ${mb(peak.rss - base.rss)} MB`);
-  assert.ok(peak.retained - base.retained < 24e6, `heap + buffers grew by ${mb(peak.retained - base.retained)} MB`);
+  assert.ok(peak.retained - base.retained < 20e6, `heap + buffers grew by ${mb(peak.retained - base.retained)} MB`);
 });
 
 // ---- sst ----
@@ -367,21 +387,6 @@ test('manager: delete, gc, totalSize, init', async (t) => {
 
 // ---- transfer ----
 
-async function pair(t: { after(fn: () => Promise<void>): void }, opts: SnapManagerOptions = {}): Promise<[SnapManager, SnapManager]> {
-  const a = new SnapManager(await tempDir(t), opts);
-  const b = new SnapManager(await tempDir(t), opts);
-  await a.init();
-  await b.init();
-  return [a, b];
-}
-
-async function expectShape(mgr: SnapManager, key: SnapKey, shape: Shape): Promise<void> {
-  for (const cf of DATA_CFS) {
-    const s = shape[cf as keyof Shape];
-    await expectRecords(readSnapshotCf(mgr, 'rev', key, cf), cf, s.n, s.len);
-  }
-}
-
 test('transfer: a few MB in 64 KiB chunks through protobuf, read back intact', async (t) => {
   const [a, b] = await pair(t);
   const meta = await buildSnap(a, KEY, MB3);
@@ -410,6 +415,22 @@ test('transfer: a few MB in 64 KiB chunks through protobuf, read back intact', a
   assert.deepEqual(after.map((s) => [s.ino, s.mtimeMs]), before.map((s) => [s.ino, s.mtimeMs]));
   assert.equal(a.stats.sent, 2);
   assert.equal(b.stats.received, 1);
+
+  // A broken stream while draining fails the receive but keeps the complete copy.
+  await assert.rejects(receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, msg), (bytes, i) => (i === 2 ? 'fail' : bytes))), /connection reset/);
+  await b.verify('rev', KEY, meta);
+  assert.equal(await b.exists('rev', KEY), true);
+
+  // A damaged copy is replaced, unless it is being applied.
+  await flipByte(b.cfPath('rev', KEY, 'write'), 50);
+  b.register(KEY, 'applying');
+  await assert.rejects(receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, msg))), SnapshotBusyError);
+  assert.equal(await b.exists('rev', KEY), true);
+  b.deregister(KEY, 'applying');
+  await receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, msg)));
+  await b.verify('rev', KEY, meta);
+  assert.equal(b.stats.received, 2);
+  assert.equal(a.isRegistered(KEY) || b.isRegistered(KEY), false);
 });
 
 test('transfer: a corrupted chunk fails the receive and leaves no files', async (t) => {

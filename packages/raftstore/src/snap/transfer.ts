@@ -118,7 +118,6 @@ async function packFile(pack: Pack, name: string, path: string, expectedSize: nu
 export async function receiveSnapshotChunks(mgr: SnapManager, chunks: AsyncIterable<raft_serverpb.ISnapshotChunk>): Promise<RaftMessage> {
   const it = chunks[Symbol.asyncIterator]();
   let key: SnapKey | null = null;
-  let tmps: { cf: CfName; path: string }[] = [];
   try {
     const first = await it.next();
     const { msg, expected } = parseFirstChunk(first.done ? undefined : first.value);
@@ -127,22 +126,14 @@ export async function receiveSnapshotChunks(mgr: SnapManager, chunks: AsyncItera
     mgr.register(k, 'receiving');
     try {
       if (await isPresent(mgr, k, expected)) {
+        // The sender still streams the archive: take it and drop it. A failure here leaves the
+        // complete copy alone.
         for (let r = await it.next(); !r.done; r = await it.next());
         return msg;
       }
       if (mgr.isRegistered(k, 'applying')) throw new SnapshotBusyError(`snapshot ${snapKeyString(k)} is being applied`);
-      await mgr.removeFiles('rev', k); // an incomplete or damaged earlier copy
-      const { meta, bytes } = await extractArchive(mgr, k, expected, it, tmps);
-      for (const t of tmps) await rename(t.path, mgr.cfPath('rev', k, t.cf));
-      tmps = [];
-      await mgr.writeMeta('rev', meta);
-      mgr.stats.received++;
-      mgr.stats.bytesReceived += bytes;
+      await receiveFiles(mgr, k, expected, it);
       return msg;
-    } catch (e) {
-      await Promise.all(tmps.map((t) => removeQuiet(t.path).catch(() => undefined)));
-      await mgr.removeFiles('rev', k).catch(() => undefined);
-      throw e;
     } finally {
       mgr.deregister(k, 'receiving');
     }
@@ -152,6 +143,24 @@ export async function receiveSnapshotChunks(mgr: SnapManager, chunks: AsyncItera
       mgr.logger.warn('snapshot receive failed', { key: key && snapKeyString(key), err: String(e) });
     }
     await closeQuietly(it); // let the sender see we stopped
+    throw e;
+  }
+}
+
+/** Replaces whatever 'rev' files the key has with the archive's; on failure removes them all. */
+async function receiveFiles(mgr: SnapManager, key: SnapKey, expected: raft_serverpb.ISnapshotMeta, it: AsyncIterator<raft_serverpb.ISnapshotChunk>): Promise<void> {
+  const tmps: { cf: CfName; path: string }[] = [];
+  try {
+    await mgr.removeFiles('rev', key); // an incomplete or damaged earlier copy
+    const { meta, bytes } = await extractArchive(mgr, key, expected, it, tmps);
+    for (const t of tmps) await rename(t.path, mgr.cfPath('rev', key, t.cf));
+    tmps.length = 0;
+    await mgr.writeMeta('rev', meta);
+    mgr.stats.received++;
+    mgr.stats.bytesReceived += bytes;
+  } catch (e) {
+    await Promise.all(tmps.map((t) => removeQuiet(t.path).catch(() => undefined)));
+    await mgr.removeFiles('rev', key).catch(() => undefined);
     throw e;
   }
 }
@@ -235,6 +244,7 @@ async function extractArchive(
         meta = decodeMeta(Buffer.concat(parts), `snapshot ${ks} meta entry`);
         continue;
       }
+      if (size !== f.size) throw new SnapshotCorruptError(`snapshot ${ks} ${name}: ${size} bytes, expected ${f.size}`);
       const tmp = tmpPathFor(mgr.cfPath('rev', key, f.cf));
       tmps.push({ cf: f.cf, path: tmp });
       const r = await writeEntry(tmp, mapErrors(entry, wrap));
