@@ -195,7 +195,7 @@ export class RaftWorker {
       this.regionWorker.apply({ region: p.region, key: { regionId: p.regionId, term: s.term, index: s.index } });
     }
     for (const p of peers) {
-      if (p.storage.genState.status !== 'requested') continue;
+      if (p.storage.genState.status !== 'requested' || p.applyingSnapshot) continue;
       // The kv engine holds exactly the applied state now (this round's kv write has finished and
       // nothing else writes this region's data): the view taken here is the snapshot's content.
       const index = p.storage.applyState.appliedIndex;
