@@ -8,9 +8,10 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Engines } from '@tskv/engine';
 import type { CfName, Engine } from '@tskv/engine';
-import { errorpb, metapb, raft_cmdpb } from '@tskv/proto';
+import { eraftpb, errorpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { Store, StoreConfig, bootstrapRegion, bootstrapStore, storeConfig } from '@tskv/raftstore';
-import { MockScheduler } from './mock_scheduler.js';
+import type { SchedulerOperator } from '@tskv/raftstore';
+import { MockScheduler, operatorDone } from './mock_scheduler.js';
 import { MockTransport } from './mock_transport.js';
 import { Prng, testSeed } from './prng.js';
 
@@ -383,6 +384,53 @@ export class Cluster {
       if (Date.now() > deadline) throw new Error(`no leader for region ${regionId} within ${timeoutMs} ms`);
       await sleep(20);
     }
+  }
+
+  // ---- membership, through the scheduler's operators (as TinyKV's test cluster does) ----
+
+  /** Hands an operator to the region's leader (via heartbeats) and waits until it is done. */
+  async mustRunOperator(regionId: number, op: SchedulerOperator, what: string, timeoutMs = 20_000): Promise<void> {
+    this.scheduler.addOperator(regionId, op);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const region = this.scheduler.region(regionId);
+      if (region && operatorDone(op, region, this.scheduler.leader(regionId))) {
+        this.scheduler.clearOperator(regionId);
+        this.log(`${what}: done (conf_ver ${region.regionEpoch?.confVer})`);
+        return;
+      }
+      if (Date.now() > deadline) {
+        this.scheduler.clearOperator(regionId);
+        throw new Error(`${what} not done within ${timeoutMs} ms; region is ${JSON.stringify(metapb.Region.toObject(metapb.Region.fromObject(region ?? {})))}`);
+      }
+      await sleep(20);
+    }
+  }
+
+  mustAddPeer(regionId: number, peer: metapb.IPeer): Promise<void> {
+    return this.mustRunOperator(regionId, { changePeer: { changeType: eraftpb.ConfChangeType.AddNode, peer } }, `add peer ${peer.id} on store ${peer.storeId}`);
+  }
+
+  mustAddLearner(regionId: number, peer: metapb.IPeer): Promise<void> {
+    return this.mustRunOperator(regionId, { changePeer: { changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: { ...peer, isLearner: true, role: metapb.PeerRole.Learner } } }, `add learner ${peer.id} on store ${peer.storeId}`);
+  }
+
+  mustRemovePeer(regionId: number, peer: metapb.IPeer): Promise<void> {
+    return this.mustRunOperator(regionId, { changePeer: { changeType: eraftpb.ConfChangeType.RemoveNode, peer } }, `remove peer ${peer.id} on store ${peer.storeId}`);
+  }
+
+  /** Several changes at once through a joint configuration (ChangePeerV2). */
+  mustChangePeers(regionId: number, changes: { changeType: eraftpb.ConfChangeType; peer: metapb.IPeer }[]): Promise<void> {
+    return this.mustRunOperator(regionId, { changePeerV2: { changes } }, `joint change ${changes.map((c) => `${eraftpb.ConfChangeType[c.changeType]} ${c.peer.id}`).join(', ')}`);
+  }
+
+  async mustTransferLeader(regionId: number, peer: metapb.IPeer): Promise<void> {
+    await this.mustRunOperator(regionId, { transferLeader: { peer } }, `transfer leader of region ${regionId} to peer ${peer.id}`);
+  }
+
+  /** The region's peer on a store, per the scheduler's view. */
+  peerOnStore(regionId: number, storeId: number): metapb.IPeer | undefined {
+    return this.scheduler.region(regionId)?.peers?.find((p) => p.storeId === storeId);
   }
 
   // ---- raw access ----

@@ -1,8 +1,9 @@
 // MockScheduler: the placement driver of a test cluster. It allocates ids, knows the regions
 // (the bootstrapped first region, then whatever leaders report), records each region's last
 // known leader from heartbeats and client responses, and finds the region of a key.
-import { metapb } from '@tskv/proto';
-import type { SchedulerClient } from '@tskv/raftstore';
+import { eraftpb, metapb } from '@tskv/proto';
+import { roleOf } from '@tskv/raftstore';
+import type { SchedulerClient, SchedulerOperator } from '@tskv/raftstore';
 
 export interface RegionInfo {
   region: metapb.IRegion;
@@ -33,8 +34,32 @@ export function keyInRegion(key: Uint8Array, r: metapb.IRegion): boolean {
   return cmp(key, start) >= 0 && (end.length === 0 || cmp(key, end) < 0);
 }
 
+/** Whether a region (with its leader) shows an operator carried out. */
+export function operatorDone(op: SchedulerOperator, region: metapb.IRegion, leader: metapb.IPeer | null): boolean {
+  const peers = region.peers ?? [];
+  const has = (p: metapb.IPeer | null | undefined, role?: metapb.PeerRole): boolean =>
+    peers.some((x) => x.id === p?.id && (role === undefined || roleOf(x) === role));
+  const one = (c: { changeType?: eraftpb.ConfChangeType | null; peer?: metapb.IPeer | null }): boolean => {
+    switch (c.changeType) {
+      case eraftpb.ConfChangeType.AddNode:
+        return has(c.peer, metapb.PeerRole.Voter);
+      case eraftpb.ConfChangeType.AddLearnerNode:
+        return has(c.peer, metapb.PeerRole.Learner);
+      default:
+        return !has(c.peer);
+    }
+  };
+  if (op.transferLeader) return leader?.id === op.transferLeader.peer?.id;
+  if (op.changePeer) return one(op.changePeer);
+  return (op.changePeerV2?.changes ?? []).every(one);
+}
+
 export class MockScheduler implements SchedulerClient {
   private readonly regions = new Map<number, RegionInfo>();
+  /** One pending operator per region, handed to its leader on every heartbeat until done. */
+  private readonly operators = new Map<number, SchedulerOperator>();
+  /** Regions the scheduler must leave alone (no operator is handed out for them). */
+  readonly frozen = new Set<number>();
   private nextId: number;
   /** Every heartbeat received, oldest first (bounded). */
   readonly heartbeats: HeartbeatRecord[] = [];
@@ -60,7 +85,7 @@ export class MockScheduler implements SchedulerClient {
 
   // ---- SchedulerClient ----
 
-  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer): void {
+  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer): SchedulerOperator | null {
     const id = region.id!;
     const known = this.regions.get(id);
     if (known) {
@@ -68,12 +93,34 @@ export class MockScheduler implements SchedulerClient {
       const b = epochOf(known.region);
       if (a.version < b.version || a.confVer < b.confVer) {
         this.staleHeartbeats++;
-        return;
+        return null;
       }
     }
     this.regions.set(id, { region: cloneRegion(region), leader: { ...leader } });
     this.heartbeats.push({ at: Date.now(), regionId: id, leader: { ...leader } });
     if (this.heartbeats.length > MockScheduler.MAX_HEARTBEATS) this.heartbeats.splice(0, this.heartbeats.length / 2);
+    const op = this.operators.get(id);
+    if (!op) return null;
+    if (operatorDone(op, region, leader)) {
+      this.operators.delete(id);
+      return null;
+    }
+    return this.frozen.has(id) ? null : op;
+  }
+
+  // ---- operators ----
+
+  /** Sets the region's operator (replacing any pending one). */
+  addOperator(regionId: number, op: SchedulerOperator): void {
+    this.operators.set(regionId, op);
+  }
+
+  operator(regionId: number): SchedulerOperator | undefined {
+    return this.operators.get(regionId);
+  }
+
+  clearOperator(regionId: number): void {
+    this.operators.delete(regionId);
   }
 
   // ---- queries ----

@@ -1,11 +1,12 @@
 // Applying committed entries of a round into the round's one kv batch. Normal commands are
 // checked against the region epoch and staged; CompactLog moves the truncated index (the log
 // entries themselves are deleted later by the raft-log GC worker, once this batch is durable).
-import { WriteBatch } from '@tskv/engine';
-import { raft_cmdpb } from '@tskv/proto';
-import { Entry, EntryType } from '@tskv/raft';
+import { WriteBatch, regionStateKey } from '@tskv/engine';
+import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { Entry, EntryType, RaftError, decodeConfChange, toConfChangeV2 } from '@tskv/raft';
 import { applyWrites, errorResponse } from './cmd.js';
-import { EpochNotMatchError, StoreError } from './errors.js';
+import { applyChanges, changesOf } from './conf_change.js';
+import { EpochNotMatchError, InvalidRequestError, StoreError } from './errors.js';
 import { Logger } from './logger.js';
 import { CmdCallback } from './msg.js';
 import { Peer, checkEpoch } from './peer.js';
@@ -43,9 +44,7 @@ export function applyEntries(p: Peer, ents: Entry[], ctx: ApplyContext, logger: 
     if (e.entryType === EntryType.EntryNormal && e.data.length > 0) {
       resp = applyCommand(p, e, ctx, logger);
     } else if (e.entryType !== EntryType.EntryNormal) {
-      // Membership changes arrive with the conf-change work; none are proposed yet, so an
-      // entry of this kind means a newer binary wrote this log.
-      throw new Error(`region ${p.regionId}: conf change entry ${e.index} is not supported by this store version`);
+      resp = applyConfChange(p, e, ctx, logger);
     }
     const cb = p.takeProposal(e.index, e.term);
     if (cb) ctx.answers.push({ cb, resp: resp ?? { header: { currentTerm: e.term }, responses: [] } });
@@ -98,4 +97,52 @@ function applyAdmin(p: Peer, e: Entry, admin: raft_cmdpb.IAdminRequest, ctx: App
       logger.error('unsupported admin command skipped', { regionId: p.regionId, index: e.index, cmdType: admin.cmdType });
       return ok;
   }
+}
+
+/**
+ * A committed membership change. The region meta and raft's configuration change together or not
+ * at all: a change whose epoch went stale, or that no longer fits the region, is skipped by both
+ * (raft then simply never applies that entry's change).
+ */
+function applyConfChange(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raft_cmdpb.IRaftCmdResponse {
+  const cc = toConfChangeV2(decodeConfChange(e));
+  let changes: raft_cmdpb.IChangePeerRequest[];
+  let cmdType = raft_cmdpb.AdminCmdType.ChangePeerV2;
+  if (cc.context.length === 0) {
+    // Raft's own entry leaving a joint configuration (transition Auto).
+    changes = [];
+  } else {
+    let req: raft_cmdpb.RaftCmdRequest;
+    try {
+      req = raft_cmdpb.RaftCmdRequest.decode(cc.context);
+      if (!req.adminRequest) throw new Error('no admin request');
+    } catch (err) {
+      logger.error('undecodable conf change skipped', { regionId: p.regionId, index: e.index, err: String(err) });
+      return errorResponse(new InvalidRequestError('corrupt conf change entry'));
+    }
+    cmdType = req.adminRequest.cmdType ?? cmdType;
+    try {
+      checkEpoch(req, p.region, { version: false });
+    } catch (err) {
+      if (err instanceof StoreError) return errorResponse(err);
+      throw err;
+    }
+    changes = changesOf(req.adminRequest);
+  }
+  let region: metapb.IRegion;
+  try {
+    region = applyChanges(p.region, changes);
+    p.raw.applyConfChange(cc);
+  } catch (err) {
+    if (err instanceof StoreError || err instanceof RaftError) {
+      logger.warn('conf change skipped', { regionId: p.regionId, index: e.index, err: err.message });
+      return errorResponse(err instanceof StoreError ? err : new InvalidRequestError(err.message));
+    }
+    throw err;
+  }
+  p.storage.region = region;
+  ctx.kvWb.put('raft', regionStateKey(p.regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
+  if (!(region.peers ?? []).some((x) => x.id === p.peerId)) p.pendingRemove = true;
+  logger.info('membership changed', { regionId: p.regionId, index: e.index, confVer: region.regionEpoch?.confVer, peers: (region.peers ?? []).map((x) => `${x.id}@${x.storeId}:${x.role ?? 0}`).join(',') });
+  return { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType, changePeer: { region }, changePeerV2: { region } } };
 }

@@ -16,4 +16,6 @@ export type PeerMsg =
   /** The region worker finished applying the snapshot the peer accepted. */
   | { kind: 'snapApplied'; index: number }
   /** The transport finished (ok) or gave up (!ok) sending a snapshot to a peer. */
-  | { kind: 'snapStatus'; toPeerId: number; ok: boolean };
+  | { kind: 'snapStatus'; toPeerId: number; ok: boolean }
+  /** A newer member of the region says this peer was removed (is_tombstone message). */
+  | { kind: 'gcPeer'; msg: RaftMessage };

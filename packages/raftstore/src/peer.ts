@@ -18,6 +18,7 @@ import { CmdCallback } from './msg.js';
 import { PeerStorage } from './peer_storage.js';
 import { RaftMessage } from './transport.js';
 import { checkKeyInRegion, errorResponse, isReadOnly, validateRequests } from './cmd.js';
+import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_change.js';
 
 /** A write proposed at (index, term), answered when that index is applied. */
 interface Proposal {
@@ -59,6 +60,10 @@ export class Peer {
    */
   applyingSnapshot: { index: number; term: number } | null = null;
   deferredEntries: Entry[] = [];
+  /** This peer applied its own removal: it is destroyed once it is no longer leader. */
+  pendingRemove = false;
+  /** Peers learnt from messages (an uninitialized peer's region does not list them yet). */
+  private readonly peerCache = new Map<number, metapb.IPeer>();
   private wasLeader = false;
   /** Length of a read lease in ms; 0 unless readMode is 'lease'. */
   private readonly leaseMs: number;
@@ -110,7 +115,12 @@ export class Peer {
   }
 
   findPeer(peerId: number): metapb.IPeer | undefined {
-    return this.region.peers?.find((p) => p.id === peerId);
+    return this.region.peers?.find((p) => p.id === peerId) ?? this.peerCache.get(peerId);
+  }
+
+  /** A peer with a region (range, members) from bootstrap, a split or a snapshot. */
+  isInitialized(): boolean {
+    return (this.region.peers?.length ?? 0) > 0;
   }
 
   metaPeer(): metapb.IPeer {
@@ -124,6 +134,7 @@ export class Peer {
       this.logger.debug('dropping raft message for another peer', { to: m.toPeer?.id });
       return;
     }
+    if (m.fromPeer?.id && !this.peerCache.has(m.fromPeer.id)) this.peerCache.set(m.fromPeer.id, { ...m.fromPeer });
     try {
       this.raw.step(m.message as Message);
     } catch (e) {
@@ -135,6 +146,10 @@ export class Peer {
   /** Validates a command and proposes it (writes) or starts a read index (reads). */
   propose(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
     try {
+      if (req.adminRequest) {
+        this.proposeAdmin(req, cb);
+        return;
+      }
       this.checkCommand(req);
       if (isReadOnly(req)) {
         if (this.serveFromLease()) {
@@ -150,22 +165,77 @@ export class Peer {
         this.readsAwaitingIndex.set(Buffer.from(ctx).toString('latin1'), { req, cb, readIndex: 0, issuedAt: performance.now() });
         return;
       }
-      const data = raft_cmdpb.RaftCmdRequest.encode(req).finish();
-      this.raw.propose(EMPTY_BYTES, data);
-      const raft = this.raw.raft;
-      const index = raft.raftLog.lastIndex();
-      // Keep proposals sorted by index: a leader re-elected with a shorter log proposes at
-      // indexes its old-term proposals occupied; those entries were overwritten, so answer them.
-      while (this.proposals.length > 0 && this.proposals[this.proposals.length - 1]!.index >= index) {
-        const old = this.proposals.pop()!;
-        old.cb(errorResponse(new StaleCommandError(`proposal at ${old.index} (term ${old.term}) was overwritten before term ${raft.term}`)));
-      }
-      this.proposals.push({ index, term: raft.term, cb });
+      this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
+      this.trackProposal(cb);
     } catch (e) {
-      if (e instanceof StoreError) cb(errorResponse(e));
-      else if (e instanceof ProposalDroppedError) cb(errorResponse(new NotLeaderError(this.regionId, this.leaderPeer())));
-      else cb(errorResponse(new InvalidRequestError(e instanceof Error ? e.message : String(e))));
+      this.answerProposeError(e, cb);
     }
+  }
+
+  private answerProposeError(e: unknown, cb: CmdCallback): void {
+    if (e instanceof StoreError) cb(errorResponse(e));
+    else if (e instanceof ProposalDroppedError) cb(errorResponse(new NotLeaderError(this.regionId, this.leaderPeer())));
+    else cb(errorResponse(new InvalidRequestError(e instanceof Error ? e.message : String(e))));
+  }
+
+  /**
+   * Admin commands: membership changes go through raft as conf changes (their request rides in
+   * the entry's context), TransferLeader is done by the leader at once, CompactLog is an entry.
+   */
+  private proposeAdmin(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
+    const admin = req.adminRequest!;
+    const h = req.header;
+    if (!h) throw new InvalidRequestError('missing header');
+    if (h.peer && h.peer.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
+    if (!this.isLeader()) throw new NotLeaderError(this.regionId, this.leaderPeer());
+    if ((req.requests ?? []).length > 0) throw new InvalidRequestError('an admin request carries no other requests');
+    const T = raft_cmdpb.AdminCmdType;
+    switch (admin.cmdType) {
+      case T.ChangePeer:
+      case T.ChangePeerV2: {
+        checkEpoch(req, this.region, { version: false });
+        const changes = changesOf(admin);
+        if (changes.length === 0) throw new InvalidRequestError('a membership change without changes');
+        const raft = this.raw.raft;
+        // One membership change at a time: raft would silently turn a second one into a no-op.
+        if (raft.pendingConfIndex > raft.raftLog.applied || isJoint(this.region)) {
+          throw new StaleCommandError(`region ${this.regionId} has a membership change in progress; retry`);
+        }
+        applyChanges(this.region, changes); // validates: raft and the region meta must agree
+        const data = raft_cmdpb.RaftCmdRequest.encode(req).finish();
+        this.raw.proposeConfChange(data, toRaftConfChange(changes, data));
+        this.trackProposal(cb);
+        return;
+      }
+      case T.TransferLeader: {
+        checkEpoch(req, this.region);
+        const to = admin.transferLeader?.peer;
+        const target = to?.id ? this.region.peers?.find((p) => p.id === to.id) : undefined;
+        if (!target) throw new InvalidRequestError(`transfer leader: peer ${to?.id} is not a member of region ${this.regionId}`);
+        if (target.id !== this.peerId) this.raw.transferLeader(target.id!);
+        cb({ header: { currentTerm: this.raw.raft.term }, responses: [], adminResponse: { cmdType: T.TransferLeader, transferLeader: {} } });
+        return;
+      }
+      case T.CompactLog:
+        this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
+        this.trackProposal(cb);
+        return;
+      default:
+        throw new InvalidRequestError(`unsupported admin command ${String(admin.cmdType)}`);
+    }
+  }
+
+  /** Remembers the proposal just appended at the end of the log, to answer it when applied. */
+  private trackProposal(cb: CmdCallback): void {
+    const raft = this.raw.raft;
+    const index = raft.raftLog.lastIndex();
+    // Keep proposals sorted by index: a leader re-elected with a shorter log proposes at
+    // indexes its old-term proposals occupied; those entries were overwritten, so answer them.
+    while (this.proposals.length > 0 && this.proposals[this.proposals.length - 1]!.index >= index) {
+      const old = this.proposals.pop()!;
+      old.cb(errorResponse(new StaleCommandError(`proposal at ${old.index} (term ${old.term}) was overwritten before term ${raft.term}`)));
+    }
+    this.proposals.push({ index, term: raft.term, cb });
   }
 
   /**
@@ -198,6 +268,25 @@ export class Peer {
     validateRequests(req);
     checkEpoch(req, this.region);
     for (const r of req.requests ?? []) checkKeyInRegion(r, this.region);
+  }
+
+  /** Whether a peer id is a member of the region (not just a peer heard from). */
+  isMember(peerId: number): boolean {
+    return (this.region.peers ?? []).some((p) => p.id === peerId);
+  }
+
+  /**
+   * A member of a newer membership of the region says this peer is no longer in it: this peer
+   * missed its own removal (a partition, a crash). Only a strictly newer conf_ver that leaves
+   * this peer out counts.
+   */
+  onGcMessage(m: RaftMessage): void {
+    if (m.toPeer?.id !== this.peerId) return;
+    const theirs = m.regionEpoch?.confVer ?? 0;
+    const ours = this.region.regionEpoch?.confVer ?? 0;
+    if (theirs <= ours && this.isInitialized()) return;
+    this.logger.info('removed from the region while away: destroying', { theirConfVer: theirs, ourConfVer: ours });
+    this.pendingRemove = true;
   }
 
   // ---- raft log GC ----
@@ -303,16 +392,30 @@ export class Peer {
       this.logger.warn('no peer metadata for raft message target', { to: m.to });
       return null;
     }
-    return { regionId: this.regionId, fromPeer: this.metaPeer(), toPeer: to, message: m, regionEpoch: this.region.regionEpoch };
+    // The range lets a store that has no peer of this region yet check it before creating one.
+    return {
+      regionId: this.regionId,
+      fromPeer: this.metaPeer(),
+      toPeer: to,
+      message: m,
+      regionEpoch: this.region.regionEpoch,
+      startKey: this.region.startKey,
+      endKey: this.region.endKey,
+    };
   }
 }
 
-/** Rejects commands built against a different region version or membership. */
-export function checkEpoch(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion): void {
+/**
+ * Rejects commands built against a different region version or membership. Membership changes
+ * check only conf_ver (`{ version: false }`), data commands and the rest check both.
+ */
+export function checkEpoch(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion, check: { version?: boolean; confVer?: boolean } = {}): void {
   const want = req.header?.regionEpoch;
   const have = region.regionEpoch;
   if (!want) throw new InvalidRequestError('missing region epoch');
-  if ((want.version ?? 0) !== (have?.version ?? 0) || (want.confVer ?? 0) !== (have?.confVer ?? 0)) {
+  const badVersion = check.version !== false && (want.version ?? 0) !== (have?.version ?? 0);
+  const badConfVer = check.confVer !== false && (want.confVer ?? 0) !== (have?.confVer ?? 0);
+  if (badVersion || badConfVer) {
     throw new EpochNotMatchError(
       `epoch not match: request (version ${want.version ?? 0}, conf_ver ${want.confVer ?? 0}) vs region ${region.id} (version ${have?.version ?? 0}, conf_ver ${have?.confVer ?? 0})`,
       [region],

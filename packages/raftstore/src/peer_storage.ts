@@ -6,6 +6,7 @@
 // otherwise from the raft engine with getSync.
 import { Engines, WriteBatch, raftLogKey, raftStateKey, applyStateKey, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
 import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
+import { isJoint, roleOf } from './conf_change.js';
 import {
   CompactedError,
   ConfState,
@@ -38,11 +39,36 @@ export interface RaftApplyState {
   truncatedTerm: number;
 }
 
+/**
+ * The raft configuration a region's peers describe. In a joint state the incoming side has the
+ * voters and incoming voters, the outgoing side the voters and demoting voters, and demoting
+ * voters become learners on leaving (which raft does by itself: conf changes use transition Auto).
+ */
 export function confStateFromRegion(region: metapb.IRegion): ConfState {
   const voters: number[] = [];
   const learners: number[] = [];
-  for (const p of region.peers ?? []) (p.isLearner ? learners : voters).push(p.id!);
-  return newConfState({ voters, learners });
+  const votersOutgoing: number[] = [];
+  const learnersNext: number[] = [];
+  const joint = isJoint(region);
+  for (const p of region.peers ?? []) {
+    const id = p.id!;
+    switch (roleOf(p)) {
+      case metapb.PeerRole.Learner:
+        learners.push(id);
+        break;
+      case metapb.PeerRole.IncomingVoter:
+        voters.push(id);
+        break;
+      case metapb.PeerRole.DemotingVoter:
+        votersOutgoing.push(id);
+        learnersNext.push(id);
+        break;
+      default:
+        voters.push(id);
+        if (joint) votersOutgoing.push(id);
+    }
+  }
+  return newConfState({ voters, learners, votersOutgoing, learnersNext, autoLeave: joint });
 }
 
 export function encodeRaftLocalState(s: RaftLocalState): Uint8Array {
@@ -123,6 +149,18 @@ export class PeerStorage implements Storage {
     return new PeerStorage(engines, region, raftState, applyState);
   }
 
+  /**
+   * A peer created by a message for a region this store does not have yet: no range, no members,
+   * an empty log (it is caught up by a snapshot). A hard state left on disk by an earlier
+   * uninitialized incarnation is kept: votes promised must stand.
+   */
+  static uninitialized(engines: Engines, regionId: number): PeerStorage {
+    const rs = engines.raft.getSync('raft', raftStateKey(regionId));
+    const hardState = rs ? decodeRaftLocalState(rs).hardState : { term: 0, vote: 0, commit: 0 };
+    const region: metapb.IRegion = { id: regionId, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 0, version: 0 }, peers: [] };
+    return new PeerStorage(engines, region, { hardState: { ...hardState, commit: 0 }, lastIndex: 0, lastTerm: 0 }, { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 });
+  }
+
   // ---- raft Storage ----
 
   initialState(): RaftState {
@@ -164,13 +202,16 @@ export class PeerStorage implements Storage {
    * (region worker): until a snapshot is ready this throws SnapshotTemporarilyUnavailable and
    * raft asks again on a later heartbeat response. A ready snapshot is reused for every follower
    * while it is recent enough: at or past `requestIndex` and the truncated index (a follower
-   * restored to an older point would need entries that are gone).
+   * restored to an older point would need entries that are gone), and taken after `to` joined.
    */
-  snapshot(requestIndex: number, _to: number): Snapshot {
+  snapshot(requestIndex: number, to: number): Snapshot {
     const g = this.genState;
     if (g.status === 'ready') {
       const idx = g.snap.metadata.index;
-      if (idx >= requestIndex && idx >= this.applyState.truncatedIndex) return g.snap;
+      // A peer added after the snapshot was taken is not in its configuration and would ignore it.
+      const cs = g.snap.metadata.confState;
+      const hasTo = to === 0 || cs.voters.includes(to) || cs.learners.includes(to) || cs.votersOutgoing.includes(to) || cs.learnersNext.includes(to);
+      if (idx >= requestIndex && idx >= this.applyState.truncatedIndex && hasTo) return g.snap;
       this.genState = { status: 'idle' }; // stale: its files go with the next snap GC
     }
     if (this.genState.status === 'idle') this.genState = { status: 'requested' };

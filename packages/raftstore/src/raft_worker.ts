@@ -42,6 +42,9 @@ export class RaftWorker {
   fatal: Error | null = null;
   /** Told once when the worker stops on a fatal error (the store then refuses new work). */
   onFatal: ((e: Error) => void) | null = null;
+  /** The store's part after a round: region ranges moved (snapshot), peers removed. */
+  onRegionChanged: ((p: Peer) => void) | null = null;
+  onPeerRemoved: ((p: Peer) => Promise<void>) | null = null;
 
   constructor(
     private readonly cfg: StoreConfig,
@@ -166,6 +169,11 @@ export class RaftWorker {
     // Every peer of the round: lease reads are queued while handling mail, without a Ready.
     for (const p of peers) this.serveReads(p);
     this.handOff(peers, accepted, ctx);
+    // A removed peer goes once it is not the leader (raft steps a removed leader down only after
+    // the new configuration knows the change committed).
+    for (const p of peers) {
+      if (p.pendingRemove && !p.isLeader() && this.onPeerRemoved) await this.onPeerRemoved(p);
+    }
   }
 
   /** Committed entries wait while the peer's snapshot is being applied (they come after it). */
@@ -192,6 +200,7 @@ export class RaftWorker {
     for (const p of accepted) {
       const s = p.applyingSnapshot!;
       this.stats.snapshotsAccepted++;
+      this.onRegionChanged?.(p);
       this.regionWorker.apply({ region: p.region, key: { regionId: p.regionId, term: s.term, index: s.index } });
     }
     for (const p of peers) {
@@ -229,6 +238,9 @@ export class RaftWorker {
           break;
         case 'snapStatus':
           p.raw.reportSnapshot(m.toPeerId, m.ok ? 'finish' : 'failure');
+          break;
+        case 'gcPeer':
+          p.onGcMessage(m.msg);
           break;
         default:
           break;

@@ -69,6 +69,36 @@ export class RegionWorker {
     void this.applyQueue.add(() => this.runApply(task));
   }
 
+  /**
+   * Deletes the data of a destroyed peer's range. On the apply queue, so it runs in order with
+   * snapshot applies: a peer of the same region re-created here later cannot lose its data to it.
+   */
+  destroy(region: metapb.IRegion): void {
+    if (this.stopped) return;
+    void this.applyQueue.add(async () => {
+      const start = region.startKey ?? new Uint8Array(0);
+      const end = region.endKey ?? new Uint8Array(0);
+      const kv = this.engines.kv;
+      try {
+        let wb = kv.writeBatch();
+        for (const cf of DATA_CFS) {
+          for await (const [k] of kv.scan(cf, start, end)) {
+            if (this.stopped) return; // the tombstone is written: the next start cleans up
+            wb.delete(cf, k);
+            if (wb.count >= 4096) {
+              await kv.write(wb, { sync: false });
+              wb = kv.writeBatch();
+            }
+          }
+        }
+        if (wb.count > 0) await kv.write(wb, { sync: false });
+        this.logger.info('destroyed peer data deleted', { regionId: region.id });
+      } catch (e) {
+        if (!this.stopped) this.logger.warn('deleting a destroyed peer\'s data failed', { regionId: region.id, err: String(e) });
+      }
+    });
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.genQueue.clear();

@@ -1,11 +1,12 @@
 // Store: hosts the region peers of one store over its engines, routes messages and commands to
 // them, and runs the raft worker and the ticker.
 import { join } from 'node:path';
-import { Engines, regionStateRange, storeIdentKey } from '@tskv/engine';
+import { Engines, applyStateKey, regionRaftPrefix, prefixEnd, regionStateKey, regionStateRange, snapshotRaftStateKey, storeIdentKey } from '@tskv/engine';
 import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { StoreConfig } from './config.js';
 import { errorResponse } from './cmd.js';
 import { InvalidRequestError, RegionNotFoundError, TimeoutError } from './errors.js';
+import { eraftpb } from '@tskv/proto';
 import { Logger, createLogger } from './logger.js';
 import { Peer } from './peer.js';
 import { PeerStorage } from './peer_storage.js';
@@ -13,8 +14,9 @@ import { RaftLogGcWorker } from './raft_log_gc.js';
 import { RaftWorker } from './raft_worker.js';
 import { RegionWorker } from './region_worker.js';
 import { Router } from './router.js';
+import { StoreMeta } from './store_meta.js';
 import { SnapManager, receiveSnapshotChunks, sendSnapshotChunks, snapKeyString } from './snap/index.js';
-import { RaftMessage, SchedulerClient, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
+import { RaftMessage, SchedulerClient, SchedulerOperator, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
 
 export type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat' | 'snapGc';
 
@@ -24,6 +26,7 @@ export class Store implements SnapshotEndpoint {
   readonly regionWorker: RegionWorker;
   readonly logGc: RaftLogGcWorker;
   readonly snapMgr: SnapManager;
+  readonly meta = new StoreMeta();
   readonly logger: Logger;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -46,6 +49,8 @@ export class Store implements SnapshotEndpoint {
     this.logGc = new RaftLogGcWorker(engines, this.logger);
     this.worker = new RaftWorker(cfg, engines, this.router, transport, this.regionWorker, this.logGc, this.logger);
     this.regionWorker.onFatal = (e) => this.worker.fail(e);
+    this.worker.onRegionChanged = (p) => this.meta.setRegion(p.region);
+    this.worker.onPeerRemoved = (p) => this.destroyPeer(p);
     this.worker.onFatal = (e) => {
       // Memory may be ahead of disk: refuse everything until a restart rebuilds from disk.
       this.failed = e;
@@ -67,15 +72,27 @@ export class Store implements SnapshotEndpoint {
     await s.snapMgr.init();
     const { start, end } = regionStateRange();
     let applying = 0;
+    const leftovers: metapb.IRegion[] = [];
     for (const [, v] of await engines.kv.collect('raft', start, end)) {
       const st = raft_serverpb.RegionLocalState.decode(v);
-      if (st.state === raft_serverpb.PeerState.Tombstone || !st.region) continue;
+      if (!st.region) continue;
+      if (st.state === raft_serverpb.PeerState.Tombstone) {
+        s.meta.tombstones.set(st.region.id!, { epoch: st.region.regionEpoch ?? {}, peerId: 0 });
+        leftovers.push(st.region);
+        continue;
+      }
       const me = (st.region.peers ?? []).find((p) => p.storeId === cfg.storeId);
-      if (!me) continue;
+      if (!me) {
+        // Removed by a change applied before a crash cut the destroy short: finish it.
+        await s.writeTombstone(st.region);
+        leftovers.push(st.region);
+        continue;
+      }
       const isApplying = st.state === raft_serverpb.PeerState.Applying;
       const ps = await PeerStorage.load(engines, st.region as metapb.IRegion, isApplying);
       const peer = new Peer(cfg, ps, me.id!, s.logger);
       s.router.register(peer);
+      s.meta.setRegion(ps.region);
       // Entries below the truncated index are dead; a GC task lost in a crash is redone here.
       s.logGc.schedule(peer.regionId, 0, ps.applyState.truncatedIndex + 1);
       if (isApplying) {
@@ -90,7 +107,11 @@ export class Store implements SnapshotEndpoint {
         applying++;
       }
     }
-    s.logger.info('store loaded', { regions: s.router.size, applyingSnapshots: applying });
+    // Data a destroy did not get to delete before a crash (unless a live region holds the range).
+    for (const r of leftovers) {
+      if (s.meta.overlapping(r.startKey ?? new Uint8Array(0), r.endKey ?? new Uint8Array(0)).length === 0) s.regionWorker.destroy(r);
+    }
+    s.logger.info('store loaded', { regions: s.router.size, applyingSnapshots: applying, tombstones: s.meta.tombstones.size });
     return s;
   }
 
@@ -182,10 +203,102 @@ export class Store implements SnapshotEndpoint {
   /** A raft message from another store (the transport calls this). */
   onRaftMessage(msg: RaftMessage): void {
     if (this.stopped || this.failed || !msg.regionId) return;
-    if (!this.router.send(msg.regionId, { kind: 'raft', msg })) {
-      // Peers for regions created elsewhere (split, conf change) arrive with that work.
-      this.logger.debug('raft message for unknown region dropped', { regionId: msg.regionId });
+    const regionId = msg.regionId;
+    if (msg.isTombstone) {
+      this.router.send(regionId, { kind: 'gcPeer', msg });
+      return;
     }
+    const peer = this.router.get(regionId);
+    if (!peer) {
+      this.maybeCreatePeer(msg);
+      return;
+    }
+    // A sender left out of a newer membership of the region missed its removal: tell it.
+    const from = msg.fromPeer;
+    if (from?.id && peer.isInitialized() && !peer.isMember(from.id) && (msg.regionEpoch?.confVer ?? 0) < (peer.region.regionEpoch?.confVer ?? 0)) {
+      this.transport.send({ regionId, fromPeer: peer.metaPeer(), toPeer: from, regionEpoch: peer.region.regionEpoch, isTombstone: true });
+      return;
+    }
+    if (msg.message?.msgType === eraftpb.MessageType.MsgSnapshot && !this.snapshotFits(regionId, msg)) return;
+    this.router.send(regionId, { kind: 'raft', msg });
+  }
+
+  /** A snapshot whose range overlaps another region on this store would corrupt both: drop it. */
+  private snapshotFits(regionId: number, msg: RaftMessage): boolean {
+    let region: metapb.IRegion | null | undefined;
+    try {
+      region = raft_serverpb.RaftSnapshotData.decode(msg.message?.snapshot?.data ?? new Uint8Array(0)).region;
+    } catch {
+      region = null;
+    }
+    if (!region) {
+      this.logger.warn('snapshot message without a region dropped', { regionId });
+      return false;
+    }
+    const clash = this.meta.overlapping(region.startKey ?? new Uint8Array(0), region.endKey ?? new Uint8Array(0)).filter((id) => id !== regionId);
+    if (clash.length > 0) {
+      this.logger.info('snapshot overlapping other regions dropped', { regionId, overlaps: clash.join(',') });
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A message for a region this store has no peer of: a peer added by a membership change (or a
+   * split elsewhere) being contacted. It is created, uninitialized until its first snapshot,
+   * unless the message is stale (this store's peer of the region was destroyed under a newer
+   * membership), is not one that starts a peer, or the region's range overlaps one here.
+   */
+  private maybeCreatePeer(msg: RaftMessage): void {
+    const regionId = msg.regionId!;
+    const to = msg.toPeer;
+    const T = eraftpb.MessageType;
+    const type = msg.message?.msgType;
+    if (!to?.id || to.storeId !== this.cfg.storeId) return;
+    if (type !== T.MsgHeartbeat && type !== T.MsgAppend && type !== T.MsgSnapshot && type !== T.MsgRequestVote && type !== T.MsgRequestPreVote) return;
+    const t = this.meta.tombstones.get(regionId);
+    if (t && (msg.regionEpoch?.confVer ?? 0) <= (t.epoch.confVer ?? 0)) {
+      this.logger.debug('message for a destroyed peer dropped', { regionId, to: to.id });
+      return;
+    }
+    const start = msg.startKey ?? new Uint8Array(0);
+    const end = msg.endKey ?? new Uint8Array(0);
+    if (this.meta.overlapping(start, end).length > 0) {
+      this.logger.debug('message for a new region overlapping a region here dropped', { regionId });
+      return;
+    }
+    const ps = PeerStorage.uninitialized(this.engines, regionId);
+    const peer = new Peer(this.cfg, ps, to.id, this.logger);
+    this.router.register(peer);
+    this.logger.info('peer created by a message', { regionId, peerId: to.id, from: msg.fromPeer?.id });
+    this.router.send(regionId, { kind: 'raft', msg });
+  }
+
+  /**
+   * Destroys a removed peer: no more mail, a tombstone on disk (stale messages are dropped), its
+   * raft state and log deleted, its data deleted in the background.
+   */
+  async destroyPeer(p: Peer): Promise<void> {
+    if (this.router.get(p.regionId) !== p) return;
+    this.router.unregister(p.regionId);
+    p.failAll(new RegionNotFoundError(p.regionId));
+    const region = p.region;
+    if (p.isInitialized()) this.meta.removeRegion(p.regionId);
+    this.meta.tombstones.set(p.regionId, { epoch: region.regionEpoch ?? {}, peerId: p.peerId });
+    await this.writeTombstone(region);
+    if (p.isInitialized()) this.regionWorker.destroy(region);
+    this.logger.info('peer destroyed', { regionId: p.regionId, peerId: p.peerId, confVer: region.regionEpoch?.confVer });
+  }
+
+  private async writeTombstone(region: metapb.IRegion): Promise<void> {
+    const id = region.id!;
+    const kvWb = this.engines.kv.writeBatch();
+    kvWb.put('raft', regionStateKey(id), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Tombstone, region }).finish());
+    kvWb.delete('raft', applyStateKey(id));
+    kvWb.delete('raft', snapshotRaftStateKey(id));
+    await this.engines.kv.write(kvWb, { sync: true });
+    const prefix = regionRaftPrefix(id);
+    await this.engines.raft.deleteRange('raft', prefix, prefixEnd(prefix));
   }
 
   /** Executes a client command; region errors come back in the response header, never thrown. */
@@ -218,7 +331,26 @@ export class Store implements SnapshotEndpoint {
 
   private heartbeatRegions(): void {
     for (const p of this.router.all()) {
-      if (p.isLeader()) this.scheduler.regionHeartbeat(p.region, p.metaPeer());
+      if (!p.isLeader()) continue;
+      const region = p.region;
+      const leader = p.metaPeer();
+      Promise.resolve(this.scheduler.regionHeartbeat(region, leader))
+        .then((op) => {
+          if (op) void this.runOperator(region, leader, op);
+        })
+        .catch((e: unknown) => this.logger.debug('region heartbeat failed', { regionId: region.id, err: String(e) }));
     }
+  }
+
+  /** Carries out a scheduler operator by proposing its admin command on the region's leader. */
+  private async runOperator(region: metapb.IRegion, leader: metapb.IPeer, op: SchedulerOperator): Promise<void> {
+    const T = raft_cmdpb.AdminCmdType;
+    const adminRequest: raft_cmdpb.IAdminRequest = op.transferLeader
+      ? { cmdType: T.TransferLeader, transferLeader: op.transferLeader }
+      : op.changePeerV2
+        ? { cmdType: T.ChangePeerV2, changePeerV2: op.changePeerV2 }
+        : { cmdType: T.ChangePeer, changePeer: op.changePeer };
+    const resp = await this.call({ header: { regionId: region.id, peer: leader, regionEpoch: region.regionEpoch }, adminRequest });
+    if (resp.header?.error) this.logger.debug('operator not carried out', { regionId: region.id, err: resp.header.error.message });
   }
 }

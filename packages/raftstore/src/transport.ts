@@ -1,4 +1,4 @@
-import { raft_serverpb } from '@tskv/proto';
+import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 
 export type RaftMessage = raft_serverpb.IRaftMessage;
 export type SnapshotChunk = raft_serverpb.ISnapshotChunk;
@@ -20,8 +20,18 @@ export interface SnapshotEndpoint {
   reportSnapshotStatus(regionId: number, toPeerId: number, ok: boolean): void;
 }
 
+/** What the scheduler asks a region's leader to do (one at a time, like PD's operators). */
+export interface SchedulerOperator {
+  changePeer?: raft_cmdpb.IChangePeerRequest;
+  changePeerV2?: raft_cmdpb.IChangePeerV2Request;
+  transferLeader?: raft_cmdpb.ITransferLeaderRequest;
+}
+
 /** The store's view of the scheduler (placement driver). */
 export interface SchedulerClient {
-  /** Leaders report their region periodically and after changes. */
-  regionHeartbeat(region: import('@tskv/proto').metapb.IRegion, leader: import('@tskv/proto').metapb.IPeer): void;
+  /**
+   * Leaders report their region periodically. The answer may carry an operator, which the
+   * leader carries out by proposing the admin command (the scheduler repeats it until done).
+   */
+  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer): SchedulerOperator | null | void | Promise<SchedulerOperator | null | void>;
 }

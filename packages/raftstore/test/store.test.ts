@@ -41,7 +41,7 @@ class MiniCluster {
       storeConfig({ storeId: id, raftBaseTickMs: 20, requestTimeoutMs: 3000, schedulerHeartbeatTickMs: 100, readMode: this.readMode }),
       e,
       this.transport,
-      { regionHeartbeat: (r, leader) => heartbeats.push({ regionId: Number(r.id), leaderStore: Number(leader.storeId), from: id }) },
+      { regionHeartbeat: (r, leader) => void heartbeats.push({ regionId: Number(r.id), leaderStore: Number(leader.storeId), from: id }) },
     );
     this.stores.set(id, s);
     s.start();
