@@ -13,6 +13,9 @@
 //     snapshots really happen, every round also cuts one follower off until the leader has
 //     compacted past what that follower applied, so it can only catch up by snapshot; the test
 //     fails if no snapshot was ever applied;
+//   - confchange (TinyKV 3B): all the time, a random store is picked every 0-200 ms: its peer of
+//     region 1 is removed if it has one (while more than 2 remain), or a new peer is added there,
+//     through the scheduler's operators;
 //   - at the end of every round each client's values are all there, exactly once, in order.
 //
 // Appends. TinyKV's clients append "x <client> <n> y" by writing key "<client> <n>" (zero-padded
@@ -24,6 +27,7 @@
 // acknowledged), so the scan of its prefix must be exactly n = 0 .. acked-1 with the right values:
 // a missing acknowledged value, a value that was never attempted, or a wrong value is a failure.
 import { setTimeout as sleep } from 'node:timers/promises';
+import { eraftpb } from '@tskv/proto';
 import { Cluster, ClusterOptions, bytesToString } from './cluster.js';
 import { PartitionFilter } from './mock_transport.js';
 import { Prng } from './prng.js';
@@ -54,6 +58,8 @@ export interface GenericOptions {
   putRatio?: number;
   /** TinyKV's maxraftlog: the raft-log GC count limit (snapshot scenarios); off by default. */
   maxRaftLog?: number;
+  /** TinyKV's confchange: a background loop adds or removes a random peer of region 1. */
+  confchange?: boolean;
 }
 
 export interface RoundReport {
@@ -209,7 +215,7 @@ async function partitioner(cluster: Cluster, rng: Prng, done: () => boolean, sta
 async function lagger(cluster: Cluster, rng: Prng, done: () => boolean): Promise<number> {
   await sleep(300);
   const leader = await cluster.waitForLeader(1, 3000).catch(() => undefined);
-  const followers = cluster.storeIds().filter((id) => id !== leader?.storeId && cluster.isRunning(id));
+  const followers = cluster.storeIds().filter((id) => id !== leader?.storeId && cluster.store(id)?.peer(1));
   if (!leader || followers.length === 0 || done()) return 0;
   const victim = followers[rng.int(followers.length)]!;
   const applied = cluster.store(victim)?.peer(1)?.storage.applyState.appliedIndex ?? 0;
@@ -226,6 +232,33 @@ async function lagger(cluster: Cluster, rng: Prng, done: () => boolean): Promise
     cluster.transport.removeFilter(filter);
   }
   return victim;
+}
+
+/** The confchange switch: adds or removes a random store's peer of region 1, again and again. */
+async function confChanger(cluster: Cluster, rng: Prng, done: () => boolean, stats: { changes: number; failed: number }): Promise<void> {
+  const ids = cluster.storeIds();
+  while (!done()) {
+    const region = cluster.scheduler.region(1);
+    const store = ids[rng.int(ids.length)]!;
+    const p = region?.peers?.find((x) => x.storeId === store);
+    try {
+      if (p) {
+        if ((region?.peers?.length ?? 0) > 2) {
+          await cluster.mustRunOperator(1, { changePeer: { changeType: eraftpb.ConfChangeType.RemoveNode, peer: p } }, `confchange: remove ${p.id}@${store}`, 10_000);
+          stats.changes++;
+        }
+      } else {
+        const peer = { id: cluster.scheduler.allocId(), storeId: store };
+        await cluster.mustRunOperator(1, { changePeer: { changeType: eraftpb.ConfChangeType.AddNode, peer } }, `confchange: add ${peer.id}@${store}`, 10_000);
+        stats.changes++;
+      }
+    } catch (e) {
+      // Partitions and crashes can hold a change up past the wait: the next pick goes on.
+      stats.failed++;
+      cluster.log(String(e));
+    }
+    await sleep(rng.int(201));
+  }
 }
 
 /** maxRaftLog: every running store's log of region 1 is within 2 x limit (waits for the last GC). */
@@ -268,6 +301,8 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       const running = clients.map((c) => c.run(() => clientsDone));
       const part = o.partitions ? partitioner(cluster, rng.fork(), () => partitionerDone, pstats) : Promise.resolve();
       const lag = o.maxRaftLog ? lagger(cluster, rng.fork(), () => clientsDone) : Promise.resolve(0);
+      const cstats = { changes: 0, failed: 0 };
+      const changer = o.confchange ? confChanger(cluster, rng.fork(), () => clientsDone, cstats) : Promise.resolve();
 
       await sleep(roundMs);
       clientsDone = true;
@@ -282,6 +317,7 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       }
       await part;
       const laggedStore = await lag;
+      await changer;
       // Healed: requests stuck in a minority are answered once a new term starts there.
       if (o.partitions) await sleep(ELECTION_TIMEOUT_MS);
       await Promise.all(running);
@@ -316,7 +352,8 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
         `[${o.name}] round ${round}: appends per client [${rep.appends.join(' ')}], ` +
           `${rep.partitionsApplied} partitions, slowest op ${rep.maxOpMs} ms, round ${rep.ms} ms; transport: ${JSON.stringify(cluster.transport.stats)}` +
           (cluster.crashStats.kills > 0 ? `; kills ${JSON.stringify(cluster.crashStats)}` : '') +
-          (o.maxRaftLog ? `; lagged store ${laggedStore}, snapshots ${JSON.stringify(cluster.snapStats())}` : ''),
+          (o.maxRaftLog ? `; lagged store ${laggedStore}, snapshots ${JSON.stringify(cluster.snapStats())}` : '') +
+          (o.confchange ? `; membership changes ${cstats.changes} (${cstats.failed} not done in time), peers now ${(cluster.scheduler.region(1)?.peers ?? []).map((p) => `${p.id}@${p.storeId}`).join(' ')}` : ''),
       );
     }
     const snapshots = cluster.snapStats();

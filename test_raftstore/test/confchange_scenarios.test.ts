@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eraftpb, metapb } from '@tskv/proto';
-import { Cluster } from '../src/index.js';
+import { Cluster, GenericOptions, runGeneric } from '../src/index.js';
 
 const TIMEOUT = { timeout: 120_000 };
 const R = 1;
@@ -131,4 +131,34 @@ test('a voter replaced through a joint configuration, and a learner promoted', T
     await c.startStore(2);
     await c.mustEngineGetEqual(2, 'd', '4');
   }),
+);
+
+// ---- the generic test with the confchange switch (see src/generic.ts) ----
+
+async function generic(o: Omit<GenericOptions, 'roundMs'>): Promise<void> {
+  const r = await runGeneric({ roundMs: 5000, confchange: true, ...o });
+  for (const round of r.rounds) {
+    assert.ok(round.appends.reduce((a, b) => a + b, 0) > 0, `[${o.name}] round ${round.round}: no append succeeded (seed ${r.seed})`);
+  }
+  if (o.maxRaftLog) assert.ok(r.snapshots.applied > 0, `[${o.name}] no snapshot was applied`);
+  console.log(`[${o.name}] ok: ${r.totalAppends} appends in ${r.ms} ms (seed ${r.seed})`);
+}
+
+const off = { unreliable: false, crash: false, partitions: false };
+const LONG = { timeout: 180_000 };
+
+test('ConfChangeRecover', LONG, () => generic({ name: 'ConfChangeRecover', nclients: 1, ...off, crash: true }));
+
+test('ConfChangeRecoverManyClients', LONG, () => generic({ name: 'ConfChangeRecoverManyClients', nclients: 20, ...off, crash: true }));
+
+test('ConfChangeUnreliable', LONG, () => generic({ name: 'ConfChangeUnreliable', nclients: 5, ...off, unreliable: true }));
+
+test('ConfChangeUnreliableRecover', LONG, () => generic({ name: 'ConfChangeUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true }));
+
+test('ConfChangeSnapshotUnreliableRecover', LONG, () =>
+  generic({ name: 'ConfChangeSnapshotUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true, maxRaftLog: 100 }),
+);
+
+test('ConfChangeSnapshotUnreliableRecoverConcurrentPartition', LONG, () =>
+  generic({ name: 'ConfChangeSnapshotUnreliableRecoverConcurrentPartition', nclients: 5, ...off, unreliable: true, crash: true, partitions: true, maxRaftLog: 100 }),
 );

@@ -15,7 +15,7 @@ const region: metapb.IRegion = { id: 1, startKey: new Uint8Array(0), endKey: new
 const ent = (index: number, term: number) => ({ entryType: 0, term, index, data: new Uint8Array([index & 0xff]), context: new Uint8Array() });
 const snapAt = (index: number, term: number): Snapshot => ({
   data: raft_serverpb.RaftSnapshotData.encode({ region, meta: { cfFiles: [] } }).finish(),
-  metadata: { index, term, confState: { voters: [1, 2], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
+  metadata: { index, term, confState: { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
 });
 
 async function withStorage(fn: (e: Engines, ps: PeerStorage, dir: string) => Promise<void>): Promise<void> {
@@ -50,6 +50,9 @@ test('snapshot(): temporarily unavailable until generated, reused while recent, 
     ps.onSnapshotGenerated(s);
     assert.equal(ps.snapshot(0, 2), s);
     assert.equal(ps.snapshot(0, 3), s, 'reused for another follower');
+    assert.throws(() => ps.snapshot(0, 9), SnapshotTemporarilyUnavailableError, 'peer 9 joined after it was taken');
+    assert.equal(status(ps), 'requested');
+    ps.onSnapshotGenerated(s);
     assert.throws(() => ps.snapshot(9, 2), SnapshotTemporarilyUnavailableError, 'older than the requested index');
     assert.equal(status(ps), 'requested');
     ps.onSnapshotGenerated(snapAt(8, 6));
