@@ -503,7 +503,9 @@ export class Cluster {
    * Sends `requests` (about `key`) to the leader of the region holding `key` and retries until
    * success or the deadline: NotLeader (follows the hint, else tries the other stores),
    * EpochNotMatch (refreshes the region), StaleCommand, Timeout, RegionNotFound, a store down.
-   * KeyNotInRegion, StoreNotMatch and malformed requests fail at once.
+   * KeyNotInRegion (refreshes the region's range: it split), a key in a gap between known regions
+   * (a split the scheduler has not heard of yet). A key outside every region, StoreNotMatch and
+   * malformed requests fail at once.
    *
    * A Timeout leaves the outcome unknown: a retried write may be applied twice. Callers design
    * their writes to be idempotent (the generic test writes a new key per append).
@@ -526,7 +528,13 @@ export class Cluster {
         );
       }
       const info = this.scheduler.regionByKey(k);
-      if (!info) throw new ClusterRequestError(`no region holds key ${show(k)}`, null, false);
+      if (!info) {
+        if (!this.scheduler.withinKnownSpan(k)) throw new ClusterRequestError(`no region holds key ${show(k)}`, null, false);
+        // A gap inside the known span: between a split and the scheduler hearing of a new region.
+        lastMsg = `no region known yet for key ${show(k)}`;
+        await sleep(50);
+        continue;
+      }
       const region = info.region;
       const target = this.pickTarget(region);
       if (!target) {
@@ -569,8 +577,14 @@ export class Cluster {
       } else if (err.regionNotFound) {
         this.scheduler.setLeader(region.id!, null);
         await sleep(50);
+      } else if (err.keyNotInRegion) {
+        // The region split (or the cache was stale): refresh it from the store's answer and retry.
+        const r = err.keyNotInRegion;
+        const cur = this.scheduler.region(r.regionId ?? 0);
+        if (cur) this.scheduler.updateRegion({ ...cur, startKey: r.startKey ?? new Uint8Array(0), endKey: r.endKey ?? new Uint8Array(0), });
+        await sleep(20);
       } else {
-        // KeyNotInRegion, StoreNotMatch, invalid request: retrying cannot help.
+        // StoreNotMatch, invalid request: retrying cannot help.
         throw new ClusterRequestError(`request on key ${show(k)} failed: ${lastMsg}`, err, false);
       }
     }

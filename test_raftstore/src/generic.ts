@@ -16,6 +16,8 @@
 //   - confchange (TinyKV 3B): all the time, a random store is picked every 0-200 ms: its peer of
 //     region 1 is removed if it has one (while more than 2 remain), or a new peer is added there,
 //     through the scheduler's operators;
+//   - split (TinyKV 3B): regions over 300 B split (split size 200 B, checked every 100 ms); at the
+//     end the region holding the empty key must no longer cover the whole key space;
 //   - at the end of every round each client's values are all there, exactly once, in order.
 //
 // Appends. TinyKV's clients append "x <client> <n> y" by writing key "<client> <n>" (zero-padded
@@ -60,6 +62,8 @@ export interface GenericOptions {
   maxRaftLog?: number;
   /** TinyKV's confchange: a background loop adds or removes a random peer of region 1. */
   confchange?: boolean;
+  /** TinyKV's split: tiny region size limits (max 300 B, split 200 B); the first region must split. */
+  split?: boolean;
 }
 
 export interface RoundReport {
@@ -283,7 +287,11 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   if (envCrash && envCrash !== 'stop' && envCrash !== 'kill') throw new Error(`GENERIC_CRASH must be 'stop' or 'kill', got '${envCrash}'`);
   const crashMode = (envCrash as 'stop' | 'kill' | undefined) || o.crashMode || 'stop';
   const t0 = Date.now();
-  const config = o.maxRaftLog ? { raftLogGcCountLimit: o.maxRaftLog, ...o.config } : o.config;
+  const config = {
+    ...(o.maxRaftLog ? { raftLogGcCountLimit: o.maxRaftLog } : {}),
+    ...(o.split ? { regionMaxSize: 300, regionSplitSize: 200, splitCheckTickMs: 100 } : {}),
+    ...o.config,
+  };
   const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed: o.seed, config });
   const rng = cluster.rng.fork();
   const reports: RoundReport[] = [];
@@ -355,6 +363,11 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
           (o.maxRaftLog ? `; lagged store ${laggedStore}, snapshots ${JSON.stringify(cluster.snapStats())}` : '') +
           (o.confchange ? `; membership changes ${cstats.changes} (${cstats.failed} not done in time), peers now ${(cluster.scheduler.region(1)?.peers ?? []).map((p) => `${p.id}@${p.storeId}`).join(' ')}` : ''),
       );
+    }
+    if (o.split) {
+      const first = cluster.scheduler.regionByKey(new Uint8Array(0))?.region;
+      if (!first || (first.endKey ?? new Uint8Array(0)).length === 0) throw new Error(`the first region never split: ${JSON.stringify(first)}`);
+      console.log(`[${o.name}] regions at the end: ${cluster.scheduler.allRegions().length}, splits asked ${cluster.scheduler.splitsAsked}`);
     }
     const snapshots = cluster.snapStats();
     if (o.maxRaftLog && snapshots.applied === 0) throw new Error(`no snapshot was applied in ${rounds} rounds: ${JSON.stringify(snapshots)}`);

@@ -28,6 +28,14 @@ function cmp(a: Uint8Array, b: Uint8Array): number {
   return Buffer.compare(a, b);
 }
 
+function overlaps(a: metapb.IRegion, b: metapb.IRegion): boolean {
+  const aEnd = a.endKey ?? new Uint8Array(0);
+  const bEnd = b.endKey ?? new Uint8Array(0);
+  const aStart = a.startKey ?? new Uint8Array(0);
+  const bStart = b.startKey ?? new Uint8Array(0);
+  return (aEnd.length === 0 || cmp(bStart, aEnd) < 0) && (bEnd.length === 0 || cmp(aStart, bEnd) < 0);
+}
+
 export function keyInRegion(key: Uint8Array, r: metapb.IRegion): boolean {
   const start = r.startKey ?? new Uint8Array(0);
   const end = r.endKey ?? new Uint8Array(0);
@@ -96,7 +104,7 @@ export class MockScheduler implements SchedulerClient {
         return null;
       }
     }
-    this.regions.set(id, { region: cloneRegion(region), leader: { ...leader } });
+    this.put(region, { ...leader });
     this.heartbeats.push({ at: Date.now(), regionId: id, leader: { ...leader } });
     if (this.heartbeats.length > MockScheduler.MAX_HEARTBEATS) this.heartbeats.splice(0, this.heartbeats.length / 2);
     const op = this.operators.get(id);
@@ -106,6 +114,39 @@ export class MockScheduler implements SchedulerClient {
       return null;
     }
     return this.frozen.has(id) ? null : op;
+  }
+
+  /**
+   * Records a region, dropping the regions it makes obsolete: those overlapping it with an older
+   * version (the range before a split). The map then never holds two regions for one key.
+   */
+  private put(region: metapb.IRegion, leader: metapb.IPeer | null | undefined): void {
+    const id = region.id!;
+    const v = epochOf(region).version;
+    for (const [other, info] of this.regions) {
+      if (other === id) continue;
+      if (overlaps(info.region, region) && epochOf(info.region).version <= v) this.regions.delete(other);
+    }
+    const known = this.regions.get(id);
+    this.regions.set(id, { region: cloneRegion(region), leader: leader === undefined ? known?.leader ?? null : leader });
+  }
+
+  /** Ids for a split, refused when the region's version is older than the known one. */
+  async askBatchSplit(region: metapb.IRegion, count: number): Promise<{ newRegionId: number; newPeerIds: number[] }[]> {
+    const known = this.regions.get(region.id!);
+    if (known && epochOf(region).version < epochOf(known.region).version) throw new Error(`stale region ${region.id} asking to split`);
+    const out: { newRegionId: number; newPeerIds: number[] }[] = [];
+    for (let i = 0; i < count; i++) out.push({ newRegionId: this.allocId(), newPeerIds: (region.peers ?? []).map(() => this.allocId()) });
+    this.splitsAsked += count;
+    return out;
+  }
+
+  splitsAsked = 0;
+  splitsReported = 0;
+
+  reportBatchSplit(regions: metapb.IRegion[]): void {
+    this.splitsReported++;
+    for (const r of regions) this.updateRegion(r);
   }
 
   // ---- operators ----
@@ -133,10 +174,26 @@ export class MockScheduler implements SchedulerClient {
     return [...this.regions.values()].map((i) => i.region).sort((a, b) => cmp(a.startKey ?? new Uint8Array(0), b.startKey ?? new Uint8Array(0)));
   }
 
-  /** The region whose range holds `key`, with its last known leader. */
+  /** The region whose range holds `key`, with its last known leader (first by start key if stale overlaps remain). */
   regionByKey(key: Uint8Array): RegionInfo | undefined {
     for (const info of this.regions.values()) if (keyInRegion(key, info.region)) return info;
     return undefined;
+  }
+
+  /** Whether `key` lies between the lowest start and the highest end of the known regions. */
+  withinKnownSpan(key: Uint8Array): boolean {
+    let lo: Uint8Array | null = null;
+    let hiUnbounded = false;
+    let hi: Uint8Array | null = null;
+    for (const { region } of this.regions.values()) {
+      const s = region.startKey ?? new Uint8Array(0);
+      const e = region.endKey ?? new Uint8Array(0);
+      if (lo === null || cmp(s, lo) < 0) lo = s;
+      if (e.length === 0) hiUnbounded = true;
+      else if (hi === null || cmp(e, hi) > 0) hi = e;
+    }
+    if (lo === null || cmp(key, lo) < 0) return false;
+    return hiUnbounded || (hi !== null && cmp(key, hi) < 0);
   }
 
   leader(regionId: number): metapb.IPeer | null {
@@ -156,9 +213,7 @@ export class MockScheduler implements SchedulerClient {
       const a = epochOf(region);
       const b = epochOf(known.region);
       if (a.version < b.version || a.confVer < b.confVer) return;
-      known.region = cloneRegion(region);
-    } else {
-      this.regions.set(region.id!, { region: cloneRegion(region), leader: null });
     }
+    this.put(region, undefined);
   }
 }

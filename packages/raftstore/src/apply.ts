@@ -1,11 +1,13 @@
 // Applying committed entries of a round into the round's one kv batch. Normal commands are
 // checked against the region epoch and staged; CompactLog moves the truncated index (the log
 // entries themselves are deleted later by the raft-log GC worker, once this batch is durable).
-import { WriteBatch, regionStateKey } from '@tskv/engine';
+import { WriteBatch, applyStateKey, regionStateKey } from '@tskv/engine';
 import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { Entry, EntryType, RaftError, decodeConfChange, toConfChangeV2 } from '@tskv/raft';
 import { applyWrites, errorResponse } from './cmd.js';
 import { applyChanges, changesOf } from './conf_change.js';
+import { encodeApplyState, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
+import { applySplit } from './split.js';
 import { EpochNotMatchError, InvalidRequestError, StoreError } from './errors.js';
 import { Logger } from './logger.js';
 import { CmdCallback } from './msg.js';
@@ -23,17 +25,25 @@ export interface Compaction {
   index: number;
 }
 
+/** A BatchSplit applied in this round: the store creates the new peers once the batch is written. */
+export interface SplitDone {
+  peer: Peer;
+  derived: metapb.IRegion;
+  regions: metapb.IRegion[];
+}
+
 export interface ApplyContext {
   kvWb: WriteBatch;
   answers: Answer[];
   compactions: Compaction[];
+  splits: SplitDone[];
   /** The kv batch must be synced: the raft log below a new truncated index will be deleted. */
   syncKv: boolean;
   entriesApplied: number;
 }
 
 export function newApplyContext(kvWb: WriteBatch): ApplyContext {
-  return { kvWb, answers: [], compactions: [], syncKv: false, entriesApplied: 0 };
+  return { kvWb, answers: [], compactions: [], splits: [], syncKv: false, entriesApplied: 0 };
 }
 
 /** Stages committed entries of one peer into the kv batch and collects proposal answers. */
@@ -63,7 +73,7 @@ function applyCommand(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raf
     logger.error('undecodable command entry skipped', { regionId: p.regionId, index: e.index, err: String(err) });
     return errorResponse(new EpochNotMatchError('corrupt command entry', [p.region]));
   }
-  if (req.adminRequest) return applyAdmin(p, e, req.adminRequest, ctx, logger);
+  if (req.adminRequest) return applyAdmin(p, e, req, req.adminRequest, ctx, logger);
   try {
     // The region may have changed (split, conf change) between proposal and apply.
     checkEpoch(req, p.region);
@@ -71,10 +81,13 @@ function applyCommand(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raf
     if (err instanceof StoreError) return errorResponse(err);
     throw err;
   }
-  return { header: { currentTerm: e.term }, responses: applyWrites(req, ctx.kvWb) };
+  const before = ctx.kvWb.byteSize;
+  const responses = applyWrites(req, ctx.kvWb);
+  p.sizeDiffHint += ctx.kvWb.byteSize - before;
+  return { header: { currentTerm: e.term }, responses };
 }
 
-function applyAdmin(p: Peer, e: Entry, admin: raft_cmdpb.IAdminRequest, ctx: ApplyContext, logger: Logger): raft_cmdpb.IRaftCmdResponse {
+function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: raft_cmdpb.IAdminRequest, ctx: ApplyContext, logger: Logger): raft_cmdpb.IRaftCmdResponse {
   const ok: raft_cmdpb.IRaftCmdResponse = { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType: admin.cmdType } };
   switch (admin.cmdType) {
     case raft_cmdpb.AdminCmdType.CompactLog: {
@@ -92,6 +105,30 @@ function applyAdmin(p: Peer, e: Entry, admin: raft_cmdpb.IAdminRequest, ctx: App
       st.truncatedTerm = term;
       ctx.syncKv = true;
       return { ...ok, adminResponse: { cmdType: admin.cmdType, compactLog: {} } };
+    }
+    case raft_cmdpb.AdminCmdType.BatchSplit: {
+      let split: { derived: metapb.IRegion; regions: metapb.IRegion[] };
+      try {
+        checkEpoch(req, p.region, { confVer: false });
+        split = applySplit(p.region, admin.splits ?? {});
+      } catch (err) {
+        if (err instanceof StoreError) return errorResponse(err);
+        throw err;
+      }
+      const { derived, regions } = split;
+      p.storage.region = derived;
+      const put = (r: metapb.IRegion): void =>
+        void ctx.kvWb.put('raft', regionStateKey(r.id!), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region: r }).finish());
+      put(derived);
+      for (const r of regions) {
+        // A new region starts like a bootstrapped one; its raft state is derived from this apply
+        // state when it is first loaded (PeerStorage.load), so the kv batch alone is atomic.
+        put(r);
+        ctx.kvWb.put('raft', applyStateKey(r.id!), encodeApplyState({ appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM }));
+      }
+      ctx.splits.push({ peer: p, derived, regions });
+      logger.info('region split', { regionId: p.regionId, index: e.index, version: derived.regionEpoch?.version, newRegions: regions.map((r) => r.id).join(',') });
+      return { ...ok, adminResponse: { cmdType: admin.cmdType, splits: { regions: [derived, ...regions] } } };
     }
     default:
       logger.error('unsupported admin command skipped', { regionId: p.regionId, index: e.index, cmdType: admin.cmdType });

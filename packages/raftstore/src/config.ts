@@ -20,6 +20,11 @@ export interface StoreConfig {
   /** Below this many compactable entries a compaction is not worth a proposal. */
   raftLogGcThreshold: number;
   splitCheckTickMs: number;
+  /** A region larger than this is split (keys of about regionSplitSize each, TiKV's policy). */
+  regionMaxSize: number;
+  regionSplitSize: number;
+  /** Check a region again only after this many bytes were written to it (0: regionSplitSize / 16). */
+  regionSplitCheckDiff: number;
   schedulerHeartbeatTickMs: number;
   /** Max bytes of entries per MsgAppend. */
   raftMaxSizePerMsg: number;
@@ -48,6 +53,9 @@ export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): Stor
     raftLogGcSizeLimit: 72 * 1024 * 1024,
     raftLogGcThreshold: 50,
     splitCheckTickMs: 10_000,
+    regionMaxSize: 144 * 1024 * 1024,
+    regionSplitSize: 96 * 1024 * 1024,
+    regionSplitCheckDiff: 0,
     schedulerHeartbeatTickMs: 10_000,
     raftMaxSizePerMsg: 1024 * 1024,
     raftMaxInflightMsgs: 256,
@@ -64,5 +72,6 @@ export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): Stor
   if (!(c.raftBaseTickMs > 0)) throw new Error('raftBaseTickMs must be positive');
   if (!(c.raftLogGcCountLimit > 0)) throw new Error('raftLogGcCountLimit must be positive');
   if (!(c.snapChunkBytes >= 1024)) throw new Error('snapChunkBytes must be at least 1024');
+  if (!(c.regionSplitSize > 0 && c.regionSplitSize <= c.regionMaxSize)) throw new Error('need 0 < regionSplitSize <= regionMaxSize');
   return c;
 }

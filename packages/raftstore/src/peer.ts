@@ -60,6 +60,11 @@ export class Peer {
    */
   applyingSnapshot: { index: number; term: number } | null = null;
   deferredEntries: Entry[] = [];
+  /** Bytes written to the region since its last split check (checks only regions that grew). */
+  sizeDiffHint = Number.MAX_SAFE_INTEGER;
+  /** The last split check's measure of the region (reported to the scheduler). */
+  approximateSize = 0;
+  approximateKeys = 0;
   /** This peer applied its own removal: it is destroyed once it is no longer leader. */
   pendingRemove = false;
   /** Peers learnt from messages (an uninitialized peer's region does not list them yet). */
@@ -216,6 +221,11 @@ export class Peer {
         cb({ header: { currentTerm: this.raw.raft.term }, responses: [], adminResponse: { cmdType: T.TransferLeader, transferLeader: {} } });
         return;
       }
+      case T.BatchSplit:
+        checkEpoch(req, this.region, { confVer: false });
+        this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
+        this.trackProposal(cb);
+        return;
       case T.CompactLog:
         this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
         this.trackProposal(cb);

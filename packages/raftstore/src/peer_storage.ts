@@ -139,9 +139,13 @@ export class PeerStorage implements Storage {
     const id = region.id!;
     const rs = engines.raft.getSync('raft', raftStateKey(id));
     const as = engines.kv.getSync('raft', applyStateKey(id));
-    if (!rs || !as) throw new Error(`region ${id}: raft state or apply state missing on disk`);
-    let raftState = decodeRaftLocalState(rs);
+    if (!as) throw new Error(`region ${id}: apply state missing on disk`);
     const applyState = decodeApplyState(as);
+    // A region created by a split has only its kv part (written with the split): its log starts
+    // where its apply state says, like a bootstrapped region's.
+    let raftState: RaftLocalState = rs
+      ? decodeRaftLocalState(rs)
+      : { hardState: { term: applyState.truncatedTerm, vote: 0, commit: applyState.truncatedIndex }, lastIndex: applyState.truncatedIndex, lastTerm: applyState.truncatedTerm };
     if (applying) raftState = await recoverSnapshotRaftState(engines, id, raftState, applyState);
     // The apply state is written with the kv data, the raft state with the log; a crash between
     // the two writes of a round can leave commit behind applied. Applied entries are committed.

@@ -14,12 +14,12 @@
 import { Engines } from '@tskv/engine';
 import { raft_serverpb } from '@tskv/proto';
 import { Message, Ready } from '@tskv/raft';
-import { ApplyContext, applyEntries, newApplyContext } from './apply.js';
-import { errorResponse, executeReads } from './cmd.js';
+import { ApplyContext, SplitDone, applyEntries, newApplyContext } from './apply.js';
+import { checkKeyInRegion, errorResponse, executeReads } from './cmd.js';
 import { StoreConfig } from './config.js';
-import { TimeoutError } from './errors.js';
+import { StoreError, TimeoutError } from './errors.js';
 import { Logger } from './logger.js';
-import { Peer } from './peer.js';
+import { Peer, checkEpoch } from './peer.js';
 import { RaftLogGcWorker } from './raft_log_gc.js';
 import { RegionWorker } from './region_worker.js';
 import { Router } from './router.js';
@@ -45,6 +45,7 @@ export class RaftWorker {
   /** The store's part after a round: region ranges moved (snapshot), peers removed. */
   onRegionChanged: ((p: Peer) => void) | null = null;
   onPeerRemoved: ((p: Peer) => Promise<void>) | null = null;
+  onSplit: ((s: SplitDone) => void) | null = null;
 
   constructor(
     private readonly cfg: StoreConfig,
@@ -192,6 +193,7 @@ export class RaftWorker {
 
   /** After the round's writes: background work that needs the state they made durable. */
   private handOff(peers: Peer[], accepted: Peer[], ctx: ApplyContext): void {
+    for (const sp of ctx.splits) this.onSplit?.(sp);
     for (const c of ctx.compactions) {
       c.peer.storage.onCompacted(c.index, c.oldTruncated);
       this.logGc.schedule(c.peer.regionId, c.oldTruncated + 1, c.index + 1);
@@ -263,6 +265,15 @@ export class RaftWorker {
     if (n === 0) return;
     const ready = p.readsAwaitingApply.splice(0, n);
     for (const r of ready) {
+      // The region may have split or changed since the read was accepted.
+      try {
+        checkEpoch(r.req, p.region);
+        for (const q of r.req.requests ?? []) checkKeyInRegion(q, p.region);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        r.cb(errorResponse(e));
+        continue;
+      }
       executeReads(r.req, p.region, this.engines.kv).then(r.cb, (err: unknown) => {
         this.logger.error('read failed', { regionId: p.regionId, err: String(err) });
         r.cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));

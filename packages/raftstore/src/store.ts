@@ -15,6 +15,9 @@ import { RaftWorker } from './raft_worker.js';
 import { RegionWorker } from './region_worker.js';
 import { Router } from './router.js';
 import { StoreMeta } from './store_meta.js';
+import { SplitCheckResult, SplitCheckWorker } from './split_check.js';
+import type { SplitDone } from './apply.js';
+import { RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 import { SnapManager, receiveSnapshotChunks, sendSnapshotChunks, snapKeyString } from './snap/index.js';
 import { RaftMessage, SchedulerClient, SchedulerOperator, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
 
@@ -27,6 +30,7 @@ export class Store implements SnapshotEndpoint {
   readonly logGc: RaftLogGcWorker;
   readonly snapMgr: SnapManager;
   readonly meta = new StoreMeta();
+  readonly splitChecker: SplitCheckWorker;
   readonly logger: Logger;
   private timers: NodeJS.Timeout[] = [];
   private stopped = false;
@@ -51,6 +55,8 @@ export class Store implements SnapshotEndpoint {
     this.regionWorker.onFatal = (e) => this.worker.fail(e);
     this.worker.onRegionChanged = (p) => this.meta.setRegion(p.region);
     this.worker.onPeerRemoved = (p) => this.destroyPeer(p);
+    this.worker.onSplit = (sp) => this.onSplit(sp);
+    this.splitChecker = new SplitCheckWorker(cfg, engines, this.logger, (r) => void this.onSplitCheckResult(r));
     this.worker.onFatal = (e) => {
       // Memory may be ahead of disk: refuse everything until a restart rebuilds from disk.
       this.failed = e;
@@ -130,6 +136,7 @@ export class Store implements SnapshotEndpoint {
     this.onPeriodic('schedulerHeartbeat', () => this.heartbeatRegions());
     this.onPeriodic('raftLogGc', () => this.router.broadcast({ kind: 'raftLogGcTick' }));
     this.onPeriodic('snapGc', () => void this.collectSnapshots());
+    this.onPeriodic('splitCheck', () => this.scheduleSplitChecks());
     const every = (ms: number, fn: () => void): void => {
       const t = setInterval(fn, ms);
       t.unref();
@@ -158,8 +165,92 @@ export class Store implements SnapshotEndpoint {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.worker.stop();
-    await Promise.all([this.regionWorker.stop(), this.logGc.stop()]);
+    await Promise.all([this.regionWorker.stop(), this.logGc.stop(), this.splitChecker.stop()]);
     for (const p of this.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} stopped`));
+  }
+
+  // ---- split ----
+
+  /** Leaders of regions that grew by enough since their last check get measured. */
+  private scheduleSplitChecks(): void {
+    const diff = this.cfg.regionSplitCheckDiff || Math.max(1, Math.floor(this.cfg.regionSplitSize / 16));
+    for (const p of this.router.all()) {
+      if (!p.isLeader() || !p.isInitialized() || p.applyingSnapshot) continue;
+      // A region near the limit is checked again as soon as enough was written to cross it.
+      const due = p.approximateSize > 0 ? Math.min(diff, Math.max(1, this.cfg.regionMaxSize - p.approximateSize)) : diff;
+      if (p.sizeDiffHint < due) continue;
+      p.sizeDiffHint = 0;
+      this.splitChecker.schedule(structuredClone(p.region));
+    }
+  }
+
+  /** A split check's answer: record the size; if the region must split, ask for ids and propose. */
+  private async onSplitCheckResult(r: SplitCheckResult): Promise<void> {
+    const p = this.router.get(r.region.id!);
+    if (!p) return;
+    p.approximateSize = r.size;
+    p.approximateKeys = r.keys;
+    if (r.splitKeys.length === 0 || !this.scheduler.askBatchSplit) return;
+    // Until a split lands, keep the region due for another check (no write may come to ask again).
+    p.sizeDiffHint = Number.MAX_SAFE_INTEGER;
+    if (!p.isLeader()) return;
+    try {
+      const ids = await this.scheduler.askBatchSplit(r.region, r.splitKeys.length);
+      const requests = r.splitKeys.map((splitKey, i) => ({ splitKey, newRegionId: ids[i]!.newRegionId, newPeerIds: ids[i]!.newPeerIds }));
+      const resp = await this.call({
+        header: { regionId: r.region.id, peer: p.metaPeer(), regionEpoch: r.region.regionEpoch },
+        adminRequest: { cmdType: raft_cmdpb.AdminCmdType.BatchSplit, splits: { requests } },
+      });
+      if (resp.header?.error) this.logger.info('split not done', { regionId: r.region.id, err: resp.header.error.message });
+      else p.sizeDiffHint = 0;
+    } catch (e) {
+      this.logger.debug('split not done', { regionId: r.region.id, err: String(e) });
+    }
+  }
+
+  /**
+   * A split was applied and written: the region's range shrank and the new regions' peers on this
+   * store start (initialized, log at the bootstrap position). A new region's peer that already
+   * exists uninitialized (its region elected a leader elsewhere first) keeps its hard state; one
+   * destroyed here already (tombstone) is not re-created and its data goes.
+   */
+  private onSplit(sp: SplitDone): void {
+    this.meta.setRegion(sp.derived);
+    const wasLeader = sp.peer.isLeader();
+    for (const r of sp.regions) {
+      const id = r.id!;
+      const me = (r.peers ?? []).find((x) => x.storeId === this.cfg.storeId);
+      if (!me) continue;
+      const existing = this.router.get(id);
+      if (existing?.isInitialized()) {
+        this.logger.warn('split: new region already initialized here', { regionId: id });
+        continue;
+      }
+      const t = this.meta.tombstones.get(id);
+      if (t) {
+        this.logger.info('split: new region was destroyed here already', { regionId: id });
+        this.regionWorker.destroy(r);
+        continue;
+      }
+      const hs = existing ? existing.storage.raftState.hardState : { term: 0, vote: 0, commit: 0 };
+      const raftState = {
+        hardState: hs.term > RAFT_INIT_LOG_TERM ? { ...hs, commit: Math.max(hs.commit, RAFT_INIT_LOG_INDEX) } : { term: RAFT_INIT_LOG_TERM, vote: 0, commit: RAFT_INIT_LOG_INDEX },
+        lastIndex: RAFT_INIT_LOG_INDEX,
+        lastTerm: RAFT_INIT_LOG_TERM,
+      };
+      const ps = new PeerStorage(this.engines, r, raftState, { appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM });
+      if (existing) {
+        this.router.unregister(id);
+        existing.failAll(new RegionNotFoundError(id));
+      }
+      const peer = new Peer(this.cfg, ps, me.id!, this.logger);
+      this.router.register(peer);
+      this.meta.setRegion(r);
+      // The old region's leader store elects the new regions at once instead of after a timeout.
+      if (wasLeader) peer.raw.campaign();
+      this.router.send(id, { kind: 'tick' });
+    }
+    if (wasLeader) this.scheduler.reportBatchSplit?.([sp.derived, ...sp.regions]);
   }
 
   // ---- snapshots on the wire (the transport calls these) ----

@@ -34,4 +34,8 @@ export interface SchedulerClient {
    * leader carries out by proposing the admin command (the scheduler repeats it until done).
    */
   regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer): SchedulerOperator | null | void | Promise<SchedulerOperator | null | void>;
+  /** Ids for `count` new regions split off `region` (a region id and one peer id per peer). */
+  askBatchSplit?(region: metapb.IRegion, count: number): Promise<{ newRegionId: number; newPeerIds: number[] }[]>;
+  /** The regions a split produced (the original, shrunk, first). */
+  reportBatchSplit?(regions: metapb.IRegion[]): void;
 }
