@@ -8,28 +8,16 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Engines } from '@tskv/engine';
 import type { CfName, Engine } from '@tskv/engine';
-import { eraftpb, errorpb, metapb, raft_cmdpb } from '@tskv/proto';
+import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { Store, StoreConfig, bootstrapRegion, bootstrapStore, storeConfig } from '@tskv/raftstore';
 import type { SchedulerOperator } from '@tskv/raftstore';
 import { MockScheduler, operatorDone } from './mock_scheduler.js';
+import { ClusterClient, Key, show, toBytes } from './cluster_client.js';
 import { MockTransport } from './mock_transport.js';
 import { Prng, testSeed } from './prng.js';
 
-export type Key = string | Uint8Array;
-const CmdType = raft_cmdpb.CmdType;
-
-export function toBytes(k: Key): Uint8Array {
-  return typeof k === 'string' ? Buffer.from(k, 'utf8') : k;
-}
-
-export function bytesToString(b: Uint8Array | null | undefined): string {
-  return b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8') : '<none>';
-}
-
-function show(k: Uint8Array): string {
-  const s = Buffer.from(k).toString('utf8');
-  return /^[\x20-\x7e]*$/.test(s) ? JSON.stringify(s) : `0x${Buffer.from(k).toString('hex')}`;
-}
+export { toBytes, bytesToString, ClusterRequestError } from './cluster_client.js';
+export type { Key, RequestOptions } from './cluster_client.js';
 
 /** Store timings for tests: TinyKV-like (tick 50 ms, election ≈ 500 ms), short request timeout. */
 export const TEST_STORE_CONFIG: Partial<StoreConfig> = {
@@ -56,6 +44,8 @@ export interface ClusterOptions {
   /** Key range of the first region (default: the whole key space). */
   startKey?: Uint8Array;
   endKey?: Uint8Array;
+  /** Bootstrap several regions instead of one: the range is cut at these keys (sorted). */
+  splitKeys?: Key[];
   /** How long a client helper keeps retrying before it fails (default 20 s). */
   requestDeadlineMs?: number;
   /** Open the engines with sync writes (default true). */
@@ -64,17 +54,6 @@ export interface ClusterOptions {
   verbose?: boolean;
 }
 
-export interface RequestOptions {
-  /** Overall time to keep retrying (default: the cluster's requestDeadlineMs). */
-  deadlineMs?: number;
-}
-
-/** A request that could not succeed: the deadline passed, or the error is not retryable. */
-export class ClusterRequestError extends Error {
-  constructor(message: string, readonly regionError: errorpb.IError | null, readonly retryable: boolean) {
-    super(message);
-  }
-}
 
 interface StoreSlot {
   id: number;
@@ -136,7 +115,7 @@ function addSnapStats(t: SnapActivity, store: Store): void {
   t.compactions += store.worker.stats.compactions;
 }
 
-export class Cluster {
+export class Cluster extends ClusterClient {
   readonly seed: number;
   readonly rng: Prng;
   readonly transport: MockTransport;
@@ -145,22 +124,28 @@ export class Cluster {
   readonly name: string;
   readonly clusterId: number;
   readonly requestDeadlineMs: number;
+  protected readonly requestTimeoutMs: number;
   private readonly cfgOverrides: Partial<StoreConfig>;
   private readonly engineSync: boolean;
   private readonly verbose: boolean;
   private readonly slots = new Map<number, StoreSlot>();
-  private readonly firstRegion: metapb.IRegion;
+  /** The regions bootstrapped on every store (one unless ClusterOptions.splitKeys). */
+  private readonly initialRegions: metapb.IRegion[] = [];
   /** crashStore calls, and how many of them caught the store's raft worker in a write. */
   readonly crashStats = { kills: 0, diedOnWrite: 0 };
   /** Snapshot counters of store incarnations already stopped (see snapStats). */
   private readonly pastSnap: SnapActivity = { generated: 0, sent: 0, received: 0, applied: 0, receiveFailed: 0, compactions: 0 };
   /** Raft workers found dead (not by an injected fault) when their store was stopped. */
   private readonly deaths: string[] = [];
-  private rr = 0;
   private started = false;
   private shutDown = false;
 
+  protected get closed(): boolean {
+    return this.shutDown;
+  }
+
   constructor(opts: ClusterOptions = {}) {
+    super();
     this.count = opts.stores ?? 5;
     this.name = opts.name ?? 'cluster';
     this.seed = opts.seed ?? testSeed();
@@ -172,17 +157,17 @@ export class Cluster {
     const readMode = process.env['TEST_READ_MODE'];
     if (readMode && readMode !== 'readIndex' && readMode !== 'lease') throw new Error(`TEST_READ_MODE must be readIndex or lease, got '${readMode}'`);
     this.cfgOverrides = { ...TEST_STORE_CONFIG, ...(readMode ? { readMode: readMode as StoreConfig['readMode'] } : {}), ...opts.config };
+    this.requestTimeoutMs = this.cfgOverrides.requestTimeoutMs ?? 2000;
     this.engineSync = opts.engineSync ?? true;
     this.verbose = opts.verbose ?? process.env['TEST_VERBOSE'] === '1';
-    const peers: metapb.IPeer[] = [];
-    for (let i = 1; i <= this.count; i++) peers.push({ id: i, storeId: i });
-    this.firstRegion = {
-      id: FIRST_REGION_ID,
-      startKey: opts.startKey ?? new Uint8Array(0),
-      endKey: opts.endKey ?? new Uint8Array(0),
-      regionEpoch: { confVer: 1, version: 1 },
-      peers,
-    };
+    // Region i (1-based) covers [splitKeys[i-2], splitKeys[i-1]); its peer on store s has id
+    // (i - 1) * count + s, so region 1's peers are 1..count.
+    const bounds = [opts.startKey ?? new Uint8Array(0), ...(opts.splitKeys ?? []).map(toBytes), opts.endKey ?? new Uint8Array(0)];
+    for (let i = 1; i < bounds.length; i++) {
+      const peers: metapb.IPeer[] = [];
+      for (let st = 1; st <= this.count; st++) peers.push({ id: (i - 1) * this.count + st, storeId: st });
+      this.initialRegions.push({ id: i, startKey: bounds[i - 1], endKey: bounds[i], regionEpoch: { confVer: 1, version: 1 }, peers });
+    }
     console.log(`[${this.name}] seed=${this.seed} (replay the random choices with TEST_SEED=${this.seed})`);
   }
 
@@ -198,10 +183,10 @@ export class Cluster {
       const dir = await mkdtemp(join(tmpdir(), `tskv-${this.name.replace(/[^A-Za-z0-9_-]/g, '_')}-s${id}-`));
       const engines = await Engines.open(dir, { sync: this.engineSync });
       await bootstrapStore(engines, this.clusterId, id);
-      await bootstrapRegion(engines, this.firstRegion);
+      for (const r of this.initialRegions) await bootstrapRegion(engines, r);
       this.slots.set(id, { id, dir, engines, store: null, crash: { crashed: false } });
     }
-    this.scheduler.bootstrap(this.firstRegion);
+    for (const r of this.initialRegions) this.scheduler.bootstrap(r);
     for (let id = 1; id <= this.count; id++) await this.startStore(id);
     this.log(`started ${this.count} stores`);
   }
@@ -428,6 +413,33 @@ export class Cluster {
     await this.mustRunOperator(regionId, { transferLeader: { peer } }, `transfer leader of region ${regionId} to peer ${peer.id}`);
   }
 
+  /** Splits the region holding `key` at `key` (through its leader) and waits until it is done. */
+  async mustSplit(key: Key, timeoutMs = 20_000): Promise<void> {
+    const k = toBytes(key);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const info = this.scheduler.regionByKey(k);
+      if (info && Buffer.compare(info.region.startKey ?? new Uint8Array(0), k) === 0) return;
+      if (Date.now() > deadline) throw new Error(`split at ${show(k)} not done within ${timeoutMs} ms`);
+      const leader = info ? this.leaderOf(info.region.id!) : undefined;
+      if (info && leader) {
+        const [ids] = await this.scheduler.askBatchSplit(info.region, 1);
+        const resp = await this.call(leader.storeId!, {
+          header: { regionId: info.region.id, peer: leader, regionEpoch: info.region.regionEpoch },
+          adminRequest: { cmdType: raft_cmdpb.AdminCmdType.BatchSplit, splits: { requests: [{ splitKey: k, newRegionId: ids!.newRegionId, newPeerIds: ids!.newPeerIds }] } },
+        });
+        const err = resp.header?.error;
+        if (!err) {
+          const regions = resp.adminResponse?.splits?.regions ?? [];
+          this.scheduler.reportBatchSplit(regions);
+          continue;
+        }
+        if (err.epochNotMatch) for (const r of err.epochNotMatch.currentRegions ?? []) this.scheduler.updateRegion(r);
+      }
+      await sleep(50);
+    }
+  }
+
   /** The region's peer on a store, per the scheduler's view. */
   peerOnStore(regionId: number, storeId: number): metapb.IPeer | undefined {
     return this.scheduler.region(regionId)?.peers?.find((p) => p.storeId === storeId);
@@ -481,171 +493,5 @@ export class Cluster {
       await sleep(20);
     }
     throw new Error(`store ${storeId}: ${show(toBytes(key))} = ${show(got)} after ${timeoutMs} ms, want none`);
-  }
-
-  // ---- client ----
-
-  private pickTarget(region: metapb.IRegion): metapb.IPeer | undefined {
-    const peers = region.peers ?? [];
-    const hint = this.scheduler.leader(region.id!);
-    if (hint && this.isRunning(hint.storeId!) && peers.some((p) => p.id === hint.id)) return hint;
-    for (let i = 0; i < peers.length; i++) {
-      const p = peers[(this.rr + i) % peers.length]!;
-      if (this.isRunning(p.storeId!)) {
-        this.rr = (this.rr + i + 1) % peers.length;
-        return p;
-      }
-    }
-    return undefined;
-  }
-
-  /**
-   * Sends `requests` (about `key`) to the leader of the region holding `key` and retries until
-   * success or the deadline: NotLeader (follows the hint, else tries the other stores),
-   * EpochNotMatch (refreshes the region), StaleCommand, Timeout, RegionNotFound, a store down.
-   * KeyNotInRegion (refreshes the region's range: it split), a key in a gap between known regions
-   * (a split the scheduler has not heard of yet). A key outside every region, StoreNotMatch and
-   * malformed requests fail at once.
-   *
-   * A Timeout leaves the outcome unknown: a retried write may be applied twice. Callers design
-   * their writes to be idempotent (the generic test writes a new key per append).
-   */
-  async request(key: Key, requests: raft_cmdpb.IRequest[], opts: RequestOptions = {}): Promise<raft_cmdpb.IRaftCmdResponse> {
-    const k = toBytes(key);
-    const deadlineMs = opts.deadlineMs ?? this.requestDeadlineMs;
-    const deadline = Date.now() + deadlineMs;
-    const timeoutMs = this.cfgOverrides.requestTimeoutMs ?? 2000;
-    let lastErr: errorpb.IError | null = null;
-    let lastMsg = 'no attempt';
-    let attempts = 0;
-    for (;;) {
-      const now = Date.now();
-      if (now >= deadline || this.shutDown) {
-        throw new ClusterRequestError(
-          `request on key ${show(k)} not done after ${deadlineMs} ms and ${attempts} attempts; last error: ${lastMsg}`,
-          lastErr,
-          true,
-        );
-      }
-      const info = this.scheduler.regionByKey(k);
-      if (!info) {
-        if (!this.scheduler.withinKnownSpan(k)) throw new ClusterRequestError(`no region holds key ${show(k)}`, null, false);
-        // A gap inside the known span: between a split and the scheduler hearing of a new region.
-        lastMsg = `no region known yet for key ${show(k)}`;
-        await sleep(50);
-        continue;
-      }
-      const region = info.region;
-      const target = this.pickTarget(region);
-      if (!target) {
-        lastMsg = 'every store of the region is down';
-        await sleep(100);
-        continue;
-      }
-      attempts++;
-      const req: raft_cmdpb.IRaftCmdRequest = {
-        header: { regionId: region.id, peer: target, regionEpoch: region.regionEpoch },
-        requests,
-      };
-      const resp = await this.call(target.storeId!, req, Math.max(1, Math.min(timeoutMs, deadline - now)));
-      const err = resp.header?.error;
-      if (!err) {
-        this.scheduler.setLeader(region.id!, target);
-        return resp;
-      }
-      lastErr = err;
-      lastMsg = `store ${target.storeId}: ${err.message ?? JSON.stringify(err)}`;
-      if (err.notLeader) {
-        const hint = err.notLeader.leader;
-        if (hint && hint.id && hint.id !== target.id) {
-          this.scheduler.setLeader(region.id!, hint);
-          await sleep(10);
-        } else {
-          this.scheduler.setLeader(region.id!, null);
-          await sleep(50);
-        }
-      } else if (err.epochNotMatch) {
-        for (const r of err.epochNotMatch.currentRegions ?? []) this.scheduler.updateRegion(r);
-        await sleep(10);
-      } else if (err.staleCommand) {
-        await sleep(20);
-      } else if (err.timeout) {
-        // Maybe a deposed leader that does not know it yet: look elsewhere too.
-        // The wait already happened (or the store was just stopped: a short pause).
-        this.scheduler.setLeader(region.id!, null);
-        await sleep(10);
-      } else if (err.regionNotFound) {
-        this.scheduler.setLeader(region.id!, null);
-        await sleep(50);
-      } else if (err.keyNotInRegion) {
-        // The region split (or the cache was stale): refresh it from the store's answer and retry.
-        const r = err.keyNotInRegion;
-        const cur = this.scheduler.region(r.regionId ?? 0);
-        if (cur) this.scheduler.updateRegion({ ...cur, startKey: r.startKey ?? new Uint8Array(0), endKey: r.endKey ?? new Uint8Array(0), });
-        await sleep(20);
-      } else {
-        // StoreNotMatch, invalid request: retrying cannot help.
-        throw new ClusterRequestError(`request on key ${show(k)} failed: ${lastMsg}`, err, false);
-      }
-    }
-  }
-
-  async mustPut(key: Key, value: Key, cf: CfName = 'default', opts?: RequestOptions): Promise<void> {
-    const k = toBytes(key);
-    await this.request(k, [{ cmdType: CmdType.Put, put: { cf, key: k, value: toBytes(value) } }], opts);
-  }
-
-  async mustDelete(key: Key, cf: CfName = 'default', opts?: RequestOptions): Promise<void> {
-    const k = toBytes(key);
-    await this.request(k, [{ cmdType: CmdType.Delete, delete: { cf, key: k } }], opts);
-  }
-
-  /** A linearizable get (through the leader's read index); undefined when the key is absent. */
-  async get(key: Key, cf: CfName = 'default', opts?: RequestOptions): Promise<Uint8Array | undefined> {
-    const k = toBytes(key);
-    const resp = await this.request(k, [{ cmdType: CmdType.Get, get: { cf, key: k } }], opts);
-    const g = resp.responses?.[0]?.get;
-    if (!g) throw new Error(`get ${show(k)}: response without a get result: ${JSON.stringify(resp)}`);
-    return g.found ? g.value ?? new Uint8Array(0) : undefined;
-  }
-
-  /** A linearizable get that must find the key; returns its value. */
-  async mustGet(key: Key, cf: CfName = 'default', opts?: RequestOptions): Promise<Uint8Array> {
-    const v = await this.get(key, cf, opts);
-    if (v === undefined) throw new Error(`mustGet ${show(toBytes(key))}: not found`);
-    return v;
-  }
-
-  /** A linearizable get that must find key = value. */
-  async mustGetEqual(key: Key, value: Key, cf: CfName = 'default', opts?: RequestOptions): Promise<void> {
-    const v = await this.get(key, cf, opts);
-    const want = toBytes(value);
-    if (v === undefined || Buffer.compare(v, want) !== 0) {
-      throw new Error(`mustGetEqual ${show(toBytes(key))}: got ${v ? show(v) : '<none>'}, want ${show(want)}`);
-    }
-  }
-
-  async mustGetNone(key: Key, cf: CfName = 'default', opts?: RequestOptions): Promise<void> {
-    const v = await this.get(key, cf, opts);
-    if (v !== undefined) throw new Error(`mustGetNone ${show(toBytes(key))}: found ${show(v)}`);
-  }
-
-  /**
-   * A linearizable scan of [start, end) (end empty = to the end), region by region. Each region's
-   * part is read at its own read point.
-   */
-  async scan(start: Key, end: Key, cf: CfName = 'default', opts?: RequestOptions): Promise<[Uint8Array, Uint8Array][]> {
-    const e = toBytes(end);
-    let s = toBytes(start);
-    const out: [Uint8Array, Uint8Array][] = [];
-    for (;;) {
-      const resp = await this.request(s, [{ cmdType: CmdType.Snap, snap: { cf, startKey: s, endKey: e } }], opts);
-      const snap = resp.responses?.[0]?.snap;
-      if (!snap) throw new Error(`scan from ${show(s)}: response without a snap result: ${JSON.stringify(resp)}`);
-      for (const kv of snap.kvs ?? []) out.push([kv.key ?? new Uint8Array(0), kv.value ?? new Uint8Array(0)]);
-      const regionEnd = snap.region?.endKey ?? new Uint8Array(0);
-      if (regionEnd.length === 0 || (e.length > 0 && Buffer.compare(regionEnd, e) >= 0)) return out;
-      s = regionEnd;
-    }
   }
 }

@@ -1,7 +1,7 @@
 // Raftstore benchmark (a script, not a test): an in-process 3-store cluster on real LevelDB with
 // sync raft writes; puts/s and p50/p99 latency for 1, 64 and 256 concurrent clients, 100-byte
-// values, over 1 region and over 64 regions pre-split by hand.
-//   node dist/bench/bench.js [--duration-ms 5000] [--clients 1,64,256] [--regions 1,64] [--no-sync]
+// values, over 1, 16 and 128 regions pre-split by hand.
+//   node dist/bench/bench.js [--duration-ms 5000] [--clients 1,64,256] [--regions 1,16,128] [--no-sync]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ function arg(name: string, def: string): string {
 process.env['TSKV_LOG'] ??= 'error';
 const durationMs = Number(arg('duration-ms', '5000'));
 const clientCounts = arg('clients', '1,64,256').split(',').map(Number);
-const regionCounts = arg('regions', '1,64').split(',').map(Number);
+const regionCounts = arg('regions', '1,16,128').split(',').map(Number);
 const sync = !process.argv.includes('--no-sync');
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const regionKey = (i: number): string => `k${String(i).padStart(3, '0')}`;

@@ -121,6 +121,10 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
         void ctx.kvWb.put('raft', regionStateKey(r.id!), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region: r }).finish());
       put(derived);
       for (const r of regions) {
+        // A new region's peer already destroyed here (the region moved on without this store while
+        // it lagged) must stay a tombstone.
+        const old = p.storage.engines.kv.getSync('raft', regionStateKey(r.id!));
+        if (old && raft_serverpb.RegionLocalState.decode(old).state === raft_serverpb.PeerState.Tombstone) continue;
         // A new region starts like a bootstrapped one; its raft state is derived from this apply
         // state when it is first loaded (PeerStorage.load), so the kv batch alone is atomic.
         put(r);

@@ -171,9 +171,10 @@ export class RaftWorker {
     for (const p of peers) this.serveReads(p);
     this.handOff(peers, accepted, ctx);
     // A removed peer goes once it is not the leader (raft steps a removed leader down only after
-    // the new configuration knows the change committed).
+    // the new configuration knows the change committed) and no snapshot of it is being applied
+    // (the apply's last write would bring the region state back from the tombstone).
     for (const p of peers) {
-      if (p.pendingRemove && !p.isLeader() && this.onPeerRemoved) await this.onPeerRemoved(p);
+      if (p.pendingRemove && !p.isLeader() && !p.applyingSnapshot && this.onPeerRemoved) await this.onPeerRemoved(p);
     }
   }
 

@@ -180,6 +180,13 @@ export class RegionWorker {
       }
       // The commit point: Normal from here on. Synced, which also makes every earlier batch durable.
       if (this.stopped) throw new WorkerStopped();
+      const st = kv.getSync('raft', regionStateKey(regionId));
+      if (!st || raft_serverpb.RegionLocalState.decode(st).state !== raft_serverpb.PeerState.Applying) {
+        // The peer was destroyed meanwhile (the raft worker waits for applies, so this is a
+        // safety net): its tombstone must stand.
+        this.logger.warn('snapshot apply abandoned: the region is no longer applying', { regionId });
+        throw new WorkerStopped();
+      }
       wb.put('raft', regionStateKey(regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
       wb.delete('raft', snapshotRaftStateKey(regionId));
       await this.beforeApplyBatch?.(regionId, ++batches);
