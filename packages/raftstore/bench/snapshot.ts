@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DATA_CFS, Engines } from '@tskv/engine';
+import { DATA_CFS, Engines, regionStateKey } from '@tskv/engine';
 import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
 import { storeConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
@@ -146,6 +146,8 @@ async function main(): Promise<void> {
     const worker = new RegionWorker(cfg, b, mgrB, new Router(), logger);
     let applyErr: Error | null = null;
     worker.onFatal = (e) => (applyErr = e);
+    // What the raft worker's acceptance of the snapshot leaves for the region worker.
+    await b.kv.write(b.kv.writeBatch().put('raft', regionStateKey(1), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Applying, region }).finish()));
     const tApply = performance.now();
     worker.apply({ region, key });
     await worker.idle();

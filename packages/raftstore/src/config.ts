@@ -29,6 +29,13 @@ export interface StoreConfig {
   /** Max bytes of entries per MsgAppend. */
   raftMaxSizePerMsg: number;
   raftMaxInflightMsgs: number;
+  /**
+   * Hibernate idle regions: a leader whose region is idle (everything replicated, committed and
+   * applied, nothing pending) for hibernateIdleTicks stops ticking and heartbeats and tells its
+   * followers, which stop ticking too. Any message or request wakes a peer.
+   */
+  hibernateRegions: boolean;
+  hibernateIdleTicks: number;
   /** Snapshot files live in `<dataDir>/snap`; data chunks on the wire are at most this big. */
   snapChunkBytes: number;
   snapMaxConcurrentGenerating: number;
@@ -59,6 +66,8 @@ export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): Stor
     schedulerHeartbeatTickMs: 10_000,
     raftMaxSizePerMsg: 1024 * 1024,
     raftMaxInflightMsgs: 256,
+    hibernateRegions: true,
+    hibernateIdleTicks: 20,
     snapChunkBytes: 1024 * 1024,
     snapMaxConcurrentGenerating: 2,
     snapMaxConcurrentReceiving: 4,

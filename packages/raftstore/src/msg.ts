@@ -18,4 +18,6 @@ export type PeerMsg =
   /** The transport finished (ok) or gave up (!ok) sending a snapshot to a peer. */
   | { kind: 'snapStatus'; toPeerId: number; ok: boolean }
   /** A newer member of the region says this peer was removed (is_tombstone message). */
-  | { kind: 'gcPeer'; msg: RaftMessage };
+  | { kind: 'gcPeer'; msg: RaftMessage }
+  /** The leader hibernates (see StoreConfig.hibernateRegions); does not wake the peer. */
+  | { kind: 'hibernate'; msg: RaftMessage };

@@ -1,6 +1,6 @@
 // Peer: one region's replica on this store. Wraps a RawNode and its PeerStorage, turns client
 // commands into proposals or read-index requests, and answers them when applied.
-import { metapb, raft_cmdpb } from '@tskv/proto';
+import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import {
   Config as RaftConfig,
   EMPTY_BYTES,
@@ -297,6 +297,68 @@ export class Peer {
     if (theirs <= ours && this.isInitialized()) return;
     this.logger.info('removed from the region while away: destroying', { theirConfVer: theirs, ourConfVer: ours });
     this.pendingRemove = true;
+  }
+
+  // ---- hibernation (StoreConfig.hibernateRegions) ----
+
+  /** Not ticking: the region is idle. The router skips it for ticks; anything else wakes it. */
+  hibernating = false;
+  private idleTicks = 0;
+
+  wake(): void {
+    if (!this.hibernating) return;
+    this.hibernating = false;
+    this.idleTicks = 0;
+  }
+
+  /**
+   * Messages to send at the end of the round, after the round's raft messages (a hibernate notice
+   * must reach followers after the last heartbeat, which would wake them again).
+   */
+  outbox: RaftMessage[] = [];
+
+  /** One tick; an idle leader goes to sleep after hibernateIdleTicks and tells its followers. */
+  tick(cfg: StoreConfig): void {
+    if (this.hibernating) return;
+    this.raw.tick();
+    if (!cfg.hibernateRegions || !this.isLeader() || !this.isIdleLeader()) {
+      this.idleTicks = 0;
+      return;
+    }
+    if (++this.idleTicks < cfg.hibernateIdleTicks) return;
+    this.hibernating = true;
+    const raft = this.raw.raft;
+    for (const to of this.region.peers ?? []) {
+      if (to.id === this.peerId) continue;
+      this.outbox.push({
+        regionId: this.regionId,
+        fromPeer: this.metaPeer(),
+        toPeer: to,
+        regionEpoch: this.region.regionEpoch,
+        hibernate: true,
+        message: { msgType: eraftpb.MessageType.MsgHeartbeat, from: this.peerId, to: to.id!, term: raft.term, commit: raft.raftLog.committed, index: raft.raftLog.lastIndex() },
+      });
+    }
+  }
+
+  /** Everything replicated to every peer, committed and applied; nothing pending anywhere. */
+  private isIdleLeader(): boolean {
+    const raft = this.raw.raft;
+    const last = raft.raftLog.lastIndex();
+    if (this.proposals.length > 0 || this.readsAwaitingIndex.size > 0 || this.readsAwaitingApply.length > 0) return false;
+    if (this.applyingSnapshot || this.pendingRemove || raft.leadTransferee !== 0) return false;
+    if (raft.raftLog.committed !== last || this.storage.applyState.appliedIndex !== last || raft.pendingConfIndex > last) return false;
+    for (const [id, pr] of raft.prs.progress) if (id !== this.peerId && pr.matched !== last) return false;
+    return true;
+  }
+
+  /** The leader hibernates: so does this follower if it is exactly where the leader is. */
+  onHibernateNotice(m: RaftMessage): void {
+    const raft = this.raw.raft;
+    const n = m.message;
+    if (!n || this.isLeader() || this.applyingSnapshot || raft.leaderId !== n.from || raft.term !== n.term) return;
+    if (raft.raftLog.lastIndex() !== n.index || raft.raftLog.committed !== n.commit || this.storage.applyState.appliedIndex !== n.commit) return;
+    this.hibernating = true;
   }
 
   // ---- raft log GC ----

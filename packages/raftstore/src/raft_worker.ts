@@ -169,6 +169,11 @@ export class RaftWorker {
     for (const a of ctx.answers) a.cb(a.resp);
     // Every peer of the round: lease reads are queued while handling mail, without a Ready.
     for (const p of peers) this.serveReads(p);
+    for (const p of peers) {
+      if (p.outbox.length === 0) continue;
+      for (const m of p.outbox) this.transport.send(m);
+      p.outbox = [];
+    }
     this.handOff(peers, accepted, ctx);
     // A removed peer goes once it is not the leader (raft steps a removed leader down only after
     // the new configuration knows the change committed) and no snapshot of it is being applied
@@ -228,7 +233,10 @@ export class RaftWorker {
           p.propose(m.req, m.cb);
           break;
         case 'tick':
-          p.raw.tick();
+          p.tick(this.cfg);
+          break;
+        case 'hibernate':
+          p.onHibernateNotice(m.msg);
           break;
         case 'raftLogGcTick':
           p.maybeCompactLog(this.cfg);

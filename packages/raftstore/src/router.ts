@@ -1,5 +1,6 @@
 // Router: region id -> peer mailbox. Senders never touch a peer directly; the raft worker drains
 // mailboxes in rounds, so all raft state is mutated from one place.
+import { eraftpb } from '@tskv/proto';
 import type { Peer } from './peer.js';
 import { PeerMsg } from './msg.js';
 
@@ -33,6 +34,9 @@ export class Router {
   send(regionId: number, msg: PeerMsg): boolean {
     const p = this.peers.get(regionId);
     if (!p) return false;
+    // Anything but the hibernate notice and heartbeat responses (the answers to the leader's last
+    // heartbeat arrive after it went to sleep) wakes a hibernating peer: it ticks again.
+    if (msg.kind !== 'hibernate' && !(msg.kind === 'raft' && msg.msg.message?.msgType === eraftpb.MessageType.MsgHeartbeatResponse)) p.wake();
     p.mailbox.push(msg);
     this.withMail.add(p);
     this.notify();
@@ -42,15 +46,17 @@ export class Router {
   /** Queues a tick for every peer (one wake-up for all). */
   broadcastTick(): void {
     for (const p of this.peers.values()) {
+      if (p.hibernating) continue;
       p.mailbox.push({ kind: 'tick' });
       this.withMail.add(p);
     }
     this.notify();
   }
 
-  /** Queues the same message for every peer (one wake-up for all). */
+  /** Queues the same message for every awake peer (one wake-up for all). */
   broadcast(msg: PeerMsg): void {
     for (const p of this.peers.values()) {
+      if (p.hibernating) continue;
       p.mailbox.push(msg);
       this.withMail.add(p);
     }

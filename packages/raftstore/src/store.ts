@@ -299,6 +299,10 @@ export class Store implements SnapshotEndpoint {
       this.router.send(regionId, { kind: 'gcPeer', msg });
       return;
     }
+    if (msg.hibernate) {
+      this.router.send(regionId, { kind: 'hibernate', msg });
+      return;
+    }
     const peer = this.router.get(regionId);
     if (!peer) {
       this.maybeCreatePeer(msg);
@@ -413,6 +417,13 @@ export class Store implements SnapshotEndpoint {
       };
       if (!this.router.send(regionId, { kind: 'cmd', req, cb })) cb(errorResponse(new RegionNotFoundError(regionId)));
     });
+  }
+
+  /** How many of this store's peers are hibernating (observability, tests). */
+  hibernatingPeers(): number {
+    let n = 0;
+    for (const p of this.router.all()) if (p.hibernating) n++;
+    return n;
   }
 
   /** The peer of a region on this store, if any (tests and tools). */
