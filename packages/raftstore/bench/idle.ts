@@ -4,7 +4,8 @@
 // client traffic) and the script reports its CPU (% of one core, all 3 stores together and per
 // store) and its memory per region: what ticks, heartbeats and bookkeeping cost when nothing
 // happens. Also the time to elect every region and the raft messages per second while idle.
-//   node dist/bench/idle.js [--regions 10000] [--measure-ms 10000] [--tick-ms 100]
+// Hibernation of idle regions is on (the default); --no-hibernate measures without it.
+//   node dist/bench/idle.js [--regions 10000] [--measure-ms 10000] [--tick-ms 100] [--no-hibernate]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ const nRegions = Number(arg('regions', '10000'));
 const measureMs = Number(arg('measure-ms', '10000'));
 const tickMs = Number(arg('tick-ms', '100'));
 const MB = 1024 * 1024;
+const hibernate = !process.argv.includes('--no-hibernate');
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'tskv-idle-'));
@@ -54,7 +56,7 @@ async function main(): Promise<void> {
     global.gc?.();
     const mem0 = process.memoryUsage();
     for (const id of [1, 2, 3]) {
-      const cfg = storeConfig({ storeId: id, raftBaseTickMs: tickMs, schedulerHeartbeatTickMs: 60_000, raftLogGcTickMs: 60_000, splitCheckTickMs: 60_000 });
+      const cfg = storeConfig({ storeId: id, raftBaseTickMs: tickMs, schedulerHeartbeatTickMs: 60_000, raftLogGcTickMs: 60_000, splitCheckTickMs: 60_000, hibernateRegions: hibernate });
       const s = await Store.create(cfg, engines[id - 1]!, transport, { regionHeartbeat() {} });
       stores.set(id, s);
       s.start();
@@ -68,7 +70,14 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
     const electMs = performance.now() - tElect;
-    await new Promise((r) => setTimeout(r, 2000)); // settle (the elections' last appends)
+    // Settle: the elections' last appends, and with hibernation every region going to sleep.
+    const tSettle = performance.now();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 500));
+      const asleep = [...stores.values()].reduce((n, s) => n + s.hibernatingPeers(), 0);
+      if (!hibernate || asleep === nRegions * 3 || performance.now() - tSettle > 60_000) break;
+    }
+    const asleep = [...stores.values()].reduce((n, s) => n + s.hibernatingPeers(), 0);
     global.gc?.();
     const mem1 = process.memoryUsage();
     const cpu0 = process.cpuUsage();
@@ -82,6 +91,8 @@ async function main(): Promise<void> {
     const r = {
       regions: nRegions,
       tickMs,
+      hibernate,
+      hibernatingPeers: asleep,
       bootstrapMs: Math.round(bootMs),
       electAllMs: Math.round(electMs),
       idleCpuPctOneCoreAllStores: Number(cpuPct.toFixed(1)),
@@ -91,7 +102,7 @@ async function main(): Promise<void> {
       heapPerPeerKb: Number(((mem1.heapUsed - mem0.heapUsed) / peers / 1024).toFixed(1)),
       rssMb: Math.round(mem1.rss / MB),
     };
-    console.log(`idle regions: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}; ${nRegions} regions x 3 stores in one process, tick ${tickMs} ms`);
+    console.log(`idle regions: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}; ${nRegions} regions x 3 stores in one process, tick ${tickMs} ms, hibernation ${hibernate ? `on (${asleep} of ${nRegions * 3} peers asleep)` : 'off'}`);
     console.log(`  bootstrap ${r.bootstrapMs} ms, every region elected in ${r.electAllMs} ms`);
     console.log(`  idle CPU: ${r.idleCpuPctOneCoreAllStores}% of one core for the 3 stores (${r.idleCpuPctPerStore}% per store), ${r.idleMessagesPerSec} raft messages/s`);
     console.log(`  memory per peer: ${r.rssPerPeerKb} KiB RSS, ${r.heapPerPeerKb} KiB JS heap (process RSS ${r.rssMb} MB)`);
