@@ -3,7 +3,7 @@
 // known leader from heartbeats and client responses, and finds the region of a key.
 import { eraftpb, metapb } from '@tskv/proto';
 import { roleOf } from '@tskv/raftstore';
-import type { SchedulerClient, SchedulerOperator } from '@tskv/raftstore';
+import type { RegionStats, SchedulerClient, SchedulerOperator, StoreStats } from '@tskv/raftstore';
 
 export interface RegionInfo {
   region: metapb.IRegion;
@@ -93,7 +93,37 @@ export class MockScheduler implements SchedulerClient {
 
   // ---- SchedulerClient ----
 
-  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer): SchedulerOperator | null {
+  /** The last stats each region's leader reported, and each store's. */
+  readonly regionStats = new Map<number, RegionStats>();
+  readonly storeStats = new Map<number, StoreStats>();
+  private lastTs = 0;
+
+  storeHeartbeat(stats: StoreStats): void {
+    this.storeStats.set(stats.storeId, { ...stats });
+  }
+
+  async getRegionById(regionId: number): Promise<RegionInfo | null> {
+    const info = this.regions.get(regionId);
+    return info ? { region: cloneRegion(info.region), leader: info.leader } : null;
+  }
+
+  async getRegionByKey(key: Uint8Array): Promise<RegionInfo | null> {
+    const info = this.regionByKey(key);
+    return info ? { region: cloneRegion(info.region), leader: info.leader } : null;
+  }
+
+  async allocIds(count: number): Promise<number[]> {
+    return Array.from({ length: count }, () => this.allocId());
+  }
+
+  /** Strictly increasing: physical ms × 1000 + a logical counter (exact in a double). */
+  async tso(): Promise<number> {
+    const ts = Math.max(Date.now() * 1000, this.lastTs + 1);
+    this.lastTs = ts;
+    return ts;
+  }
+
+  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer, stats?: RegionStats): SchedulerOperator | null {
     const id = region.id!;
     const known = this.regions.get(id);
     if (known) {
@@ -105,6 +135,7 @@ export class MockScheduler implements SchedulerClient {
       }
     }
     this.put(region, { ...leader });
+    if (stats) this.regionStats.set(id, stats);
     this.heartbeats.push({ at: Date.now(), regionId: id, leader: { ...leader } });
     if (this.heartbeats.length > MockScheduler.MAX_HEARTBEATS) this.heartbeats.splice(0, this.heartbeats.length / 2);
     const op = this.operators.get(id);

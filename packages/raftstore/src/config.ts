@@ -36,6 +36,11 @@ export interface StoreConfig {
    */
   hibernateRegions: boolean;
   hibernateIdleTicks: number;
+  /**
+   * A peer that has had no leader for this long asks the scheduler whether it is still a member
+   * of its region, and destroys itself if a newer membership left it out.
+   */
+  maxLeaderMissingMs: number;
   /** Snapshot files live in `<dataDir>/snap`; data chunks on the wire are at most this big. */
   snapChunkBytes: number;
   snapMaxConcurrentGenerating: number;
@@ -68,6 +73,7 @@ export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): Stor
     raftMaxInflightMsgs: 256,
     hibernateRegions: true,
     hibernateIdleTicks: 20,
+    maxLeaderMissingMs: 120_000,
     snapChunkBytes: 1024 * 1024,
     snapMaxConcurrentGenerating: 2,
     snapMaxConcurrentReceiving: 4,

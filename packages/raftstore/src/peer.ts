@@ -6,6 +6,7 @@ import {
   EMPTY_BYTES,
   Entry,
   Message,
+  ProgressState,
   ProposalDroppedError,
   RaftError,
   RawNode,
@@ -280,6 +281,20 @@ export class Peer {
     for (const r of req.requests ?? []) checkKeyInRegion(r, this.region);
   }
 
+  /** Followers far behind: they need a snapshot or are being sent one. */
+  pendingPeers(): metapb.IPeer[] {
+    const out: metapb.IPeer[] = [];
+    const truncated = this.storage.applyState.truncatedIndex;
+    for (const [id, pr] of this.raw.raft.prs.progress) {
+      if (id === this.peerId) continue;
+      if (pr.state === ProgressState.Snapshot || pr.matched < truncated) {
+        const p = this.findPeer(id);
+        if (p) out.push(p);
+      }
+    }
+    return out;
+  }
+
   /** Whether a peer id is a member of the region (not just a peer heard from). */
   isMember(peerId: number): boolean {
     return (this.region.peers ?? []).some((p) => p.id === peerId);
@@ -317,10 +332,16 @@ export class Peer {
    */
   outbox: RaftMessage[] = [];
 
+  /** performance.now() since when this peer has known no leader (0: it knows one). */
+  leaderMissingSince = 0;
+
   /** One tick; an idle leader goes to sleep after hibernateIdleTicks and tells its followers. */
   tick(cfg: StoreConfig): void {
     if (this.hibernating) return;
     this.raw.tick();
+    if (this.raw.raft.leaderId === 0) {
+      if (this.leaderMissingSince === 0) this.leaderMissingSince = performance.now();
+    } else this.leaderMissingSince = 0;
     if (!cfg.hibernateRegions || !this.isLeader() || !this.isIdleLeader()) {
       this.idleTicks = 0;
       return;

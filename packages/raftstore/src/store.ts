@@ -432,15 +432,65 @@ export class Store implements SnapshotEndpoint {
   }
 
   private heartbeatRegions(): void {
+    let leaders = 0;
     for (const p of this.router.all()) {
       if (!p.isLeader()) continue;
+      leaders++;
       const region = p.region;
       const leader = p.metaPeer();
-      Promise.resolve(this.scheduler.regionHeartbeat(region, leader))
+      const stats = { pendingPeers: p.pendingPeers(), approximateSize: p.approximateSize, approximateKeys: p.approximateKeys };
+      Promise.resolve(this.scheduler.regionHeartbeat(region, leader, stats))
         .then((op) => {
           if (op) void this.runOperator(region, leader, op);
         })
         .catch((e: unknown) => this.logger.debug('region heartbeat failed', { regionId: region.id, err: String(e) }));
+    }
+    void this.heartbeatStore(leaders);
+    void this.checkLeaderMissing();
+  }
+
+  private async heartbeatStore(leaderCount: number): Promise<void> {
+    if (!this.scheduler.storeHeartbeat) return;
+    let applying = 0;
+    for (const p of this.router.all()) if (p.applyingSnapshot) applying++;
+    try {
+      await this.scheduler.storeHeartbeat({
+        storeId: this.cfg.storeId,
+        regionCount: this.router.size,
+        leaderCount,
+        hibernatingCount: this.hibernatingPeers(),
+        applyingSnapshotCount: applying,
+        snapshotBytes: await this.snapMgr.totalSize(),
+      });
+    } catch (e) {
+      this.logger.debug('store heartbeat failed', { err: String(e) });
+    }
+  }
+
+  /**
+   * A peer cut off from its region's other members for a long time may have been removed without
+   * anyone able to tell it (no member of the newer membership reaches it): it asks the scheduler.
+   */
+  private async checkLeaderMissing(): Promise<void> {
+    if (!this.scheduler.getRegionById) return;
+    const now = performance.now();
+    for (const p of [...this.router.all()]) {
+      // Hibernating followers do not tick (their leader may be gone unnoticed): they ask too.
+      if (p.hibernating && !p.isLeader() && p.leaderMissingSince === 0) p.leaderMissingSince = now;
+      if (p.leaderMissingSince === 0 || now - p.leaderMissingSince < this.cfg.maxLeaderMissingMs) continue;
+      p.leaderMissingSince = now; // ask again only after another period
+      try {
+        const info = await this.scheduler.getRegionById(p.regionId);
+        if (!info) continue;
+        const theirs = info.region.regionEpoch?.confVer ?? 0;
+        const ours = p.region.regionEpoch?.confVer ?? 0;
+        if (theirs > ours && !(info.region.peers ?? []).some((x) => x.id === p.peerId)) {
+          this.logger.info('the scheduler says this peer was removed: destroying', { regionId: p.regionId, peerId: p.peerId, theirConfVer: theirs, ourConfVer: ours });
+          this.router.send(p.regionId, { kind: 'gcPeer', msg: { regionId: p.regionId, toPeer: p.metaPeer(), regionEpoch: info.region.regionEpoch, isTombstone: true } });
+        }
+      } catch (e) {
+        this.logger.debug('region lookup failed', { regionId: p.regionId, err: String(e) });
+      }
     }
   }
 

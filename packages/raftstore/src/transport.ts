@@ -27,13 +27,42 @@ export interface SchedulerOperator {
   transferLeader?: raft_cmdpb.ITransferLeaderRequest;
 }
 
+/** What a leader reports about its region besides the region itself. */
+export interface RegionStats {
+  /** Peers that are far behind (need a snapshot, or are receiving one). */
+  pendingPeers: metapb.IPeer[];
+  /** From the last split check (0 until one ran). */
+  approximateSize: number;
+  approximateKeys: number;
+}
+
+/** What a store reports about itself. */
+export interface StoreStats {
+  storeId: number;
+  regionCount: number;
+  leaderCount: number;
+  hibernatingCount: number;
+  applyingSnapshotCount: number;
+  /** Bytes of snapshot files on disk. */
+  snapshotBytes: number;
+}
+
 /** The store's view of the scheduler (placement driver). */
 export interface SchedulerClient {
   /**
    * Leaders report their region periodically. The answer may carry an operator, which the
    * leader carries out by proposing the admin command (the scheduler repeats it until done).
    */
-  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer): SchedulerOperator | null | void | Promise<SchedulerOperator | null | void>;
+  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer, stats?: RegionStats): SchedulerOperator | null | void | Promise<SchedulerOperator | null | void>;
+  /** Every store reports itself periodically. */
+  storeHeartbeat?(stats: StoreStats): void | Promise<void>;
+  /** The scheduler's view of a region (a peer that hears from no leader checks it is still a member). */
+  getRegionById?(regionId: number): Promise<{ region: metapb.IRegion; leader: metapb.IPeer | null } | null>;
+  getRegionByKey?(key: Uint8Array): Promise<{ region: metapb.IRegion; leader: metapb.IPeer | null } | null>;
+  /** Fresh cluster-unique ids (regions, peers). */
+  allocIds?(count: number): Promise<number[]>;
+  /** A timestamp, strictly increasing across calls. */
+  tso?(): Promise<number>;
   /** Ids for `count` new regions split off `region` (a region id and one peer id per peer). */
   askBatchSplit?(region: metapb.IRegion, count: number): Promise<{ newRegionId: number; newPeerIds: number[] }[]>;
   /** The regions a split produced (the original, shrunk, first). */
