@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Runs every scenario of dist/test/scenarios.test.js N times (default 5), each scenario in its own
-// `node --test` process so that one failure doesn't hide the others, and prints a table of
-// passes/failures with the seeds of the failed runs (replay with TEST_SEED=<seed>).
+// Runs every TinyKV-named scenario (dist/test/{scenarios,snapshot_scenarios,confchange_scenarios,
+// split_scenarios}.test.js) N times (default 5), each scenario in its own `node --test` process so
+// that one failure doesn't hide the others, and prints a table of passes/failures with the seeds
+// of the failed runs (replay with TEST_SEED=<seed>).
 //   node scripts/repeat.mjs [N] [name-regex]     e.g. node scripts/repeat.mjs 3 '^Persist'
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const file = join(root, 'dist', 'test', 'scenarios.test.js');
+const files = ['scenarios', 'snapshot_scenarios', 'confchange_scenarios', 'split_scenarios'].map((f) => join(root, 'dist', 'test', `${f}.test.js`));
 const n = Number(process.argv[2] ?? 5);
 const only = process.argv[3] ? new RegExp(process.argv[3]) : null;
 if (!Number.isInteger(n) || n < 1) {
@@ -17,20 +18,25 @@ if (!Number.isInteger(n) || n < 1) {
   process.exit(2);
 }
 
-let src;
-try {
-  src = readFileSync(file, 'utf8');
-} catch {
-  console.error(`${file} not found: build first (npm run build)`);
-  process.exit(2);
+/** Scenario name -> the compiled test file that has it. */
+const fileOf = new Map();
+for (const file of files) {
+  let src;
+  try {
+    src = readFileSync(file, 'utf8');
+  } catch {
+    console.error(`${file} not found: build first (npm run build)`);
+    process.exit(2);
+  }
+  for (const m of src.matchAll(/^test\('([A-Za-z]+)'/gm)) if (!only || only.test(m[1])) fileOf.set(m[1], file);
 }
-const names = [...src.matchAll(/^test\('([A-Za-z]+)'/gm)].map((m) => m[1]).filter((s) => !only || only.test(s));
+const names = [...fileOf.keys()];
 const results = new Map(names.map((s) => [s, { pass: 0, fail: 0, ms: [], failedSeeds: [] }]));
 
 for (let i = 1; i <= n; i++) {
   for (const name of names) {
     const t0 = Date.now();
-    const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', `--test-name-pattern=^${name}$`, file], {
+    const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', `--test-name-pattern=^${name}$`, fileOf.get(name)], {
       encoding: 'utf8',
       env: process.env,
       maxBuffer: 256 * 1024 * 1024,
