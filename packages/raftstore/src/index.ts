@@ -4,6 +4,7 @@ export type { PeriodicJob } from './store.js';
 export { storeConfig } from './config.js';
 export type { StoreConfig } from './config.js';
 export { bootstrapStore, bootstrapRegion } from './bootstrap.js';
+export type { StoreObserver, RoundStats, RegionStatus } from './observer.js';
 export type { Transport, SchedulerClient, SchedulerOperator, RegionStats, StoreStats, RaftMessage, SnapshotChunk, SnapshotEndpoint } from './transport.js';
 export { confStateFromRegion } from './peer_storage.js';
 export { applyChanges, roleOf, isJoint } from './conf_change.js';

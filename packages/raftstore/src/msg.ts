@@ -17,6 +17,8 @@ export type PeerMsg =
   | { kind: 'snapApplied'; index: number }
   /** The transport finished (ok) or gave up (!ok) sending a snapshot to a peer. */
   | { kind: 'snapStatus'; toPeerId: number; ok: boolean }
+  /** The transport could not deliver to a peer (its store is unreachable); does not wake the peer. */
+  | { kind: 'unreachable'; toPeerId: number }
   /** A newer member of the region says this peer was removed (is_tombstone message). */
   | { kind: 'gcPeer'; msg: RaftMessage }
   /** The leader hibernates (see StoreConfig.hibernateRegions); does not wake the peer. */

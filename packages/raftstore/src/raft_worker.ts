@@ -24,6 +24,7 @@ import { RaftLogGcWorker } from './raft_log_gc.js';
 import { RegionWorker } from './region_worker.js';
 import { Router } from './router.js';
 import { Transport } from './transport.js';
+import type { StoreObserver } from './observer.js';
 
 export interface RaftWorkerStats {
   rounds: number;
@@ -32,12 +33,16 @@ export interface RaftWorkerStats {
   entriesApplied: number;
   snapshotsAccepted: number;
   compactions: number;
+  /** Commands taken from mailboxes (client and admin, reads included). */
+  proposals: number;
 }
 
 export class RaftWorker {
   private running = false;
   private loop: Promise<void> | null = null;
-  readonly stats: RaftWorkerStats = { rounds: 0, raftWrites: 0, entriesPersisted: 0, entriesApplied: 0, snapshotsAccepted: 0, compactions: 0 };
+  readonly stats: RaftWorkerStats = { rounds: 0, raftWrites: 0, entriesPersisted: 0, entriesApplied: 0, snapshotsAccepted: 0, compactions: 0, proposals: 0 };
+  /** Told about every round (metrics); see StoreObserver. */
+  observer: StoreObserver | null = null;
   /** Set when a batch write failed: the store stops rather than acknowledge anything unsafely. */
   fatal: Error | null = null;
   /** Told once when the worker stops on a fatal error (the store then refuses new work). */
@@ -102,7 +107,10 @@ export class RaftWorker {
   async round(): Promise<void> {
     const peers = this.router.takeWithMail();
     if (peers.length === 0) return;
+    const t0 = performance.now();
     this.stats.rounds++;
+    const proposalsBefore = this.stats.proposals;
+    const persistedBefore = this.stats.entriesPersisted;
     for (const p of peers) this.handleMsgs(p);
 
     // ---- HandleRaftReady: persist ----
@@ -137,13 +145,17 @@ export class RaftWorker {
       readies.push([p, rd]);
     }
     if (snapKvWb.count > 0) await this.engines.kv.write(snapKvWb, { sync: true });
+    let appendMs = 0;
     if (raftWb.count > 0) {
+      const ta = performance.now();
       await this.engines.raft.write(raftWb, { sync: this.cfg.syncLog && mustSync });
+      appendMs = performance.now() - ta;
       this.stats.raftWrites++;
     }
     for (const [p, rd] of readies) this.sendAll(p, rd.persistedMessages);
 
     // ---- apply ----
+    const tApply = performance.now();
     const ctx = newApplyContext(this.engines.kv.writeBatch());
     for (const p of peers) this.applyDeferred(p, ctx);
     for (const [p, rd] of readies) {
@@ -158,6 +170,7 @@ export class RaftWorker {
       }
     }
     if (ctx.kvWb.count > 0) await this.engines.kv.write(ctx.kvWb, { sync: ctx.syncKv });
+    const applyMs = ctx.entriesApplied > 0 ? performance.now() - tApply : 0;
     this.stats.entriesApplied += ctx.entriesApplied;
     for (const [p] of readies) {
       p.raw.advanceApply();
@@ -180,6 +193,20 @@ export class RaftWorker {
     // (the apply's last write would bring the region state back from the tombstone).
     for (const p of peers) {
       if (p.pendingRemove && !p.isLeader() && !p.applyingSnapshot && this.onPeerRemoved) await this.onPeerRemoved(p);
+    }
+    if (this.observer?.onRound) {
+      try {
+        this.observer.onRound({
+          durationMs: performance.now() - t0,
+          appendMs,
+          applyMs,
+          proposals: this.stats.proposals - proposalsBefore,
+          entriesPersisted: this.stats.entriesPersisted - persistedBefore,
+          entriesApplied: ctx.entriesApplied,
+        });
+      } catch (e) {
+        this.logger.warn('store observer failed', { err: String(e) });
+      }
     }
   }
 
@@ -230,6 +257,7 @@ export class RaftWorker {
           p.stepRaftMessage(m.msg);
           break;
         case 'cmd':
+          this.stats.proposals++;
           p.propose(m.req, m.cb);
           break;
         case 'tick':
@@ -249,6 +277,10 @@ export class RaftWorker {
           break;
         case 'snapStatus':
           p.raw.reportSnapshot(m.toPeerId, m.ok ? 'finish' : 'failure');
+          break;
+        case 'unreachable':
+          // Raft stops pipelining to the peer (probe state) until it answers again.
+          if (p.isLeader()) p.raw.reportUnreachable(m.toPeerId);
           break;
         case 'gcPeer':
           p.onGcMessage(m.msg);

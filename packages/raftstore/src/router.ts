@@ -34,9 +34,9 @@ export class Router {
   send(regionId: number, msg: PeerMsg): boolean {
     const p = this.peers.get(regionId);
     if (!p) return false;
-    // Anything but the hibernate notice and heartbeat responses (the answers to the leader's last
-    // heartbeat arrive after it went to sleep) wakes a hibernating peer: it ticks again.
-    if (msg.kind !== 'hibernate' && !(msg.kind === 'raft' && msg.msg.message?.msgType === eraftpb.MessageType.MsgHeartbeatResponse)) p.wake();
+    // Anything but the hibernate notice, unreachable reports and heartbeat responses (the answers
+    // to the leader's last heartbeat arrive after it went to sleep) wakes a hibernating peer.
+    if (msg.kind !== 'hibernate' && msg.kind !== 'unreachable' && !(msg.kind === 'raft' && msg.msg.message?.msgType === eraftpb.MessageType.MsgHeartbeatResponse)) p.wake();
     p.mailbox.push(msg);
     this.withMail.add(p);
     this.notify();

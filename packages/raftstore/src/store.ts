@@ -20,6 +20,7 @@ import type { SplitDone } from './apply.js';
 import { RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 import { SnapManager, receiveSnapshotChunks, sendSnapshotChunks, snapKeyString } from './snap/index.js';
 import { RaftMessage, SchedulerClient, SchedulerOperator, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
+import type { RegionStatus, StoreObserver } from './observer.js';
 
 export type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat' | 'snapGc';
 
@@ -265,6 +266,43 @@ export class Store implements SnapshotEndpoint {
     if (this.stopped || this.failed) throw new Error(`store ${this.cfg.storeId} is not running`);
     const msg = await receiveSnapshotChunks(this.snapMgr, chunks);
     this.onRaftMessage(msg);
+  }
+
+  /**
+   * The transport could not deliver a message to `toPeerId` (its store is unreachable): the
+   * region's leader stops optimistic pipelining to it and probes instead. Cheap, never wakes a
+   * hibernating peer; transports should report each (region, peer) once per burst of drops.
+   */
+  reportUnreachable(regionId: number, toPeerId: number): void {
+    if (this.stopped || this.failed || !regionId || !toPeerId) return;
+    this.router.send(regionId, { kind: 'unreachable', toPeerId });
+  }
+
+  /** Installs (or removes, with null) the metrics observer of the raft worker. */
+  observe(observer: StoreObserver | null): void {
+    this.worker.observer = observer;
+  }
+
+  /** Every region this store has a peer of, as it stands now (status pages, tools). */
+  regionStatus(): RegionStatus[] {
+    const out: RegionStatus[] = [];
+    for (const p of this.router.all()) {
+      const raft = p.raw.raft;
+      out.push({
+        regionId: p.regionId,
+        peerId: p.peerId,
+        region: p.region,
+        leader: p.leaderPeer(),
+        isLeader: p.isLeader(),
+        term: raft.term,
+        commitIndex: raft.raftLog.committed,
+        appliedIndex: p.storage.applyState.appliedIndex,
+        truncatedIndex: p.storage.applyState.truncatedIndex,
+        hibernating: p.hibernating,
+        applyingSnapshot: p.applyingSnapshot !== null,
+      });
+    }
+    return out;
   }
 
   /** Tells the sending peer's raft whether its snapshot got through (raft then resumes). */
