@@ -1,0 +1,521 @@
+// RawClient: the raw key-value API of the cluster (TinyKV's RawGet/RawPut/RawDelete/RawScan and
+// batch variants), routed by key to region leaders and retried on region errors.
+//
+//   const c = await RawClient.connect({ schedulerAddr: '127.0.0.1:2379' });
+//   await c.put('hello', 'world');
+//   const v = await c.get('hello');          // Uint8Array | null
+//   c.close();
+//
+// Every request goes through one StoreConnection (a BatchCommands stream) per store; the
+// RegionCache says which region holds a key and which peer of it leads. Each operation has a
+// deadline (timeoutMs, retries included); each attempt on a store at most attemptTimeoutMs.
+import type { errorpb, kvrpcpb, metapb } from '@tskv/proto';
+import { PdClient, type RegionWithLeader, type StoreWithStats } from '@tskv/rpc';
+import { RetryState } from './backoff.js';
+import { type Bytes, EMPTY, compareBytes, nextKey, showKey, toBytes } from './bytes.js';
+import { ClientClosedError, ClientError, InvalidArgumentError, ProtocolError, RequestError, SchedulerUnavailableError } from './errors.js';
+import { type CachedRegion, RegionCache, type RegionSource, StoreNotFoundError } from './region_cache.js';
+import { type BatchRequest, type BatchResponse, StoreConnection, type StoreConnectionOptions } from './store_connection.js';
+
+export interface RawClientOptions {
+  /** The scheduler's gRPC address (default 127.0.0.1:2379). */
+  schedulerAddr?: string;
+  /** Deadline of each operation, retries included (default 10 s). */
+  timeoutMs?: number;
+  /** How long connect() waits for the scheduler (default min(timeoutMs, 5 s)). */
+  connectTimeoutMs?: number;
+  /** At most this long for one attempt on one store before trying elsewhere (default min(timeoutMs, 5 s)). */
+  attemptTimeoutMs?: number;
+  /** Cap of the retry backoff (default 1 s; backoff starts at 10 ms, doubles, with jitter). */
+  maxBackoffMs?: number;
+  /** Pairs per RawScan page within a region (default 1024). */
+  scanBatchSize?: number;
+  /** Column family used when a call names none (default "default"). */
+  defaultCf?: string;
+  /** Options of the store streams (frame limits, channel options). */
+  connection?: StoreConnectionOptions;
+  /** How long a failed store is avoided when another peer can serve (default 2 s). */
+  storeDownMs?: number;
+}
+
+export interface KvPair {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+/** A pair as accepted by batchPut: an object or a [key, value] tuple. */
+export type PairInput = { key: Bytes; value: Bytes } | readonly [Bytes, Bytes];
+
+/** The scheduler as the client uses it: region/store lookups, plus close. */
+export interface SchedulerLike extends RegionSource {
+  close(): void;
+}
+
+interface WithErrors {
+  regionError?: errorpb.IError | null;
+  error?: string | null;
+}
+
+/** The retry bookkeeping of one operation: the shared deadline and the stores to avoid. */
+class OpState extends RetryState {
+  /** Stores that failed for this operation (tried last if every peer is in here). */
+  readonly avoid = new Set<number>();
+  leaderHops = 0;
+  epochRetries = 0;
+}
+
+function describeRegionError(e: errorpb.IError): string {
+  const kind = e.notLeader
+    ? `NotLeader (leader ${e.notLeader.leader?.id ? `peer ${e.notLeader.leader.id} on store ${e.notLeader.leader.storeId}` : 'unknown'})`
+    : e.epochNotMatch
+      ? `EpochNotMatch (${e.epochNotMatch.currentRegions?.length ?? 0} current regions)`
+      : e.regionNotFound
+        ? 'RegionNotFound'
+        : e.keyNotInRegion
+          ? `KeyNotInRegion (${showKey(e.keyNotInRegion.key)} not in [${showKey(e.keyNotInRegion.startKey)}, ${e.keyNotInRegion.endKey?.length ? showKey(e.keyNotInRegion.endKey) : '+inf'}))`
+          : e.serverIsBusy
+            ? `ServerIsBusy${e.serverIsBusy.reason ? ` (${e.serverIsBusy.reason})` : ''}`
+            : e.staleCommand
+              ? 'StaleCommand'
+              : e.timeout
+                ? 'Timeout'
+                : e.storeNotMatch
+                  ? `StoreNotMatch (request for store ${e.storeNotMatch.requestStoreId}, this is store ${e.storeNotMatch.actualStoreId})`
+                  : 'region error';
+  return e.message && !kind.includes(e.message) ? `${kind}: ${e.message}` : kind;
+}
+
+function errMsg(e: unknown): string {
+  const se = e as { code?: number; details?: string; message?: string };
+  return se?.details || se?.message || String(e);
+}
+
+export class RawClient {
+  readonly cache: RegionCache;
+  private readonly conns = new Map<number, StoreConnection>();
+  private closed = false;
+  readonly timeoutMs: number;
+  private readonly attemptTimeoutMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly scanBatchSize: number;
+  private readonly defaultCf: string;
+
+  /** Use RawClient.connect, or pass any scheduler (tests). */
+  constructor(readonly scheduler: SchedulerLike, readonly schedulerAddr: string, private readonly opts: RawClientOptions = {}) {
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? Math.min(this.timeoutMs, 5_000);
+    this.maxBackoffMs = opts.maxBackoffMs ?? 1_000;
+    this.scanBatchSize = Math.max(1, opts.scanBatchSize ?? 1024);
+    this.defaultCf = opts.defaultCf ?? 'default';
+    this.cache = new RegionCache(scheduler, { storeDownMs: opts.storeDownMs });
+  }
+
+  /**
+   * Connects to the scheduler (waits until it answers, at most connectTimeoutMs) and returns a
+   * client. Stores are connected lazily, on their first request. Throws
+   * SchedulerUnavailableError if the scheduler cannot be reached.
+   */
+  static async connect(opts: RawClientOptions = {}): Promise<RawClient> {
+    const addr = opts.schedulerAddr ?? '127.0.0.1:2379';
+    const timeoutMs = opts.timeoutMs ?? 10_000;
+    const pd = new PdClient(addr, { timeoutMs });
+    await waitForScheduler(pd, addr, opts.connectTimeoutMs ?? Math.min(timeoutMs, 5_000));
+    return new RawClient(pd, addr, opts);
+  }
+
+  /** The PdClient when connected with connect() (admin lookups: scanRegions, getAllStores). */
+  get pd(): PdClient {
+    if (!(this.scheduler instanceof PdClient)) throw new Error('this client was not connected with RawClient.connect');
+    return this.scheduler;
+  }
+
+  // ---- the API ----
+
+  /** The value of key, or null if absent. */
+  async get(key: Bytes, cf: string = this.defaultCf): Promise<Uint8Array | null> {
+    const k = this.checkKey(key, 'get');
+    const { res } = await this.single(k, `get ${showKey(k)}`, (context) => ({ rawGet: { context, key: k, cf } }), (r) => r.rawGet);
+    return res.notFound ? null : (res.value ?? EMPTY);
+  }
+
+  /**
+   * Writes key = value. A put retried after a timeout or a failed stream may be applied twice;
+   * for a raw put that is harmless (same key, same value).
+   */
+  async put(key: Bytes, value: Bytes, cf: string = this.defaultCf): Promise<void> {
+    const k = this.checkKey(key, 'put');
+    const v = toBytes(value);
+    await this.single(k, `put ${showKey(k)}`, (context) => ({ rawPut: { context, key: k, value: v, cf } }), (r) => r.rawPut);
+  }
+
+  /** Deletes key (no error if it is absent). */
+  async delete(key: Bytes, cf: string = this.defaultCf): Promise<void> {
+    const k = this.checkKey(key, 'delete');
+    await this.single(k, `delete ${showKey(k)}`, (context) => ({ rawDelete: { context, key: k, cf } }), (r) => r.rawDelete);
+  }
+
+  /**
+   * The pairs with startKey <= key < endKey (endKey empty or omitted: to the end), in key order,
+   * at most limit (0 or omitted: no limit). Region by region, in pages of scanBatchSize; each
+   * page is read at its own point in time (a scan is not a snapshot of the whole range).
+   */
+  async scan(startKey: Bytes = EMPTY, endKey: Bytes = EMPTY, limit = 0, cf: string = this.defaultCf): Promise<KvPair[]> {
+    if (!Number.isInteger(limit) || limit < 0) throw new InvalidArgumentError(`scan: limit must be an integer >= 0, got ${limit}`);
+    const end = toBytes(endKey);
+    let s = toBytes(startKey);
+    const max = limit > 0 ? limit : Infinity;
+    const out: KvPair[] = [];
+    if (end.length > 0 && compareBytes(s, end) >= 0) return out;
+    for (;;) {
+      const want = Math.min(max - out.length, this.scanBatchSize);
+      const from = s;
+      const { res, region } = await this.single(
+        from,
+        `scan from ${showKey(from)}`,
+        (context) => ({ rawScan: { context, startKey: from, limit: want, cf } }),
+        (r) => r.rawScan,
+      );
+      const kvs = res.kvs ?? [];
+      for (const kv of kvs) {
+        const k = kv.key ?? EMPTY;
+        if (compareBytes(k, from) < 0) continue;
+        if (end.length > 0 && compareBytes(k, end) >= 0) return out;
+        out.push({ key: k, value: kv.value ?? EMPTY });
+        if (out.length >= max) return out;
+      }
+      let next: Uint8Array;
+      if (kvs.length >= want && kvs.length > 0) {
+        // A full page: the region may hold more after the last key.
+        next = nextKey(kvs[kvs.length - 1]!.key ?? EMPTY);
+        if (region.endKey.length > 0 && compareBytes(next, region.endKey) >= 0) next = region.endKey;
+      } else {
+        // The region is done: on to the next one.
+        if (region.endKey.length === 0) return out;
+        next = region.endKey;
+      }
+      if (end.length > 0 && compareBytes(next, end) >= 0) return out;
+      s = next;
+    }
+  }
+
+  /**
+   * The values of keys, in the order of keys (null where absent). Keys are grouped by region,
+   * one RawBatchGet per region, the regions in parallel.
+   */
+  async batchGet(keys: readonly Bytes[], cf: string = this.defaultCf): Promise<(Uint8Array | null)[]> {
+    const items = keys.map((k, i) => ({ key: this.checkKey(k, 'batchGet'), i }));
+    const out: (Uint8Array | null)[] = new Array(items.length).fill(null);
+    if (items.length === 0) return out;
+    const st = this.state(`batchGet of ${items.length} keys`);
+    await this.grouped(
+      items,
+      st,
+      (context, its) => ({ rawBatchGet: { context, keys: its.map((x) => x.key), cf } }),
+      (r) => r.rawBatchGet,
+      (its, res) => {
+        const byKey = new Map<string, Uint8Array>();
+        for (const p of res.pairs ?? []) byKey.set(Buffer.from(p.key ?? EMPTY).toString('latin1'), p.value ?? EMPTY);
+        for (const it of its) out[it.i] = byKey.get(Buffer.from(it.key).toString('latin1')) ?? null;
+      },
+    );
+    return out;
+  }
+
+  /**
+   * Writes every pair. Pairs are grouped by region, one RawBatchPut per region, the regions in
+   * parallel. Atomic per region only: the pairs of one region are applied together or not at
+   * all, but if the call fails, some regions' pairs may be written and others not.
+   */
+  async batchPut(pairs: readonly PairInput[], cf: string = this.defaultCf): Promise<void> {
+    const items = pairs.map((p) => {
+      const [k, v] = Array.isArray(p) ? (p as readonly [Bytes, Bytes]) : [(p as { key: Bytes }).key, (p as { value: Bytes }).value];
+      return { key: this.checkKey(k, 'batchPut'), value: toBytes(v) };
+    });
+    if (items.length === 0) return;
+    const st = this.state(`batchPut of ${items.length} pairs`);
+    await this.grouped(
+      items,
+      st,
+      (context, its) => ({ rawBatchPut: { context, pairs: its.map((x) => ({ key: x.key, value: x.value })), cf } }),
+      (r) => r.rawBatchPut,
+      () => {},
+    );
+  }
+
+  /** Closes the store streams and the scheduler client; pending operations fail with ClientClosedError. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.conns.values()) c.close();
+    this.conns.clear();
+    this.scheduler.close();
+  }
+
+  /** The stream to a store (created on first use), for diagnostics. */
+  connections(): ReadonlyMap<number, StoreConnection> {
+    return this.conns;
+  }
+
+  // ---- routing and retries ----
+
+  private checkKey(key: Bytes, op: string): Uint8Array {
+    if (key === undefined || key === null) throw new InvalidArgumentError(`${op}: the key is missing`);
+    const k = toBytes(key);
+    if (!(k instanceof Uint8Array)) throw new InvalidArgumentError(`${op}: a key must be a string or a Uint8Array`);
+    if (k.length === 0) throw new InvalidArgumentError(`${op}: the key is empty (keys must be at least one byte)`);
+    return k;
+  }
+
+  private state(what: string): OpState {
+    return new OpState(what, Date.now() + this.timeoutMs, { maxMs: this.maxBackoffMs });
+  }
+
+  private fork(st: OpState): OpState {
+    const f = new OpState(st.what, st.deadline, { maxMs: this.maxBackoffMs });
+    f.attempts = st.attempts;
+    return f;
+  }
+
+  /** One request about one key, retried until success or the deadline. */
+  private async single<R extends WithErrors>(
+    key: Uint8Array,
+    what: string,
+    build: (ctx: kvrpcpb.IContext) => BatchRequest,
+    pick: (r: BatchResponse) => R | null | undefined,
+  ): Promise<{ res: R; region: CachedRegion }> {
+    const st = this.state(what);
+    for (;;) {
+      this.checkOpen();
+      st.check();
+      const e = await this.locate(key, st);
+      if (!e) continue;
+      const res = await this.attempt(e, build, pick, st);
+      if (res) return { res, region: e };
+    }
+  }
+
+  /** Items grouped by region, one request per region, in parallel; regrouped after region errors. */
+  private async grouped<T extends { key: Uint8Array }, R extends WithErrors>(
+    items: T[],
+    st: OpState,
+    build: (ctx: kvrpcpb.IContext, items: T[]) => BatchRequest,
+    pick: (r: BatchResponse) => R | null | undefined,
+    done: (items: T[], res: R) => void,
+  ): Promise<void> {
+    const groups = new Map<CachedRegion, T[]>();
+    for (const it of items) {
+      let e: CachedRegion | null = null;
+      while (!e) {
+        this.checkOpen();
+        st.check();
+        e = await this.locate(it.key, st);
+      }
+      let g = groups.get(e);
+      if (!g) groups.set(e, (g = []));
+      g.push(it);
+    }
+    await Promise.all(
+      [...groups].map(async ([e, its]) => {
+        const gst = groups.size === 1 ? st : this.fork(st);
+        this.checkOpen();
+        gst.check();
+        const res = await this.attempt(e, (ctx) => build(ctx, its), pick, gst);
+        if (res) done(its, res);
+        else await this.grouped(its, gst, build, pick, done);
+      }),
+    );
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new ClientClosedError();
+  }
+
+  private within<T>(p: Promise<T>, st: OpState): Promise<T> {
+    const ms = st.remaining();
+    if (ms <= 0) return Promise.reject(new Error('no answer before the deadline'));
+    return new Promise<T>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      p.then(
+        (v) => (clearTimeout(t), resolve(v)),
+        (e) => (clearTimeout(t), reject(e)),
+      );
+    });
+  }
+
+  /** The region of key from the cache or the scheduler; null (after a backoff) if unknown for now. */
+  private async locate(key: Uint8Array, st: OpState): Promise<CachedRegion | null> {
+    try {
+      const e = await this.within(this.cache.locate(key), st);
+      if (e) return e;
+      st.note(`the scheduler at ${this.schedulerAddr} knows no region for key ${showKey(key)} (is the cluster bootstrapped?)`);
+    } catch (err) {
+      this.checkOpen();
+      st.note(`region lookup at the scheduler ${this.schedulerAddr} failed: ${errMsg(err)}`);
+    }
+    await st.backoff();
+    return null;
+  }
+
+  private connection(storeId: number, address: string): StoreConnection {
+    let c = this.conns.get(storeId);
+    if (c && c.address !== address) {
+      c.close();
+      c = undefined;
+    }
+    if (!c) {
+      c = new StoreConnection(storeId, address, this.opts.connection);
+      this.conns.set(storeId, c);
+    }
+    return c;
+  }
+
+  private pickPeer(e: CachedRegion, st: OpState): metapb.IPeer | undefined {
+    const voters = e.peers.filter((p) => !(p.isLearner || p.role === 1));
+    if (voters.length > 0 && voters.every((p) => st.avoid.has(p.storeId!))) st.avoid.clear();
+    let p = this.cache.target(e);
+    for (let i = 0; p && st.avoid.has(p.storeId!) && i < e.peers.length; i++) {
+      this.cache.advancePeer(e, p);
+      p = this.cache.target(e);
+    }
+    return p;
+  }
+
+  /**
+   * One attempt of a request on the region's current target peer. Returns the response, or null
+   * after handling a retryable failure (cache corrected, backoff slept if needed). Throws
+   * RequestError / ProtocolError (not retryable) and ClientClosedError.
+   */
+  private async attempt<R extends WithErrors>(
+    e: CachedRegion,
+    build: (ctx: kvrpcpb.IContext) => BatchRequest,
+    pick: (r: BatchResponse) => R | null | undefined,
+    st: OpState,
+  ): Promise<R | null> {
+    const peer = this.pickPeer(e, st);
+    if (!peer) {
+      st.note(`${RegionCache.describe(e)} has no peers`);
+      this.cache.invalidate(e.id);
+      await st.backoff();
+      return null;
+    }
+    const storeId = peer.storeId!;
+    let address: string;
+    try {
+      address = await this.within(this.cache.storeAddress(storeId), st);
+    } catch (err) {
+      this.checkOpen();
+      if (err instanceof StoreNotFoundError) {
+        st.note(`${err.message} (a peer of region ${e.id})`);
+        st.avoid.add(storeId);
+        this.cache.advancePeer(e, peer);
+        this.cache.invalidate(e.id);
+      } else st.note(`store lookup of store ${storeId} at the scheduler ${this.schedulerAddr} failed: ${errMsg(err)}`);
+      await st.backoff();
+      return null;
+    }
+    const context: kvrpcpb.IContext = { regionId: e.id, regionEpoch: e.region.regionEpoch ?? { confVer: 0, version: 0 }, peer };
+    st.attempts++;
+    let resp: BatchResponse;
+    try {
+      resp = await this.connection(storeId, address).send(build(context), Math.max(1, Math.min(this.attemptTimeoutMs, st.remaining())));
+    } catch (err) {
+      if (err instanceof ClientClosedError) throw err;
+      st.note(`${errMsg(err)} (region ${e.id})`);
+      st.avoid.add(storeId);
+      this.cache.markStoreDown(storeId);
+      this.cache.advancePeer(e, peer);
+      // The store may come back elsewhere (a restart on another port): ask the scheduler again.
+      this.cache.invalidateStore(storeId);
+      await st.backoff();
+      return null;
+    }
+    const res = pick(resp);
+    if (!res) throw new ProtocolError(`${st.what}: store ${storeId} answered with a response of another kind: ${JSON.stringify(Object.keys(resp))}`);
+    if (res.regionError) {
+      await this.onRegionError(e, peer, res.regionError, st);
+      return null;
+    }
+    if (res.error) throw new RequestError(`${st.what}: store ${storeId} refused the request: ${res.error}`, storeId);
+    this.cache.confirmLeader(e, peer);
+    this.cache.markStoreUp(storeId);
+    return res;
+  }
+
+  private async onRegionError(e: CachedRegion, peer: metapb.IPeer, err: errorpb.IError, st: OpState): Promise<void> {
+    const storeId = peer.storeId!;
+    st.note(`store ${storeId}, region ${e.id}: ${describeRegionError(err)}`, err);
+    if (err.notLeader) {
+      const l = err.notLeader.leader;
+      if (l && l.id && Number(l.id) !== peer.id) {
+        // The hint comes from a peer that heard from the leader: its store is up.
+        st.avoid.delete(Number(l.storeId));
+        this.cache.markStoreUp(Number(l.storeId));
+        if (!this.cache.switchLeader(e, l)) {
+          // A leader we do not know: the membership changed. Reload the region.
+          this.cache.invalidate(e.id);
+          await st.backoff();
+        } else if (++st.leaderHops > 2) {
+          // Hints going around in circles (an election under way): slow down.
+          await st.backoff();
+        }
+        return;
+      }
+      // No leader known (an election): try the next peer after a short wait.
+      st.avoid.add(storeId);
+      this.cache.advancePeer(e, peer);
+      await st.backoff();
+      return;
+    }
+    if (err.epochNotMatch) {
+      const replaced = this.cache.onEpochNotMatch(e.id, err.epochNotMatch.currentRegions ?? [], storeId);
+      if (!replaced || ++st.epochRetries > 1) await st.backoff();
+      return;
+    }
+    if (err.regionNotFound) {
+      // This store has no such peer (removed, or not created yet): another peer, fresh region info.
+      st.avoid.add(storeId);
+      this.cache.invalidate(e.id);
+      await st.backoff();
+      return;
+    }
+    if (err.keyNotInRegion) {
+      this.cache.invalidate(e.id);
+      await st.backoff();
+      return;
+    }
+    if (err.storeNotMatch) {
+      this.cache.invalidateStore(storeId);
+      this.cache.invalidate(e.id);
+      await st.backoff();
+      return;
+    }
+    if (err.serverIsBusy || err.staleCommand) {
+      await st.backoff();
+      return;
+    }
+    if (err.timeout) {
+      // Perhaps a deposed leader that does not know it yet: look elsewhere too.
+      st.avoid.add(storeId);
+      this.cache.advancePeer(e, peer);
+      await st.backoff();
+      return;
+    }
+    // A region error of a kind this client does not know: refresh and retry.
+    this.cache.invalidate(e.id);
+    await st.backoff();
+  }
+}
+
+/** Waits until the scheduler answers an RPC; SchedulerUnavailableError after timeoutMs. */
+export async function waitForScheduler(pd: PdClient, addr: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  try {
+    await new Promise<void>((resolve, reject) => pd.grpc.waitForReady(deadline, (err) => (err ? reject(err) : resolve())));
+  } catch {
+    pd.close();
+    throw new SchedulerUnavailableError(`cannot reach the scheduler at ${addr} within ${timeoutMs} ms (is the cluster running? start it with \`npm start\`)`, addr);
+  }
+}
+
+export type { RegionWithLeader, StoreWithStats };
+export { ClientError };

@@ -1,0 +1,340 @@
+// RegionCache: which region holds a key, which peer of it to ask, and where its store listens.
+//
+// Regions are kept sorted by start key (they never overlap), so a lookup is a binary search.
+// A miss asks the scheduler (getRegion); store addresses come from getStore and are cached too.
+// The cache is only a guess: the stores are the truth, and their region errors correct it
+// (NotLeader switches the leader, EpochNotMatch replaces entries with the store's current
+// regions, RegionNotFound / KeyNotInRegion drop the entry so the next lookup reloads it).
+import type { metapb } from '@tskv/proto';
+import type { RegionWithLeader, StoreWithStats } from '@tskv/rpc';
+import { EMPTY, compareBytes, showKey } from './bytes.js';
+
+/** What the cache needs from the scheduler (PdClient provides it; tests give fakes). */
+export interface RegionSource {
+  getRegion(key: Uint8Array): Promise<RegionWithLeader | null>;
+  getRegionById(regionId: number): Promise<RegionWithLeader | null>;
+  getStore(storeId: number): Promise<StoreWithStats | null>;
+}
+
+export interface RegionEpoch {
+  confVer: number;
+  version: number;
+}
+
+/** A region as cached: its range, epoch, peers, and the peer requests go to. */
+export interface CachedRegion {
+  readonly id: number;
+  readonly startKey: Uint8Array;
+  /** Exclusive; empty means unbounded. */
+  readonly endKey: Uint8Array;
+  readonly epoch: RegionEpoch;
+  readonly peers: readonly metapb.IPeer[];
+  /** The region as received (what requests carry back in their context). */
+  readonly region: metapb.IRegion;
+  /** The peer believed to lead, or null (then peers are tried in turn from `cursor`). */
+  leader: metapb.IPeer | null;
+  cursor: number;
+  /** False once the entry left the cache (replaced or invalidated). */
+  valid: boolean;
+}
+
+/** A store's address is unknown to the scheduler, or the store is a tombstone. */
+export class StoreNotFoundError extends Error {
+  constructor(readonly storeId: number, why: string) {
+    super(`store ${storeId} ${why}`);
+  }
+}
+
+export interface RegionCacheOptions {
+  /** How long a store that failed is avoided when another peer can be tried (ms). */
+  storeDownMs?: number;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+function isLearner(p: metapb.IPeer): boolean {
+  // PeerRole.Learner = 1
+  return !!p.isLearner || p.role === 1;
+}
+
+function epochOf(r: metapb.IRegion): RegionEpoch {
+  return { confVer: Number(r.regionEpoch?.confVer ?? 0), version: Number(r.regionEpoch?.version ?? 0) };
+}
+
+/** True if a is strictly newer than b (a region range only moves by splits, which bump version). */
+function newer(a: RegionEpoch, b: RegionEpoch): boolean {
+  return a.version > b.version || (a.version === b.version && a.confVer > b.confVer);
+}
+
+export function containsKey(r: { startKey: Uint8Array; endKey: Uint8Array }, key: Uint8Array): boolean {
+  return compareBytes(r.startKey, key) <= 0 && (r.endKey.length === 0 || compareBytes(key, r.endKey) < 0);
+}
+
+export class RegionCache {
+  /** Sorted by startKey, non-overlapping. */
+  private readonly sorted: CachedRegion[] = [];
+  private readonly byId = new Map<number, CachedRegion>();
+  private readonly stores = new Map<number, string>();
+  private readonly storeLoads = new Map<number, Promise<string>>();
+  private readonly downUntil = new Map<number, number>();
+  private readonly inflight = new Set<Promise<CachedRegion | null>>();
+  private readonly storeDownMs: number;
+  private readonly now: () => number;
+  /** Counters, for tests and diagnostics. */
+  readonly stats = { hits: 0, misses: 0, loads: 0, storeLoads: 0 };
+
+  constructor(private readonly source: RegionSource, opts: RegionCacheOptions = {}) {
+    this.storeDownMs = opts.storeDownMs ?? 2_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** Number of cached regions. */
+  get size(): number {
+    return this.sorted.length;
+  }
+
+  /** The cached regions in key order (a copy). */
+  regions(): CachedRegion[] {
+    return [...this.sorted];
+  }
+
+  /** Index of the last entry whose startKey <= key, or -1. */
+  private floor(key: Uint8Array): number {
+    let lo = 0;
+    let hi = this.sorted.length - 1;
+    let ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareBytes(this.sorted[mid]!.startKey, key) <= 0) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** The cached region holding key, without asking the scheduler. */
+  lookup(key: Uint8Array): CachedRegion | undefined {
+    const i = this.floor(key);
+    if (i < 0) return undefined;
+    const r = this.sorted[i]!;
+    return containsKey(r, key) ? r : undefined;
+  }
+
+  getById(regionId: number): CachedRegion | undefined {
+    return this.byId.get(regionId);
+  }
+
+  /**
+   * The region holding key: from the cache, else from the scheduler (concurrent misses for keys
+   * of one region share the lookup). Null if the scheduler knows no region for the key.
+   */
+  async locate(key: Uint8Array): Promise<CachedRegion | null> {
+    const hit = this.lookup(key);
+    if (hit) {
+      this.stats.hits++;
+      return hit;
+    }
+    this.stats.misses++;
+    // Wait for lookups already under way: one of them may bring this key's region.
+    while (this.inflight.size > 0) {
+      await Promise.allSettled([...this.inflight]);
+      const now = this.lookup(key);
+      if (now) return now;
+    }
+    const p = this.load(key);
+    this.inflight.add(p);
+    try {
+      return await p;
+    } finally {
+      this.inflight.delete(p);
+    }
+  }
+
+  private async load(key: Uint8Array): Promise<CachedRegion | null> {
+    this.stats.loads++;
+    const r = await this.source.getRegion(key);
+    if (!r) return null;
+    const e = this.insert(r.region, r.leader);
+    // Normally the key's region now; if the scheduler answered a region not holding the key (it
+    // lags a split), requests go there anyway and the store's KeyNotInRegion corrects the cache.
+    return this.lookup(key) ?? e;
+  }
+
+  /** Reloads one region by id from the scheduler (dropping the cached entry first). */
+  async reloadById(regionId: number): Promise<CachedRegion | null> {
+    this.invalidate(regionId);
+    this.stats.loads++;
+    const r = await this.source.getRegionById(regionId);
+    return r ? this.insert(r.region, r.leader) : null;
+  }
+
+  /**
+   * Puts a region in the cache, dropping the entries it overlaps. A region older than one it
+   * overlaps (a lagging scheduler answer) is not cached; the entry is returned all the same.
+   */
+  insert(region: metapb.IRegion, leader: metapb.IPeer | null = null): CachedRegion {
+    const peers = (region.peers ?? []).map((p) => ({ ...p, id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0) }));
+    const id = Number(region.id ?? 0);
+    const entry: CachedRegion = {
+      id,
+      startKey: region.startKey ?? EMPTY,
+      endKey: region.endKey ?? EMPTY,
+      epoch: epochOf(region),
+      peers,
+      region,
+      leader: null,
+      cursor: 0,
+      valid: true,
+    };
+    entry.leader = (leader && leader.id && peers.find((p) => p.id === Number(leader.id))) || null;
+    const overlaps = this.overlapping(entry.startKey, entry.endKey);
+    for (const o of overlaps) if (newer(o.epoch, entry.epoch)) return { ...entry, valid: false };
+    const old = this.byId.get(id);
+    if (old && !overlaps.includes(old)) overlaps.push(old);
+    if (!entry.leader && old?.leader) entry.leader = peers.find((p) => p.id === old.leader!.id) ?? null;
+    for (const o of overlaps) this.remove(o);
+    const at = this.floor(entry.startKey) + 1;
+    this.sorted.splice(at, 0, entry);
+    this.byId.set(id, entry);
+    return entry;
+  }
+
+  private overlapping(start: Uint8Array, end: Uint8Array): CachedRegion[] {
+    const out: CachedRegion[] = [];
+    let i = this.floor(start);
+    if (i < 0) i = 0;
+    for (; i < this.sorted.length; i++) {
+      const r = this.sorted[i]!;
+      if (end.length > 0 && compareBytes(r.startKey, end) >= 0) break;
+      if (r.endKey.length === 0 || compareBytes(r.endKey, start) > 0) out.push(r);
+    }
+    return out;
+  }
+
+  private remove(e: CachedRegion): void {
+    const i = this.sorted.indexOf(e);
+    if (i >= 0) this.sorted.splice(i, 1);
+    if (this.byId.get(e.id) === e) this.byId.delete(e.id);
+    e.valid = false;
+  }
+
+  /** Drops a region (RegionNotFound, KeyNotInRegion, ...): the next lookup asks the scheduler. */
+  invalidate(regionId: number): void {
+    const e = this.byId.get(regionId);
+    if (e) this.remove(e);
+  }
+
+  /** Drops every region and store address. */
+  clear(): void {
+    for (const e of this.sorted) e.valid = false;
+    this.sorted.length = 0;
+    this.byId.clear();
+    this.stores.clear();
+  }
+
+  /**
+   * EpochNotMatch: the region changed (split, membership change). Replaces the entry with the
+   * store's current regions; the answering store's peers become the leaders guessed for them.
+   * Returns false if there were no current regions (the caller reloads from the scheduler).
+   */
+  onEpochNotMatch(regionId: number, currentRegions: readonly metapb.IRegion[], answeringStoreId?: number): boolean {
+    this.invalidate(regionId);
+    if (currentRegions.length === 0) return false;
+    for (const r of currentRegions) {
+      const leader = answeringStoreId ? (r.peers ?? []).find((p) => Number(p.storeId) === answeringStoreId) ?? null : null;
+      this.insert(r, leader);
+    }
+    return true;
+  }
+
+  /**
+   * NotLeader with a leader: requests go to that peer from now on. Returns false if the peer is
+   * not among the cached peers (membership changed: the caller reloads the region).
+   */
+  switchLeader(e: CachedRegion, leader: metapb.IPeer): boolean {
+    const p = e.peers.find((x) => x.id === Number(leader.id));
+    if (!p) return false;
+    e.leader = p;
+    return true;
+  }
+
+  /** The peer failed or does not lead and knows no leader: try the next peer. */
+  advancePeer(e: CachedRegion, failed: metapb.IPeer): void {
+    e.leader = null;
+    const i = e.peers.findIndex((p) => p.id === failed.id);
+    e.cursor = e.peers.length === 0 ? 0 : (i + 1) % e.peers.length;
+  }
+
+  /** The request went through peer p: it leads. */
+  confirmLeader(e: CachedRegion, p: metapb.IPeer): void {
+    if (e.leader?.id !== p.id) e.leader = e.peers.find((x) => x.id === p.id) ?? null;
+  }
+
+  /**
+   * The peer to send a request to: the leader if known and its store is not marked down, else the
+   * next voter from the cursor whose store is not marked down, else (all down) the next voter.
+   */
+  target(e: CachedRegion): metapb.IPeer | undefined {
+    if (e.leader && !this.isDown(e.leader.storeId!)) return e.leader;
+    const n = e.peers.length;
+    let fallback: metapb.IPeer | undefined;
+    for (let i = 0; i < n; i++) {
+      const p = e.peers[(e.cursor + i) % n]!;
+      if (isLearner(p)) continue;
+      fallback ??= p;
+      if (!this.isDown(p.storeId!)) return p;
+    }
+    return e.leader ?? fallback ?? e.peers[0];
+  }
+
+  /** A store failed (stream error, unavailable, timeout): avoid it for a while. */
+  markStoreDown(storeId: number): void {
+    this.downUntil.set(storeId, this.now() + this.storeDownMs);
+  }
+
+  markStoreUp(storeId: number): void {
+    this.downUntil.delete(storeId);
+  }
+
+  isDown(storeId: number): boolean {
+    const t = this.downUntil.get(storeId);
+    if (t === undefined) return false;
+    if (t <= this.now()) {
+      this.downUntil.delete(storeId);
+      return false;
+    }
+    return true;
+  }
+
+  /** The store's gRPC address, from the cache or the scheduler; StoreNotFoundError if it has none. */
+  async storeAddress(storeId: number): Promise<string> {
+    const a = this.stores.get(storeId);
+    if (a) return a;
+    let p = this.storeLoads.get(storeId);
+    if (!p) {
+      p = (async () => {
+        this.stats.storeLoads++;
+        const s = await this.source.getStore(storeId);
+        if (!s || !s.store.address) throw new StoreNotFoundError(storeId, 'is not known to the scheduler');
+        if (s.store.state === 2) throw new StoreNotFoundError(storeId, 'is a tombstone');
+        this.stores.set(storeId, s.store.address);
+        return s.store.address;
+      })();
+      this.storeLoads.set(storeId, p);
+      const done = (): void => void (this.storeLoads.get(storeId) === p && this.storeLoads.delete(storeId));
+      p.then(done, done);
+    }
+    return p;
+  }
+
+  /** Forgets a store's address (it may have moved, e.g. restarted on another port). */
+  invalidateStore(storeId: number): void {
+    this.stores.delete(storeId);
+  }
+
+  /** Debug text of one entry. */
+  static describe(e: CachedRegion): string {
+    return `region ${e.id} [${showKey(e.startKey)}, ${e.endKey.length ? showKey(e.endKey) : '+inf'}) epoch ${e.epoch.confVer}/${e.epoch.version}`;
+  }
+}

@@ -1,0 +1,461 @@
+// FakeCluster: an in-process stand-in for a tskv cluster, for client tests: a scheduler gRPC
+// service (regions, stores, cluster id) and N store gRPC services (the BatchCommands stream and
+// the unary raw methods) over one shared in-memory data set, each on its own 127.0.0.1 port.
+//
+// The stores check requests the way a real store does (region exists on this store, this store
+// leads, the epoch matches, the keys are in the region) and answer region errors accordingly;
+// tests move leaders, split regions (with or without telling the scheduler), stop and restart
+// stores, and inject errors or delays per request. Responses of a frame are answered out of
+// order and split across two frames, as a real store may.
+import * as grpc from '@grpc/grpc-js';
+import { type errorpb, type kvrpcpb, type metapb, schedulerpb } from '@tskv/proto';
+import { schedulerService, serverOptions, tinyKvService } from '@tskv/rpc';
+
+export interface FakeRegion {
+  id: number;
+  startKey: Uint8Array;
+  endKey: Uint8Array;
+  confVer: number;
+  version: number;
+  peers: { id: number; storeId: number }[];
+  /** The store whose peer leads, or null (an election). */
+  leaderStoreId: number | null;
+}
+
+export type RequestKind = 'rawGet' | 'rawPut' | 'rawDelete' | 'rawScan' | 'rawBatchGet' | 'rawBatchPut';
+
+export interface InjectContext {
+  storeId: number;
+  kind: RequestKind;
+  /** The sub-request (e.g. a RawGetRequest). */
+  req: any;
+  region: FakeRegion | undefined;
+}
+
+/** What an injector may decide for one request; undefined lets it through. */
+export interface InjectOutcome {
+  regionError?: errorpb.IError;
+  error?: string;
+  /** Answer after this long (the request is processed at answer time). */
+  delayMs?: number;
+  /** Never answer. */
+  drop?: boolean;
+}
+
+export type Injector = (c: InjectContext) => InjectOutcome | undefined;
+
+export interface FakeStore {
+  id: number;
+  port: number;
+  address: string;
+  up: boolean;
+  server: grpc.Server | null;
+  /** Requests received (all kinds) and BatchCommands frames received. */
+  requests: number;
+  frames: number;
+  /** Kinds of the requests this store executed successfully. */
+  served: RequestKind[];
+}
+
+export interface FakeClusterOptions {
+  stores?: number;
+  /** Split keys: regions [""; k1), [k1; k2), ... [kn; ""), every region on every store. */
+  splitKeys?: (string | Uint8Array)[];
+  /** Answer frames out of order and in two parts (default true). */
+  shuffle?: boolean;
+  clusterId?: number;
+  /** Regions have peers on stores 1..regionStores (default: stores); for stores run elsewhere. */
+  regionStores?: number;
+}
+
+const CLUSTER_ID = 4242;
+
+function b(x: string | Uint8Array): Uint8Array {
+  return typeof x === 'string' ? Buffer.from(x) : x;
+}
+
+function hex(k: Uint8Array): string {
+  return Buffer.from(k).toString('hex');
+}
+
+function cmp(a: Uint8Array, c: Uint8Array): number {
+  return Buffer.compare(a, c);
+}
+
+function inRegion(r: FakeRegion, k: Uint8Array): boolean {
+  return cmp(r.startKey, k) <= 0 && (r.endKey.length === 0 || cmp(k, r.endKey) < 0);
+}
+
+export function toMetaRegion(r: FakeRegion): metapb.IRegion {
+  return {
+    id: r.id,
+    startKey: r.startKey,
+    endKey: r.endKey,
+    regionEpoch: { confVer: r.confVer, version: r.version },
+    peers: r.peers.map((p) => ({ id: p.id, storeId: p.storeId })),
+  };
+}
+
+function listen(server: grpc.Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+}
+
+function clone(r: FakeRegion): FakeRegion {
+  return { ...r, peers: r.peers.map((p) => ({ ...p })) };
+}
+
+export class FakeCluster {
+  /** The truth: regions as the stores know them. */
+  regions: FakeRegion[] = [];
+  /** What the scheduler answers (lags the truth until syncScheduler()). */
+  schedulerRegions: FakeRegion[] = [];
+  readonly stores = new Map<number, FakeStore>();
+  /** cf -> hex(key) -> pair. */
+  readonly data = new Map<string, Map<string, { key: Uint8Array; value: Uint8Array }>>();
+  inject: Injector | null = null;
+  /** NotLeader answers carry the leader (default true). */
+  leaderHints = true;
+  /** EpochNotMatch answers carry the current regions (default true). */
+  epochRegions = true;
+  /** Scheduler calls by method name. */
+  readonly schedulerCalls = new Map<string, number>();
+  schedulerAddr = '';
+  private schedulerServer: grpc.Server | null = null;
+  private nextId = 1000;
+  readonly clusterId: number;
+  private readonly shuffle: boolean;
+  /** Stores registered by PutStore (for fake store processes). */
+  readonly storeAddresses = new Map<number, string>();
+
+  private constructor(opts: FakeClusterOptions) {
+    this.shuffle = opts.shuffle ?? true;
+    this.clusterId = opts.clusterId ?? CLUSTER_ID;
+  }
+
+  static async start(opts: FakeClusterOptions = {}): Promise<FakeCluster> {
+    const c = new FakeCluster(opts);
+    const n = opts.stores ?? 3;
+    const keys = (opts.splitKeys ?? []).map(b).sort(cmp);
+    const bounds = [new Uint8Array(0), ...keys, new Uint8Array(0)];
+    for (let i = 0; i + 1 < bounds.length; i++) {
+      const id = i + 1;
+      c.regions.push({
+        id,
+        startKey: bounds[i]!,
+        endKey: bounds[i + 1]!,
+        confVer: 1,
+        version: 1,
+        peers: Array.from({ length: opts.regionStores ?? n }, (_, s) => ({ id: id * 100 + s + 1, storeId: s + 1 })),
+        leaderStoreId: 1,
+      });
+    }
+    c.syncScheduler();
+    await c.startScheduler();
+    for (let s = 1; s <= n; s++) {
+      const st: FakeStore = { id: s, port: 0, address: '', up: false, server: null, requests: 0, frames: 0, served: [] };
+      c.stores.set(s, st);
+      await c.startStore(s);
+    }
+    return c;
+  }
+
+  // ---- test controls ----
+
+  /** The scheduler's view becomes the truth. */
+  syncScheduler(): void {
+    this.schedulerRegions = this.regions.map(clone);
+  }
+
+  region(id: number): FakeRegion {
+    const r = this.regions.find((x) => x.id === id);
+    if (!r) throw new Error(`no region ${id}`);
+    return r;
+  }
+
+  regionOf(key: string | Uint8Array): FakeRegion {
+    const k = b(key);
+    const r = this.regions.find((x) => inRegion(x, k));
+    if (!r) throw new Error('no region holds the key');
+    return r;
+  }
+
+  /** Moves the leadership of a region (the scheduler hears of it if tell). */
+  setLeader(regionId: number, storeId: number | null, tell = false): void {
+    this.region(regionId).leaderStoreId = storeId;
+    if (tell) {
+      const s = this.schedulerRegions.find((x) => x.id === regionId);
+      if (s) s.leaderStoreId = storeId;
+    }
+  }
+
+  /** Splits the region holding key at key: the left part keeps the id. Returns the new region. */
+  split(key: string | Uint8Array, tell = false): FakeRegion {
+    const k = b(key);
+    const r = this.regionOf(k);
+    if (cmp(r.startKey, k) === 0) throw new Error('split at a region start');
+    const id = this.nextId++;
+    const right: FakeRegion = {
+      id,
+      startKey: k,
+      endKey: r.endKey,
+      confVer: r.confVer,
+      version: r.version + 1,
+      peers: r.peers.map((p) => ({ id: id * 100 + p.storeId, storeId: p.storeId })),
+      leaderStoreId: r.leaderStoreId,
+    };
+    r.endKey = k;
+    r.version++;
+    this.regions.push(right);
+    this.regions.sort((x, y) => cmp(x.startKey, y.startKey));
+    if (tell) this.syncScheduler();
+    return right;
+  }
+
+  get(key: string | Uint8Array, cf = 'default'): Uint8Array | undefined {
+    return this.data.get(cf)?.get(hex(b(key)))?.value;
+  }
+
+  /** Stops a store's server (its streams fail). */
+  async stopStore(id: number): Promise<void> {
+    const s = this.stores.get(id)!;
+    s.up = false;
+    s.server?.forceShutdown();
+    s.server = null;
+  }
+
+  /** Starts (again) a store's server, on the same port as before. */
+  async startStore(id: number): Promise<void> {
+    const s = this.stores.get(id)!;
+    const server = new grpc.Server(serverOptions());
+    const unimpl = (_: unknown, cb: grpc.sendUnaryData<unknown>): void => cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake store' });
+    const unary = (kind: RequestKind) => (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
+      s.requests++;
+      void this.handle(s, kind, call.request).then((r) => (r === null ? undefined : cb(null, r)));
+    };
+    server.addService(tinyKvService, {
+      rawGet: unary('rawGet'),
+      rawPut: unary('rawPut'),
+      rawDelete: unary('rawDelete'),
+      rawScan: unary('rawScan'),
+      rawBatchGet: unary('rawBatchGet'),
+      rawBatchPut: unary('rawBatchPut'),
+      raft: unimpl,
+      batchRaft: unimpl,
+      snapshot: unimpl,
+      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) => this.batchCommands(s, call),
+    } as grpc.UntypedServiceImplementation);
+    s.port = await listen(server, s.port);
+    s.address = `127.0.0.1:${s.port}`;
+    s.server = server;
+    s.up = true;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.stores.values()) s.server?.forceShutdown();
+    this.schedulerServer?.forceShutdown();
+  }
+
+  // ---- the store ----
+
+  private batchCommands(s: FakeStore, call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>): void {
+    call.on('error', () => {});
+    call.on('data', (frame: kvrpcpb.BatchCommandsRequest) => {
+      s.frames++;
+      const pending = frame.requests.map(async (r, i) => {
+        s.requests++;
+        const kind = (Object.keys(r) as RequestKind[]).find((k) => (r as any)[k] != null && k.startsWith('raw'));
+        const id = frame.requestIds[i]!;
+        if (!kind) return { id, resp: {} };
+        const resp = await this.handle(s, kind, (r as any)[kind]);
+        return resp === null ? null : { id, resp: { [kind]: resp } };
+      });
+      // Answers that are ready together go out together, reversed and in two frames.
+      const ready: { id: number; resp: kvrpcpb.BatchCommandsResponse.Response.$Properties }[] = [];
+      let scheduled = false;
+      const flush = (): void => {
+        scheduled = false;
+        const batch = ready.splice(0);
+        if (batch.length === 0 || !s.up) return;
+        if (this.shuffle) batch.reverse();
+        const parts = this.shuffle && batch.length > 1 ? [batch.slice(0, batch.length >> 1), batch.slice(batch.length >> 1)] : [batch];
+        for (const part of parts) {
+          try {
+            call.write({ requestIds: part.map((x) => x.id), responses: part.map((x) => x.resp) });
+          } catch {
+            /* the stream is gone */
+          }
+        }
+      };
+      for (const p of pending) {
+        void p.then((x) => {
+          if (!x) return;
+          ready.push(x);
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+        });
+      }
+    });
+    call.on('end', () => call.end());
+  }
+
+  /** Executes one raw request on store s; null means never answer. */
+  private async handle(s: FakeStore, kind: RequestKind, req: any): Promise<any | null> {
+    const ctx: kvrpcpb.IContext = req.context ?? {};
+    const region = this.regions.find((r) => r.id === Number(ctx.regionId ?? 0));
+    const out = this.inject?.({ storeId: s.id, kind, req, region });
+    if (out?.drop) return null;
+    if (out?.delayMs) await new Promise((r) => setTimeout(r, out.delayMs));
+    if (!s.up) return null;
+    if (out?.regionError) return { regionError: out.regionError };
+    if (out?.error) return { error: out.error };
+    const re = this.check(s, kind, req, region);
+    if (re) return { regionError: re };
+    const cf: string = req.cf || 'default';
+    if (!['default', 'lock', 'write'].includes(cf)) return { error: `unknown column family: ${cf}` };
+    let m = this.data.get(cf);
+    if (!m) this.data.set(cf, (m = new Map()));
+    s.served.push(kind);
+    switch (kind) {
+      case 'rawGet': {
+        const v = m.get(hex(req.key));
+        return v ? { value: v.value } : { notFound: true };
+      }
+      case 'rawPut':
+        m.set(hex(req.key), { key: Buffer.from(req.key), value: Buffer.from(req.value ?? []) });
+        return {};
+      case 'rawDelete':
+        m.delete(hex(req.key));
+        return {};
+      case 'rawBatchPut':
+        for (const p of req.pairs ?? []) m.set(hex(p.key), { key: Buffer.from(p.key), value: Buffer.from(p.value ?? []) });
+        return {};
+      case 'rawBatchGet': {
+        const pairs = [];
+        for (const k of req.keys ?? []) {
+          const v = m.get(hex(k));
+          if (v) pairs.push({ key: v.key, value: v.value });
+        }
+        return { pairs };
+      }
+      case 'rawScan': {
+        const start: Uint8Array = req.startKey ?? new Uint8Array(0);
+        const all = [...m.values()].filter((p) => cmp(p.key, start) >= 0 && inRegion(region!, p.key)).sort((x, y) => cmp(x.key, y.key));
+        const lim = Number(req.limit ?? 0);
+        return { kvs: lim > 0 ? all.slice(0, lim) : all };
+      }
+    }
+  }
+
+  private check(s: FakeStore, kind: RequestKind, req: any, region: FakeRegion | undefined): errorpb.IError | null {
+    const ctx: kvrpcpb.IContext = req.context ?? {};
+    if (!region || !region.peers.some((p) => p.storeId === s.id)) {
+      return { message: `region ${ctx.regionId} not found on store ${s.id}`, regionNotFound: { regionId: Number(ctx.regionId ?? 0) } };
+    }
+    if (region.leaderStoreId !== s.id) {
+      const lp = region.peers.find((p) => p.storeId === region.leaderStoreId);
+      return { message: `peer of region ${region.id} on store ${s.id} is not the leader`, notLeader: { regionId: region.id, leader: this.leaderHints && lp ? lp : null } };
+    }
+    const ep = ctx.regionEpoch ?? {};
+    if (Number(ep.version ?? 0) !== region.version || Number(ep.confVer ?? 0) !== region.confVer) {
+      return { message: `epoch of region ${region.id} does not match`, epochNotMatch: { currentRegions: this.epochRegions ? this.regions.map(toMetaRegion) : [] } };
+    }
+    const keys: Uint8Array[] =
+      kind === 'rawBatchGet' ? req.keys ?? [] : kind === 'rawBatchPut' ? (req.pairs ?? []).map((p: kvrpcpb.IKvPair) => p.key) : kind === 'rawScan' ? (req.startKey?.length ? [req.startKey] : []) : [req.key];
+    for (const k of keys) {
+      if (!inRegion(region, k ?? new Uint8Array(0))) {
+        return { message: 'key not in region', keyNotInRegion: { key: k, regionId: region.id, startKey: region.startKey, endKey: region.endKey } };
+      }
+    }
+    return null;
+  }
+
+  // ---- the scheduler ----
+
+  private count(name: string): void {
+    this.schedulerCalls.set(name, (this.schedulerCalls.get(name) ?? 0) + 1);
+  }
+
+  private header(error?: schedulerpb.IError): schedulerpb.IResponseHeader {
+    return { clusterId: this.clusterId, error };
+  }
+
+  private pdRegion(r: FakeRegion | undefined): schedulerpb.IGetRegionResponse {
+    if (!r) return { header: this.header({ type: schedulerpb.ErrorType.REGION_NOT_FOUND, message: 'no such region' }) };
+    const leader = r.peers.find((p) => p.storeId === r.leaderStoreId) ?? null;
+    return { header: this.header(), region: toMetaRegion(r), leader };
+  }
+
+  private storeMeta(id: number): metapb.IStore | null {
+    const s = this.stores.get(id);
+    if (s) return { id, address: s.address, state: metapb_Up, statusAddress: `127.0.0.1:${s.port + 1}` };
+    const a = this.storeAddresses.get(id);
+    return a ? { id, address: a, state: metapb_Up } : null;
+  }
+
+  private async startScheduler(): Promise<void> {
+    const server = new grpc.Server(serverOptions());
+    const h: Record<string, unknown> = {};
+    for (const k of Object.keys(schedulerService)) {
+      h[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => (this.count(k), cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake scheduler' }));
+    }
+    type Cb<T> = grpc.sendUnaryData<T>;
+    h.isBootstrapped = (_: unknown, cb: Cb<schedulerpb.IIsBootstrappedResponse>) => (this.count('isBootstrapped'), cb(null, { header: this.header(), bootstrapped: true }));
+    h.getRegion = (call: grpc.ServerUnaryCall<schedulerpb.GetRegionRequest, unknown>, cb: Cb<schedulerpb.IGetRegionResponse>) => {
+      this.count('getRegion');
+      const k = call.request.regionKey ?? new Uint8Array(0);
+      cb(null, this.pdRegion(this.schedulerRegions.find((r) => inRegion(r, k))));
+    };
+    h.getRegionByID = (call: grpc.ServerUnaryCall<schedulerpb.GetRegionByIDRequest, unknown>, cb: Cb<schedulerpb.IGetRegionResponse>) => {
+      this.count('getRegionByID');
+      cb(null, this.pdRegion(this.schedulerRegions.find((r) => r.id === Number(call.request.regionId))));
+    };
+    h.scanRegions = (call: grpc.ServerUnaryCall<schedulerpb.ScanRegionsRequest, unknown>, cb: Cb<schedulerpb.IScanRegionsResponse>) => {
+      this.count('scanRegions');
+      const start = call.request.startKey ?? new Uint8Array(0);
+      const end = call.request.endKey ?? new Uint8Array(0);
+      let rs = this.schedulerRegions.filter((r) => (r.endKey.length === 0 || cmp(r.endKey, start) > 0) && (end.length === 0 || cmp(r.startKey, end) < 0));
+      if (call.request.limit > 0) rs = rs.slice(0, call.request.limit);
+      cb(null, {
+        header: this.header(),
+        regions: rs.map(toMetaRegion),
+        leaders: rs.map((r) => r.peers.find((p) => p.storeId === r.leaderStoreId) ?? { id: 0, storeId: 0 }),
+      });
+    };
+    h.getStore = (call: grpc.ServerUnaryCall<schedulerpb.GetStoreRequest, unknown>, cb: Cb<schedulerpb.IGetStoreResponse>) => {
+      this.count('getStore');
+      const m = this.storeMeta(Number(call.request.storeId));
+      if (!m) return cb(null, { header: this.header({ type: schedulerpb.ErrorType.STORE_NOT_FOUND, message: 'no such store' }) });
+      cb(null, { header: this.header(), store: m, stats: { storeId: m.id }, lastHeartbeatMs: Date.now() });
+    };
+    h.getAllStores = (_: unknown, cb: Cb<schedulerpb.IGetAllStoresResponse>) => {
+      this.count('getAllStores');
+      const ids = [...new Set([...this.stores.keys(), ...this.storeAddresses.keys()])].sort((x, y) => x - y);
+      const now = Date.now();
+      const stores = ids.map((id) => this.storeMeta(id)!);
+      const stats = ids.map((id) => ({
+        storeId: id,
+        regionCount: this.schedulerRegions.filter((r) => r.peers.some((p) => p.storeId === id)).length,
+        leaderCount: this.schedulerRegions.filter((r) => r.leaderStoreId === id).length,
+      }));
+      // A stopped fake store has not heart-beaten for a minute.
+      const hb = ids.map((id) => (this.stores.get(id)?.up === false ? now - 60_000 : now - 1_000));
+      cb(null, { header: this.header(), stores, stats, lastHeartbeatMs: hb });
+    };
+    h.putStore = (call: grpc.ServerUnaryCall<schedulerpb.PutStoreRequest, unknown>, cb: Cb<schedulerpb.IPutStoreResponse>) => {
+      this.count('putStore');
+      const st = call.request.store;
+      if (st?.id) this.storeAddresses.set(Number(st.id), st.address ?? '');
+      cb(null, { header: this.header() });
+    };
+    server.addService(schedulerService, h as grpc.UntypedServiceImplementation);
+    const port = await listen(server, 0);
+    this.schedulerAddr = `127.0.0.1:${port}`;
+    this.schedulerServer = server;
+  }
+}
+
+const metapb_Up = 0;
