@@ -155,7 +155,7 @@ test('NotLeader: switching to the hinted leader, advancing past a peer without h
   c.markStoreUp(2);
   assert.equal(c.target(e)?.storeId, 2);
   c.confirmLeader(e, { id: 12, storeId: 2 });
-  assert.equal(e.leader?.id, 12);
+  assert.equal(c.getById(1)?.leader?.id, 12);
   // A reload from the scheduler keeps the known leader if the scheduler knows none.
   c.insert(region(1, '', ''));
   assert.equal(c.lookup(k('a'))?.leader?.id, 12);
