@@ -1,0 +1,443 @@
+// The TinyKv gRPC service over a raftstore Store: the raw client API (unary and the BatchCommands
+// stream), and the inbound side of the store-to-store raft and snapshot streams.
+//
+// Every client request becomes ONE RaftCmdRequest (a batch put is one entry: applied atomically).
+// Region errors the store answers go to `region_error` as the store produced them; malformed
+// requests get a plain message in `error`. Handlers never throw and never reject: whatever
+// arrives, the process stays up.
+import * as grpc from '@grpc/grpc-js';
+import { errorpb, kvrpcpb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { SnapshotBusyError, SnapshotCorruptError } from '@tskv/raftstore';
+import type { Logger, RaftMessage, SnapshotChunk } from '@tskv/raftstore';
+import type { ServerMetrics } from './metrics.js';
+
+const CmdType = raft_cmdpb.CmdType;
+const VALID_CFS = new Set(['', 'default', 'lock', 'write']);
+
+/** What the service needs of a store (a raftstore Store satisfies it). */
+export interface KvStore {
+  call(req: raft_cmdpb.IRaftCmdRequest): Promise<raft_cmdpb.IRaftCmdResponse>;
+  onRaftMessage(msg: RaftMessage): void;
+  receiveSnapshot(chunks: AsyncIterable<SnapshotChunk>): Promise<void>;
+}
+
+export interface KvServiceOptions {
+  metrics: ServerMetrics;
+  logger: Logger;
+  /** Client requests in flight on this server beyond which new ones get ServerIsBusy. */
+  maxInflightRequests?: number;
+  /** Requests of one BatchCommands stream in flight beyond which the stream stops being read. */
+  maxInflightPerStream?: number;
+  /** Approximate bytes of one BatchCommands response frame. */
+  maxResponseFrameBytes?: number;
+}
+
+type Method = 'rawGet' | 'rawPut' | 'rawDelete' | 'rawScan' | 'rawBatchGet' | 'rawBatchPut';
+const METHODS: Method[] = ['rawGet', 'rawPut', 'rawDelete', 'rawScan', 'rawBatchGet', 'rawBatchPut'];
+
+/** The common part of every raw response. */
+interface Outcome {
+  regionError?: errorpb.IError;
+  error?: string;
+}
+
+/** A request error, answered in `error` (never reaches the store). */
+class BadRequest extends Error {}
+
+function isRegionError(e: errorpb.IError): boolean {
+  return !!(e.notLeader || e.regionNotFound || e.keyNotInRegion || e.epochNotMatch || e.staleCommand || e.storeNotMatch || e.timeout || e.serverIsBusy);
+}
+
+function regionErrorName(e: errorpb.IError): string {
+  if (e.notLeader) return 'not_leader';
+  if (e.regionNotFound) return 'region_not_found';
+  if (e.keyNotInRegion) return 'key_not_in_region';
+  if (e.epochNotMatch) return 'epoch_not_match';
+  if (e.staleCommand) return 'stale_command';
+  if (e.storeNotMatch) return 'store_not_match';
+  if (e.timeout) return 'timeout';
+  if (e.serverIsBusy) return 'server_is_busy';
+  return 'other';
+}
+
+function header(ctx: kvrpcpb.IContext | null | undefined): raft_cmdpb.IRaftRequestHeader {
+  if (!ctx) throw new BadRequest('missing context');
+  if (!ctx.regionId) throw new BadRequest('missing region id in context');
+  if (!ctx.regionEpoch) throw new BadRequest('missing region epoch in context');
+  return { regionId: ctx.regionId, regionEpoch: ctx.regionEpoch, peer: ctx.peer ?? undefined };
+}
+
+function cfOf(cf: string | null | undefined): string {
+  const name = cf ?? '';
+  if (!VALID_CFS.has(name)) throw new BadRequest(`unknown column family '${name}' (valid: default, lock, write; empty means default)`);
+  return name || 'default';
+}
+
+function keyOf(key: Uint8Array | null | undefined, what = 'key'): Uint8Array {
+  if (!key || key.length === 0) throw new BadRequest(`${what} must not be empty`);
+  return key;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Approximate encoded size of a response (frame cutting only). */
+function approxBytes(r: kvrpcpb.BatchCommandsResponse.IResponse): number {
+  let n = 32;
+  const v = r.rawGet?.value;
+  if (v) n += v.length;
+  for (const kv of r.rawScan?.kvs ?? r.rawBatchGet?.pairs ?? []) n += (kv.key?.length ?? 0) + (kv.value?.length ?? 0) + 8;
+  return n;
+}
+
+export class TinyKvService {
+  private store: KvStore | null = null;
+  private inflight = 0;
+  private readonly maxInflight: number;
+  private readonly maxPerStream: number;
+  private readonly maxFrameBytes: number;
+  private readonly requestCounters: Record<Method, { requests: ReturnType<ServerMetrics['clientRequests']['labels']>; errors: ReturnType<ServerMetrics['clientRequestErrors']['labels']>; duration: ReturnType<ServerMetrics['clientRequestDuration']['labels']> }>;
+  /** Inbound store-to-store streams, answered (closed) at shutdown. */
+  private readonly raftCalls = new Set<(err: grpc.ServiceError | null) => void>();
+  /** Open BatchCommands streams: each entry ends its stream. */
+  private readonly commandStreams = new Set<() => void>();
+  private closing = false;
+
+  constructor(private readonly opts: KvServiceOptions) {
+    this.maxInflight = opts.maxInflightRequests ?? 100_000;
+    this.maxPerStream = opts.maxInflightPerStream ?? 20_000;
+    this.maxFrameBytes = opts.maxResponseFrameBytes ?? 4 * 1024 * 1024;
+    const m = opts.metrics;
+    this.requestCounters = Object.fromEntries(
+      METHODS.map((k) => [k, { requests: m.clientRequests.labels(k), errors: m.clientRequestErrors.labels(k), duration: m.clientRequestDuration.labels(k) }]),
+    ) as TinyKvService['requestCounters'];
+  }
+
+  /** The store requests go to (set once it exists; until then clients get ServerIsBusy). */
+  setStore(store: KvStore): void {
+    this.store = store;
+  }
+
+  // ---- the raw API: each returns the response, never throws ----
+
+  rawGet(req: kvrpcpb.IRawGetRequest): Promise<kvrpcpb.IRawGetResponse> {
+    return this.exec('rawGet', () => {
+      const cf = cfOf(req.cf);
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Get, get: { cf, key: keyOf(req.key) } }] };
+    }, (resp) => {
+      const g = resp.responses?.[0]?.get;
+      return g?.found ? { value: g.value ?? new Uint8Array(0), notFound: false } : { notFound: true };
+    });
+  }
+
+  rawPut(req: kvrpcpb.IRawPutRequest): Promise<kvrpcpb.IRawPutResponse> {
+    return this.exec('rawPut', () => {
+      const cf = cfOf(req.cf);
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Put, put: { cf, key: keyOf(req.key), value: req.value ?? new Uint8Array(0) } }] };
+    }, () => ({}));
+  }
+
+  rawDelete(req: kvrpcpb.IRawDeleteRequest): Promise<kvrpcpb.IRawDeleteResponse> {
+    return this.exec('rawDelete', () => {
+      const cf = cfOf(req.cf);
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Delete, delete: { cf, key: keyOf(req.key) } }] };
+    }, () => ({}));
+  }
+
+  rawScan(req: kvrpcpb.IRawScanRequest): Promise<kvrpcpb.IRawScanResponse> {
+    return this.exec('rawScan', () => {
+      const cf = cfOf(req.cf);
+      const limit = req.limit ?? 0;
+      if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`bad limit ${String(limit)}`);
+      // An empty start key means the region's start; the end is the region's end.
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Snap, snap: { cf, startKey: req.startKey ?? new Uint8Array(0), endKey: new Uint8Array(0), limit } }] };
+    }, (resp) => ({ kvs: (resp.responses?.[0]?.snap?.kvs ?? []).map((kv) => ({ key: kv.key, value: kv.value })) }));
+  }
+
+  rawBatchGet(req: kvrpcpb.IRawBatchGetRequest): Promise<kvrpcpb.IRawBatchGetResponse> {
+    return this.exec('rawBatchGet', () => {
+      const cf = cfOf(req.cf);
+      const keys = req.keys ?? [];
+      if (keys.length === 0) throw new BadRequest('no keys');
+      return { header: header(req.context), requests: keys.map((k, i) => ({ cmdType: CmdType.Get, get: { cf, key: keyOf(k, `key ${i}`) } })) };
+    }, (resp, cmd) => {
+      const pairs: kvrpcpb.IKvPair[] = [];
+      const rs = resp.responses ?? [];
+      cmd.requests!.forEach((r, i) => {
+        const g = rs[i]?.get;
+        if (g?.found) pairs.push({ key: r.get!.key, value: g.value ?? new Uint8Array(0) });
+      });
+      return { pairs };
+    });
+  }
+
+  rawBatchPut(req: kvrpcpb.IRawBatchPutRequest): Promise<kvrpcpb.IRawBatchPutResponse> {
+    return this.exec('rawBatchPut', () => {
+      const cf = cfOf(req.cf);
+      const pairs = req.pairs ?? [];
+      if (pairs.length === 0) throw new BadRequest('no pairs');
+      // One command, many puts: one raft entry, applied atomically.
+      return { header: header(req.context), requests: pairs.map((p, i) => ({ cmdType: CmdType.Put, put: { cf, key: keyOf(p.key, `key ${i}`), value: p.value ?? new Uint8Array(0) } })) };
+    }, () => ({}));
+  }
+
+  private async exec<R extends object>(
+    method: Method,
+    build: () => raft_cmdpb.IRaftCmdRequest,
+    ok: (resp: raft_cmdpb.IRaftCmdResponse, cmd: raft_cmdpb.IRaftCmdRequest) => R,
+  ): Promise<R & Outcome> {
+    const c = this.requestCounters[method];
+    c.requests.inc();
+    const t0 = performance.now();
+    let cmd: raft_cmdpb.IRaftCmdRequest;
+    try {
+      cmd = build();
+    } catch (e) {
+      c.errors.inc();
+      return { error: e instanceof BadRequest ? e.message : `bad request: ${messageOf(e)}` } as R & Outcome;
+    }
+    const store = this.store;
+    if (!store || this.closing || this.inflight >= this.maxInflight) {
+      const reason = !store ? 'store is starting' : this.closing ? 'store is shutting down' : `${this.inflight} requests in flight`;
+      return this.regionError(method, { message: `server is busy: ${reason}`, serverIsBusy: { reason } }) as R & Outcome;
+    }
+    this.inflight++;
+    try {
+      const resp = await store.call(cmd);
+      const err = resp.header?.error;
+      if (err) {
+        if (isRegionError(err)) return this.regionError(method, err) as R & Outcome;
+        c.errors.inc();
+        return { error: err.message || 'request failed' } as R & Outcome;
+      }
+      return ok(resp, cmd);
+    } catch (e) {
+      this.opts.logger.error('request failed unexpectedly', { method, err: messageOf(e) });
+      c.errors.inc();
+      return { error: `internal error: ${messageOf(e)}` } as R & Outcome;
+    } finally {
+      this.inflight--;
+      c.duration.observe((performance.now() - t0) / 1000);
+    }
+  }
+
+  private regionError(method: Method, e: errorpb.IError): Outcome {
+    this.opts.metrics.clientRegionErrors.labels(method, regionErrorName(e)).inc();
+    return { regionError: e };
+  }
+
+  /** One request of a BatchCommands frame. */
+  private async dispatch(r: kvrpcpb.BatchCommandsRequest.IRequest | null | undefined): Promise<kvrpcpb.BatchCommandsResponse.IResponse> {
+    if (!r) return {};
+    if (r.rawGet) return { rawGet: await this.rawGet(r.rawGet) };
+    if (r.rawPut) return { rawPut: await this.rawPut(r.rawPut) };
+    if (r.rawDelete) return { rawDelete: await this.rawDelete(r.rawDelete) };
+    if (r.rawScan) return { rawScan: await this.rawScan(r.rawScan) };
+    if (r.rawBatchGet) return { rawBatchGet: await this.rawBatchGet(r.rawBatchGet) };
+    if (r.rawBatchPut) return { rawBatchPut: await this.rawBatchPut(r.rawBatchPut) };
+    // A request with no field set: nothing to answer it with but an empty response.
+    return {};
+  }
+
+  // ---- gRPC handlers ----
+
+  /** The implementation object for `server.addService(tinyKvService, ...)`. */
+  handlers(): grpc.UntypedServiceImplementation {
+    const unaryOf = <Req, Res>(f: (req: Req) => Promise<Res>) => (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+      f.call(this, call.request ?? ({} as Req)).then(
+        (res) => cb(null, res),
+        (e: unknown) => cb({ code: grpc.status.INTERNAL, details: messageOf(e) }),
+      );
+    };
+    return {
+      rawGet: unaryOf(this.rawGet),
+      rawPut: unaryOf(this.rawPut),
+      rawDelete: unaryOf(this.rawDelete),
+      rawScan: unaryOf(this.rawScan),
+      rawBatchGet: unaryOf(this.rawBatchGet),
+      rawBatchPut: unaryOf(this.rawBatchPut),
+      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) => this.batchCommands(call),
+      raft: (call: grpc.ServerReadableStream<raft_serverpb.RaftMessage, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) =>
+        this.raftStream(call, cb, (m: raft_serverpb.RaftMessage) => this.deliver(m)),
+      batchRaft: (call: grpc.ServerReadableStream<raft_serverpb.BatchRaftMessage, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) =>
+        this.raftStream(call, cb, (b: raft_serverpb.BatchRaftMessage) => {
+          for (const m of b?.msgs ?? []) this.deliver(m);
+        }),
+      snapshot: (call: grpc.ServerReadableStream<raft_serverpb.SnapshotChunk, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) => this.snapshot(call, cb),
+    };
+  }
+
+  private deliver(m: RaftMessage): void {
+    const store = this.store;
+    if (!store || !m) return;
+    this.opts.metrics.raftMessagesReceived.inc();
+    try {
+      store.onRaftMessage(m);
+    } catch (e) {
+      this.opts.logger.error('raft message rejected by the store', { regionId: m.regionId, err: messageOf(e) });
+    }
+  }
+
+  /** An inbound Raft or BatchRaft stream: every message goes to the store; Done when the sender ends. */
+  private raftStream<T>(call: grpc.ServerReadableStream<T, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>, onData: (x: T) => void): void {
+    let done = false;
+    const finish = (err: grpc.ServiceError | null): void => {
+      if (done) return;
+      done = true;
+      this.raftCalls.delete(finish);
+      try {
+        if (err) cb(err);
+        else cb(null, {});
+      } catch {
+        // the call is already gone
+      }
+    };
+    if (this.closing) return finish({ code: grpc.status.UNAVAILABLE, details: 'store is shutting down' } as grpc.ServiceError);
+    this.raftCalls.add(finish);
+    call.on('data', (x: T) => {
+      if (!done) onData(x);
+    });
+    call.on('end', () => finish(null));
+    call.on('error', () => finish(null));
+    call.on('cancelled', () => finish(null));
+  }
+
+  /** An inbound snapshot: the chunks go to the store (with backpressure); Done once it accepted them. */
+  private snapshot(call: grpc.ServerReadableStream<raft_serverpb.SnapshotChunk, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>): void {
+    const store = this.store;
+    if (!store || this.closing) {
+      cb({ code: grpc.status.UNAVAILABLE, details: store ? 'store is shutting down' : 'store is starting' });
+      return;
+    }
+    // A sender that goes away mid-stream must fail the receive, not leave it waiting forever.
+    call.on('cancelled', () => call.destroy(new Error('snapshot stream cancelled by the sender')));
+    // The receiver may stop early (corrupt data): the call must stay alive to carry the error back.
+    const chunks: AsyncIterable<SnapshotChunk> = { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+    store.receiveSnapshot(chunks).then(
+      () => {
+        this.opts.metrics.snapshotsReceived.labels('ok').inc();
+        cb(null, {});
+      },
+      (e: unknown) => {
+        this.opts.metrics.snapshotsReceived.labels('failed').inc();
+        const code = e instanceof SnapshotCorruptError ? grpc.status.DATA_LOSS : e instanceof SnapshotBusyError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
+        this.opts.logger.warn('snapshot rejected', { err: messageOf(e) });
+        try {
+          cb({ code, details: `snapshot rejected: ${messageOf(e)}` });
+        } catch {
+          // the sender is gone
+        }
+      },
+    );
+  }
+
+  /**
+   * The client hot path: many requests per frame, answered out of order by request id. Answers
+   * that complete in the same event-loop turn share one response frame. A stream with too many
+   * requests in flight, or whose answers the client does not read, stops being read.
+   */
+  private batchCommands(call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>): void {
+    let ids: number[] = [];
+    let responses: kvrpcpb.BatchCommandsResponse.IResponse[] = [];
+    let scheduled = false;
+    let inflight = 0;
+    let clientEnded = false;
+    let gone = false;
+    let ended = false;
+    let paused = false;
+    let writable = true;
+    const maybeResume = (): void => {
+      if (paused && writable && inflight < this.maxPerStream / 2) {
+        paused = false;
+        call.resume();
+      }
+    };
+    const end = (): void => {
+      if (ended || gone) return;
+      ended = true;
+      this.commandStreams.delete(end);
+      try {
+        call.end();
+      } catch {
+        // already gone
+      }
+    };
+    this.commandStreams.add(end);
+    const maybeEnd = (): void => {
+      if (clientEnded && inflight === 0 && ids.length === 0) end();
+    };
+    const flush = (): void => {
+      scheduled = false;
+      if (gone || ended) return;
+      while (ids.length > 0) {
+        // Cut frames at about maxFrameBytes (a frame holds at least one answer).
+        let n = 0;
+        let b = 0;
+        while (n < ids.length && (n === 0 || b + approxBytes(responses[n]!) <= this.maxFrameBytes)) b += approxBytes(responses[n++]!);
+        const frame = { requestIds: ids.slice(0, n), responses: responses.slice(0, n) };
+        ids = ids.slice(n);
+        responses = responses.slice(n);
+        try {
+          if (!call.write(frame)) writable = false;
+        } catch {
+          gone = true;
+          return;
+        }
+      }
+      maybeEnd();
+    };
+    call.on('drain', () => {
+      writable = true;
+      maybeResume();
+    });
+    call.on('data', (frame: kvrpcpb.BatchCommandsRequest) => {
+      const reqs = frame?.requests ?? [];
+      const reqIds = frame?.requestIds ?? [];
+      for (let i = 0; i < reqs.length; i++) {
+        const id = Number(reqIds[i] ?? 0);
+        inflight++;
+        void this.dispatch(reqs[i]).then((r) => {
+          inflight--;
+          if (gone || ended) return;
+          ids.push(id);
+          responses.push(r);
+          if (!scheduled) {
+            scheduled = true;
+            setImmediate(flush);
+          }
+          maybeResume();
+        });
+      }
+      if (!paused && (inflight >= this.maxPerStream || !writable)) {
+        paused = true;
+        call.pause();
+      }
+    });
+    call.on('end', () => {
+      clientEnded = true;
+      maybeEnd();
+    });
+    const drop = (): void => {
+      gone = true;
+      this.commandStreams.delete(end);
+    };
+    call.on('error', drop);
+    call.on('cancelled', drop);
+  }
+
+  /** Stops taking requests: new ones get ServerIsBusy, raft streams are told to go away. */
+  beginShutdown(): void {
+    this.closing = true;
+    for (const finish of [...this.raftCalls]) finish({ code: grpc.status.UNAVAILABLE, details: 'store is shutting down' } as grpc.ServiceError);
+  }
+
+  /** Ends every BatchCommands stream (after the store answered what was in flight). */
+  endStreams(): void {
+    for (const end of [...this.commandStreams]) end();
+  }
+
+  get requestsInFlight(): number {
+    return this.inflight;
+  }
+}
