@@ -1,0 +1,104 @@
+// tinykv-scheduler: runs the scheduler (placement driver) until SIGTERM or SIGINT.
+//
+// On serving it prints exactly one line to stdout, for supervisors and tests to wait on:
+//   {"event":"ready","addr":"127.0.0.1:2379","statusAddr":"127.0.0.1:2380","clusterId":N}
+// with the actual bound addresses (port 0 picks a free one). Logs go to stderr or --log-file.
+// Exit codes: 0 after a graceful stop, 1 when it cannot start, 2 for bad flags or config.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type SchedulerConfig, resolveConfig } from '../src/config.js';
+import { LOG_LEVELS, closeLogger, createLogger } from '../src/logger.js';
+import { SchedulerServer } from '../src/server.js';
+import { splitHostPort } from '../src/status_server.js';
+
+function address(v: string): string {
+  try {
+    splitHostPort(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`tinykv-scheduler: ${message}\n`);
+  process.exit(2);
+}
+
+function loadConfig(file: string | undefined): Partial<SchedulerConfig> {
+  if (!file) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    usageError(`cannot read config file ${file}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    usageError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+  try {
+    resolveConfig(json);
+  } catch (e) {
+    usageError(`config file ${file}: ${(e as Error).message}`);
+  }
+  return json as Partial<SchedulerConfig>;
+}
+
+const program = new Command('tinykv-scheduler')
+  .description('The tskv scheduler (placement driver): cluster metadata, ids, timestamps, heartbeats and scheduling')
+  .option('--addr <host:port>', 'gRPC listen address', address, '127.0.0.1:2379')
+  .option('--status-addr <host:port>', 'HTTP status address (/metrics, /status)', address, '127.0.0.1:2380')
+  .option('--data-dir <dir>', 'where the metadata is kept', './data/scheduler')
+  .option('--config <file>', 'JSON object of scheduler config fields')
+  .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
+  .option('--log-file <file>', 'append logs to this file instead of stderr')
+  .exitOverride();
+
+try {
+  program.parse(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')) process.exit(0);
+  process.exit(2); // commander has printed the reason
+}
+
+const opts = program.opts<{ addr: string; statusAddr: string; dataDir: string; config?: string; logLevel: string; logFile?: string }>();
+const config = loadConfig(opts.config);
+const logger = createLogger({ level: opts.logLevel, ...(opts.logFile ? { file: opts.logFile } : {}) });
+
+let server: SchedulerServer;
+try {
+  server = await SchedulerServer.start({ dataDir: opts.dataDir, addr: opts.addr, statusAddr: opts.statusAddr, config, logger });
+} catch (e) {
+  logger.error('scheduler failed to start', { err: (e as Error).message });
+  process.stderr.write(`tinykv-scheduler: cannot start: ${(e as Error).message}\n`);
+  await closeLogger(logger);
+  process.exit(1);
+}
+
+process.stdout.write(JSON.stringify({ event: 'ready', addr: server.addr, statusAddr: server.statusAddr, clusterId: server.clusterId }) + '\n');
+
+let stopping = false;
+const shutdown = (signal: string): void => {
+  if (stopping) {
+    process.stderr.write(`tinykv-scheduler: ${signal} again: exiting now\n`);
+    process.exit(1);
+  }
+  stopping = true;
+  logger.info('stopping', { signal });
+  server
+    .stop()
+    .then(async () => {
+      await closeLogger(logger);
+      process.exit(0);
+    })
+    .catch(async (e: unknown) => {
+      logger.error('stop failed', { err: String(e) });
+      await closeLogger(logger);
+      process.exit(1);
+    });
+};
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));

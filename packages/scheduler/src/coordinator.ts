@@ -1,0 +1,55 @@
+// Coordinator: runs a scheduling round every scheduleIntervalMs: drops operators that timed out,
+// turns emptied Offline stores into tombstones, then lets the schedulers plan (see
+// schedulers/index.ts). Rounds never overlap; a failing round is logged and the next one runs.
+import type { SchedulerCore } from './core.js';
+import type { Operator } from './operator.js';
+import { buildContext, schedule } from './schedulers/index.js';
+
+export class Coordinator {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+
+  constructor(private readonly core: SchedulerCore) {}
+
+  /** One round now; returns the operators it made. */
+  async tick(): Promise<Operator[]> {
+    const { core } = this;
+    if (!core.bootstrapped) return [];
+    core.ops.expire(Date.now());
+    const buried = await core.buryEmptyStores();
+    for (const id of buried) core.logger.info('offline store emptied: now a tombstone', { storeId: id });
+    // Each replica operator takes at most one new peer id, each balance-region one too.
+    const need = core.cfg.replicaScheduleLimit + 2;
+    const made = await core.ids.withReserved(need, (take) => {
+      let n = 0;
+      const ctx = buildContext(core.state, core.ops, core.cfg, Date.now(), () => (n++, take()));
+      const ops = schedule(ctx);
+      if (n > 0) core.metrics.allocatedIds.inc(n);
+      return ops;
+    });
+    return made;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.tick()
+        .then(() => {})
+        .catch((e: unknown) => {
+          this.core.logger.error('scheduling round failed', { err: String(e) });
+        })
+        .finally(() => {
+          this.running = null;
+        });
+    }, this.core.cfg.scheduleIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Stops the rounds and waits for one in progress. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

@@ -1,0 +1,98 @@
+// Small helpers over metapb values shared by the index, the state and the schedulers: peer
+// roles (as the raftstore reads them), epochs, key ranges.
+import { metapb } from '@tskv/proto';
+
+const Role = metapb.PeerRole;
+const EMPTY = new Uint8Array(0);
+
+/** A peer's role; `role` wins, `is_learner` is the older spelling of the same thing. */
+export function roleOf(p: metapb.IPeer): metapb.PeerRole {
+  if (p.role) return p.role;
+  return p.isLearner ? Role.Learner : Role.Voter;
+}
+
+export function isVoter(p: metapb.IPeer): boolean {
+  return roleOf(p) === Role.Voter;
+}
+
+export function isLearner(p: metapb.IPeer): boolean {
+  return roleOf(p) === Role.Learner;
+}
+
+/** Whether the region is in a joint configuration (a ChangePeerV2 under way). */
+export function isJoint(region: metapb.IRegion): boolean {
+  return (region.peers ?? []).some((p) => roleOf(p) === Role.IncomingVoter || roleOf(p) === Role.DemotingVoter);
+}
+
+export function learnerPeer(id: number, storeId: number): metapb.IPeer {
+  return { id, storeId, role: Role.Learner, isLearner: true };
+}
+
+export function voterPeer(id: number, storeId: number): metapb.IPeer {
+  return { id, storeId, role: Role.Voter, isLearner: false };
+}
+
+export interface Epoch {
+  confVer: number;
+  version: number;
+}
+
+export function epochOf(r: metapb.IRegion): Epoch {
+  return { confVer: Number(r.regionEpoch?.confVer ?? 0), version: Number(r.regionEpoch?.version ?? 0) };
+}
+
+/** Whether `a` is older than `b` in either component (such a region view is stale). */
+export function epochStale(a: Epoch, b: Epoch): boolean {
+  return a.version < b.version || a.confVer < b.confVer;
+}
+
+export function epochEqual(a: Epoch, b: Epoch): boolean {
+  return a.version === b.version && a.confVer === b.confVer;
+}
+
+/** A deep copy through the codec (normalizes optional fields to their defaults too). */
+export function cloneRegion(r: metapb.IRegion): metapb.Region {
+  return metapb.Region.decode(metapb.Region.encode(r).finish());
+}
+
+export function clonePeer(p: metapb.IPeer): metapb.IPeer {
+  return { id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0), role: roleOf(p), isLearner: roleOf(p) === Role.Learner };
+}
+
+export function startKey(r: metapb.IRegion): Uint8Array {
+  return r.startKey ?? EMPTY;
+}
+
+/** The end key; empty means unbounded. */
+export function endKey(r: metapb.IRegion): Uint8Array {
+  return r.endKey ?? EMPTY;
+}
+
+export function compareKeys(a: Uint8Array, b: Uint8Array): number {
+  return Buffer.compare(a, b);
+}
+
+export function keyInRegion(key: Uint8Array, r: metapb.IRegion): boolean {
+  const e = endKey(r);
+  return compareKeys(key, startKey(r)) >= 0 && (e.length === 0 || compareKeys(key, e) < 0);
+}
+
+export function regionsOverlap(a: metapb.IRegion, b: metapb.IRegion): boolean {
+  const aEnd = endKey(a);
+  const bEnd = endKey(b);
+  return (aEnd.length === 0 || compareKeys(startKey(b), aEnd) < 0) && (bEnd.length === 0 || compareKeys(startKey(a), bEnd) < 0);
+}
+
+/** Whether the region is well formed enough to record: an id, and peers with ids and stores. */
+export function regionProblem(r: metapb.IRegion | null | undefined): string | null {
+  if (!r) return 'missing region';
+  if (!r.id) return 'region without an id';
+  const e = endKey(r);
+  if (e.length > 0 && compareKeys(startKey(r), e) >= 0) return `region ${r.id} has an empty or inverted key range`;
+  for (const p of r.peers ?? []) if (!p.id || !p.storeId) return `region ${r.id} has a peer without an id or a store`;
+  return null;
+}
+
+export function fmtKey(k: Uint8Array): string {
+  return Buffer.from(k).toString('hex');
+}

@@ -1,0 +1,161 @@
+// Operators: what the scheduler wants done to one region, as a sequence of steps the region's
+// leader carries out one at a time (each an admin command it proposes). A step is known done
+// only from what a later heartbeat shows (the region's peers and leader), never from the store
+// saying so, so a lost answer or a crashed leader just means the step is handed out again.
+import { eraftpb, metapb, type schedulerpb } from '@tskv/proto';
+import type { RegionInfo, StoreLoad } from './cluster_state.js';
+import { type Epoch, epochOf, learnerPeer, roleOf, voterPeer } from './meta.js';
+
+export type Step =
+  /** Add a learner (it receives the data without counting in the quorum). */
+  | { type: 'add-learner'; peer: metapb.IPeer }
+  /** Turn a caught-up learner into a voter. */
+  | { type: 'promote-learner'; peer: metapb.IPeer }
+  /** Remove a peer (never while it is the leader: the leader is moved off it first). */
+  | { type: 'remove-peer'; peer: metapb.IPeer }
+  | { type: 'transfer-leader'; fromStoreId: number; to: metapb.IPeer };
+
+/** Which scheduler made the operator (a metrics label, and which concurrency limit it counts against). */
+export type OperatorKind = 'add-replica' | 'replace-replica' | 'remove-replica' | 'promote-learner' | 'remove-learner' | 'balance-leader' | 'balance-region';
+
+export type OperatorCategory = 'replica' | 'leader' | 'region';
+
+export function categoryOf(kind: OperatorKind): OperatorCategory {
+  return kind === 'balance-leader' ? 'leader' : kind === 'balance-region' ? 'region' : 'replica';
+}
+
+export interface Operator {
+  regionId: number;
+  kind: OperatorKind;
+  steps: Step[];
+  /** The first step not yet seen done. */
+  current: number;
+  createdMs: number;
+  /** When the current step began (creation, or the previous step seen done): the timeout counts from here. */
+  progressMs: number;
+  /** The region's epoch when the operator was made. */
+  epoch: Epoch;
+}
+
+/** What goes into a heartbeat answer for one step. */
+export interface StepRequest {
+  changePeer?: schedulerpb.IChangePeer;
+  transferLeader?: schedulerpb.ITransferLeader;
+}
+
+export function newOperator(info: RegionInfo, kind: OperatorKind, steps: Step[], now: number): Operator {
+  return { regionId: Number(info.region.id), kind, steps, current: 0, createdMs: now, progressMs: now, epoch: epochOf(info.region) };
+}
+
+function findPeer(info: RegionInfo, id: number | null | undefined): metapb.IPeer | undefined {
+  return (info.region.peers ?? []).find((p) => Number(p.id) === Number(id));
+}
+
+/** Whether the region, as last reported, shows the step carried out. */
+export function stepDone(step: Step, info: RegionInfo): boolean {
+  switch (step.type) {
+    case 'add-learner': {
+      // Done once the peer is in and caught up (not pending): promoting a learner that still
+      // waits for its snapshot would add a voter that cannot vote yet.
+      const p = findPeer(info, step.peer.id);
+      return !!p && !info.pendingPeers.some((x) => Number(x.id) === Number(step.peer.id));
+    }
+    case 'promote-learner': {
+      const p = findPeer(info, step.peer.id);
+      return !!p && roleOf(p) === metapb.PeerRole.Voter;
+    }
+    case 'remove-peer':
+      return !findPeer(info, step.peer.id);
+    case 'transfer-leader':
+      return Number(info.leader?.id) === Number(step.to.id);
+  }
+}
+
+/** Membership changes the steps make (each raises conf_ver by one). */
+export function confChanges(op: Operator): number {
+  return op.steps.filter((s) => s.type !== 'transfer-leader').length;
+}
+
+/**
+ * Why the operator no longer fits the region (null: it does). A split or merge (version) makes
+ * its plan meaningless; a conf_ver beyond what its own steps explain means something else changed
+ * the membership meanwhile.
+ */
+export function staleness(op: Operator, info: RegionInfo): string | null {
+  const e = epochOf(info.region);
+  if (e.version !== op.epoch.version) return `region version changed from ${op.epoch.version} to ${e.version}`;
+  if (e.confVer > op.epoch.confVer + confChanges(op)) return `conf_ver ${e.confVer} is beyond the operator's own changes (from ${op.epoch.confVer})`;
+  return null;
+}
+
+export function stepRequest(step: Step): StepRequest {
+  const T = eraftpb.ConfChangeType;
+  switch (step.type) {
+    case 'add-learner':
+      return { changePeer: { changeType: T.AddLearnerNode, peer: learnerPeer(Number(step.peer.id), Number(step.peer.storeId)) } };
+    case 'promote-learner':
+      return { changePeer: { changeType: T.AddNode, peer: voterPeer(Number(step.peer.id), Number(step.peer.storeId)) } };
+    case 'remove-peer':
+      return { changePeer: { changeType: T.RemoveNode, peer: { ...step.peer } } };
+    case 'transfer-leader':
+      return { transferLeader: { peer: { ...step.to } } };
+  }
+}
+
+/**
+ * How the steps not yet done will change each store's load once carried out. The balancers add
+ * this to the reported loads so operators in flight count as done: otherwise every tick until the
+ * first finishes would pick the same source and target again and overshoot.
+ */
+export function influence(op: Operator, info: RegionInfo, score: number): Map<number, StoreLoad> {
+  const out = new Map<number, StoreLoad>();
+  const at = (store: number): StoreLoad => {
+    let l = out.get(store);
+    if (!l) out.set(store, (l = { regions: 0, leaders: 0, score: 0 }));
+    return l;
+  };
+  for (let i = op.current; i < op.steps.length; i++) {
+    const s = op.steps[i]!;
+    if (s.type === 'add-learner' && !findPeer(info, s.peer.id)) {
+      at(Number(s.peer.storeId)).regions++;
+      at(Number(s.peer.storeId)).score += score;
+    } else if (s.type === 'remove-peer' && findPeer(info, s.peer.id)) {
+      at(Number(s.peer.storeId)).regions--;
+      at(Number(s.peer.storeId)).score -= score;
+    } else if (s.type === 'transfer-leader' && Number(info.leader?.id) !== Number(s.to.id)) {
+      at(s.fromStoreId).leaders--;
+      at(Number(s.to.storeId)).leaders++;
+    }
+  }
+  return out;
+}
+
+export function describeStep(s: Step): string {
+  switch (s.type) {
+    case 'add-learner':
+      return `add learner ${s.peer.id} on store ${s.peer.storeId}`;
+    case 'promote-learner':
+      return `promote learner ${s.peer.id} on store ${s.peer.storeId}`;
+    case 'remove-peer':
+      return `remove peer ${s.peer.id} on store ${s.peer.storeId}`;
+    case 'transfer-leader':
+      return `transfer leader from store ${s.fromStoreId} to peer ${s.to.id} on store ${s.to.storeId}`;
+  }
+}
+
+export function describe(op: Operator): string {
+  return `${op.kind} region ${op.regionId}: ${op.steps.map(describeStep).join(', then ')}`;
+}
+
+/** A JSON-friendly view (the /status page, logs). */
+export function operatorSummary(op: Operator, now: number): Record<string, unknown> {
+  return {
+    regionId: op.regionId,
+    kind: op.kind,
+    step: op.current,
+    steps: op.steps.map(describeStep),
+    ageMs: now - op.createdMs,
+    sinceProgressMs: now - op.progressMs,
+  };
+}
+

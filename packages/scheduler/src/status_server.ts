@@ -1,0 +1,123 @@
+// The HTTP status server (node:http):
+//   GET  /metrics                              Prometheus text (the server's own registry)
+//   GET  /status                               JSON: cluster, stores, regions, pending operators
+//   POST /admin/regions/<id>/pause | resume    stop / resume scheduling a region (not persisted)
+//   POST /admin/stores/<id>/state/<Up|Offline> take a store out (its replicas move away) or back
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { metapb } from '@tskv/proto';
+import type { SchedulerCore } from './core.js';
+import { HeaderError } from './errors.js';
+import { operatorSummary } from './operator.js';
+import { isDown, storeIsLive } from './schedulers/context.js';
+
+/** The /status document. */
+export function statusJson(core: SchedulerCore, now = Date.now()): Record<string, unknown> {
+  const loads = core.state.storeLoads();
+  const stores = [...core.state.stores.values()]
+    .sort((a, b) => Number(a.meta.id) - Number(b.meta.id))
+    .map((s) => {
+      const id = Number(s.meta.id);
+      const state = s.meta.state ?? metapb.StoreState.Up;
+      return {
+        id,
+        address: s.meta.address,
+        statusAddress: s.meta.statusAddress,
+        state: metapb.StoreState[state],
+        live: storeIsLive(core.state, core.cfg, now, id),
+        down: state === metapb.StoreState.Up && isDown(s, core.cfg, now),
+        lastHeartbeatMs: s.lastHeartbeatMs,
+        regionCount: loads.get(id)?.regions ?? 0,
+        leaderCount: loads.get(id)?.leaders ?? 0,
+        stats: s.stats,
+      };
+    });
+  return {
+    clusterId: core.clusterId,
+    bootstrapped: core.bootstrapped,
+    stores,
+    regionCount: core.state.regions.size,
+    pendingOperators: [...core.ops.all()].map((op) => operatorSummary(op, now)),
+    pausedRegions: core.cfg.pausedRegions,
+    nextId: core.ids.peek(),
+  };
+}
+
+function send(res: http.ServerResponse, code: number, body: string, type = 'application/json'): void {
+  res.writeHead(code, { 'content-type': type });
+  res.end(body);
+}
+
+async function admin(core: SchedulerCore, path: string): Promise<Record<string, unknown>> {
+  let m = /^\/admin\/regions\/(\d+)\/(pause|resume)$/.exec(path);
+  if (m) {
+    const id = Number(m[1]);
+    const paused = core.cfg.pausedRegions.filter((r) => r !== id);
+    if (m[2] === 'pause') paused.push(id);
+    core.cfg.pausedRegions = paused;
+    return { regionId: id, paused: m[2] === 'pause' };
+  }
+  m = /^\/admin\/stores\/(\d+)\/state\/(Up|Offline)$/.exec(path);
+  if (m) {
+    await core.setStoreState(Number(m[1]), m[2] === 'Up' ? metapb.StoreState.Up : metapb.StoreState.Offline);
+    return { storeId: Number(m[1]), state: m[2] };
+  }
+  throw new Error('not found');
+}
+
+export class StatusServer {
+  private constructor(
+    private readonly server: http.Server,
+    readonly addr: string,
+  ) {}
+
+  static async start(core: SchedulerCore, addr: string): Promise<StatusServer> {
+    const server = http.createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (req.method === 'GET' && path === '/metrics') {
+        core.metrics.registry.metrics().then(
+          (text) => send(res, 200, text, core.metrics.registry.contentType),
+          (e: unknown) => send(res, 500, String(e), 'text/plain'),
+        );
+      } else if (req.method === 'GET' && path === '/status') {
+        send(res, 200, JSON.stringify(statusJson(core), null, 2));
+      } else if (req.method === 'POST' && path.startsWith('/admin/')) {
+        req.resume();
+        admin(core, path).then(
+          (out) => send(res, 200, JSON.stringify(out)),
+          (e: unknown) => send(res, e instanceof HeaderError ? 409 : 404, JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
+        );
+      } else send(res, 404, JSON.stringify({ error: `no ${req.method} ${path}` }));
+    });
+    const { host, port } = splitHostPort(addr);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host || undefined, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const a = server.address() as AddressInfo;
+    return new StatusServer(server, joinHostPort(host || '0.0.0.0', a.port));
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+}
+
+/** "host:port" (an IPv6 host in brackets) into its parts. */
+export function splitHostPort(addr: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(addr);
+  if (!m) throw new Error(`bad address "${addr}": expected host:port`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new Error(`bad address "${addr}": port out of range`);
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+export function joinHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
