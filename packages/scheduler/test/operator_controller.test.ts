@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { eraftpb } from '@tskv/proto';
+import { newOperator } from '../src/operator.js';
+import { Sim } from './sim.js';
+
+test('operators: one per region; dispatched until done; a step without progress times out and is dropped', () => {
+  const sim = new Sim({ operatorTimeoutMs: 30_000, enableReplicaChecker: false, enableBalanceLeader: false, enableBalanceRegion: false });
+  sim.addStores(1, 2);
+  sim.addRegion(1, [1]);
+  const info = sim.state.regions.get(1)!;
+  const peer = { id: sim.id(), storeId: 2 };
+  const op = newOperator(info, 'add-replica', [{ type: 'add-learner', peer }, { type: 'promote-learner', peer }], sim.now);
+  assert.ok(sim.ops.add(op));
+  assert.equal(sim.ops.add(newOperator(info, 'add-replica', [{ type: 'add-learner', peer }], sim.now)), false, 'one operator per region');
+  // Handed out on every heartbeat while not done.
+  for (let i = 0; i < 3; i++) assert.equal(sim.heartbeat(1)!.changePeer!.changeType, eraftpb.ConfChangeType.AddLearnerNode);
+  sim.apply(1, sim.heartbeat(1)!);
+  sim.now += 20_000;
+  assert.equal(sim.heartbeat(1)!.changePeer!.changeType, eraftpb.ConfChangeType.AddNode, 'progress resets the clock');
+  sim.now += 25_000; // 45 s after creation, 25 s since the last progress: still alive
+  assert.ok(sim.heartbeat(1));
+  sim.now += 10_000;
+  assert.equal(sim.heartbeat(1), null, 'timed out');
+  assert.equal(sim.ended.at(-1)!.how, 'timeout');
+  assert.equal(sim.ops.size, 0);
+});
+
+test('operators: a region that stops heartbeating has its operator expire; a split under an operator cancels it', () => {
+  const sim = new Sim({ operatorTimeoutMs: 30_000 });
+  sim.addStores(1, 2);
+  sim.addRegion(1, [1]);
+  sim.ops.add(newOperator(sim.state.regions.get(1)!, 'add-replica', [{ type: 'add-learner', peer: { id: 99, storeId: 2 } }], sim.now));
+  assert.deepEqual(sim.ops.expire(sim.now + 10_000), []);
+  assert.equal(sim.ops.expire(sim.now + 31_000).length, 1);
+  assert.equal(sim.ops.size, 0);
+
+  sim.ops.add(newOperator(sim.state.regions.get(1)!, 'add-replica', [{ type: 'add-learner', peer: { id: 99, storeId: 2 } }], sim.now));
+  const r = sim.region(1);
+  r.regionEpoch!.version = 2;
+  assert.equal(sim.heartbeat(1), null);
+  assert.equal(sim.ended.at(-1)!.how, 'cancelled');
+  assert.match(sim.ended.at(-1)!.why, /version/);
+});
+
+test('operators: a removal whose peer has become the leader moves the leadership first, to a live voter', () => {
+  const sim = new Sim();
+  sim.addStores(1, 2, 3, 4);
+  sim.addRegion(1, [1, 2, 3, 4], { leaderStore: 2 });
+  const info = sim.state.regions.get(1)!;
+  const victim = info.region.peers!.find((p) => p.storeId === 2)!;
+  sim.ops.add(newOperator(info, 'remove-replica', [{ type: 'remove-peer', peer: { ...victim } }], sim.now));
+  sim.silent.add(1);
+  sim.now += 30_000;
+  sim.heartbeatStores();
+  const req = sim.heartbeat(1)!;
+  assert.ok(req.transferLeader, 'not a removal of the leader');
+  assert.notEqual(req.transferLeader.peer!.storeId, 2);
+  assert.notEqual(req.transferLeader.peer!.storeId, 1, 'not to a silent store');
+  sim.apply(1, req);
+  assert.equal(sim.heartbeat(1)!.changePeer!.changeType, eraftpb.ConfChangeType.RemoveNode);
+});
