@@ -103,8 +103,10 @@ export class TinyKvService {
   /** Open BatchCommands streams: each entry ends its stream. */
   private readonly commandStreams = new Set<() => void>();
   private closing = false;
+  private logger: Logger;
 
   constructor(private readonly opts: KvServiceOptions) {
+    this.logger = opts.logger;
     this.maxInflight = opts.maxInflightRequests ?? 100_000;
     this.maxPerStream = opts.maxInflightPerStream ?? 20_000;
     this.maxFrameBytes = opts.maxResponseFrameBytes ?? 4 * 1024 * 1024;
@@ -115,8 +117,9 @@ export class TinyKvService {
   }
 
   /** The store requests go to (set once it exists; until then clients get ServerIsBusy). */
-  setStore(store: KvStore): void {
+  setStore(store: KvStore, logger?: Logger): void {
     this.store = store;
+    if (logger) this.logger = logger;
   }
 
   // ---- the raw API: each returns the response, never throws ----
@@ -213,7 +216,7 @@ export class TinyKvService {
       }
       return ok(resp, cmd);
     } catch (e) {
-      this.opts.logger.error('request failed unexpectedly', { method, err: messageOf(e) });
+      this.logger.error('request failed unexpectedly', { method, err: messageOf(e) });
       c.errors.inc();
       return { error: `internal error: ${messageOf(e)}` } as R & Outcome;
     } finally {
@@ -275,7 +278,7 @@ export class TinyKvService {
     try {
       store.onRaftMessage(m);
     } catch (e) {
-      this.opts.logger.error('raft message rejected by the store', { regionId: m.regionId, err: messageOf(e) });
+      this.logger.error('raft message rejected by the store', { regionId: m.regionId, err: messageOf(e) });
     }
   }
 
@@ -322,7 +325,7 @@ export class TinyKvService {
       (e: unknown) => {
         this.opts.metrics.snapshotsReceived.labels('failed').inc();
         const code = e instanceof SnapshotCorruptError ? grpc.status.DATA_LOSS : e instanceof SnapshotBusyError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
-        this.opts.logger.warn('snapshot rejected', { err: messageOf(e) });
+        this.logger.warn('snapshot rejected', { err: messageOf(e) });
         try {
           cb({ code, details: `snapshot rejected: ${messageOf(e)}` });
         } catch {

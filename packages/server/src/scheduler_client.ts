@@ -2,8 +2,10 @@
 //
 // Region heartbeats go on PdClient's long-lived heartbeat stream. The scheduler answers every
 // heartbeat with exactly one response, in order, so answers are matched to heartbeats per region
-// id, first in first out; a heartbeat not answered within heartbeatTimeoutMs (or whose stream
-// broke) resolves null, and a late answer to it is ignored (the scheduler repeats operators).
+// id, first in first out. A heartbeat not answered within heartbeatTimeoutMs (or whose stream
+// broke) resolves null and gives up its place: an answer that comes later goes to the region's next
+// heartbeat if one waits (harmless: it is the scheduler's operator for that region, which the
+// store checks against the region's epoch when proposing it), else it is ignored.
 import { statfs, readdir, lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { metapb, schedulerpb } from '@tskv/proto';
@@ -25,8 +27,6 @@ interface Waiter {
   regionId: number;
   resolve: (op: SchedulerOperator | null) => void;
   timer: NodeJS.Timeout;
-  /** performance.now() when it timed out (0: still waiting). */
-  timedOutAt: number;
 }
 
 /** The raftstore operator of a heartbeat answer (null: nothing to do). */
@@ -104,25 +104,19 @@ export class PdSchedulerClient implements SchedulerClient {
       const w: Waiter = {
         regionId,
         resolve,
-        timedOutAt: 0,
         timer: setTimeout(() => {
           const q = this.waiters.get(regionId);
           const i = q ? q.indexOf(w) : -1;
           if (i < 0) return;
-          // Answers come in order: this one's answer, if it ever comes, is for this heartbeat or
-          // an older one; keep the slot so later answers still line up, but answer null now.
+          q!.splice(i, 1);
+          if (q!.length === 0) this.waiters.delete(regionId);
           this.stats.timedOut++;
-          w.timedOutAt = performance.now();
           w.resolve(null);
-          w.resolve = () => undefined;
         }, this.timeoutMs),
       };
       w.timer.unref();
       let q = this.waiters.get(regionId);
       if (!q) this.waiters.set(regionId, (q = []));
-      // A slot that timed out long ago lost its answer (a stream that ended quietly): drop it.
-      const now = performance.now();
-      while (q.length > 0 && q[0]!.timedOutAt > 0 && now - q[0]!.timedOutAt > 5 * this.timeoutMs) q.shift();
       q.push(w);
       // Bound what waits if the scheduler stops answering altogether.
       if (q.length > 16) {

@@ -126,7 +126,7 @@ export class TinyKvServer {
       store = await Store.create(cfg, engines, transport, scheduler, storeLogger);
       transport.attach(store);
       metrics.bindStore(store);
-      service.setStore(store);
+      service.setStore(store, storeLogger);
       await retryUntil('put store', deadline, storeLogger, () => pd.putStore({ id: storeId, address: addr, statusAddress, state: metapb.StoreState.Up }));
       store.start();
       storeLogger.info('store serving', { addr, statusAddr: statusAddress, regions: store.router.size, bootstrappedCluster: ident.bootstrappedCluster });
