@@ -55,6 +55,7 @@ const program = new Command('tinykv-scheduler')
   .option('--config <file>', 'JSON object of scheduler config fields')
   .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
   .option('--log-file <file>', 'append logs to this file instead of stderr')
+  .showHelpAfterError('(run tinykv-scheduler --help for usage)')
   .exitOverride();
 
 try {
