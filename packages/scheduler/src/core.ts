@@ -223,13 +223,12 @@ export class SchedulerCore {
     const now = Date.now();
     const upd = this.state.updateRegion(region, { leader, pendingPeers: req.pendingPeers ?? [], approximateSize: Number(req.approximateSize ?? 0), approximateKeys: Number(req.approximateKeys ?? 0) }, now);
     if (upd.kind === 'stale') throw new HeaderError(ErrorType.STALE_REGION, upd.reason);
-    if (upd.metaChanged) {
-      for (const d of upd.dropped) this.ops.cancel(d, `replaced by region ${region.id}`);
-      await this.storage.saveRegions([upd.info.region], upd.dropped, false);
-    }
+    for (const d of upd.dropped) this.ops.cancel(d, `replaced by region ${region.id}`);
+    // Decided on this very view, before any await lets another heartbeat of the region in.
     const id = Number(region.id);
     const paused = this.cfg.pausedRegions.includes(id);
     const step = this.ops.dispatch(upd.info, now, (s) => storeIsLive(this.state, this.cfg, now, s), paused);
+    if (upd.metaChanged) await this.storage.saveRegions([upd.info.region], upd.dropped, false);
     if (!step) return { regionId: id };
     return { regionId: id, ...step, regionEpoch: upd.info.region.regionEpoch, targetPeer: clonePeer(leader) };
   }

@@ -89,7 +89,14 @@ export function regionProblem(r: metapb.IRegion | null | undefined): string | nu
   if (!r.id) return 'region without an id';
   const e = endKey(r);
   if (e.length > 0 && compareKeys(startKey(r), e) >= 0) return `region ${r.id} has an empty or inverted key range`;
-  for (const p of r.peers ?? []) if (!p.id || !p.storeId) return `region ${r.id} has a peer without an id or a store`;
+  const peers = r.peers ?? [];
+  if (peers.length === 0) return `region ${r.id} has no peers`;
+  const stores = new Set<number>();
+  for (const p of peers) {
+    if (!p.id || !p.storeId) return `region ${r.id} has a peer without an id or a store`;
+    if (stores.has(Number(p.storeId))) return `region ${r.id} has two peers on store ${p.storeId}`;
+    stores.add(Number(p.storeId));
+  }
   return null;
 }
 

@@ -38,6 +38,12 @@ test('IdAllocator: ids are unique, persisted ahead in steps, and a restart (or c
   assert.equal((await b.alloc(1))[0], got[1]! + 1);
   await b.bumpPast(5000);
   assert.equal((await b.alloc(1))[0], 5001);
+  // With the smallest step the mark is just ahead: a restart still continues past every id.
+  const tight = new Saved();
+  const c = new IdAllocator(tight, 0, 1);
+  const ten = await c.alloc(10);
+  const d = new IdAllocator(tight, tight.value, 1);
+  assert.ok((await d.alloc(1))[0]! > Math.max(...ten));
 });
 
 test('Tso: strictly increasing with a frozen or backward clock, across a restart with the clock behind, counts honoured', async () => {
