@@ -16,7 +16,7 @@
 // synced; region views from heartbeats are not (a crash loses at most the last ones, which the
 // next heartbeats report again).
 import { join } from 'node:path';
-import { Engine, WriteBatch, decodeU64, encodeU64 } from '@tskv/engine';
+import { Engine, EngineError, WriteBatch, decodeU64, encodeU64 } from '@tskv/engine';
 import { metapb } from '@tskv/proto';
 
 const LAYOUT_VERSION = 1;
@@ -69,7 +69,13 @@ export class SchedulerStorage {
   /** Opens (creating) the database under dataDir; fails with the engine's LOCKED error if another scheduler has it open. */
   static async open(dataDir: string): Promise<SchedulerStorage> {
     const path = join(dataDir, 'meta');
-    const engine = await Engine.open(path, { sync: true });
+    let engine: Engine;
+    try {
+      engine = await Engine.open(path, { sync: true });
+    } catch (e) {
+      if (e instanceof EngineError && e.code === 'LOCKED') throw new Error(`data dir ${dataDir} is in use (another scheduler running on it?): ${e.message}`, { cause: e });
+      throw e;
+    }
     const s = new SchedulerStorage(path, engine);
     const v = await engine.get('default', K.version);
     if (v === undefined) await s.write((b) => b.put('default', K.version, encodeU64(LAYOUT_VERSION)), true);
