@@ -237,6 +237,20 @@ test('region heartbeats: exactly one answer per request, in order, errors includ
   });
   assert.equal(promote.changePeer!.peer!.id, learner.id);
 
+  // Paused through the admin endpoint: the operator is kept but no longer handed out; resumed: it is.
+  const post = (path: string) => fetch(`http://${server.statusAddr}${path}`, { method: 'POST' }).then((r) => r.json());
+  assert.deepEqual(await post(`/admin/regions/${regionId}/pause`), { regionId, paused: true });
+  const mark = ops.length;
+  pd.regionHeartbeat({ region: withLearner, leader });
+  pd.regionHeartbeat({ region: withLearner, leader });
+  await waitFor('two answers while paused', () => ops.length >= mark + 2);
+  assert.ok(ops.slice(mark).every((r) => !r.changePeer && !r.transferLeader), 'nothing handed out for a paused region');
+  await post(`/admin/regions/${regionId}/resume`);
+  await waitFor('the promotion again', () => {
+    pd.regionHeartbeat({ region: withLearner, leader });
+    return ops.slice(mark + 2).find((r) => r.changePeer?.changeType === eraftpb.ConfChangeType.AddNode);
+  });
+
   // Status and metrics tell what happened.
   const status = (await (await fetch(`http://${server.statusAddr}/status`)).json()) as { clusterId: number; bootstrapped: boolean; stores: { id: number; regionCount: number }[]; pendingOperators: unknown[] };
   assert.equal(status.clusterId, server.clusterId);
