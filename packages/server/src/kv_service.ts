@@ -377,7 +377,12 @@ export class TinyKvService {
         // Cut frames at about maxFrameBytes (a frame holds at least one answer).
         let n = 0;
         let b = 0;
-        while (n < ids.length && (n === 0 || b + approxBytes(responses[n]!) <= this.maxFrameBytes)) b += approxBytes(responses[n++]!);
+        while (n < ids.length) {
+          const x = approxBytes(responses[n]!);
+          if (n > 0 && b + x > this.maxFrameBytes) break;
+          b += x;
+          n++;
+        }
         const frame = { requestIds: ids.slice(0, n), responses: responses.slice(0, n) };
         ids = ids.slice(n);
         responses = responses.slice(n);

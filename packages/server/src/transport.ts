@@ -207,7 +207,12 @@ export class GrpcTransport implements Transport {
     while (c.queue.length > 0) {
       let n = 0;
       let bytes = 0;
-      while (n < c.queue.length && (n === 0 || bytes + approxBytes(c.queue[n]!) <= this.maxFrameBytes)) bytes += approxBytes(c.queue[n++]!);
+      while (n < c.queue.length) {
+        const b = approxBytes(c.queue[n]!);
+        if (n > 0 && bytes + b > this.maxFrameBytes) break;
+        bytes += b;
+        n++;
+      }
       const msgs = n === c.queue.length ? c.queue : c.queue.slice(0, n);
       c.queue = n === c.queue.length ? [] : c.queue.slice(n);
       this.stats.framesSent++;
