@@ -116,6 +116,8 @@ interface Proc {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> | null;
   /** True when we asked it to stop (its exit is not reported as unexpected). */
   expectExit: boolean;
+  /** The current run printed its ready line. */
+  ready: boolean;
 }
 
 /** A free TCP port on host (bound then released). */
@@ -280,6 +282,7 @@ export class ProcessCluster extends EventEmitter {
       child: null,
       exited: null,
       expectExit: false,
+      ready: false,
     };
   }
 
@@ -353,6 +356,7 @@ export class ProcessCluster extends EventEmitter {
     }
     p.child = child;
     p.expectExit = false;
+    p.ready = false;
     p.info.running = true;
     p.info.pid = child.pid ?? null;
     p.info.lastExit = null;
@@ -362,7 +366,8 @@ export class ProcessCluster extends EventEmitter {
         p.info.lastExit = { code, signal };
         p.child = null;
         res({ code, signal });
-        if (!p.expectExit && !this.stopping) {
+        // Before its ready line, a failure is the rejection of run(), not an event.
+        if (!p.expectExit && !this.stopping && p.ready) {
           const ev: UnexpectedExit = { info: { ...p.info }, code, signal, logTail: tailOf(p.info, 20) };
           if (this.listenerCount('unexpected-exit') > 0) this.emit('unexpected-exit', ev);
         }
@@ -387,6 +392,7 @@ export class ProcessCluster extends EventEmitter {
         }
         if (m?.event !== 'ready') return;
         ready = true;
+        p.ready = true;
         clearTimeout(timer);
         if (m.addr) p.info.addr = m.addr;
         if (m.statusAddr) p.info.statusAddr = m.statusAddr;

@@ -64,6 +64,8 @@ export interface FakeClusterOptions {
   /** Answer frames out of order and in two parts (default true). */
   shuffle?: boolean;
   clusterId?: number;
+  /** Port of the scheduler service (default 0: any free port). */
+  schedulerPort?: number;
   /** Regions have peers on stores 1..regionStores (default: stores); for stores run elsewhere. */
   regionStores?: number;
 }
@@ -152,7 +154,7 @@ export class FakeCluster {
       });
     }
     c.syncScheduler();
-    await c.startScheduler();
+    await c.startScheduler(opts.schedulerPort ?? 0);
     for (let s = 1; s <= n; s++) {
       const st: FakeStore = { id: s, port: 0, address: '', up: false, server: null, requests: 0, frames: 0, served: [] };
       c.stores.set(s, st);
@@ -396,7 +398,7 @@ export class FakeCluster {
     return a ? { id, address: a, state: metapb_Up } : null;
   }
 
-  private async startScheduler(): Promise<void> {
+  private async startScheduler(port: number): Promise<void> {
     const server = new grpc.Server(serverOptions());
     const h: Record<string, unknown> = {};
     for (const k of Object.keys(schedulerService)) {
@@ -452,8 +454,7 @@ export class FakeCluster {
       cb(null, { header: this.header() });
     };
     server.addService(schedulerService, h as grpc.UntypedServiceImplementation);
-    const port = await listen(server, 0);
-    this.schedulerAddr = `127.0.0.1:${port}`;
+    this.schedulerAddr = `127.0.0.1:${await listen(server, port)}`;
     this.schedulerServer = server;
   }
 }
