@@ -75,6 +75,8 @@ function approxBytes(m: RaftMessage): number {
 class Conn {
   addr: string | null = null;
   client: TinyKvGrpcClient | null = null;
+  /** Snapshots go over a connection of their own: bulk data never queues ahead of raft traffic. */
+  snapClient: TinyKvGrpcClient | null = null;
   clientAddr: string | null = null;
   stream: grpc.ClientWritableStream<raft_serverpb.IBatchRaftMessage> | null = null;
   /** The stream's write buffer is full: wait for 'drain' before writing more. */
@@ -231,19 +233,25 @@ export class GrpcTransport implements Transport {
     }
   }
 
-  private async client(c: Conn): Promise<TinyKvGrpcClient> {
+  /** The raft (or snapshot) client of a store, at its current address (looked up if unknown). */
+  private async client(c: Conn, purpose: 'raft' | 'snapshot' = 'raft'): Promise<TinyKvGrpcClient> {
     const addr = c.addr ?? (await this.opts.resolve(c.storeId));
     if (!addr) throw new Error(`store ${c.storeId} has no known address`);
     if (this.closed) throw new Error('transport closed');
-    if (c.client && c.clientAddr !== addr) {
-      c.client.close();
-      c.client = null;
-    }
-    if (!c.client) {
-      c.client = newTinyKvGrpcClient(addr, grpc.credentials.createInsecure(), this.opts.channelOptions ?? {});
+    if (c.clientAddr !== addr) {
+      c.client?.close();
+      c.snapClient?.close();
+      c.client = c.snapClient = null;
       c.clientAddr = addr;
     }
     c.addr = addr;
+    const opts = this.opts.channelOptions ?? {};
+    if (purpose === 'snapshot') {
+      // A local subchannel pool: a connection separate from the raft stream's.
+      c.snapClient ??= newTinyKvGrpcClient(addr, grpc.credentials.createInsecure(), { ...opts, 'grpc.use_local_subchannel_pool': 1 });
+      return c.snapClient;
+    }
+    c.client ??= newTinyKvGrpcClient(addr, grpc.credentials.createInsecure(), opts);
     return c.client;
   }
 
@@ -325,7 +333,7 @@ export class GrpcTransport implements Transport {
     const c = this.conn(msg.toPeer!.storeId!);
     let client: TinyKvGrpcClient;
     try {
-      client = await this.client(c);
+      client = await this.client(c, 'snapshot');
     } catch (e) {
       c.addr = null;
       throw e;
@@ -406,7 +414,7 @@ export class GrpcTransport implements Transport {
       }
     }
     // Let the ends reach the wire before the channels go.
-    const clients = [...this.conns.values()].map((c) => c.client).filter((x): x is TinyKvGrpcClient => x !== null);
+    const clients = [...this.conns.values()].flatMap((c) => [c.client, c.snapClient]).filter((x): x is TinyKvGrpcClient => x !== null);
     setTimeout(() => {
       for (const cl of clients) cl.close();
     }, 200).unref();
