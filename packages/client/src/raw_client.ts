@@ -344,6 +344,8 @@ export class RawClient {
 
   /** The region of key from the cache or the scheduler; null (after a backoff) if unknown for now. */
   private async locate(key: Uint8Array, st: OpState): Promise<CachedRegion | null> {
+    const hit = this.cache.lookup(key);
+    if (hit) return hit;
     try {
       const e = await this.within(this.cache.locate(key), st);
       if (e) return e;
@@ -399,19 +401,21 @@ export class RawClient {
       return null;
     }
     const storeId = peer.storeId!;
-    let address: string;
-    try {
-      address = await this.within(this.cache.storeAddress(storeId), st);
-    } catch (err) {
-      this.checkOpen();
-      if (err instanceof StoreNotFoundError) {
-        st.note(`${err.message} (a peer of region ${e.id})`);
-        st.avoid.add(storeId);
-        this.cache.advancePeer(e, peer);
-        this.cache.invalidate(e.id);
-      } else st.note(`store lookup of store ${storeId} at the scheduler ${this.schedulerAddr} failed: ${errMsg(err)}`);
-      await st.backoff();
-      return null;
+    let address = this.cache.cachedStoreAddress(storeId);
+    if (!address) {
+      try {
+        address = await this.within(this.cache.storeAddress(storeId), st);
+      } catch (err) {
+        this.checkOpen();
+        if (err instanceof StoreNotFoundError) {
+          st.note(`${err.message} (a peer of region ${e.id})`);
+          st.avoid.add(storeId);
+          this.cache.advancePeer(e, peer);
+          this.cache.invalidate(e.id);
+        } else st.note(`store lookup of store ${storeId} at the scheduler ${this.schedulerAddr} failed: ${errMsg(err)}`);
+        await st.backoff();
+        return null;
+      }
     }
     const context: kvrpcpb.IContext = { regionId: e.id, regionEpoch: e.region.regionEpoch ?? { confVer: 0, version: 0 }, peer };
     st.attempts++;

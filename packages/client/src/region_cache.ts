@@ -307,6 +307,11 @@ export class RegionCache {
     return true;
   }
 
+  /** The store's address if cached (no scheduler call). */
+  cachedStoreAddress(storeId: number): string | undefined {
+    return this.stores.get(storeId);
+  }
+
   /** The store's gRPC address, from the cache or the scheduler; StoreNotFoundError if it has none. */
   async storeAddress(storeId: number): Promise<string> {
     const a = this.stores.get(storeId);
