@@ -100,7 +100,7 @@ export class TinyKvService {
   private readonly requestCounters: Record<Method, { requests: ReturnType<ServerMetrics['clientRequests']['labels']>; errors: ReturnType<ServerMetrics['clientRequestErrors']['labels']>; duration: ReturnType<ServerMetrics['clientRequestDuration']['labels']> }>;
   /** Inbound store-to-store streams, answered (closed) at shutdown. */
   private readonly raftCalls = new Set<(err: grpc.ServiceError | null) => void>();
-  /** Open BatchCommands streams: each entry ends its stream. */
+  /** Open BatchCommands streams: each entry ends its stream once its answers are written. */
   private readonly commandStreams = new Set<() => void>();
   private closing = false;
   private logger: Logger;
@@ -359,17 +359,22 @@ export class TinyKvService {
     const end = (): void => {
       if (ended || gone) return;
       ended = true;
-      this.commandStreams.delete(end);
+      this.commandStreams.delete(endWhenIdle);
       try {
         call.end();
       } catch {
         // already gone
       }
     };
-    this.commandStreams.add(end);
     const maybeEnd = (): void => {
       if (clientEnded && inflight === 0 && ids.length === 0) end();
     };
+    // Shutdown: answer what is in flight (the stopped store fails it fast), then end.
+    const endWhenIdle = (): void => {
+      clientEnded = true;
+      if (!scheduled) maybeEnd();
+    };
+    this.commandStreams.add(endWhenIdle);
     const flush = (): void => {
       scheduled = false;
       if (gone || ended) return;
@@ -428,7 +433,7 @@ export class TinyKvService {
     });
     const drop = (): void => {
       gone = true;
-      this.commandStreams.delete(end);
+      this.commandStreams.delete(endWhenIdle);
     };
     call.on('error', drop);
     call.on('cancelled', drop);
@@ -440,9 +445,9 @@ export class TinyKvService {
     for (const finish of [...this.raftCalls]) finish({ code: grpc.status.UNAVAILABLE, details: 'store is shutting down' } as grpc.ServiceError);
   }
 
-  /** Ends every BatchCommands stream (after the store answered what was in flight). */
+  /** Ends every BatchCommands stream once what it has in flight is answered (call after the store stopped). */
   endStreams(): void {
-    for (const end of [...this.commandStreams]) end();
+    for (const endWhenIdle of [...this.commandStreams]) endWhenIdle();
   }
 
   get requestsInFlight(): number {
