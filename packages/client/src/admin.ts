@@ -163,16 +163,18 @@ export function readiness(ov: ClusterOverview, expect: { stores?: number } = {})
   const missing: string[] = [];
   const want = expect.stores ?? 0;
   if (ov.storesUp < want) {
-    const down = ov.stores.filter((s) => s.state !== 'Up' && s.state !== 'Tombstone').map((s) => `${s.id} (${s.state})`);
-    missing.push(`${ov.storesUp} of ${want} stores up${down.length ? `; not up: ${down.join(', ')}` : ''}`);
+    const why = (s: StoreInfo): string =>
+      s.state === 'Down' ? (s.heartbeatAgeMs === null ? 'no heartbeat yet' : `last heartbeat ${Math.round(s.heartbeatAgeMs / 1000)} s ago`) : s.state;
+    const notUp = ov.stores.filter((s) => s.state !== 'Up' && s.state !== 'Tombstone').map((s) => `store ${s.id}: ${why(s)}`);
+    missing.push(`stores up: ${ov.storesUp} of ${want}${notUp.length ? ` (${notUp.join(', ')})` : ''}`);
   }
   if (ov.regions.length === 0) missing.push('no region yet (the cluster is not bootstrapped)');
   const h = ov.health;
-  const list = (ids: number[]): string => (ids.length > 8 ? `${ids.slice(0, 8).join(', ')}, ... (${ids.length})` : ids.join(', '));
-  if (h.regionsWithoutLeader.length) missing.push(`regions without a leader: ${list(h.regionsWithoutLeader)}`);
+  const list = (ids: string[]): string => `region${ids.length > 1 ? 's' : ''} ${ids.length > 8 ? `${ids.slice(0, 8).join(', ')}, ... (${ids.length} in all)` : ids.join(', ')}`;
+  if (h.regionsWithoutLeader.length) missing.push(`no leader yet: ${list(h.regionsWithoutLeader.map(String))}`);
   if (h.underReplicated.length) {
-    missing.push(`regions with fewer than ${h.replicas} voters: ${list(h.underReplicated.map((r) => r.id))} (e.g. region ${h.underReplicated[0]!.id} has ${h.underReplicated[0]!.voters})`);
+    missing.push(`fewer than ${h.replicas} voters: ${list(h.underReplicated.map((r) => `${r.id} (${r.voters})`))}`);
   }
-  if (h.peersOnDownStores.length) missing.push(`regions with peers on stores not up: ${list(h.peersOnDownStores.map((r) => r.id))}`);
+  if (h.peersOnDownStores.length) missing.push(`peers on stores not up: ${list(h.peersOnDownStores.map((r) => `${r.id} (store ${r.storeIds.join(', ')})`))}`);
   return { ready: missing.length === 0, missing };
 }

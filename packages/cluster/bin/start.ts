@@ -132,8 +132,10 @@ const progress = (missing: string[]): void => {
 for (let first = true; !stopping; first = false) {
   try {
     const ov = await cluster.waitUntilReady({ timeoutMs: first ? o.readyTimeout : 24 * 3_600_000, onProgress: first ? progress : undefined });
+    // Per process name (store1..N); a store not started by this launcher by its id.
+    const names = new Map(cluster.addresses.stores.map((x) => [x.storeId, `store${x.index}`]));
     const leaders = Object.entries(ov.leadersPerStore)
-      .map(([id, n]) => `store${id}: ${n}`)
+      .map(([id, n]) => `${names.get(Number(id)) ?? `store id ${id}`}: ${n}`)
       .join(', ');
     say(`cluster ready: ${ov.regions.length} region${ov.regions.length === 1 ? '' : 's'}, ${ov.health.replicas} replicas each, leaders ${leaders}. Ctrl-C stops it.`);
     break;

@@ -178,7 +178,7 @@ test('waitUntilReady says what is missing when it times out', async () => {
   const c = fakeCluster(dir, { stores: 2 }, { FAKE_REGION_STORES: '3' });
   try {
     await c.start();
-    await assert.rejects(c.waitUntilReady({ timeoutMs: 800, replicas: 3 }), /cluster not ready after 800 ms: regions with peers on stores not up: 1/);
+    await assert.rejects(c.waitUntilReady({ timeoutMs: 800, replicas: 3 }), /cluster not ready after 800 ms: peers on stores not up: region 1 \(store 3\)/);
   } finally {
     await c.stop();
     rmSync(dir, { recursive: true, force: true });
