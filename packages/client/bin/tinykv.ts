@@ -211,7 +211,7 @@ function program(): Command {
 
   p.command('stores')
     .description('the stores: id, address, state, regions, leaders, last heartbeat')
-    .addOption(new Option('--down-after <ms>', 'a store not heard from for this long is shown Down').argParser(intArg('--down-after', 1)).default(30_000))
+    .addOption(new Option('--down-after <ms>', 'a store not heard from for this long is shown Down').argParser(intArg('--down-after', 1)).default(20_000))
     .action((o: { downAfter: number }) =>
       run(() =>
         withScheduler(g(), async (pd) => {
@@ -224,7 +224,7 @@ function program(): Command {
   p.command('status')
     .description('overview: scheduler, cluster id, stores up/down, regions, leaders per store, replica health')
     .addOption(new Option('--replicas <n>', 'replicas a healthy region has').argParser(intArg('--replicas', 1)).default(3))
-    .addOption(new Option('--down-after <ms>', 'a store not heard from for this long is down').argParser(intArg('--down-after', 1)).default(30_000))
+    .addOption(new Option('--down-after <ms>', 'a store not heard from for this long is down').argParser(intArg('--down-after', 1)).default(20_000))
     .action((o: { replicas: number; downAfter: number }) =>
       run(() =>
         withScheduler(g(), async (pd) => {

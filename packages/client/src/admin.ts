@@ -62,7 +62,7 @@ export interface ClusterOverview {
 export interface OverviewOptions {
   /** The replica count a healthy region has (default 3). */
   replicas?: number;
-  /** A store not heard from for this long is down (default 30 s). */
+  /** A store not heard from for this long is down (default 20 s, the scheduler's default storeDisconnectMs). */
   downAfterMs?: number;
   now?: number;
 }
@@ -93,7 +93,7 @@ export function regionInfo(r: RegionWithLeader): RegionInfo {
 
 export function storeInfo(s: StoreWithStats, opts: OverviewOptions = {}): StoreInfo {
   const now = opts.now ?? Date.now();
-  const downAfter = opts.downAfterMs ?? 30_000;
+  const downAfter = opts.downAfterMs ?? 20_000;
   const age = s.lastHeartbeatMs > 0 ? Math.max(0, now - s.lastHeartbeatMs) : null;
   let state: StoreInfo['state'] = STATES[s.store.state ?? 0] ?? 'Up';
   if (state === 'Up' && (age === null || age > downAfter)) state = 'Down';

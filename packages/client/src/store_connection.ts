@@ -222,7 +222,9 @@ function describeStreamError(e: Error): string {
   const se = e as Partial<grpc.ServiceError>;
   if (typeof se.code === 'number') {
     const name = grpc.status[se.code] ?? String(se.code);
-    return `${name}${se.details ? `: ${se.details}` : ''}`;
+    // grpc-js appends notes that say nothing to a user.
+    const details = (se.details ?? '').replace(/\.?\s*Resolution note:.*$/s, '').replace(/\.\s*Last error: Error: (.*)$/s, ' ($1)');
+    return `${name}${details ? `: ${details}` : ''}`;
   }
   return e.message;
 }
