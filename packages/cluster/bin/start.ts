@@ -136,6 +136,7 @@ for (let first = true; !stopping; first = false) {
     const names = new Map(cluster.addresses.stores.map((x) => [x.storeId, `store${x.index}`]));
     const leaders = Object.entries(ov.leadersPerStore)
       .map(([id, n]) => `${names.get(Number(id)) ?? `store id ${id}`}: ${n}`)
+      .sort((x, y) => x.localeCompare(y, 'en', { numeric: true }))
       .join(', ');
     say(`cluster ready: ${ov.regions.length} region${ov.regions.length === 1 ? '' : 's'}, ${ov.health.replicas} replicas each, leaders ${leaders}. Ctrl-C stops it.`);
     break;
