@@ -373,13 +373,9 @@ export class RawClient {
 
   private pickPeer(e: CachedRegion, st: OpState): metapb.IPeer | undefined {
     const voters = e.peers.filter((p) => !(p.isLearner || p.role === 1));
+    // Every voter failed for this operation already: start over (after the backoffs slept).
     if (voters.length > 0 && voters.every((p) => st.avoid.has(p.storeId!))) st.avoid.clear();
-    let p = this.cache.target(e);
-    for (let i = 0; p && st.avoid.has(p.storeId!) && i < e.peers.length; i++) {
-      this.cache.advancePeer(e, p);
-      p = this.cache.target(e);
-    }
-    return p;
+    return this.cache.target(e, st.avoid);
   }
 
   /**

@@ -272,20 +272,25 @@ export class RegionCache {
   }
 
   /**
-   * The peer to send a request to: the leader if known and its store is not marked down, else the
-   * next voter from the cursor whose store is not marked down, else (all down) the next voter.
+   * The peer to send a request to: the leader if known and its store is neither marked down nor
+   * in `avoid`, else the next voter from the cursor whose store is neither, else the next voter not
+   * in `avoid` (its store may be back), else (every voter avoided) the leader or the first voter.
    */
-  target(e: CachedRegion): metapb.IPeer | undefined {
-    if (e.leader && !this.isDown(e.leader.storeId!)) return e.leader;
+  target(e: CachedRegion, avoid?: ReadonlySet<number>): metapb.IPeer | undefined {
+    const ok = (p: metapb.IPeer): boolean => !avoid?.has(p.storeId!);
+    if (e.leader && ok(e.leader) && !this.isDown(e.leader.storeId!)) return e.leader;
     const n = e.peers.length;
-    let fallback: metapb.IPeer | undefined;
+    let notAvoided: metapb.IPeer | undefined;
+    let anyVoter: metapb.IPeer | undefined;
     for (let i = 0; i < n; i++) {
       const p = e.peers[(e.cursor + i) % n]!;
       if (isLearner(p)) continue;
-      fallback ??= p;
+      anyVoter ??= p;
+      if (!ok(p)) continue;
+      notAvoided ??= p;
       if (!this.isDown(p.storeId!)) return p;
     }
-    return e.leader ?? fallback ?? e.peers[0];
+    return notAvoided ?? e.leader ?? anyVoter ?? e.peers[0];
   }
 
   /** A store failed (stream error, unavailable, timeout): avoid it for a while. */

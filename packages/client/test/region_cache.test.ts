@@ -154,7 +154,12 @@ test('NotLeader: switching to the hinted leader, advancing past a peer without h
   assert.ok(c.target(e));
   c.markStoreUp(2);
   assert.equal(c.target(e)?.storeId, 2);
+  // Stores a request already failed on are skipped for that request only.
+  assert.equal(c.target(e, new Set([2]))?.storeId, 3);
+  assert.equal(c.target(e, new Set([2, 3, 1]))?.storeId, 2, 'all avoided: still a peer');
   c.confirmLeader(e, { id: 12, storeId: 2 });
+  assert.equal(c.target(e, new Set([2]))?.storeId, 3, 'the leader too');
+  assert.equal(c.getById(1)?.leader?.id, 12, 'skipping it for one request keeps the leader for the others');
   assert.equal(c.getById(1)?.leader?.id, 12);
   // A reload from the scheduler keeps the known leader if the scheduler knows none.
   c.insert(region(1, '', ''));
