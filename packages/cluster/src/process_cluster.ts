@@ -305,6 +305,7 @@ export class ProcessCluster extends EventEmitter {
     this.scheduler ??= this.newProc('scheduler', 0);
     while (this.storeProcs.length < n) this.storeProcs.push(this.newProc('store', this.storeProcs.length + 1));
     if (this.opts.checkPorts !== false) await this.checkPorts([this.scheduler, ...this.storeProcs]);
+    process.off('exit', this.onProcessExit);
     process.on('exit', this.onProcessExit);
     this.stopping = false;
     await this.run(this.scheduler);
