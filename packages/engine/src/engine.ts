@@ -277,7 +277,16 @@ export class Engine {
     const ops = WriteBatch.ops(batch);
     if (ops.length === 0) return;
     try {
-      await this.#db.batch(ops as Op[], { sync: opts.sync ?? this.#sync });
+      // A chained batch, not db.batch(array): abstract-level's array path clones and re-validates
+      // every operation and the binding then reads each one's properties by name, about 5-7 µs
+      // per operation on the event loop; the chained batch hands each key and value straight to
+      // LevelDB's WriteBatch (about 0.6 µs). The write is the same single atomic LevelDB write.
+      const b = this.#db.batch();
+      for (const op of ops) {
+        if (op.type === 'put') b.put(op.key, op.value);
+        else b.del(op.key);
+      }
+      await b.write({ sync: opts.sync ?? this.#sync });
     } catch (err) {
       throw wrap(err, this.path, 'write');
     }
