@@ -1,9 +1,10 @@
-// Coordinator: runs a scheduling round every scheduleIntervalMs: drops operators that timed out,
-// turns emptied Offline stores into tombstones, then lets the schedulers plan (see
-// schedulers/index.ts). Rounds never overlap; a failing round is logged and the next one runs.
+// Coordinator: runs a scheduling round every scheduleIntervalMs: drops operators that timed out
+// or need a store that is no longer live, turns emptied Offline stores into tombstones, then lets
+// the schedulers plan (see schedulers/index.ts). Rounds never overlap; a failing round is logged
+// and the next one runs.
 import type { SchedulerCore } from './core.js';
 import type { Operator } from './operator.js';
-import { buildContext, schedule } from './schedulers/index.js';
+import { buildContext, schedule, storeIsLive } from './schedulers/index.js';
 
 export class Coordinator {
   private timer: NodeJS.Timeout | null = null;
@@ -15,7 +16,9 @@ export class Coordinator {
   async tick(): Promise<Operator[]> {
     const { core } = this;
     if (!core.bootstrapped) return [];
-    core.ops.expire(Date.now());
+    const now = Date.now();
+    core.ops.expire(now);
+    core.ops.cancelUnreachable((s) => storeIsLive(core.state, core.cfg, now, s));
     const buried = await core.buryEmptyStores();
     for (const id of buried) core.logger.info('offline store emptied: now a tombstone', { storeId: id });
     // Each replica operator takes at most one new peer id, each balance-region one too.

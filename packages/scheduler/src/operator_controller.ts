@@ -11,6 +11,7 @@ import {
   type StepRequest,
   categoryOf,
   describe,
+  describeStep,
   staleness,
   stepDone,
   stepRequest,
@@ -106,6 +107,26 @@ export class OperatorController {
       return to ? { transferLeader: { peer: { ...to } } } : null;
     }
     return stepRequest(step);
+  }
+
+  /**
+   * Drops operators with a step left that needs a store no longer live: a learner to add or
+   * promote there, a leadership to move there. They cannot finish, and while pending they keep
+   * every other scheduler off the region (e.g. the replacement of the replicas of a store that
+   * just died) until the timeout. Removals are kept: removing a peer on a dead store is how its
+   * replica gets replaced. Every operator is made with live targets only, so a store must have
+   * gone silent (or been taken out) since.
+   */
+  cancelUnreachable(live: LiveStore): Operator[] {
+    const out: Operator[] = [];
+    for (const op of [...this.ops.values()]) {
+      const stuck = op.steps.slice(op.current).find((s) => s.type !== 'remove-peer' && !live(Number(s.type === 'transfer-leader' ? s.to.storeId : s.peer.storeId)));
+      if (stuck) {
+        this.end(op, 'cancelled', `${describeStep(stuck)}: the store is not live`);
+        out.push(op);
+      }
+    }
+    return out;
   }
 
   /** Drops operators whose region has not shown progress for the timeout (regions that stopped heartbeating). */
