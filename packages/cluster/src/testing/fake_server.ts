@@ -26,6 +26,12 @@ if (behaviour(process.env.FAKE_FAIL_START, name) !== null) {
 const pd = new PdClient(f.scheduler!, { timeoutMs: 10_000 });
 await pd.putStore({ id, address: f.addr, statusAddress: f['status-addr'] });
 pd.close();
+// The SIGTERM handler goes in before the ready line: the parent may signal as soon as it reads it.
+const ignoreTerm = behaviour(process.env.FAKE_IGNORE_SIGTERM, name) !== null;
+process.on('SIGTERM', () => {
+  log(ignoreTerm ? 'SIGTERM: ignored' : 'SIGTERM: stopping');
+  if (!ignoreTerm) process.exit(0);
+});
 process.stdout.write(JSON.stringify({ event: 'ready', storeId: id, addr: f.addr, statusAddr: f['status-addr'] }) + '\n');
 log('ready');
 
@@ -37,9 +43,4 @@ if (crash !== null) {
     process.exit(3);
   }, Number(crash || 0));
 }
-const ignoreTerm = behaviour(process.env.FAKE_IGNORE_SIGTERM, name) !== null;
-process.on('SIGTERM', () => {
-  log(ignoreTerm ? 'SIGTERM: ignored' : 'SIGTERM: stopping');
-  if (!ignoreTerm) process.exit(0);
-});
 setInterval(() => {}, 60_000);
