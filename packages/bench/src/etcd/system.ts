@@ -1,0 +1,67 @@
+// The etcd side of a comparison: connections are EtcdClient channels (to the leader, or
+// round-robin over the members), a get is a linearizable Range, a batch is one Txn of puts.
+// After each run the history is compacted (physical) so the backend does not grow run after run
+// (etcd keeps every revision until compacted; its default quota is 2 GiB).
+import type { NamedPid } from '../cpu.js';
+import type { IndexRange, KeySpace } from '../keyspace.js';
+import type { KvConn, SystemUnderTest } from '../runner.js';
+import { EtcdClient } from './client.js';
+import type { EtcdCluster } from './cluster.js';
+
+class EtcdConn implements KvConn {
+  constructor(readonly c: EtcdClient) {}
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    await this.c.put(key, value);
+  }
+  async get(key: Uint8Array): Promise<Uint8Array | null> {
+    const r = await this.c.range(key);
+    return r.kvs[0]?.value ?? null;
+  }
+  async batchPut(keys: Uint8Array[], values: Uint8Array[]): Promise<void> {
+    const r = await this.c.txnPuts(keys, values);
+    if (!r.succeeded) throw new Error('etcd txn did not succeed');
+  }
+  close(): void {
+    this.c.close();
+  }
+}
+
+export class EtcdSystem implements SystemUnderTest {
+  readonly name = 'etcd' as const;
+  private readonly all: IndexRange[];
+
+  constructor(readonly cluster: EtcdCluster, private readonly ks: KeySpace, readonly endpoints: 'leader' | 'all') {
+    this.all = [{ lo: 0, hi: ks.size }];
+  }
+
+  async connect(n: number): Promise<KvConn[]> {
+    const m = this.cluster.members;
+    const L = this.cluster.leader;
+    return Array.from({ length: n }, (_, i) => new EtcdConn(new EtcdClient(this.endpoints === 'leader' ? m[L]!.clientAddr : m[(L + i) % m.length]!.clientAddr)));
+  }
+
+  batchRanges(): IndexRange[] {
+    return this.all;
+  }
+
+  processes(): NamedPid[] {
+    return this.cluster.pids();
+  }
+
+  describe(): Record<string, unknown> {
+    return { leader: this.cluster.members[this.cluster.leader]?.name, endpoints: this.endpoints };
+  }
+
+  async afterRun(): Promise<void> {
+    const c = new EtcdClient(this.cluster.members[this.cluster.leader]!.clientAddr);
+    try {
+      const rev = (await c.range(this.ks.keys[0]!)).header?.revision ?? 0;
+      if (rev > 1) await c.compact(rev, true);
+      this.cluster.leader = await this.cluster.findLeader();
+    } catch {
+      /* a compaction is housekeeping: an already compacted revision, a busy member... */
+    } finally {
+      c.close();
+    }
+  }
+}

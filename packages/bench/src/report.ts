@@ -1,0 +1,194 @@
+// Output: a one-line summary per run (progress), the result tables (Markdown, aligned, so the same
+// text reads on a terminal and in docs/benchmarks.md), the machine description, and the docs
+// section writer that replaces "## Cluster benchmark (bench:cluster)" on re-runs.
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import type { RunResult } from './runner.js';
+
+export const DOCS_HEADING = '## Cluster benchmark (bench:cluster)';
+
+export interface Machine {
+  cores: number;
+  cpuModel: string;
+  memoryGiB: number;
+  node: string;
+  kernel: string;
+  etcd: string | null;
+  loadAvgStart: number[];
+  loadAvgEnd?: number[];
+}
+
+export function machine(etcd: string | null): Machine {
+  const c = cpus();
+  return {
+    cores: c.length,
+    cpuModel: c[0]?.model.trim() ?? 'unknown',
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    kernel: release(),
+    etcd,
+    loadAvgStart: loadavg().map((x) => Math.round(x * 100) / 100),
+  };
+}
+
+export function fmtInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-';
+}
+
+/** Milliseconds with about 3 significant digits. */
+export function fmtMs(n: number): string {
+  if (!Number.isFinite(n)) return '-';
+  if (n < 10) return n.toFixed(2);
+  if (n < 100) return n.toFixed(1);
+  return n.toFixed(0);
+}
+
+function fmtCpu(n: number | null | undefined): string {
+  return n === null || n === undefined || !Number.isFinite(n) ? '-' : n.toFixed(0);
+}
+
+/** An aligned Markdown table (right-aligned columns where `right` is set). */
+export function table(head: string[], rows: string[][], right: boolean[] = head.map(() => true)): string {
+  const w = head.map((h, i) => Math.max(h.length, 3, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => (right[i] ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join(' | ')} |`;
+  const sep = `|${w.map((n, i) => (right[i] ? `${'-'.repeat(n + 1)}:` : `${'-'.repeat(n + 2)}`)).join('|')}|`;
+  return [line(head), sep, ...rows.map(line)].join('\n');
+}
+
+/** The throughput measure of a run: keys/s for batch-put, requests/s otherwise. */
+export function rate(r: RunResult): number {
+  return r.keysPerSec;
+}
+
+export function workloadLabel(w: string, batch: number): string {
+  return w === 'batch-put' ? `batch-put ×${batch} (keys/s)` : w;
+}
+
+function regionsLabel(r: RunResult): string {
+  const actual = Number(r.info.regionCount ?? 0);
+  if (r.regions === 0) return `${actual} (as found)`;
+  return actual && actual !== r.regions ? `${r.regions} (${actual})` : String(r.regions);
+}
+
+/** One line per run, for the progress output. */
+export function runLine(r: RunResult): string {
+  const cpu = Object.entries(r.cpu).filter(([, v]) => v !== null && (v as number) >= 0.5).map(([k, v]) => `${k} ${fmtCpu(v)}`).join(', ');
+  const unit = r.workload === 'batch-put' ? 'keys/s' : 'ops/s';
+  return `${r.system.padEnd(4)} ${r.workload.padEnd(9)} ${String(r.valueSize).padStart(5)} B  regions ${regionsLabel(r).padEnd(4)} clients ${String(r.clients).padStart(4)}: ${fmtInt(rate(r)).padStart(8)} ${unit}  p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  errors ${r.errors}  | CPU%: ${cpu} | loop p99 ${fmtMs(r.loopDelay.p99)} ms`;
+}
+
+interface Pair {
+  tskv: RunResult;
+  etcd: RunResult | null;
+}
+
+/** Runs paired per cell (tskv first, then the same cell's etcd run if any), in run order. */
+export function pairs(results: RunResult[]): Pair[] {
+  const out: Pair[] = [];
+  for (const r of results) {
+    if (r.system === 'tskv') out.push({ tskv: r, etcd: null });
+    else {
+      const p = out[out.length - 1];
+      if (p && !p.etcd && p.tskv.workload === r.workload && p.tskv.valueSize === r.valueSize && p.tskv.clients === r.clients) p.etcd = r;
+    }
+  }
+  return out;
+}
+
+export function resultsTable(results: RunResult[]): string {
+  const ps = pairs(results);
+  const compare = ps.some((p) => p.etcd);
+  const head = ['workload', 'value B', 'regions', 'clients', 'conns', 'tskv ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err'];
+  if (compare) head.push('etcd ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err', 'tskv/etcd');
+  const rows = ps.map(({ tskv: t, etcd: e }) => {
+    const row = [workloadLabel(t.workload, t.batchSize), String(t.valueSize), regionsLabel(t), String(t.clients), String(t.connections), fmtInt(rate(t)), fmtMs(t.latency.p50), fmtMs(t.latency.p99), fmtMs(t.latency.p999), String(t.errors)];
+    if (compare) {
+      if (e) row.push(fmtInt(rate(e)), fmtMs(e.latency.p50), fmtMs(e.latency.p99), fmtMs(e.latency.p999), String(e.errors), rate(e) > 0 ? `${(rate(t) / rate(e)).toFixed(2)}` : '-');
+      else row.push('-', '-', '-', '-', '-', '-');
+    }
+    return row;
+  });
+  return table(head, rows, head.map((_, i) => i !== 0));
+}
+
+function cpuCell(r: RunResult | null, names: string[]): string {
+  if (!r) return '-';
+  return names.map((n) => fmtCpu(r.cpu[n])).join(' / ');
+}
+
+export function cpuTable(results: RunResult[]): string {
+  const ps = pairs(results);
+  const compare = ps.some((p) => p.etcd);
+  const tNames = ps[0] ? Object.keys(ps[0].tskv.cpu).filter((n) => !n.startsWith('etcd') && n !== 'bench') : [];
+  const eNames = ps.find((p) => p.etcd)?.etcd ? Object.keys(ps.find((p) => p.etcd)!.etcd!.cpu).filter((n) => n.startsWith('etcd')) : [];
+  const head = ['workload', 'value B', 'regions', 'clients', `tskv CPU% ${tNames.join(' / ')}`, 'total', 'bench CPU%', 'bench loop p99 ms'];
+  if (compare) head.push(`etcd CPU% ${eNames.join(' / ')}`, 'total', 'bench CPU%', 'bench loop p99 ms');
+  const sum = (r: RunResult | null, names: string[]): string => (r ? fmtCpu(names.reduce((a, n) => a + (r.cpu[n] ?? 0), 0)) : '-');
+  const rows = ps.map(({ tskv: t, etcd: e }) => {
+    const row = [workloadLabel(t.workload, t.batchSize), String(t.valueSize), regionsLabel(t), String(t.clients), cpuCell(t, tNames), sum(t, tNames), fmtCpu(t.cpu.bench), fmtMs(t.loopDelay.p99)];
+    if (compare) row.push(cpuCell(e, eNames), sum(e, eNames), e ? fmtCpu(e.cpu.bench) : '-', e ? fmtMs(e.loopDelay.p99) : '-');
+    return row;
+  });
+  return table(head, rows, head.map((_, i) => i !== 0));
+}
+
+/** Rows where the generator itself may have limited the result. */
+export function saturationNotes(results: RunResult[], cores: number): string[] {
+  const notes: string[] = [];
+  for (const r of results) {
+    const gen = r.cpu.bench ?? 0;
+    if (r.loopDelay.p99 > 50 || gen > 90) notes.push(`${r.system} ${r.workload} ${r.valueSize} B, ${r.clients} clients: the load generator used ${fmtCpu(gen)}% of a core, event-loop delay p99 ${fmtMs(r.loopDelay.p99)} ms: it may have limited this figure`);
+    const total = Object.values(r.cpu).reduce<number>((a, v) => a + (v ?? 0), 0);
+    if (total > cores * 100 * 0.9) notes.push(`${r.system} ${r.workload} ${r.valueSize} B, ${r.clients} clients: the processes measured used ${fmtCpu(total)}% of ${cores * 100}% (all cores busy: CPU-bound)`);
+    if (r.errors > 0) notes.push(`${r.system} ${r.workload} ${r.valueSize} B, ${r.clients} clients: ${r.errors} errors, e.g. ${r.errorSample}`);
+  }
+  return notes;
+}
+
+export interface DocsInput {
+  command: string;
+  date: string;
+  machine: Machine;
+  results: RunResult[];
+  description: string[];
+  notes: string[];
+}
+
+export function docsSection(d: DocsInput): string {
+  const m = d.machine;
+  const la = (x?: number[]): string => (x ? x.map((v) => v.toFixed(2)).join(', ') : '?');
+  return [
+    DOCS_HEADING,
+    '',
+    `\`${d.command}\` (source: \`packages/bench\`, see its README). Written by \`--write-docs\`: a re-run replaces this section.`,
+    '',
+    `${d.date}; ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}${m.etcd ? `, etcd ${m.etcd}` : ''}. Load average ${la(m.loadAvgStart)} at the start, ${la(m.loadAvgEnd)} at the end.`,
+    '',
+    ...d.description,
+    '',
+    resultsTable(d.results),
+    '',
+    'CPU per process over the measured period, % of one core (scheduler / store1 / store2 / store3; etcd1 / etcd2 / etcd3), the load generator ("bench") and its event-loop delay:',
+    '',
+    cpuTable(d.results),
+    '',
+    ...(d.notes.length ? ['Flagged by the benchmark:', '', ...d.notes.map((n) => `- ${n}`), ''] : []),
+  ].join('\n');
+}
+
+/** Replaces the section (from its heading to the next "## " heading) or appends it. */
+export function replaceSection(doc: string, section: string, heading = DOCS_HEADING): string {
+  const lines = doc.split('\n');
+  const start = lines.findIndex((l) => l.trim() === heading);
+  const body = section.replace(/\n+$/, '');
+  if (start < 0) return `${doc.replace(/\n*$/, '')}\n\n${body}\n`;
+  let end = lines.length;
+  for (let i = start + 1; i < lines.length; i++) {
+    if (/^## /.test(lines[i]!) || /^# /.test(lines[i]!)) {
+      end = i;
+      break;
+    }
+  }
+  const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
+  const after = lines.slice(end).join('\n');
+  return `${before ? `${before}\n\n` : ''}${body}\n${after ? `\n${after.replace(/\n*$/, '')}\n` : ''}`;
+}
