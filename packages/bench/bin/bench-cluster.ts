@@ -14,7 +14,7 @@ import { ArgsError, type BenchOptions, cells, connectionsFor, parseArgs } from '
 import { EtcdCluster, ensureEtcd, etcdVersion } from '../src/etcd/cluster.js';
 import { EtcdSystem } from '../src/etcd/system.js';
 import { KeySpace } from '../src/keyspace.js';
-import { DOCS_HEADING, cpuTable, docsSection, machine, replaceSection, resultsTable, runLine, saturationNotes } from '../src/report.js';
+import { DOCS_HEADING, cpuTable, describeRun, docsSection, machine, replaceSection, resultsTable, runLine, saturationNotes } from '../src/report.js';
 import { type RunResult, preload, runCell } from '../src/runner.js';
 import { TskvSystem } from '../src/tskv.js';
 
@@ -146,45 +146,53 @@ async function cleanup(): Promise<void> {
 const started = new Date();
 const mach = machine(null);
 let code = 0;
-try {
-  await main();
-} catch (e) {
-  code = abort.signal.aborted && !failure ? 130 : 1;
-  if (code === 1) log(`bench-cluster: ${failure ?? (e as Error).stack ?? String(e)}`);
-} finally {
-  await cleanup();
-}
-mach.loadAvgEnd = loadavg().map((x) => Math.round(x * 100) / 100);
-if (o.compare === 'etcd') {
+let command = `npm run bench:cluster${o.argv.length ? ` -- ${o.argv.join(' ')}` : ''}`;
+let runOpts: BenchOptions = o;
+let date = started.toISOString();
+if (o.fromJson) {
+  // Only render a saved run: tables, and the docs section with --write-docs.
+  const saved = JSON.parse(readFileSync(o.fromJson, 'utf8')) as { command: string; date: string; machine: typeof mach; options: BenchOptions; complete: boolean; results: RunResult[] };
+  results.push(...saved.results);
+  Object.assign(mach, saved.machine);
+  command = saved.command;
+  date = saved.date;
+  runOpts = { ...o, ...saved.options, writeDocs: o.writeDocs, json: null };
+  if (!saved.complete) code = 1;
+} else {
   try {
-    mach.etcd = etcdVersion(ensureEtcd(o.etcdBin, log));
-  } catch {
-    mach.etcd = 'unknown';
+    await main();
+  } catch (e) {
+    code = abort.signal.aborted && !failure ? 130 : 1;
+    if (code === 1) log(`bench-cluster: ${failure ?? (e as Error).stack ?? String(e)}`);
+  } finally {
+    await cleanup();
+  }
+  mach.loadAvgEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+  if (o.compare === 'etcd') {
+    try {
+      mach.etcd = etcdVersion(ensureEtcd(o.etcdBin, log));
+    } catch {
+      mach.etcd = 'unknown';
+    }
   }
 }
 
-const all = results;
-const command = `npm run bench:cluster${o.argv.length ? ` -- ${o.argv.join(' ')}` : ''}`;
-if (all.length) {
-  process.stdout.write(`\n${resultsTable(all)}\n\nCPU % of one core per process over the measured period; the load generator ("bench") and its event-loop delay:\n\n${cpuTable(all)}\n`);
-  const notes = saturationNotes(all, mach.cores);
+if (results.length) {
+  process.stdout.write(`\n${resultsTable(results)}\n\nCPU % of one core per process over the measured period; the load generator ("bench") and its event-loop delay:\n\n${cpuTable(results)}\n`);
+  const notes = saturationNotes(results, mach.cores);
   if (notes.length) process.stdout.write(`\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
-  if (o.json) {
-    writeFileSync(o.json, `${JSON.stringify({ command, date: started.toISOString(), machine: mach, options: { ...o, argv: undefined }, complete: code === 0, results: all }, null, 2)}\n`);
-    log(`bench-cluster: results in ${o.json}`);
+  if (runOpts.json) {
+    writeFileSync(runOpts.json, `${JSON.stringify({ command, date, machine: mach, options: { ...o, argv: undefined }, complete: code === 0, results }, null, 2)}\n`);
+    log(`bench-cluster: results in ${runOpts.json}`);
   }
-  if (o.writeDocs && code === 0) {
-    const description = [
-      `Each row: a warm-up of ${o.warmupS} s, then ${o.durationS} s measured; "clients" closed-loop request loops in the benchmark process, sharing "conns" connections (one RawClient, or one etcd gRPC channel, per ${o.connections ? `run: ${o.connections} fixed` : `${o.clientsPerConnection} loops`}). tskv: a scheduler and 3 stores as processes, sync raft writes (fsync), default config, linearizable gets (ReadIndex); keys pre-split into the given number of regions (actual count in parentheses when it differs) and leaders balanced before measuring. ${o.compare ? `etcd: 3 members on loopback with default settings (fsync), the same loops through its gRPC KV API (Put, linearizable Range, Txn of ${o.batchSize} puts for batch-put), connections to the ${o.etcdEndpoints === 'leader' ? 'leader' : 'members round-robin'}; each cell runs tskv then etcd, one after the other. ` : ''}Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the row's value size before the runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s.`,
-      '',
-      `**The machine is shared with other engineers' test runs (see the load average), so the figures are noisy: compare rows of one run, not across runs.** Everything (3 stores, scheduler${o.compare ? ', 3 etcd members' : ''} and the load generator) shares the same ${mach.cores} cores.`,
-    ];
-    const file = o.writeDocs;
+  if (runOpts.writeDocs && code === 0) {
+    const file = runOpts.writeDocs;
     const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    writeFileSync(file, replaceSection(doc, docsSection({ command, date: started.toISOString().slice(0, 10), machine: mach, results: all, description, notes })));
+    writeFileSync(file, replaceSection(doc, docsSection({ command, date: date.slice(0, 10), machine: mach, results, description: describeRun(runOpts, mach.cores), notes })));
     log(`bench-cluster: "${DOCS_HEADING.slice(3)}" written to ${file}`);
-  }
+  } else if (runOpts.writeDocs) log('bench-cluster: the run did not complete: docs not written');
 }
-if (root && !o.keepData && code === 0) rmSync(root, { recursive: true, force: true });
-else if (root && code !== 0) log(`bench-cluster: data and logs kept in ${root}`);
+// A failure keeps the data and logs for a look; a finished or interrupted run removes them.
+if (root && !o.keepData && code !== 1) rmSync(root, { recursive: true, force: true });
+else if (root) log(`bench-cluster: data and logs kept in ${root}`);
 process.exit(code);

@@ -31,6 +31,8 @@ export interface BenchOptions {
   dataDir: string | null;
   keepData: boolean;
   quick: boolean;
+  /** Render a saved --json file instead of running (tables; docs with --write-docs). */
+  fromJson: string | null;
   /** The arguments as given (for the docs). */
   argv: string[];
 }
@@ -116,6 +118,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--write-docs [file]', 'write the results into the "Cluster benchmark (bench:cluster)" section of docs/benchmarks.md (or file)'))
     .addOption(new Option('--data-dir <dir>', 'where the temporary data directory is created (default: the OS temp dir)'))
     .addOption(new Option('--keep-data', 'keep the data directory (logs, data) at the end').default(false))
+    .addOption(new Option('--from-json <file>', 'do not run: print the tables of a saved --json file (and write the docs section with --write-docs)'))
     .addOption(new Option('--quick', 'a ~1 minute smoke run: clients 1,64; values 100; regions 1,16; warm-up 1 s; 3 s per run; 5,000 keys').default(false))
     .allowExcessArguments(false)
     .exitOverride()
@@ -173,6 +176,7 @@ export function parseArgs(args: string[], defaultDocs = 'docs/benchmarks.md'): B
     dataDir: o.dataDir ?? null,
     keepData: !!o.keepData,
     quick,
+    fromJson: o.fromJson ?? null,
     argv: [...args],
   };
 }

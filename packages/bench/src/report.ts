@@ -2,6 +2,7 @@
 // text reads on a terminal and in docs/benchmarks.md), the machine description, and the docs
 // section writer that replaces "## Cluster benchmark (bench:cluster)" on re-runs.
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import type { BenchOptions } from './args.js';
 import type { RunResult } from './runner.js';
 
 export const DOCS_HEADING = '## Cluster benchmark (bench:cluster)';
@@ -191,4 +192,20 @@ export function replaceSection(doc: string, section: string, heading = DOCS_HEAD
   const before = lines.slice(0, start).join('\n').replace(/\n*$/, '');
   const after = lines.slice(end).join('\n');
   return `${before ? `${before}\n\n` : ''}${body}\n${after ? `\n${after.replace(/\n*$/, '')}\n` : ''}`;
+}
+
+/** The paragraphs of the docs section that say how the figures were made. */
+export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'>, cores: number): string[] {
+  const conns = o.connections ? `${o.connections} per run, fixed` : `one per ${o.clientsPerConnection} loops`;
+  const tskv = o.attach
+    ? `tskv: an attached cluster (${o.attach}), measured as it was.`
+    : 'tskv: a scheduler and 3 stores as separate processes (ProcessCluster), default config, sync raft writes (fsync), linearizable gets (ReadIndex). Before the runs of a region count, a fresh cluster is pre-split into at least that many regions (the actual count is in parentheses when it differs) and the benchmark waits until balance-leader has spread the leaders (counts per store differ by at most 1).';
+  const etcd = o.compare
+    ? ` etcd: 3 members on loopback with default settings (fsync per write), driven by the same loops through its gRPC KV API (Put; Range, linearizable; a Txn of ${o.batchSize} puts for batch-put) with the connections to the ${o.etcdEndpoints === 'leader' ? 'leader' : 'members round-robin'}; its history is compacted after each run. Each cell runs tskv, then etcd, before the next cell.`
+    : '';
+  return [
+    `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the benchmark process, sharing "conns" connections (${conns}; a connection is a RawClient with its own stream per store, or one etcd gRPC channel). ${tskv}${etcd} Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; "tskv/etcd" is the ratio of the throughputs.`,
+    '',
+    `**The machine is shared with other engineers' test runs (see the load average), so the figures are noisy: compare rows of one run, not across runs.** All processes (scheduler, 3 stores${o.compare ? ', 3 etcd members' : ''} and the load generator) share the same ${cores} cores.`,
+  ];
 }
