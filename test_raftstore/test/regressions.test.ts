@@ -53,7 +53,13 @@ describe('raftstore regressions', () => {
         // 1. Cut the leader off and give it proposals that can never commit.
         c.transport.isolate(L);
         assert.ok(peerL.isLeader());
-        const lost = await Promise.all([1, 2, 3, 4, 5].map((i) => c.call(L, putReq(c, L, `lost${i}`, 'x'), 200)));
+        // One round apart: the writes of one round would be merged into a single proposal.
+        const calls: Promise<raft_cmdpb.IRaftCmdResponse>[] = [];
+        for (const i of [1, 2, 3, 4, 5]) {
+          calls.push(c.call(L, putReq(c, L, `lost${i}`, 'x'), 200));
+          await sleep(15);
+        }
+        const lost = await Promise.all(calls);
         assert.ok(lost.every((r) => r.header?.error?.timeout), 'the cut-off leader answered');
         assert.equal(peerL.proposals.length, 5);
 

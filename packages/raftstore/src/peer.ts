@@ -20,6 +20,7 @@ import { PeerStorage } from './peer_storage.js';
 import { RaftMessage } from './transport.js';
 import { checkKeyInRegion, errorResponse, isReadOnly, validateRequests } from './cmd.js';
 import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_change.js';
+import { QueuedCmd, mergeWrites } from './batch.js';
 
 /** A write proposed at (index, term), answered when that index is applied. */
 interface Proposal {
@@ -48,8 +49,11 @@ export class Peer {
   readonly mailbox: import('./msg.js').PeerMsg[] = [];
   readonly logger: Logger;
   proposals: Proposal[] = [];
-  /** Reads sent to raft.readIndex, keyed by their context, waiting for a ReadState. */
-  readonly readsAwaitingIndex = new Map<string, PendingRead>();
+  /** Reads sent to raft.readIndex, keyed by their context (one per round's batch), waiting for a ReadState. */
+  readonly readsAwaitingIndex = new Map<string, PendingRead[]>();
+  /** Commands validated this round, proposed together by flushProposals (see batch.ts). */
+  private queuedWrites: QueuedCmd[] = [];
+  private queuedReads: QueuedCmd[] = [];
   /** Reads with a read index, waiting for applied >= readIndex. In index order. */
   readsAwaitingApply: PendingRead[] = [];
   /** The raft local state changed without a Ready to carry it (commit index from a LightReady). */
@@ -149,7 +153,11 @@ export class Peer {
     }
   }
 
-  /** Validates a command and proposes it (writes) or starts a read index (reads). */
+  /**
+   * Validates a command. Admin commands are proposed at once; writes and reads that need a read
+   * index are queued and go to raft together at the end of the peer's mail (flushProposals):
+   * the writes of a round as one merged entry, its reads under one ReadIndex.
+   */
   propose(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
     try {
       if (req.adminRequest) {
@@ -163,18 +171,46 @@ export class Peer {
           this.readsAwaitingApply.push({ req, cb, readIndex: this.raw.raft.raftLog.committed, issuedAt: 0 });
           return;
         }
-        const ctx = new Uint8Array(12);
-        const dv = new DataView(ctx.buffer);
-        dv.setUint32(0, this.peerId >>> 0);
-        dv.setFloat64(4, ++readSeq);
-        this.raw.readIndex(ctx);
-        this.readsAwaitingIndex.set(Buffer.from(ctx).toString('latin1'), { req, cb, readIndex: 0, issuedAt: performance.now() });
+        this.queuedReads.push({ req, cb });
         return;
       }
-      this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
-      this.trackProposal(cb);
+      this.queuedWrites.push({ req, cb });
     } catch (e) {
       this.answerProposeError(e, cb);
+    }
+  }
+
+  /** Proposes the writes queued this round (merged, see batch.ts) and requests one read index for its reads. */
+  flushProposals(): void {
+    if (this.queuedWrites.length > 0) {
+      const cmds = this.queuedWrites;
+      this.queuedWrites = [];
+      for (const c of mergeWrites(cmds)) {
+        try {
+          // Encoded once: the bytes are the entry's data in the log, the appends and the apply.
+          this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(c.req).finish());
+          this.trackProposal(c.cb);
+        } catch (e) {
+          this.answerProposeError(e, c.cb);
+        }
+      }
+    }
+    if (this.queuedReads.length > 0) {
+      const reads = this.queuedReads;
+      this.queuedReads = [];
+      // Leadership may have gone with a message handled after the reads were queued.
+      if (!this.isLeader()) {
+        const err = errorResponse(new NotLeaderError(this.regionId, this.leaderPeer()));
+        for (const r of reads) r.cb(err);
+        return;
+      }
+      const ctx = new Uint8Array(12);
+      const dv = new DataView(ctx.buffer);
+      dv.setUint32(0, this.peerId >>> 0);
+      dv.setFloat64(4, ++readSeq);
+      this.raw.readIndex(ctx);
+      const issuedAt = performance.now();
+      this.readsAwaitingIndex.set(Buffer.from(ctx).toString('latin1'), reads.map((r) => ({ req: r.req, cb: r.cb, readIndex: 0, issuedAt })));
     }
   }
 
@@ -367,6 +403,7 @@ export class Peer {
     const raft = this.raw.raft;
     const last = raft.raftLog.lastIndex();
     if (this.proposals.length > 0 || this.readsAwaitingIndex.size > 0 || this.readsAwaitingApply.length > 0) return false;
+    if (this.queuedWrites.length > 0 || this.queuedReads.length > 0) return false;
     if (this.applyingSnapshot || this.pendingRemove || raft.leadTransferee !== 0) return false;
     if (raft.raftLog.committed !== last || this.storage.applyState.appliedIndex !== last || raft.pendingConfIndex > last) return false;
     for (const [id, pr] of raft.prs.progress) if (id !== this.peerId && pr.matched !== last) return false;
@@ -429,7 +466,7 @@ export class Peer {
       // Raft dropped its pending read-index requests when it stepped down: they can never be
       // confirmed. Writes stay pending: they may still commit, or be answered stale at apply.
       const err = errorResponse(new NotLeaderError(this.regionId, this.leaderPeer()));
-      for (const r of this.readsAwaitingIndex.values()) r.cb(err);
+      for (const rs of this.readsAwaitingIndex.values()) for (const r of rs) r.cb(err);
       this.readsAwaitingIndex.clear();
     }
     this.wasLeader = leader;
@@ -438,13 +475,15 @@ export class Peer {
   /** A ReadState arrived: the read may proceed once the state machine reaches its index. */
   onReadState(index: number, ctx: Uint8Array): void {
     const key = Buffer.from(ctx).toString('latin1');
-    const r = this.readsAwaitingIndex.get(key);
-    if (!r) return;
+    const rs = this.readsAwaitingIndex.get(key);
+    if (!rs || rs.length === 0) return;
     this.readsAwaitingIndex.delete(key);
-    r.readIndex = index;
-    this.readsAwaitingApply.push(r);
+    for (const r of rs) {
+      r.readIndex = index;
+      this.readsAwaitingApply.push(r);
+    }
     if (this.leaseMs > 0 && this.isLeader()) {
-      const until = r.issuedAt + this.leaseMs;
+      const until = rs[0]!.issuedAt + this.leaseMs;
       if (this.raw.raft.term !== this.leaseTerm || until > this.leaseExpiry) this.leaseExpiry = until;
       this.leaseTerm = this.raw.raft.term;
     }
@@ -470,9 +509,12 @@ export class Peer {
     const resp = errorResponse(err);
     // Commands never proposed: answering now (instead of at the request timeout) is exact.
     for (const m of this.mailbox.splice(0)) if (m.kind === 'cmd') m.cb(resp);
+    for (const c of [...this.queuedWrites, ...this.queuedReads]) c.cb(resp);
+    this.queuedWrites = [];
+    this.queuedReads = [];
     for (const p of this.proposals) p.cb(resp);
     this.proposals = [];
-    for (const r of this.readsAwaitingIndex.values()) r.cb(resp);
+    for (const rs of this.readsAwaitingIndex.values()) for (const r of rs) r.cb(resp);
     this.readsAwaitingIndex.clear();
     for (const r of this.readsAwaitingApply) r.cb(resp);
     this.readsAwaitingApply = [];

@@ -1,6 +1,7 @@
 // RaftWorker: the store's single driver of raft state. Each round:
 //   1. HandleMsg: drain the mailbox of every peer that has mail (raft messages, commands, ticks,
-//      region-worker and transport results);
+//      region-worker and transport results); a peer's writes of the round go to raft as ONE
+//      merged entry and its reads under ONE read index (batch.ts);
 //   2. HandleRaftReady: take the Ready of every such peer, send leader messages at once, stage all
 //      peers' entries and hard states into ONE raft-engine batch, write it (fsync: group commit),
 //      then send the messages that had to wait for persistence. A Ready carrying a snapshot is
@@ -289,6 +290,8 @@ export class RaftWorker {
           break;
       }
     }
+    // The round's writes as one raft entry, its reads under one read index.
+    p.flushProposals();
   }
 
   private sendAll(p: Peer, msgs: Message[]): void {
