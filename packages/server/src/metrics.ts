@@ -1,6 +1,7 @@
 // Prometheus metrics of one server, in a Registry of its own (several servers can share a process,
 // as in the tests). Hot paths only touch pre-resolved label children; store-wide gauges (regions,
 // leaders) are computed when scraped, and the raft worker reports once per round.
+import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RoundStats, Store, StoreObserver } from '@tskv/raftstore';
 
@@ -33,6 +34,9 @@ export class ServerMetrics {
   readonly clientRequestDuration: Histogram<'method'>;
 
   private store: Store | null = null;
+  /** Event-loop delay since the last scrape (10 ms resolution timer; off once closed). */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private loopUtilization: EventLoopUtilization = performance.eventLoopUtilization();
   private readonly dropChildren = new Map<string, Counter.Internal>();
 
   constructor() {
@@ -84,6 +88,32 @@ export class ServerMetrics {
         this.set(self.store?.hibernatingPeers() ?? 0);
       },
     });
+    // Both are measured since the previous scrape: a scrape resets them.
+    this.loopDelay.enable();
+    new Gauge({
+      name: 'tskv_event_loop_delay_seconds',
+      help: 'Event-loop delay since the previous scrape (perf_hooks.monitorEventLoopDelay, 10 ms timer)',
+      labelNames: ['quantile'],
+      registers,
+      collect() {
+        const h = self.loopDelay;
+        const s = (ns: number): number => (Number.isFinite(ns) ? ns / 1e9 : 0);
+        this.set({ quantile: '0.5' }, s(h.percentile(50)));
+        this.set({ quantile: '0.99' }, s(h.percentile(99)));
+        this.set({ quantile: 'max' }, s(h.max));
+        h.reset();
+      },
+    });
+    new Gauge({
+      name: 'tskv_event_loop_utilization',
+      help: 'Share of wall time the event loop was busy since the previous scrape (0..1)',
+      registers,
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, self.loopUtilization).utilization);
+        self.loopUtilization = now;
+      },
+    });
     new Gauge({
       name: 'tskv_snapshot_bytes_sent',
       help: 'Snapshot bytes streamed to other stores (since start)',
@@ -92,6 +122,11 @@ export class ServerMetrics {
         this.set(self.store?.snapMgr.stats.bytesSent ?? 0);
       },
     });
+  }
+
+  /** Stops the event-loop delay sampling (the server calls it when it stops). */
+  close(): void {
+    this.loopDelay.disable();
   }
 
   /** The store whose gauges are reported; its raft worker reports rounds from now on. */

@@ -140,6 +140,7 @@ export class TinyKvServer {
       pd.close();
       await status?.close().catch(() => undefined);
       await engines?.close().catch(() => undefined);
+      metrics.close();
       throw e;
     }
   }
@@ -170,6 +171,7 @@ export class TinyKvServer {
     this.pd.close();
     await this.status?.close();
     await this.engines.close();
+    this.metrics.close();
     this.logger.info('store stopped', { forced: !clean });
   }
 }
