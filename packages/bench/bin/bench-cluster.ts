@@ -119,7 +119,7 @@ async function main(): Promise<void> {
           if (!sys) continue;
           checkAbort();
           const processes = [...tskv.processes(), ...(etcd?.pids() ?? []), { name: 'bench', pid: process.pid }];
-          const r = await runCell(sys, { cell, connections: connectionsFor(cell.clients, o), batchSize: o.batchSize, timing: { warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 }, keys: ks, processes, signal: abort.signal });
+          const r = await runCell(sys, { cell, connections: connectionsFor(cell.clients, o), threads: o.threads, batchSize: o.batchSize, timing: { warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 }, keys: ks, processes, signal: abort.signal });
           checkAbort();
           results.push(r);
           log(`  ${runLine(r)}`);

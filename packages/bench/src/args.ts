@@ -17,6 +17,8 @@ export interface BenchOptions {
   /** Fixed number of connections (RawClients / etcd channels) per run; null: one per clientsPerConnection loops. */
   connections: number | null;
   clientsPerConnection: number;
+  /** Load generator threads (worker_threads), each with its own connections and event loop. */
+  threads: number;
   batchSize: number;
   keys: number;
   attach: string | null;
@@ -107,6 +109,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--duration <s>', 'measured seconds per run').argParser(seconds('--duration', 0.1)).default(10))
     .addOption(new Option('--connections <n>', 'connections per run (RawClient instances / etcd gRPC channels), shared round-robin by the loops (default: one per --clients-per-connection loops)').argParser(int('--connections', 1, 10_000)))
     .addOption(new Option('--clients-per-connection <n>', 'loops per connection when --connections is not given').argParser(int('--clients-per-connection', 1, 100_000)).default(64))
+    .addOption(new Option('--threads <n>', 'load generator threads (worker_threads): the loops and connections are split over them (each thread has at least one connection)').argParser(int('--threads', 1, 64)).default(1))
     .addOption(new Option('--batch-size <n>', 'keys per batch-put request').argParser(int('--batch-size', 1, 10_000)).default(64))
     .addOption(new Option('--keys <n>', 'size of the key space (written before the runs; gets read it)').argParser(int('--keys', 64, 10_000_000)).default(20_000))
     .addOption(new Option('--attach <addr>', 'use a running cluster: its scheduler address (no pre-split, nothing started or stopped)').argParser(hostPort))
@@ -164,6 +167,7 @@ export function parseArgs(args: string[], defaultDocs = 'docs/benchmarks.md'): B
     durationS: pick<number>('duration'),
     connections: o.connections ?? null,
     clientsPerConnection: o.clientsPerConnection as number,
+    threads: o.threads as number,
     batchSize: o.batchSize as number,
     keys: pick<number>('keys'),
     attach,

@@ -37,6 +37,15 @@ export interface LatencySummary {
   max: number;
 }
 
+/** A histogram as plain data (postMessage between threads). */
+export interface HistogramData {
+  counts: Float64Array;
+  count: number;
+  min: number;
+  max: number;
+  sum: number;
+}
+
 export class Histogram {
   private readonly counts = new Float64Array(BUCKETS);
   count = 0;
@@ -63,6 +72,21 @@ export class Histogram {
     this.min = Math.min(this.min, o.min);
     this.max = Math.max(this.max, o.max);
     return this;
+  }
+
+  data(): HistogramData {
+    return { counts: this.counts.slice(), count: this.count, min: this.min, max: this.max, sum: this.sum };
+  }
+
+  static fromData(d: HistogramData): Histogram {
+    const h = new Histogram();
+    if (d.counts.length !== BUCKETS) throw new Error('histogram data of another layout');
+    h.counts.set(d.counts);
+    h.count = d.count;
+    h.min = d.min;
+    h.max = d.max;
+    h.sum = d.sum;
+    return h;
   }
 
   reset(): void {

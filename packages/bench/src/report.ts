@@ -132,16 +132,31 @@ export function cpuTable(results: RunResult[]): string {
   return table(head, rows, head.map((_, i) => i !== 0));
 }
 
-/** Rows where the generator itself may have limited the result. */
+/** Short name of a run: "etcd put 100 B ×256 (16 regions)". */
+function runName(r: RunResult): string {
+  return `${r.system} ${r.workload} ${r.valueSize} B ×${r.clients}${r.regions > 1 ? `, ${r.regions}-region cell` : ''}`;
+}
+
+/** Runs whose figure the generator or the machine may have limited, and runs with errors, grouped. */
 export function saturationNotes(results: RunResult[], cores: number): string[] {
-  const notes: string[] = [];
+  const saturated: string[] = [];
+  const late: string[] = [];
+  const cpuBound: string[] = [];
+  const errors: string[] = [];
   for (const r of results) {
     const gen = r.cpu.bench ?? 0;
-    if (r.loopDelay.p99 > 50 || gen > 90) notes.push(`${r.system} ${r.workload} ${r.valueSize} B, ${r.clients} clients: the load generator used ${fmtCpu(gen)}% of a core, event-loop delay p99 ${fmtMs(r.loopDelay.p99)} ms: it may have limited this figure`);
+    const threads = r.threads ?? 1;
+    if (gen > 90 * threads) saturated.push(`${runName(r)} (${fmtCpu(gen)}%)`);
+    else if (r.loopDelay.p99 > 50) late.push(`${runName(r)} (${fmtMs(r.loopDelay.p99)} ms at ${fmtCpu(gen)}% CPU)`);
     const total = Object.values(r.cpu).reduce<number>((a, v) => a + (v ?? 0), 0);
-    if (total > cores * 100 * 0.9) notes.push(`${r.system} ${r.workload} ${r.valueSize} B, ${r.clients} clients: the processes measured used ${fmtCpu(total)}% of ${cores * 100}% (all cores busy: CPU-bound)`);
-    if (r.errors > 0) notes.push(`${r.system} ${r.workload} ${r.valueSize} B, ${r.clients} clients: ${r.errors} errors, e.g. ${r.errorSample}`);
+    if (total > cores * 100 * 0.9) cpuBound.push(`${runName(r)} (${fmtCpu(total)}%)`);
+    if (r.errors > 0) errors.push(`${runName(r)}: ${r.errors} errors, e.g. ${r.errorSample}`);
   }
+  const notes: string[] = [];
+  if (saturated.length) notes.push(`The load generator was saturated (over 90% of a core per thread): the figure is a lower bound: ${saturated.join('; ')}.`);
+  if (late.length) notes.push(`The load generator's event loop was late by more than 50 ms at p99 (busy with bursts of responses, or waiting for a core), so it may have limited the figure: ${late.join('; ')}.`);
+  if (cpuBound.length) notes.push(`All ${cores} cores were busy with the measured processes (CPU-bound): ${cpuBound.join('; ')}.`);
+  notes.push(...errors);
   return notes;
 }
 
@@ -195,7 +210,7 @@ export function replaceSection(doc: string, section: string, heading = DOCS_HEAD
 }
 
 /** The paragraphs of the docs section that say how the figures were made. */
-export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'>, cores: number): string[] {
+export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'> & { threads?: number }, cores: number): string[] {
   const conns = o.connections ? `${o.connections} per run, fixed` : `one per ${o.clientsPerConnection} loops`;
   const tskv = o.attach
     ? `tskv: an attached cluster (${o.attach}), measured as it was.`
@@ -204,7 +219,7 @@ export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'con
     ? ` etcd: 3 members on loopback with default settings (fsync per write), driven by the same loops through its gRPC KV API (Put; Range, linearizable; a Txn of ${o.batchSize} puts for batch-put) with the connections to the ${o.etcdEndpoints === 'leader' ? 'leader' : 'members round-robin'}; its history is compacted after each run. Each cell runs tskv, then etcd, before the next cell.`
     : '';
   return [
-    `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the benchmark process, sharing "conns" connections (${conns}; a connection is a RawClient with its own stream per store, or one etcd gRPC channel). ${tskv}${etcd} Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; "tskv/etcd" is the ratio of the throughputs.`,
+    `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the benchmark process${(o.threads ?? 1) > 1 ? ` (spread over ${o.threads} worker threads, each with its own connections)` : ' (one event loop)'}, sharing "conns" connections (${conns}; a connection is a RawClient with its own stream per store, or one etcd gRPC channel). ${tskv}${etcd} Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; "tskv/etcd" is the ratio of the throughputs.`,
     '',
     `**The machine is shared with other engineers' test runs (see the load average), so the figures are noisy: compare rows of one run, not across runs.** All processes (scheduler, 3 stores${o.compare ? ', 3 etcd members' : ''} and the load generator) share the same ${cores} cores.`,
   ];

@@ -2,12 +2,15 @@
 // (loop i uses connection i mod n), a warm-up, then a measured period. Every request completing
 // inside the measured period counts, with its latency in a histogram; errors are counted (and the
 // loop backs off 10 ms after one). CPU % of every process and the generator's event-loop delay are
-// sampled over the measured period.
+// sampled over the measured period. With threads > 1 the loops are spread over worker threads
+// (src/worker.ts), each with its own connections and event loop; their histograms are merged.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import type { Cell } from './args.js';
 import { CpuSampler, type NamedPid } from './cpu.js';
-import { Histogram, type LatencySummary } from './histogram.js';
-import { type IndexRange, type KeySpace, pickBatch } from './keyspace.js';
+import { Histogram, type HistogramData, type LatencySummary } from './histogram.js';
+import { type IndexRange, KeySpace, pickBatch } from './keyspace.js';
+import type { TargetSpec } from './targets.js';
 
 /** One connection of a system under test. */
 export interface KvConn {
@@ -22,6 +25,8 @@ export interface KvConn {
 export interface SystemUnderTest {
   readonly name: 'tskv' | 'etcd';
   connect(n: number): Promise<KvConn[]>;
+  /** How a generator thread makes its own connections. */
+  target(): TargetSpec;
   /** Key index ranges a batch should stay within (tskv: the regions; etcd: everything). */
   batchRanges(): IndexRange[];
   /** Its processes, for CPU %. */
@@ -37,6 +42,13 @@ export interface RunTiming {
   durationMs: number;
 }
 
+export interface LoopDelay {
+  mean: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
 export interface RunResult {
   system: 'tskv' | 'etcd';
   workload: Cell['workload'];
@@ -45,6 +57,8 @@ export interface RunResult {
   regions: number;
   clients: number;
   connections: number;
+  /** Load generator threads. */
+  threads: number;
   batchSize: number;
   /** Length of the measured period actually observed (s). */
   measuredS: number;
@@ -58,10 +72,10 @@ export interface RunResult {
   errors: number;
   warmupErrors: number;
   errorSample: string | null;
-  /** CPU % of one core per process over the measured period ("bench": the load generator). */
+  /** CPU % of one core per process over the measured period ("bench": the load generator, all its threads). */
   cpu: Record<string, number | null>;
-  /** The generator's event-loop delay over the measured period (beyond the sampling interval), ms. */
-  loopDelay: { mean: number; p50: number; p99: number; max: number };
+  /** The generator's event-loop delay over the measured period (beyond the sampling interval), ms; the worst thread's. */
+  loopDelay: LoopDelay;
   info: Record<string, unknown>;
 }
 
@@ -76,9 +90,123 @@ function errText(e: unknown): string {
   return s.length > 300 ? `${s.slice(0, 300)}...` : s;
 }
 
+/** What one thread's loops produced. */
+export interface LoopsResult {
+  hist: HistogramData;
+  requests: number;
+  errors: number;
+  warmupErrors: number;
+  errorSample: string | null;
+  loopDelay: LoopDelay;
+}
+
+/**
+ * The request loops of one thread: start() runs them (warm-up: nothing recorded), measure()
+ * starts recording, endMeasure() stops recording, stop() ends the loops once their requests in
+ * flight are answered.
+ */
+export class LoadLoops {
+  private phase: 'warmup' | 'measure' | 'after' | 'stop' = 'warmup';
+  private readonly hist = new Histogram();
+  // The histogram holds the intervals between the ticks of a LOOP_RESOLUTION_MS timer; the delay
+  // is what exceeds the interval.
+  private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  private requests = 0;
+  private errors = 0;
+  private warmupErrors = 0;
+  private errorSample: string | null = null;
+  private vi = 0;
+  private loops: Promise<void>[] = [];
+  private readonly values: Uint8Array[];
+
+  constructor(private readonly conns: KvConn[], private readonly workload: Cell['workload'], valueSize: number, private readonly batchSize: number, private readonly ks: KeySpace, private readonly ranges: IndexRange[], private readonly count: number) {
+    this.values = ks.values(valueSize);
+  }
+
+  private op(c: KvConn): Promise<void> | Promise<unknown> {
+    const ks = this.ks;
+    switch (this.workload) {
+      case 'put':
+        return c.put(ks.keys[ks.random()]!, this.values[this.vi++ & 15]!);
+      case 'get':
+        return c.get(ks.keys[ks.random()]!).then((v) => {
+          if (v === null) throw new Error('get: a key written before the run is missing');
+        });
+      case 'batch-put': {
+        const B = this.batchSize;
+        const idx = pickBatch(this.ranges, B, ks.size);
+        const bk = new Array<Uint8Array>(B);
+        const bv = new Array<Uint8Array>(B);
+        for (let i = 0; i < B; i++) {
+          bk[i] = ks.keys[idx[i]!]!;
+          bv[i] = this.values[(this.vi + i) & 15]!;
+        }
+        this.vi++;
+        return c.batchPut(bk, bv);
+      }
+    }
+  }
+
+  private async loop(i: number): Promise<void> {
+    const c = this.conns[i % this.conns.length]!;
+    while (this.phase !== 'stop') {
+      const t0 = performance.now();
+      let failed = false;
+      try {
+        await this.op(c);
+      } catch (e) {
+        failed = true;
+        if (this.phase === 'measure') {
+          this.errors++;
+          this.errorSample ??= errText(e);
+        } else if (this.phase === 'warmup') {
+          this.warmupErrors++;
+          this.errorSample ??= `warm-up: ${errText(e)}`;
+        }
+      }
+      if (this.phase === 'measure' && !failed) {
+        this.requests++;
+        this.hist.record((performance.now() - t0) * 1000);
+      }
+      if (failed) await sleep(10);
+    }
+  }
+
+  start(): void {
+    this.loops = Array.from({ length: this.count }, (_, i) => this.loop(i));
+  }
+
+  measure(): void {
+    this.phase = 'measure';
+    this.loopDelay.enable();
+  }
+
+  endMeasure(): void {
+    this.phase = 'after';
+    this.loopDelay.disable();
+  }
+
+  async stop(): Promise<LoopsResult> {
+    this.phase = 'stop';
+    await Promise.all(this.loops);
+    const d = this.loopDelay;
+    const ms = (x: number): number => Math.round(Math.max(0, x / 1e6 - LOOP_RESOLUTION_MS) * 100) / 100;
+    return {
+      hist: this.hist.data(),
+      requests: this.requests,
+      errors: this.errors,
+      warmupErrors: this.warmupErrors,
+      errorSample: this.errorSample,
+      loopDelay: d.count > 0 ? { mean: ms(d.mean), p50: ms(d.percentile(50)), p99: ms(d.percentile(99)), max: ms(d.max) } : { mean: NaN, p50: NaN, p99: NaN, max: NaN },
+    };
+  }
+}
+
 export interface RunOptions {
   cell: Cell;
   connections: number;
+  /** Load generator threads (1: the loops run in this thread). */
+  threads?: number;
   batchSize: number;
   timing: RunTiming;
   keys: KeySpace;
@@ -88,117 +216,154 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** The job of one generator thread (the worker's workerData). */
+export interface ThreadJob {
+  target: TargetSpec;
+  workload: Cell['workload'];
+  valueSize: number;
+  batchSize: number;
+  keys: number;
+  ranges: IndexRange[];
+  loops: number;
+  connections: number;
+  /** Index of its first connection among the run's. */
+  firstConnection: number;
+}
+
+/** One generator thread's share: its loops and connections (at least one each), for threads t = 0..T-1. */
+export function threadShares(clients: number, connections: number, threads: number): { loops: number; connections: number }[] {
+  const T = Math.max(1, Math.min(threads, clients));
+  return Array.from({ length: T }, (_, t) => {
+    const loops = Math.floor(clients / T) + (t < clients % T ? 1 : 0);
+    const conns = Math.floor(connections / T) + (t < connections % T ? 1 : 0);
+    return { loops, connections: Math.max(1, Math.min(loops, conns)) };
+  });
+}
+
+interface Threads {
+  measure(): void;
+  endMeasure(): void;
+  stop(): Promise<LoopsResult[]>;
+  connections: number;
+}
+
+async function startThreads(sys: SystemUnderTest, o: RunOptions, threads: number): Promise<Threads> {
+  const shares = threadShares(o.cell.clients, o.connections, threads);
+  let first = 0;
+  const workers = shares.map((s) => {
+    const job: ThreadJob = { target: sys.target(), workload: o.cell.workload, valueSize: o.cell.valueSize, batchSize: o.batchSize, keys: o.keys.size, ranges: sys.batchRanges(), loops: s.loops, connections: s.connections, firstConnection: first };
+    first += s.connections;
+    return new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
+  });
+  const next = (w: Worker): Promise<{ type: string; result?: LoopsResult; error?: string }> =>
+    new Promise((res, rej) => {
+      const onMsg = (m: { type: string }): void => {
+        w.off('error', onErr);
+        res(m);
+      };
+      const onErr = (e: Error): void => {
+        w.off('message', onMsg);
+        rej(e);
+      };
+      w.once('message', onMsg);
+      w.once('error', onErr);
+    });
+  const ready = await Promise.allSettled(workers.map(async (w) => {
+    const m = await next(w);
+    if (m.type !== 'ready') throw new Error(`generator thread: ${m.error ?? m.type}`);
+  }));
+  const bad = ready.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
+  if (bad) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw bad.reason;
+  }
+  for (const w of workers) w.postMessage('start');
+  return {
+    connections: first,
+    measure: () => workers.forEach((w) => w.postMessage('measure')),
+    endMeasure: () => workers.forEach((w) => w.postMessage('endMeasure')),
+    stop: async () => {
+      const results = await Promise.all(workers.map(async (w) => {
+        const p = next(w);
+        w.postMessage('stop');
+        const m = await p;
+        if (m.type !== 'result' || !m.result) throw new Error(`generator thread: ${m.error ?? m.type}`);
+        return m.result;
+      }));
+      await Promise.all(workers.map((w) => w.terminate()));
+      return results;
+    },
+  };
+}
+
 export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunResult> {
-  const { cell, keys: ks } = o;
-  const conns = await sys.connect(o.connections);
-  const values = ks.values(cell.valueSize);
-  const ranges = sys.batchRanges();
-  const hist = new Histogram();
+  const { cell } = o;
+  const threads = Math.max(1, Math.min(o.threads ?? 1, cell.clients));
+  let gen: Threads;
+  if (threads === 1) {
+    const conns = await sys.connect(o.connections);
+    const loops = new LoadLoops(conns, cell.workload, cell.valueSize, o.batchSize, o.keys, sys.batchRanges(), cell.clients);
+    loops.start();
+    gen = {
+      connections: conns.length,
+      measure: () => loops.measure(),
+      endMeasure: () => loops.endMeasure(),
+      stop: async () => {
+        const r = await loops.stop();
+        for (const c of conns) c.close();
+        return [r];
+      },
+    };
+  } else {
+    gen = await startThreads(sys, o, threads);
+  }
   const cpu = new CpuSampler(o.processes);
-  // The histogram holds the intervals between the ticks of a LOOP_RESOLUTION_MS timer; the delay
-  // is what exceeds the interval.
-  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  let phase: 'warmup' | 'measure' | 'stop' = 'warmup';
-  let requests = 0;
-  let errors = 0;
-  let warmupErrors = 0;
-  let errorSample: string | null = null;
-  let vi = 0;
-  const B = o.batchSize;
-
-  const op = async (c: KvConn): Promise<void> => {
-    switch (cell.workload) {
-      case 'put':
-        return c.put(ks.keys[ks.random()]!, values[vi++ & 15]!);
-      case 'get': {
-        const v = await c.get(ks.keys[ks.random()]!);
-        if (v === null) throw new Error('get: a key written before the run is missing');
-        return;
-      }
-      case 'batch-put': {
-        const idx = pickBatch(ranges, B, ks.size);
-        const bk = new Array<Uint8Array>(B);
-        const bv = new Array<Uint8Array>(B);
-        for (let i = 0; i < B; i++) {
-          bk[i] = ks.keys[idx[i]!]!;
-          bv[i] = values[(vi + i) & 15]!;
-        }
-        vi++;
-        return c.batchPut(bk, bv);
-      }
-    }
-  };
-
-  const loop = async (i: number): Promise<void> => {
-    const c = conns[i % conns.length]!;
-    while (phase !== 'stop') {
-      const t0 = performance.now();
-      let failed = false;
-      try {
-        await op(c);
-      } catch (e) {
-        failed = true;
-        if (phase === 'measure') {
-          errors++;
-          errorSample ??= errText(e);
-        } else if (phase === 'warmup') {
-          warmupErrors++;
-          errorSample ??= `warm-up: ${errText(e)}`;
-        }
-      }
-      if (phase === 'measure' && !failed) {
-        requests++;
-        hist.record((performance.now() - t0) * 1000);
-      }
-      if (failed) await sleep(10);
-    }
-  };
-
   let tStart = 0;
   let tEnd = 0;
   let cpuResult: Record<string, number | null> = {};
-  const loops = Array.from({ length: cell.clients }, (_, i) => loop(i));
   let onAbort = (): void => {};
   const abort = new Promise<void>((r) => (onAbort = r));
   o.signal?.addEventListener('abort', onAbort, { once: true });
   await Promise.race([sleep(o.timing.warmupMs), abort]);
   if (!o.signal?.aborted) {
-    phase = 'measure';
+    gen.measure();
     tStart = performance.now();
     cpu.start();
-    loopDelay.enable();
     await Promise.race([sleep(o.timing.durationMs), abort]);
     tEnd = performance.now();
     cpuResult = cpu.stop();
-    loopDelay.disable();
+    gen.endMeasure();
   }
-  phase = 'stop';
   o.signal?.removeEventListener('abort', onAbort);
-  await Promise.all(loops);
-  for (const c of conns) c.close();
+  const parts = await gen.stop();
   await sys.afterRun?.();
 
+  const hist = new Histogram();
+  for (const p of parts) hist.merge(Histogram.fromData(p.hist));
+  const requests = parts.reduce((a, p) => a + p.requests, 0);
+  const worst = (k: keyof LoopDelay): number => Math.max(...parts.map((p) => p.loopDelay[k]).filter((x) => Number.isFinite(x)), -Infinity);
   const measuredS = Math.max(1e-9, (tEnd - tStart) / 1000);
-  const perReq = cell.workload === 'batch-put' ? B : 1;
-  const ns = (x: number): number => Math.round(Math.max(0, x / 1e6 - LOOP_RESOLUTION_MS) * 100) / 100;
+  const perReq = cell.workload === 'batch-put' ? o.batchSize : 1;
+  const fin = (x: number): number => (Number.isFinite(x) ? x : NaN);
   return {
     system: sys.name,
     workload: cell.workload,
     valueSize: cell.valueSize,
     regions: cell.regions,
     clients: cell.clients,
-    connections: conns.length,
+    connections: gen.connections,
+    threads,
     batchSize: perReq,
     measuredS: Math.round(measuredS * 1000) / 1000,
     requests,
     requestsPerSec: requests / measuredS,
     keysPerSec: (requests * perReq) / measuredS,
     latency: hist.summary(),
-    errors,
-    warmupErrors,
-    errorSample,
+    errors: parts.reduce((a, p) => a + p.errors, 0),
+    warmupErrors: parts.reduce((a, p) => a + p.warmupErrors, 0),
+    errorSample: parts.find((p) => p.errorSample)?.errorSample ?? null,
     cpu: cpuResult,
-    loopDelay: loopDelay.count > 0 ? { mean: ns(loopDelay.mean), p50: ns(loopDelay.percentile(50)), p99: ns(loopDelay.percentile(99)), max: ns(loopDelay.max) } : { mean: NaN, p50: NaN, p99: NaN, max: NaN },
+    loopDelay: { mean: fin(worst('mean')), p50: fin(worst('p50')), p99: fin(worst('p99')), max: fin(worst('max')) },
     info: sys.describe(),
   };
 }
@@ -231,4 +396,9 @@ export async function preload(conns: KvConn[], ks: KeySpace, valueSize: number, 
     }
   };
   await Promise.all(Array.from({ length: o.inflight ?? 16 }, () => worker()));
+}
+
+/** A thread's loops from its job (used by worker.ts). */
+export function loopsOf(job: ThreadJob, conns: KvConn[]): LoadLoops {
+  return new LoadLoops(conns, job.workload, job.valueSize, job.batchSize, new KeySpace(job.keys), job.ranges, job.loops);
 }

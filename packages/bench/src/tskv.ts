@@ -8,32 +8,15 @@
 // normal split-check tick) and the benchmark waits until balance-leader has spread the leaders.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RawClient, allRegions, clusterOverview } from '@tskv/client';
+import { allRegions, clusterOverview } from '@tskv/client';
 import { ProcessCluster, type UnexpectedExit } from '@tskv/cluster';
 import { PdClient } from '@tskv/rpc';
 import type { NamedPid } from './cpu.js';
 import type { IndexRange, KeySpace } from './keyspace.js';
 import { type KvConn, type SystemUnderTest, preload } from './runner.js';
+import { type TargetSpec, TskvConn, connectTarget, tskvClient } from './targets.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-class TskvConn implements KvConn {
-  constructor(readonly c: RawClient) {}
-  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
-    await this.c.put(key, value);
-  }
-  get(key: Uint8Array): Promise<Uint8Array | null> {
-    return this.c.get(key);
-  }
-  async batchPut(keys: Uint8Array[], values: Uint8Array[]): Promise<void> {
-    const pairs = new Array<[Uint8Array, Uint8Array]>(keys.length);
-    for (let i = 0; i < keys.length; i++) pairs[i] = [keys[i]!, values[i]!];
-    await this.c.batchPut(pairs);
-  }
-  close(): void {
-    this.c.close();
-  }
-}
 
 export interface TskvStartOptions {
   dir: string;
@@ -107,7 +90,7 @@ export class TskvSystem implements SystemUnderTest {
   private async presplit(n: number, valueSize: number, batchSize: number, log: (s: string) => void): Promise<void> {
     const ks = this.ks;
     const piece = Math.max(1, Math.floor(ks.size / n));
-    const client = await RawClient.connect({ schedulerAddr: this.schedulerAddr });
+    const client = await tskvClient(this.schedulerAddr);
     const conn = new TskvConn(client);
     const deadline = Date.now() + 300_000;
     let written = 0;
@@ -183,14 +166,12 @@ export class TskvSystem implements SystemUnderTest {
     }
   }
 
-  async connect(n: number): Promise<KvConn[]> {
-    return Promise.all(
-      Array.from({ length: n }, async () => {
-        // A local subchannel pool: each RawClient has its own TCP connection per store.
-        const c = await RawClient.connect({ schedulerAddr: this.schedulerAddr, connection: { channelOptions: { 'grpc.use_local_subchannel_pool': 1 } } });
-        return new TskvConn(c);
-      }),
-    );
+  connect(n: number): Promise<KvConn[]> {
+    return connectTarget(this.target(), n);
+  }
+
+  target(): TargetSpec {
+    return { kind: 'tskv', schedulerAddr: this.schedulerAddr };
   }
 
   batchRanges(): IndexRange[] {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ArgsError, cells, connectionsFor, parseArgs } from '../src/args.js';
+import { threadShares } from '../src/runner.js';
 
 test('defaults', () => {
   const o = parseArgs([], '/repo/docs/benchmarks.md');
@@ -18,6 +19,8 @@ test('defaults', () => {
   assert.equal(o.json, null);
   assert.equal(o.attach, null);
   assert.equal(o.etcdEndpoints, 'leader');
+  assert.equal(o.threads, 1);
+  assert.equal(parseArgs(['--threads', '2']).threads, 2);
 });
 
 test('lists, numbers, compare, docs and json', () => {
@@ -78,4 +81,11 @@ test('connections: one per 64 loops by default, or fixed, never more than the lo
   const d = { connections: null, clientsPerConnection: 64 };
   assert.deepEqual([1, 64, 65, 256].map((c) => connectionsFor(c, d)), [1, 1, 2, 4]);
   assert.deepEqual([1, 64, 256].map((c) => connectionsFor(c, { connections: 8, clientsPerConnection: 64 })), [1, 8, 8]);
+});
+
+test('threads: loops and connections split evenly, at least one connection each, never more threads than loops', () => {
+  assert.deepEqual(threadShares(256, 4, 2), [{ loops: 128, connections: 2 }, { loops: 128, connections: 2 }]);
+  assert.deepEqual(threadShares(64, 1, 2), [{ loops: 32, connections: 1 }, { loops: 32, connections: 1 }]);
+  assert.deepEqual(threadShares(5, 3, 2), [{ loops: 3, connections: 2 }, { loops: 2, connections: 1 }]);
+  assert.deepEqual(threadShares(1, 1, 4), [{ loops: 1, connections: 1 }]);
 });

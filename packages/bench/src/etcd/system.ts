@@ -5,26 +5,9 @@
 import type { NamedPid } from '../cpu.js';
 import type { IndexRange, KeySpace } from '../keyspace.js';
 import type { KvConn, SystemUnderTest } from '../runner.js';
+import { type TargetSpec, connectTarget } from '../targets.js';
 import { EtcdClient } from './client.js';
 import type { EtcdCluster } from './cluster.js';
-
-class EtcdConn implements KvConn {
-  constructor(readonly c: EtcdClient) {}
-  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
-    await this.c.put(key, value);
-  }
-  async get(key: Uint8Array): Promise<Uint8Array | null> {
-    const r = await this.c.range(key);
-    return r.kvs[0]?.value ?? null;
-  }
-  async batchPut(keys: Uint8Array[], values: Uint8Array[]): Promise<void> {
-    const r = await this.c.txnPuts(keys, values);
-    if (!r.succeeded) throw new Error('etcd txn did not succeed');
-  }
-  close(): void {
-    this.c.close();
-  }
-}
 
 export class EtcdSystem implements SystemUnderTest {
   readonly name = 'etcd' as const;
@@ -34,10 +17,12 @@ export class EtcdSystem implements SystemUnderTest {
     this.all = [{ lo: 0, hi: ks.size }];
   }
 
-  async connect(n: number): Promise<KvConn[]> {
-    const m = this.cluster.members;
-    const L = this.cluster.leader;
-    return Array.from({ length: n }, (_, i) => new EtcdConn(new EtcdClient(this.endpoints === 'leader' ? m[L]!.clientAddr : m[(L + i) % m.length]!.clientAddr)));
+  connect(n: number): Promise<KvConn[]> {
+    return connectTarget(this.target(), n);
+  }
+
+  target(): TargetSpec {
+    return { kind: 'etcd', members: this.cluster.members.map((m) => m.clientAddr), leader: this.cluster.leader, endpoints: this.endpoints };
   }
 
   batchRanges(): IndexRange[] {
