@@ -12,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import type { ProcessCluster, UnexpectedExit } from '@tskv/cluster';
 import { ArgsError, type BenchOptions, cells, connectionsFor, parseArgs } from '../src/args.js';
 import { EtcdCluster, ensureEtcd, etcdVersion } from '../src/etcd/cluster.js';
+import { runGoCell } from '../src/etcd/go_driver.js';
+import { type GoTool, ensureGoTool } from '../src/etcd/go_tool.js';
 import { EtcdSystem } from '../src/etcd/system.js';
 import { KeySpace } from '../src/keyspace.js';
 import { DOCS_HEADING, cpuTable, describeRun, docsSection, machine, replaceSection, resultsTable, runLine, saturationNotes } from '../src/report.js';
@@ -68,6 +70,7 @@ function checkAbort(): void {
 }
 
 const results: RunResult[] = [];
+const mach = machine(null);
 let startingCluster: ProcessCluster | null = null;
 
 async function main(): Promise<void> {
@@ -81,7 +84,15 @@ async function main(): Promise<void> {
   log(`bench-cluster: ${list.length} cells × ${systems} system${systems > 1 ? 's' : ''}, ${o.warmupS} s warm-up + ${o.durationS} s each: about ${Math.ceil(estS / 60)} min of runs plus setup; data in ${root}`);
 
   let etcdSys: EtcdSystem | null = null;
+  let goTool: GoTool | null = null;
   if (o.compare === 'etcd') {
+    if (o.etcdDriver !== 'node') {
+      goTool = ensureGoTool(log);
+      if (!goTool && o.etcdDriver === 'go') throw new Error("--etcd-driver go: etcd's benchmark tool could not be built (see above)");
+      if (!goTool) log("bench-cluster: note: etcd's own benchmark tool is not available: etcd is driven by the Node loops (grpc-js), which limit its figures at 64+ clients");
+    }
+    mach.etcdDriver = goTool ? `etcd's tools/benchmark ${goTool.version} (Go)` : 'the Node loops (grpc-js)';
+    log(`  etcd driver: ${goTool ? `${goTool.bin} (etcd ${goTool.version}'s tools/benchmark)` : 'the Node loops'}`);
     const bin = ensureEtcd(o.etcdBin, log);
     etcd = new EtcdCluster(join(root, 'etcd'), bin);
     await etcd.start();
@@ -119,7 +130,10 @@ async function main(): Promise<void> {
           if (!sys) continue;
           checkAbort();
           const processes = [...tskv.processes(), ...(etcd?.pids() ?? []), { name: 'bench', pid: process.pid }];
-          const r = await runCell(sys, { cell, connections: connectionsFor(cell.clients, o), threads: o.threads, batchSize: o.batchSize, timing: { warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 }, keys: ks, processes, signal: abort.signal });
+          const timing = { warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 };
+          const r = sys === etcdSys && goTool
+            ? await runGoCell(etcdSys, { bin: goTool.bin, cell, connections: connectionsFor(cell.clients, o), batchSize: o.batchSize, timing, keys: ks, signal: abort.signal })
+            : await runCell(sys, { cell, connections: connectionsFor(cell.clients, o), threads: o.threads, batchSize: o.batchSize, timing, keys: ks, processes, signal: abort.signal });
           checkAbort();
           results.push(r);
           log(`  ${runLine(r)}`);
@@ -144,7 +158,6 @@ async function cleanup(): Promise<void> {
 }
 
 const started = new Date();
-const mach = machine(null);
 let code = 0;
 let command = `npm run bench:cluster${o.argv.length ? ` -- ${o.argv.join(' ')}` : ''}`;
 let runOpts: BenchOptions = o;
@@ -188,7 +201,7 @@ if (results.length) {
   if (runOpts.writeDocs && code === 0) {
     const file = runOpts.writeDocs;
     const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    writeFileSync(file, replaceSection(doc, docsSection({ command, date: date.slice(0, 10), machine: mach, results, description: describeRun(runOpts, mach.cores), notes })));
+    writeFileSync(file, replaceSection(doc, docsSection({ command, date: date.slice(0, 10), machine: mach, results, description: describeRun(runOpts, mach.cores, results.filter((r) => r.system === 'etcd').map((r) => r.driver ?? 'node')), notes })));
     log(`bench-cluster: "${DOCS_HEADING.slice(3)}" written to ${file}`);
   } else if (runOpts.writeDocs) log('bench-cluster: the run did not complete: docs not written');
 }

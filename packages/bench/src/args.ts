@@ -27,6 +27,8 @@ export interface BenchOptions {
   etcdBin: string;
   /** 'leader': every etcd connection to the leader; 'all': connections round-robin over the members. */
   etcdEndpoints: 'leader' | 'all';
+  /** What drives etcd: etcd's own Go benchmark tool, the Node loops, or auto (go when it can be built, else node). */
+  etcdDriver: 'go' | 'node' | 'auto';
   json: string | null;
   /** The docs file to write the section into, or null. */
   writeDocs: string | null;
@@ -117,6 +119,7 @@ export function buildCommand(): Command {
     .addOption(new Option('--compare <system>', 'run the same workload against another system, cell by cell').choices(['etcd']))
     .addOption(new Option('--etcd-bin <path>', 'the etcd command (installed with apt-get install -y etcd-server if "etcd" is missing)').default('etcd'))
     .addOption(new Option('--etcd-endpoints <mode>', 'etcd connections: all to the leader, or round-robin over the members').choices(['leader', 'all']).default('leader'))
+    .addOption(new Option('--etcd-driver <driver>', "what drives etcd: go (etcd's own benchmark tool, built once from Debian packages into ~/.cache/tskv-bench), node (the harness's loops over grpc-js), auto (go if it can be had, else node with a note)").choices(['go', 'node', 'auto']).default('auto'))
     .addOption(new Option('--json <file>', 'write every result as JSON'))
     .addOption(new Option('--write-docs [file]', 'write the results into the "Cluster benchmark (bench:cluster)" section of docs/benchmarks.md (or file)'))
     .addOption(new Option('--data-dir <dir>', 'where the temporary data directory is created (default: the OS temp dir)'))
@@ -175,6 +178,7 @@ export function parseArgs(args: string[], defaultDocs = 'docs/benchmarks.md'): B
     compare: (o.compare as 'etcd' | undefined) ?? null,
     etcdBin: o.etcdBin as string,
     etcdEndpoints: o.etcdEndpoints as 'leader' | 'all',
+    etcdDriver: o.etcdDriver as 'go' | 'node' | 'auto',
     json: o.json ?? null,
     writeDocs,
     dataDir: o.dataDir ?? null,

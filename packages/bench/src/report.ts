@@ -14,6 +14,8 @@ export interface Machine {
   node: string;
   kernel: string;
   etcd: string | null;
+  /** What drove etcd (the Go benchmark tool and its version, or the Node loops). */
+  etcdDriver?: string;
   loadAvgStart: number[];
   loadAvgEnd?: number[];
 }
@@ -70,11 +72,17 @@ function regionsLabel(r: RunResult): string {
   return actual && actual !== r.regions ? `${r.regions} (${actual})` : String(r.regions);
 }
 
+/** What generated a run's load (older JSON has no driver: the Node loops). */
+export function driverOf(r: RunResult): 'node' | 'go' {
+  return r.driver ?? 'node';
+}
+
 /** One line per run, for the progress output. */
 export function runLine(r: RunResult): string {
   const cpu = Object.entries(r.cpu).filter(([, v]) => v !== null && (v as number) >= 0.5).map(([k, v]) => `${k} ${fmtCpu(v)}`).join(', ');
   const unit = r.workload === 'batch-put' ? 'keys/s' : 'ops/s';
-  return `${r.system.padEnd(4)} ${r.workload.padEnd(9)} ${String(r.valueSize).padStart(5)} B  regions ${regionsLabel(r).padEnd(4)} clients ${String(r.clients).padStart(4)}: ${fmtInt(rate(r)).padStart(8)} ${unit}  p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  errors ${r.errors}  | CPU%: ${cpu} | loop p99 ${fmtMs(r.loopDelay.p99)} ms`;
+  const sys = r.system === 'etcd' ? `etcd[${driverOf(r)}]` : r.system;
+  return `${sys.padEnd(4)} ${r.workload.padEnd(9)} ${String(r.valueSize).padStart(5)} B  regions ${regionsLabel(r).padEnd(4)} clients ${String(r.clients).padStart(4)}: ${fmtInt(rate(r)).padStart(8)} ${unit}  p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  errors ${r.errors}  | CPU%: ${cpu} | loop p99 ${fmtMs(r.loopDelay.p99)} ms`;
 }
 
 interface Pair {
@@ -99,12 +107,12 @@ export function resultsTable(results: RunResult[]): string {
   const ps = pairs(results);
   const compare = ps.some((p) => p.etcd);
   const head = ['workload', 'value B', 'regions', 'clients', 'conns', 'tskv ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err'];
-  if (compare) head.push('etcd ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err', 'tskv/etcd');
+  if (compare) head.push('etcd driver', 'etcd ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err', 'tskv/etcd');
   const rows = ps.map(({ tskv: t, etcd: e }) => {
     const row = [workloadLabel(t.workload, t.batchSize), String(t.valueSize), regionsLabel(t), String(t.clients), String(t.connections), fmtInt(rate(t)), fmtMs(t.latency.p50), fmtMs(t.latency.p99), fmtMs(t.latency.p999), String(t.errors)];
     if (compare) {
-      if (e) row.push(fmtInt(rate(e)), fmtMs(e.latency.p50), fmtMs(e.latency.p99), fmtMs(e.latency.p999), String(e.errors), rate(e) > 0 ? `${(rate(t) / rate(e)).toFixed(2)}` : '-');
-      else row.push('-', '-', '-', '-', '-', '-');
+      if (e) row.push(driverOf(e), fmtInt(rate(e)), fmtMs(e.latency.p50), fmtMs(e.latency.p99), fmtMs(e.latency.p999), String(e.errors), rate(e) > 0 ? `${(rate(t) / rate(e)).toFixed(2)}` : '-');
+      else row.push('-', '-', '-', '-', '-', '-', '-');
     }
     return row;
   });
@@ -122,11 +130,11 @@ export function cpuTable(results: RunResult[]): string {
   const tNames = ps[0] ? Object.keys(ps[0].tskv.cpu).filter((n) => !n.startsWith('etcd') && n !== 'bench') : [];
   const eNames = ps.find((p) => p.etcd)?.etcd ? Object.keys(ps.find((p) => p.etcd)!.etcd!.cpu).filter((n) => n.startsWith('etcd')) : [];
   const head = ['workload', 'value B', 'regions', 'clients', `tskv CPU% ${tNames.join(' / ')}`, 'total', 'bench CPU%', 'bench loop p99 ms'];
-  if (compare) head.push(`etcd CPU% ${eNames.join(' / ')}`, 'total', 'bench CPU%', 'bench loop p99 ms');
+  if (compare) head.push('etcd driver', `etcd CPU% ${eNames.join(' / ')}`, 'total', 'bench CPU%', 'bench loop p99 ms');
   const sum = (r: RunResult | null, names: string[]): string => (r ? fmtCpu(names.reduce((a, n) => a + (r.cpu[n] ?? 0), 0)) : '-');
   const rows = ps.map(({ tskv: t, etcd: e }) => {
     const row = [workloadLabel(t.workload, t.batchSize), String(t.valueSize), regionsLabel(t), String(t.clients), cpuCell(t, tNames), sum(t, tNames), fmtCpu(t.cpu.bench), fmtMs(t.loopDelay.p99)];
-    if (compare) row.push(cpuCell(e, eNames), sum(e, eNames), e ? fmtCpu(e.cpu.bench) : '-', e ? fmtMs(e.loopDelay.p99) : '-');
+    if (compare) row.push(e ? driverOf(e) : '-', cpuCell(e, eNames), sum(e, eNames), e ? fmtCpu(e.cpu.bench) : '-', e ? fmtMs(e.loopDelay.p99) : '-');
     return row;
   });
   return table(head, rows, head.map((_, i) => i !== 0));
@@ -146,7 +154,10 @@ export function saturationNotes(results: RunResult[], cores: number): string[] {
   for (const r of results) {
     const gen = r.cpu.bench ?? 0;
     const threads = r.threads ?? 1;
-    if (gen > 90 * threads) saturated.push(`${runName(r)} (${fmtCpu(gen)}%)`);
+    // The Go tool is multi-threaded and has no event loop: only the whole machine's CPU is checked.
+    if (driverOf(r) === 'go') {
+      /* not a Node generator */
+    } else if (gen > 90 * threads) saturated.push(`${runName(r)} (${fmtCpu(gen)}%)`);
     else if (r.loopDelay.p99 > 50) late.push(`${runName(r)} (${fmtMs(r.loopDelay.p99)} ms at ${fmtCpu(gen)}% CPU)`);
     const total = Object.values(r.cpu).reduce<number>((a, v) => a + (v ?? 0), 0);
     if (total > cores * 100 * 0.9) cpuBound.push(`${runName(r)} (${fmtCpu(total)}%)`);
@@ -177,7 +188,7 @@ export function docsSection(d: DocsInput): string {
     '',
     `\`${d.command}\` (source: \`packages/bench\`, see its README). Written by \`--write-docs\`: a re-run replaces this section.`,
     '',
-    `${d.date}; ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}${m.etcd ? `, etcd ${m.etcd}` : ''}. Load average ${la(m.loadAvgStart)} at the start, ${la(m.loadAvgEnd)} at the end.`,
+    `${d.date}; ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}${m.etcd ? `, etcd ${m.etcd}` : ''}${m.etcdDriver ? ` driven by ${m.etcdDriver}` : ''}. Load average ${la(m.loadAvgStart)} at the start, ${la(m.loadAvgEnd)} at the end.`,
     '',
     ...d.description,
     '',
@@ -210,14 +221,17 @@ export function replaceSection(doc: string, section: string, heading = DOCS_HEAD
 }
 
 /** The paragraphs of the docs section that say how the figures were made. */
-export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'> & { threads?: number }, cores: number): string[] {
+export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'> & { threads?: number }, cores: number, etcdDrivers: ('node' | 'go')[] = ['node']): string[] {
   const conns = o.connections ? `${o.connections} per run, fixed` : `one per ${o.clientsPerConnection} loops`;
   const tskv = o.attach
     ? `tskv: an attached cluster (${o.attach}), measured as it was.`
     : 'tskv: a scheduler and 3 stores as separate processes (ProcessCluster), default config, sync raft writes (fsync), linearizable gets (ReadIndex). Before the runs of a region count, a fresh cluster is pre-split into at least that many regions (the actual count is in parentheses when it differs) and the benchmark waits until balance-leader has spread the leaders (counts per store differ by at most 1).';
-  const etcd = o.compare
-    ? ` etcd: 3 members on loopback with default settings (fsync per write), driven by the same loops through its gRPC KV API (Put; Range, linearizable; a Txn of ${o.batchSize} puts for batch-put) with the connections to the ${o.etcdEndpoints === 'leader' ? 'leader' : 'members round-robin'}; its history is compacted after each run. Each cell runs tskv, then etcd, before the next cell.`
-    : '';
+  const to = o.etcdEndpoints === 'leader' ? 'leader' : 'members round-robin';
+  const nodeEtcd = `driven by the same loops through its gRPC KV API (Put; Range, linearizable; a Txn of ${o.batchSize} puts for batch-put) with the connections to the ${to}`;
+  const goEtcd = `driven by etcd's own benchmark tool (go.etcd.io/etcd/tools/benchmark of the same etcd version, built from Debian's packages; rows with "go" as driver): \`put\` (random keys of the same length, ${o.keys.toLocaleString('en-US')} of them), \`range KEY --consistency l\` (linearizable; the tool reads one preloaded key), \`txn-put --txn-ops ${o.batchSize}\` (consecutive keys) with the row's --clients and --conns, connections to the ${to}; as the tool runs a fixed --total, a cell is a short probe, a warm-up run of about ${o.warmupS} s at the probe's rate, then the measured run with --total set for about ${o.durationS} s at the warm-up's rate (the measured period is the tool's own Total, latency percentiles are the tool's); "bench CPU%" of those rows is the tool's CPU (all its threads) and the etcd CPU is sampled over the tool's lifetime`;
+  const drivers = [...new Set(etcdDrivers)];
+  const how = drivers.length === 2 ? `${goEtcd}; rows with "node" as driver: ${nodeEtcd}` : drivers[0] === 'go' ? goEtcd : nodeEtcd;
+  const etcd = o.compare ? ` etcd: 3 members on loopback with default settings (fsync per write), ${how}; its history is compacted after each run. Each cell runs tskv, then etcd, before the next cell.` : '';
   return [
     `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the benchmark process${(o.threads ?? 1) > 1 ? ` (spread over ${o.threads} worker threads, each with its own connections)` : ' (one event loop)'}, sharing "conns" connections (${conns}; a connection is a RawClient with its own stream per store, or one etcd gRPC channel). ${tskv}${etcd} Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; "tskv/etcd" is the ratio of the throughputs.`,
     '',

@@ -51,6 +51,8 @@ export interface LoopDelay {
 
 export interface RunResult {
   system: 'tskv' | 'etcd';
+  /** What generated the load: the Node loops (runCell) or etcd's own Go benchmark tool (etcd/go_driver.ts); absent in older JSON: node. */
+  driver?: 'node' | 'go';
   workload: Cell['workload'];
   valueSize: number;
   /** Requested region count (0: attached cluster as found). */
@@ -347,6 +349,7 @@ export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunR
   const fin = (x: number): number => (Number.isFinite(x) ? x : NaN);
   return {
     system: sys.name,
+    driver: 'node',
     workload: cell.workload,
     valueSize: cell.valueSize,
     regions: cell.regions,

@@ -21,6 +21,10 @@ test('defaults', () => {
   assert.equal(o.etcdEndpoints, 'leader');
   assert.equal(o.threads, 1);
   assert.equal(parseArgs(['--threads', '2']).threads, 2);
+  assert.equal(o.etcdDriver, 'auto');
+  assert.equal(parseArgs(['--etcd-driver', 'go']).etcdDriver, 'go');
+  assert.equal(parseArgs(['--etcd-driver', 'node']).etcdDriver, 'node');
+  assert.throws(() => parseArgs(['--etcd-driver', 'java']), ArgsError);
 });
 
 test('lists, numbers, compare, docs and json', () => {
