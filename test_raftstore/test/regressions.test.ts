@@ -2,6 +2,7 @@
 // failed before its fix).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { raft_cmdpb } from '@tskv/proto';
 import { Cluster, MessageType } from '../src/index.js';
@@ -175,6 +176,88 @@ describe('raftstore regressions', () => {
         );
         const slow = resps.filter((r) => r.ms > 1000);
         assert.equal(slow.length, 0, `answered only by the request timeout: ${JSON.stringify(slow)}`);
+      }),
+  );
+
+  // A peer removed before its first snapshot (the ConfChangeRecover scenario adds and removes
+  // peers every 0-200 ms) stayed on its store uninitialized for good: nobody tells a removed peer
+  // that never got its region (it does not campaign, and it still knows the leader it heard, so
+  // the leader-missing check never runs). A newer peer added later on the same store never
+  // started either: the store routed its messages to the old peer, which dropped them (addressed
+  // to another peer id). Once the region's other voters were removed it had no quorum: no leader
+  // for good ("peer is not leader for region 1" for 20 s in ConfChangeRecover). Fixed: a message
+  // for a newer (higher id) peer of the region means this store's older peer was removed, and it
+  // is destroyed (as TiKV/TinyKV do); the next message creates the new one.
+  test(
+    'a peer added on a store that still hosts an older, never initialized peer of the region starts',
+    T,
+    () =>
+      withCluster({ stores: 3, name: 'stale-uninitialized-peer' }, async (c) => {
+        const R = 1;
+        await c.mustTransferLeader(R, { id: 1, storeId: 1 });
+        await c.mustRemovePeer(R, { id: 3, storeId: 3 });
+        await c.mustPut('k1', 'v1');
+        await until('store 3 destroyed its removed peer', () => !c.store(3)!.peer(R));
+
+        // A peer on store 3 that never gets its snapshot, then removed: it stays uninitialized.
+        const snaps = c.transport.dropTypes([MessageType.MsgSnapshot], { to: 3 });
+        const stale = { id: c.scheduler.allocId(), storeId: 3 };
+        await c.mustAddPeer(R, stale);
+        await until('store 3 created the new peer (uninitialized)', () => c.store(3)!.peer(R)?.peerId === stale.id);
+        await c.mustRemovePeer(R, stale);
+        c.transport.removeFilter(snaps);
+        assert.equal(c.store(3)!.peer(R)?.isInitialized(), false);
+
+        // A newer peer on store 3: it must start, catch up, and be able to carry the region.
+        const fresh = { id: c.scheduler.allocId(), storeId: 3 };
+        await c.mustAddPeer(R, fresh);
+        await c.mustEngineGetEqual(3, 'k1', 'v1', 10_000);
+        assert.equal(c.store(3)!.peer(R)?.peerId, fresh.id, 'store 3 hosts the newest peer');
+        await c.mustRemovePeer(R, { id: 2, storeId: 2 }); // voters: 1 and the new peer on store 3
+        await c.mustPut('k2', 'v2');
+        await c.mustEngineGetEqual(3, 'k2', 'v2');
+      }),
+  );
+
+  // The snapshot GC could delete a leader's freshly generated snapshot (see the SnapManager.gc
+  // test in packages/raftstore). Nothing then replaced it: the leader offered the same snapshot,
+  // whose files were gone, to the follower on every attempt ("ENOENT ... gen_1_7_238_default.sst"
+  // 200 times) until its log moved past it, and a region whose quorum needs that follower never
+  // moves (ConfChangeRecover: no leader able to commit for 20 s). Fixed: a send that finds the
+  // files gone makes the peer drop that snapshot, and the next request generates a new one.
+  test(
+    'a leader whose generated snapshot lost its files generates a new one',
+    T,
+    () =>
+      withCluster({ stores: 3, name: 'snapshot-files-gone', config: { raftLogGcCountLimit: 5 } }, async (c) => {
+        await c.mustTransferLeader(1, { id: 1, storeId: 1 });
+        await c.mustPut('k0', 'v0');
+        await c.mustEngineGetEqual(3, 'k0', 'v0');
+        const leader = c.store(1)!.peer(1)!;
+        const applied3 = c.store(3)!.peer(1)!.storage.applyState.appliedIndex;
+
+        // Store 3 falls behind the compacted log. Store 2 stops: nothing commits without store 3
+        // now, so the leader's log stays where its snapshot is. Store 3 hears the leader again,
+        // but no snapshot gets through.
+        const cut = c.transport.isolate(3);
+        for (let i = 1; i <= 20; i++) await c.mustPut(`k${i}`, `v${i}`);
+        await until('the leader compacted past store 3', () => leader.storage.applyState.truncatedIndex > applied3);
+        await c.stopStore(2);
+        const snaps = c.transport.dropTypes([MessageType.MsgSnapshot], { to: 3 });
+        c.transport.removeFilter(cut);
+        await until('a snapshot for store 3 is ready on the leader', () => leader.storage.genState.status === 'ready');
+        const g = leader.storage.genState;
+        assert.ok(g.status === 'ready');
+        const key = { regionId: 1, term: g.snap.metadata.term, index: g.snap.metadata.index };
+
+        // Its files go (as the GC did), then snapshots get through again.
+        const mgr = c.store(1)!.snapMgr;
+        await rm(mgr.metaPath('gen', key), { force: true });
+        for (const cf of ['default', 'lock', 'write'] as const) await rm(mgr.cfPath('gen', key, cf), { force: true });
+        c.transport.removeFilter(snaps);
+        await c.mustEngineGetEqual(3, 'k20', 'v20', 10_000);
+        await c.mustPut('k21', 'v21'); // stores 1 and 3 commit again
+        await c.mustEngineGetEqual(3, 'k21', 'v21');
       }),
   );
 });

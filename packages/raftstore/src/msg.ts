@@ -15,6 +15,8 @@ export type PeerMsg =
   | { kind: 'snapGenerated'; snap: Snapshot | null }
   /** The region worker finished applying the snapshot the peer accepted. */
   | { kind: 'snapApplied'; index: number }
+  /** The files of the generated snapshot (term, index) are gone: drop it if it is the current one. */
+  | { kind: 'snapMissing'; term: number; index: number }
   /** The transport finished (ok) or gave up (!ok) sending a snapshot to a peer. */
   | { kind: 'snapStatus'; toPeerId: number; ok: boolean }
   /** The transport could not deliver to a peer (its store is unreachable); does not wake the peer. */

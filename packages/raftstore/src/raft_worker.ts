@@ -290,6 +290,11 @@ export class RaftWorker {
         case 'snapApplied':
           if (p.applyingSnapshot?.index === m.index) p.applyingSnapshot = null;
           break;
+        case 'snapMissing': {
+          const g = p.storage.genState;
+          if (g.status === 'ready' && g.snap.metadata.term === m.term && g.snap.metadata.index === m.index) p.storage.genState = { status: 'idle' };
+          break;
+        }
         case 'snapStatus':
           p.raw.reportSnapshot(m.toPeerId, m.ok ? 'finish' : 'failure');
           break;

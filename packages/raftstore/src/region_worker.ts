@@ -119,8 +119,9 @@ export class RegionWorker {
     const t0 = performance.now();
     try {
       if (this.stopped) throw new WorkerStopped();
-      // The same applied point was generated before (raft asked again): reuse the files.
-      let meta = (await this.snapMgr.readMeta('gen', key).catch(() => null)) ?? null;
+      // The same applied point was generated before (raft asked again): reuse the files, if they
+      // are all still there (the snapshot GC may have been deleting them).
+      let meta = await this.snapMgr.complete('gen', key);
       if (!meta) {
         const start = region.startKey ?? new Uint8Array(0);
         const end = region.endKey ?? new Uint8Array(0);

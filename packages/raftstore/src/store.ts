@@ -18,7 +18,8 @@ import { StoreMeta } from './store_meta.js';
 import { SplitCheckResult, SplitCheckWorker } from './split_check.js';
 import type { SplitDone } from './apply.js';
 import { RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
-import { SnapManager, receiveSnapshotChunks, sendSnapshotChunks, snapKeyString } from './snap/index.js';
+import { type SnapKey, SnapManager, SnapshotNotFoundError, receiveSnapshotChunks, sendSnapshotChunks, snapKeyOf, snapKeyString } from './snap/index.js';
+import { isNotFound } from './snap/fsutil.js';
 import { RaftMessage, SchedulerClient, SchedulerOperator, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
 import type { RegionStatus, StoreObserver } from './observer.js';
 
@@ -256,9 +257,23 @@ export class Store implements SnapshotEndpoint {
 
   // ---- snapshots on the wire (the transport calls these) ----
 
-  /** The chunks of a MsgSnapshot this store sends: the message, then its files. */
-  snapshotChunks(msg: RaftMessage): AsyncIterable<SnapshotChunk> {
-    return sendSnapshotChunks(this.snapMgr, msg, { chunkBytes: this.cfg.snapChunkBytes });
+  /**
+   * The chunks of a MsgSnapshot this store sends: the message, then its files. If the files are
+   * gone, the peer drops that snapshot so that raft's next request generates a new one (otherwise
+   * it would offer the same missing snapshot to every follower until its log moves on, and a
+   * region whose quorum needs that follower would never move on).
+   */
+  async *snapshotChunks(msg: RaftMessage): AsyncGenerator<SnapshotChunk> {
+    try {
+      yield* sendSnapshotChunks(this.snapMgr, msg, { chunkBytes: this.cfg.snapChunkBytes });
+    } catch (e) {
+      if (e instanceof SnapshotNotFoundError || isNotFound(e)) {
+        const { term, index } = snapKeyOf(msg);
+        this.logger.warn('snapshot files missing: it will be generated again', { regionId: msg.regionId, term, index, err: String(e) });
+        if (msg.regionId) this.router.send(msg.regionId, { kind: 'snapMissing', term, index });
+      }
+      throw e;
+    }
   }
 
   /** Receives a snapshot stream; once its files are complete and verified, steps its message. */
@@ -311,15 +326,21 @@ export class Store implements SnapshotEndpoint {
     this.router.send(regionId, { kind: 'snapStatus', toPeerId, ok });
   }
 
-  /** Deletes snapshot files nobody uses: not being sent, received or applied, and not current. */
+  /**
+   * Deletes snapshot files nobody uses: not being sent, received or applied, and not current.
+   * What is current is asked at each file, not once before the scan: a snapshot generated during
+   * the GC's awaits becomes its peer's current one (and while the peer is still generating, the
+   * finished files wait in the mailbox's snapGenerated). Deleting it would leave the peer handing
+   * out a snapshot whose files are gone.
+   */
   private async collectSnapshots(): Promise<void> {
-    const current = new Set<string>();
-    for (const p of this.router.all()) {
-      const g = p.storage.genState;
-      if (g.status === 'ready') current.add(snapKeyString({ regionId: p.regionId, term: g.snap.metadata.term, index: g.snap.metadata.index }));
-    }
+    const wanted = (key: SnapKey): boolean => {
+      const g = this.router.get(key.regionId)?.storage.genState;
+      if (g?.status === 'generating') return true;
+      return g?.status === 'ready' && g.snap.metadata.term === key.term && g.snap.metadata.index === key.index;
+    };
     try {
-      await this.snapMgr.gc((kind, key) => kind === 'gen' && current.has(snapKeyString(key)));
+      await this.snapMgr.gc((kind, key) => kind === 'gen' && wanted(key));
     } catch (e) {
       this.logger.warn('snapshot gc failed', { err: String(e) });
     }
@@ -350,6 +371,19 @@ export class Store implements SnapshotEndpoint {
     const from = msg.fromPeer;
     if (from?.id && peer.isInitialized() && !peer.isMember(from.id) && (msg.regionEpoch?.confVer ?? 0) < (peer.region.regionEpoch?.confVer ?? 0)) {
       this.transport.send({ regionId, fromPeer: peer.metaPeer(), toPeer: from, regionEpoch: peer.region.regionEpoch, isTombstone: true });
+      return;
+    }
+    const to = msg.toPeer?.id ?? 0;
+    if (to !== peer.peerId) {
+      // Peer ids only grow and a store holds one peer of a region: a message for a newer peer
+      // here, from a newer membership, means this store's peer was removed and missed it (often
+      // one removed before its first snapshot: uninitialized, it never campaigns and nobody tells
+      // it). It goes, and the sender's next message creates the new peer; until then the new
+      // peer's messages would all be dropped. A message for an older peer is stale.
+      if (to > peer.peerId && (!peer.isInitialized() || (msg.regionEpoch?.confVer ?? 0) > (peer.region.regionEpoch?.confVer ?? 0))) {
+        if (!peer.pendingRemove) this.logger.info('a message for a newer peer of the region: this one was removed', { regionId, peerId: peer.peerId, newPeerId: to });
+        this.router.send(regionId, { kind: 'gcPeer', msg: { regionId, toPeer: peer.metaPeer(), regionEpoch: msg.regionEpoch, isTombstone: true } });
+      }
       return;
     }
     if (msg.message?.msgType === eraftpb.MessageType.MsgSnapshot && !this.snapshotFits(regionId, msg)) return;

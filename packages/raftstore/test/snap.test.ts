@@ -385,6 +385,30 @@ test('manager: delete, gc, totalSize, init', async (t) => {
   assert.equal(await mgr.totalSize(), 0);
 });
 
+// The store's snapshot GC used to decide what was wanted once, before its scan: a snapshot that
+// finished generating during the GC's awaits (its peer's current one from then on) was deleted,
+// and the peer offered a snapshot whose files were gone to every follower (ConfChangeRecover: a
+// new voter that could only catch up by snapshot never did, and the region had no quorum).
+test('manager: gc asks again before each file whether a snapshot is wanted; complete()', async (t) => {
+  const dir = await tempDir(t);
+  const mgr = new SnapManager(dir);
+  await mgr.init();
+  const k: SnapKey = { regionId: 1, term: 2, index: 30 };
+  await buildSnap(mgr, k, SMALL);
+  assert.ok(await mgr.complete('gen', k));
+  // Unwanted when the scan starts, wanted from the first file on (it became current meanwhile).
+  let asked = 0;
+  assert.equal(await mgr.gc(() => ++asked > 1), 0);
+  assert.ok(asked > 1, 'gc did not ask again');
+  assert.ok(await mgr.complete('gen', k), 'gc deleted files of a snapshot that became wanted');
+  // A snapshot missing a file is not complete (a generation must not reuse it).
+  await rm(mgr.cfPath('gen', k, 'write'));
+  assert.equal(await mgr.exists('gen', k), true);
+  assert.equal(await mgr.complete('gen', k), null);
+  assert.equal(await mgr.gc(() => false), 1);
+  assert.equal(await mgr.complete('gen', k), null);
+});
+
 // ---- transfer ----
 
 test('transfer: a few MB in 64 KiB chunks through protobuf, read back intact', async (t) => {

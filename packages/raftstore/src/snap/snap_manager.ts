@@ -206,6 +206,21 @@ export class SnapManager {
     }
   }
 
+  /** The meta of a snapshot whose files are all on disk with their recorded sizes, else null. */
+  async complete(kind: SnapKind, key: SnapKey): Promise<SnapshotMeta | null> {
+    const meta = await this.readMeta(kind, key).catch(() => null);
+    if (meta === null) return null;
+    for (const f of cfFilesOf(meta)) {
+      try {
+        if ((await stat(this.cfPath(kind, key, f.cf))).size !== f.size) return null;
+      } catch (e) {
+        if (isNotFound(e)) return null;
+        throw e;
+      }
+    }
+    return meta;
+  }
+
   async exists(kind: SnapKind, key: SnapKey): Promise<boolean> {
     try {
       await access(this.metaPath(kind, key));
@@ -236,7 +251,8 @@ export class SnapManager {
   /**
    * Deletes snapshots (complete or leftovers) that are not registered, not wanted, and either
    * 'gen' (an unwanted generated snapshot is useless at once) or older than staleAgeMs. Returns
-   * how many snapshots were deleted.
+   * how many snapshots were deleted. `isWanted` is asked again before every unlink: what is
+   * wanted changes during the awaits (a snapshot generated meanwhile becomes a peer's current one).
    */
   async gc(isWanted: (kind: SnapKind, key: SnapKey) => boolean): Promise<number> {
     let deleted = 0;
@@ -244,10 +260,11 @@ export class SnapManager {
       if (this.isRegistered(g.key) || isWanted(g.kind, g.key)) continue;
       if (g.kind !== 'gen' && !(await this.olderThan(g.paths, this.staleAgeMs))) continue;
       // Only files listed before: anything created later belongs to a newer owner. Registration
-      // is re-checked before each unlink since an owner may have appeared during the awaits.
+      // and want are re-checked before each unlink since an owner may have appeared during the
+      // awaits; the meta goes first, so a snapshot cut short here is never taken as complete.
       let removed = false;
       for (const p of g.paths) {
-        if (this.isRegistered(g.key)) break;
+        if (this.isRegistered(g.key) || isWanted(g.kind, g.key)) break;
         if (await removeQuiet(p)) removed = true;
         if (p.endsWith('.meta')) await fsyncDir(this.dir);
       }
