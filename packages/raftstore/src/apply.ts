@@ -131,9 +131,6 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
         ctx.kvWb.put('raft', applyStateKey(r.id!), encodeApplyState({ appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM }));
       }
       ctx.splits.push({ peer: p, derived, regions });
-      // Followers create the new regions' peers when they apply the split: tell them it committed
-      // now rather than with the next heartbeat (commits are not broadcast, see Peer).
-      if (p.isLeader()) p.raw.raft.bcastAppend();
       logger.info('region split', { regionId: p.regionId, index: e.index, version: derived.regionEpoch?.version, newRegions: regions.map((r) => r.id).join(',') });
       return { ...ok, adminResponse: { cmdType: admin.cmdType, splits: { regions: [derived, ...regions] } } };
     }
