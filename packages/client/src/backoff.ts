@@ -37,15 +37,9 @@ export class RetryState {
     return this.deadline - Date.now();
   }
 
-  /**
-   * An attempt with less than MIN_ATTEMPT_MS left cannot be answered (a round trip with an
-   * fsync on the way); making it would only replace the informative last error with a timeout.
-   */
   expired(): boolean {
-    return this.deadline - Date.now() < RetryState.MIN_ATTEMPT_MS;
+    return Date.now() >= this.deadline;
   }
-
-  static readonly MIN_ATTEMPT_MS = 5;
 
   /** Records a failure (what the final error will say if nothing better follows). */
   note(msg: string, regionError: errorpb.IError | null = null): void {

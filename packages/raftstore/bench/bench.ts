@@ -30,6 +30,8 @@ interface Result {
   p99Us: number;
   raftWritesPerSec: number;
   entriesPerRaftWrite: number;
+  /** CPU time of the process (3 stores, LevelDB threads, the clients) per put. */
+  cpuUsPerPut: number;
 }
 
 async function runOne(nRegions: number, nClients: number): Promise<Result> {
@@ -72,6 +74,7 @@ async function runOne(nRegions: number, nClients: number): Promise<Result> {
   const lat: number[] = [];
   let puts = 0;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const end = t0 + durationMs;
   await Promise.all(
     Array.from({ length: nClients }, async (_, c) => {
@@ -92,6 +95,7 @@ async function runOne(nRegions: number, nClients: number): Promise<Result> {
     }),
   );
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const writes = [...stores.values()].reduce((n, s) => n + s.worker.stats.raftWrites, 0) - writesBefore;
   const entries = [...stores.values()].reduce((n, s) => n + s.worker.stats.entriesPersisted, 0) - entriesBefore;
   for (const s of stores.values()) await s.stop();
@@ -108,20 +112,21 @@ async function runOne(nRegions: number, nClients: number): Promise<Result> {
     p99Us: pct(0.99),
     raftWritesPerSec: Math.round(writes / elapsed),
     entriesPerRaftWrite: Number((entries / Math.max(1, writes)).toFixed(1)),
+    cpuUsPerPut: Number(((cpu.user + cpu.system) / Math.max(1, puts)).toFixed(1)),
   };
 }
 
 async function main(): Promise<void> {
   console.log(`raftstore bench: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}, sync raft log: ${sync}`);
   console.log(`command: node ${process.argv.slice(1).join(' ')}`);
-  console.log('regions  clients     puts/s    p50 (ms)   p99 (ms)   raft writes/s  entries/raft write');
+  console.log('regions  clients     puts/s    p50 (ms)   p99 (ms)   raft writes/s  entries/raft write  CPU µs/put');
   const results: Result[] = [];
   for (const r of regionCounts) {
     for (const c of clientCounts) {
       const res = await runOne(r, c);
       results.push(res);
       console.log(
-        `${String(r).padStart(7)}  ${String(c).padStart(7)}  ${String(res.putsPerSec).padStart(9)}  ${(res.p50Us / 1000).toFixed(2).padStart(10)} ${(res.p99Us / 1000).toFixed(2).padStart(10)}  ${String(res.raftWritesPerSec).padStart(13)}  ${String(res.entriesPerRaftWrite).padStart(18)}`,
+        `${String(r).padStart(7)}  ${String(c).padStart(7)}  ${String(res.putsPerSec).padStart(9)}  ${(res.p50Us / 1000).toFixed(2).padStart(10)} ${(res.p99Us / 1000).toFixed(2).padStart(10)}  ${String(res.raftWritesPerSec).padStart(13)}  ${String(res.entriesPerRaftWrite).padStart(18)}  ${String(res.cpuUsPerPut).padStart(10)}`,
       );
     }
   }

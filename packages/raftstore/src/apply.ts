@@ -34,7 +34,15 @@ export interface SplitDone {
 
 export interface ApplyContext {
   kvWb: WriteBatch;
+  /**
+   * Answers to data commands (puts, deletes, and their errors): sent before the kv batch is
+   * written. Their entries are committed, so durable in a quorum's raft logs, and a crash
+   * replays them; a read that follows the answer is served by a later round, after this round's
+   * kv write.
+   */
   answers: Answer[];
+  /** Answers to admin commands and conf changes: sent once the kv batch (and its effects) landed. */
+  answersAfterWrite: Answer[];
   compactions: Compaction[];
   splits: SplitDone[];
   /** The kv batch must be synced: the raft log below a new truncated index will be deleted. */
@@ -43,7 +51,7 @@ export interface ApplyContext {
 }
 
 export function newApplyContext(kvWb: WriteBatch): ApplyContext {
-  return { kvWb, answers: [], compactions: [], splits: [], syncKv: false, entriesApplied: 0 };
+  return { kvWb, answers: [], answersAfterWrite: [], compactions: [], splits: [], syncKv: false, entriesApplied: 0 };
 }
 
 /** Stages committed entries of one peer into the kv batch and collects proposal answers. */
@@ -57,7 +65,10 @@ export function applyEntries(p: Peer, ents: Entry[], ctx: ApplyContext, logger: 
       resp = applyConfChange(p, e, ctx, logger);
     }
     const cb = p.takeProposal(e.index, e.term);
-    if (cb) ctx.answers.push({ cb, resp: resp ?? { header: { currentTerm: e.term }, responses: [] } });
+    if (!cb) continue;
+    const answer = { cb, resp: resp ?? { header: { currentTerm: e.term }, responses: [] } };
+    if (e.entryType === EntryType.EntryNormal && !answer.resp.adminResponse) ctx.answers.push(answer);
+    else ctx.answersAfterWrite.push(answer);
   }
   p.storage.applyState.appliedIndex = ents[ents.length - 1]!.index;
   p.storage.saveApplyState(ctx.kvWb);
@@ -131,6 +142,9 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
         ctx.kvWb.put('raft', applyStateKey(r.id!), encodeApplyState({ appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM }));
       }
       ctx.splits.push({ peer: p, derived, regions });
+      // Followers create the new regions' peers when they apply the split: tell them it committed
+      // now rather than with the next heartbeat (commits are not broadcast, see Peer).
+      if (p.isLeader()) p.raw.raft.bcastAppend();
       logger.info('region split', { regionId: p.regionId, index: e.index, version: derived.regionEpoch?.version, newRegions: regions.map((r) => r.id).join(',') });
       return { ...ok, adminResponse: { cmdType: admin.cmdType, splits: { regions: [derived, ...regions] } } };
     }

@@ -103,6 +103,10 @@ export class Peer {
       // on top of those confirmations (see serveFromLease) instead of raft's leaseBased mode,
       // which trusts a leader until check-quorum notices, possibly after others elected anew.
       readOnlyOption: 'safe',
+      // A new commit index rides on the next append or heartbeat instead of an extra round of
+      // empty appends (and acks) to every follower per commit (TiKV: skip_bcast_commit). Raft
+      // still broadcasts while a conf change is pending, and apply.ts after a split.
+      skipBcastCommit: true,
       logger: raftLogger,
     });
     this.raw = new RawNode(cfg, storage);

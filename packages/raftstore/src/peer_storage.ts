@@ -114,6 +114,9 @@ export class PeerStorage implements Storage {
   genState: GenState = { status: 'idle' };
   /** Approximate bytes of log appended since the last compaction (raft-log GC's size limit). */
   logSizeHint = 0;
+  /** The region's state keys, written every round it is active (write batches copy keys). */
+  private readonly raftStateKey: Uint8Array;
+  private readonly applyStateKey: Uint8Array;
 
   constructor(
     readonly engines: Engines,
@@ -122,6 +125,8 @@ export class PeerStorage implements Storage {
     applyState: RaftApplyState,
   ) {
     this.regionId = region.id!;
+    this.raftStateKey = raftStateKey(this.regionId);
+    this.applyStateKey = applyStateKey(this.regionId);
     this.region = region;
     this.raftState = raftState;
     this.applyState = applyState;
@@ -318,11 +323,11 @@ export class PeerStorage implements Storage {
 
   /** Persists the RaftLocalState into the raft batch. */
   saveRaftState(raftWb: WriteBatch): void {
-    raftWb.put('raft', raftStateKey(this.regionId), encodeRaftLocalState(this.raftState));
+    raftWb.put('raft', this.raftStateKey, encodeRaftLocalState(this.raftState));
   }
 
   saveApplyState(kvWb: WriteBatch): void {
-    kvWb.put('raft', applyStateKey(this.regionId), encodeApplyState(this.applyState));
+    kvWb.put('raft', this.applyStateKey, encodeApplyState(this.applyState));
   }
 
   /** Drops cached entries below `index` (they were applied and are rarely read again). */

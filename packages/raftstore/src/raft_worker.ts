@@ -121,10 +121,6 @@ export class RaftWorker {
     const accepted: Peer[] = [];
     let mustSync = false;
     for (const p of peers) {
-      if (p.raftStateDirty) {
-        p.storage.saveRaftState(raftWb);
-        p.raftStateDirty = false;
-      }
       if (p.applyingSnapshot || !p.raw.hasReady()) continue;
       const rd = p.raw.ready();
       this.sendAll(p, rd.messages);
@@ -140,10 +136,27 @@ export class RaftWorker {
         this.stats.entriesPersisted += rd.entries.length;
       }
       if (rd.hardState) p.storage.setHardState(rd.hardState);
-      if (rd.entries.length > 0 || rd.hardState || rd.snapshot) p.storage.saveRaftState(raftWb);
+      if (rd.mustSync) {
+        p.storage.saveRaftState(raftWb);
+        p.raftStateDirty = false;
+      } else if (rd.hardState) {
+        // A new commit index alone: it needs no write of its own (a restart takes commit >=
+        // applied and learns the rest from the leader). It goes with the peer's next raft write,
+        // which keeps this round's apply (often the commit path of a client write) from waiting
+        // for a raft-engine write.
+        p.raftStateDirty = true;
+      }
       if (rd.snapshot) p.storage.saveSnapshotRaftState(snapKvWb);
       mustSync ||= rd.mustSync;
       readies.push([p, rd]);
+    }
+    // Raft states left dirty (commit indexes) ride along when the round writes anyway.
+    if (raftWb.count > 0) {
+      for (const p of peers) {
+        if (!p.raftStateDirty) continue;
+        p.storage.saveRaftState(raftWb);
+        p.raftStateDirty = false;
+      }
     }
     if (snapKvWb.count > 0) await this.engines.kv.write(snapKvWb, { sync: true });
     let appendMs = 0;
@@ -170,6 +183,7 @@ export class RaftWorker {
         p.raftStateDirty = true;
       }
     }
+    for (const a of ctx.answers) a.cb(a.resp);
     if (ctx.kvWb.count > 0) await this.engines.kv.write(ctx.kvWb, { sync: ctx.syncKv });
     const applyMs = ctx.entriesApplied > 0 ? performance.now() - tApply : 0;
     this.stats.entriesApplied += ctx.entriesApplied;
@@ -177,10 +191,10 @@ export class RaftWorker {
       p.raw.advanceApply();
       p.onRoleMaybeChanged();
       p.storage.trimCache(p.storage.applyState.appliedIndex);
-      // A LightReady's commit index (raftStateDirty) is saved by the next round that touches
-      // this peer; ticks guarantee one. Losing it in a crash is harmless: commit is re-learned.
+      // A commit index alone (raftStateDirty) is saved by the next round of this peer that
+      // writes the raft engine. Losing it in a crash is harmless: commit is re-learned.
     }
-    for (const a of ctx.answers) a.cb(a.resp);
+    for (const a of ctx.answersAfterWrite) a.cb(a.resp);
     // Every peer of the round: lease reads are queued while handling mail, without a Ready.
     for (const p of peers) this.serveReads(p);
     for (const p of peers) {
@@ -323,10 +337,19 @@ export class RaftWorker {
         r.cb(errorResponse(e));
         continue;
       }
-      executeReads(r.req, p.region, this.engines.kv).then(r.cb, (err: unknown) => {
+      const fail = (err: unknown): void => {
         this.logger.error('read failed', { regionId: p.regionId, err: String(err) });
         r.cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));
-      });
+      };
+      let out: ReturnType<typeof executeReads>;
+      try {
+        out = executeReads(r.req, p.region, this.engines.kv);
+      } catch (err) {
+        fail(err);
+        continue;
+      }
+      if (out instanceof Promise) out.then(r.cb, fail);
+      else r.cb(out);
     }
   }
 }
