@@ -124,7 +124,9 @@ test('three servers form a cluster and serve the raw API over unary calls and Ba
     assert.match(text, /tskv_raft_append_duration_seconds_bucket/);
     const sent = await leader.metrics.value('tskv_raft_messages_sent_total');
     const framesSent = await leader.metrics.value('tskv_raft_frames_sent_total');
-    assert.ok(sent > 0 && framesSent > 0 && framesSent < sent, `raft messages are batched into frames (${sent} messages, ${framesSent} frames)`);
+    // One region: a round's writes are one entry, so a round may send a single append per
+    // follower and a frame may carry one message (frames of many: transport.test.ts).
+    assert.ok(sent > 0 && framesSent > 0 && framesSent <= sent, `raft messages go out in frames (${sent} messages, ${framesSent} frames)`);
     assert.ok((await leader.metrics.value('tskv_raft_entries_applied_total')) > 0);
     assert.ok((await leader.metrics.value('tskv_client_region_errors_total')) === 0);
     assert.ok((await f.metrics.value('tskv_client_region_errors_total', { error: 'not_leader' })) >= 2);
