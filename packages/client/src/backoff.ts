@@ -37,9 +37,15 @@ export class RetryState {
     return this.deadline - Date.now();
   }
 
+  /**
+   * An attempt with less than MIN_ATTEMPT_MS left cannot be answered (a round trip with an
+   * fsync on the way); making it would only replace the informative last error with a timeout.
+   */
   expired(): boolean {
-    return Date.now() >= this.deadline;
+    return this.deadline - Date.now() < RetryState.MIN_ATTEMPT_MS;
   }
+
+  static readonly MIN_ATTEMPT_MS = 5;
 
   /** Records a failure (what the final error will say if nothing better follows). */
   note(msg: string, regionError: errorpb.IError | null = null): void {
