@@ -12,3 +12,5 @@ export {
 export type { TinyKvServiceDefinition, SchedulerServiceDefinition, TinyKvGrpcClient, SchedulerGrpcClient } from './services.js';
 export { PdClient, SchedulerError } from './pd_client.js';
 export type { PdClientOptions, RegionWithLeader, StoreWithStats } from './pd_client.js';
+export { loadTls, serverCredentials, channelCredentials, secureServerOptions, allowedCnInterceptor, parseCnList, parseSecuritySection, SECURITY_KEYS, TlsConfigError } from './tls.js';
+export type { TlsOptions, TlsConfig } from './tls.js';

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { metapb, schedulerpb } from '@tskv/proto';
 import { newSchedulerGrpcClient, type SchedulerGrpcClient } from './services.js';
+import { channelCredentials, type TlsConfig } from './tls.js';
 
 /** An error the scheduler answered in its response header (not a transport failure). */
 export class SchedulerError extends Error {
@@ -30,6 +31,8 @@ export interface PdClientOptions {
   /** Deadline of each unary call, retries included. */
   timeoutMs?: number;
   credentials?: grpc.ChannelCredentials;
+  /** Mutual TLS (see loadTls); ignored when credentials are given. */
+  tls?: TlsConfig | null;
   /** Called with every failure of the heartbeat stream (for logging). */
   onStreamError?: (what: string, err: Error) => void;
 }
@@ -57,7 +60,7 @@ export class PdClient {
 
   constructor(readonly address: string, private readonly opts: PdClientOptions = {}) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.grpc = newSchedulerGrpcClient(address, opts.credentials);
+    this.grpc = newSchedulerGrpcClient(address, opts.credentials ?? channelCredentials(opts.tls));
   }
 
   private header(): schedulerpb.IRequestHeader {

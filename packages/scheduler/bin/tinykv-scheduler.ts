@@ -6,6 +6,7 @@
 // Exit codes: 0 after a graceful stop, 1 when it cannot start, 2 for bad flags or config.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { type TlsConfig, type TlsOptions, loadTls, parseCnList, parseSecuritySection } from '@tskv/rpc';
 import { type SchedulerConfig, resolveConfig } from '../src/config.js';
 import { LOG_LEVELS, closeLogger, createLogger } from '../src/logger.js';
 import { SchedulerServer } from '../src/server.js';
@@ -25,8 +26,9 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-function loadConfig(file: string | undefined): Partial<SchedulerConfig> {
-  if (!file) return {};
+/** The config file: scheduler config fields, and "security" (mutual TLS, docs/security.md). */
+function loadConfig(file: string | undefined): { config: Partial<SchedulerConfig>; security: TlsOptions } {
+  if (!file) return { config: {}, security: {} };
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -39,12 +41,22 @@ function loadConfig(file: string | undefined): Partial<SchedulerConfig> {
   } catch (e) {
     usageError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
   }
+  let security: TlsOptions = {};
+  if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'security' in json) {
+    const { security: s, ...rest } = json as Record<string, unknown>;
+    try {
+      security = parseSecuritySection(s, `config file ${file}`);
+    } catch (e) {
+      usageError((e as Error).message);
+    }
+    json = rest;
+  }
   try {
     resolveConfig(json);
   } catch (e) {
     usageError(`config file ${file}: ${(e as Error).message}`);
   }
-  return json as Partial<SchedulerConfig>;
+  return { config: json as Partial<SchedulerConfig>, security };
 }
 
 const program = new Command('tinykv-scheduler')
@@ -55,6 +67,10 @@ const program = new Command('tinykv-scheduler')
   .option('--config <file>', 'JSON object of scheduler config fields')
   .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
   .option('--log-file <file>', 'append logs to this file instead of stderr')
+  .option('--ca-path <file>', 'mutual TLS: the CA certificate (PEM) every store and client certificate is checked against')
+  .option('--cert-path <file>', 'mutual TLS: the scheduler\'s certificate (PEM)')
+  .option('--key-path <file>', 'mutual TLS: the key of --cert-path (PEM)')
+  .option('--cert-allowed-cn <a,b>', 'mutual TLS: refuse callers whose certificate CN is not in this list')
   .showHelpAfterError('(run tinykv-scheduler --help for usage)')
   .exitOverride();
 
@@ -65,13 +81,29 @@ try {
   process.exit(2); // commander has printed the reason
 }
 
-const opts = program.opts<{ addr: string; statusAddr: string; dataDir: string; config?: string; logLevel: string; logFile?: string }>();
-const config = loadConfig(opts.config);
+const opts = program.opts<{ addr: string; statusAddr: string; dataDir: string; config?: string; logLevel: string; logFile?: string; caPath?: string; certPath?: string; keyPath?: string; certAllowedCn?: string }>();
+const { config, security } = loadConfig(opts.config);
+// Each security flag given wins over the file's key of the same name.
+let tls: TlsConfig | null = null;
+try {
+  tls = loadTls(
+    {
+      ...security,
+      ...(opts.caPath !== undefined ? { caPath: opts.caPath } : {}),
+      ...(opts.certPath !== undefined ? { certPath: opts.certPath } : {}),
+      ...(opts.keyPath !== undefined ? { keyPath: opts.keyPath } : {}),
+      ...(opts.certAllowedCn !== undefined ? { certAllowedCn: parseCnList(opts.certAllowedCn) } : {}),
+    },
+    'security (--ca-path/--cert-path/--key-path)',
+  );
+} catch (e) {
+  usageError((e as Error).message);
+}
 const logger = createLogger({ level: opts.logLevel, ...(opts.logFile ? { file: opts.logFile } : {}) });
 
 let server: SchedulerServer;
 try {
-  server = await SchedulerServer.start({ dataDir: opts.dataDir, addr: opts.addr, statusAddr: opts.statusAddr, config, logger });
+  server = await SchedulerServer.start({ dataDir: opts.dataDir, addr: opts.addr, statusAddr: opts.statusAddr, config, logger, tls });
 } catch (e) {
   logger.error('scheduler failed to start', { err: (e as Error).message });
   process.stderr.write(`tinykv-scheduler: cannot start: ${(e as Error).message}\n`);

@@ -2,7 +2,7 @@
 // service bound, the status server up, scheduling rounds started; stop() undoes it in reverse,
 // gracefully (streams ended, in-flight calls finished, writes flushed, the database closed).
 import * as grpc from '@grpc/grpc-js';
-import { schedulerService, serverOptions } from '@tskv/rpc';
+import { type TlsConfig, schedulerService, secureServerOptions, serverCredentials } from '@tskv/rpc';
 import { type SchedulerConfig, resolveConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { SchedulerCore } from './core.js';
@@ -20,6 +20,8 @@ export interface SchedulerServerOptions {
   statusAddr?: string;
   config?: Partial<SchedulerConfig>;
   logger?: Logger;
+  /** Mutual TLS of the gRPC service (loadTls of the [security] settings); null or omitted: plaintext. See docs/security.md. */
+  tls?: TlsConfig | null;
 }
 
 /** How long stop() waits for calls in flight before cutting them. */
@@ -61,11 +63,11 @@ export class SchedulerServer {
     let grpcServer: grpc.Server | null = null;
     try {
       core = await SchedulerCore.open(cfg, storage, logger);
-      grpcServer = new grpc.Server(serverOptions());
+      grpcServer = new grpc.Server(secureServerOptions(opts.tls));
       const streams = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
       grpcServer.addService(schedulerService, createServiceImpl(core, streams));
       const bound = await new Promise<number>((resolve, reject) =>
-        grpcServer!.bindAsync(joinHostPort(host || '0.0.0.0', port), grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+        grpcServer!.bindAsync(joinHostPort(host || '0.0.0.0', port), serverCredentials(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
       );
       const status = opts.statusAddr ? await StatusServer.start(core, opts.statusAddr) : null;
       const coordinator = new Coordinator(core);
