@@ -230,6 +230,20 @@ describe('engine: reads and iteration', () => {
     });
   });
 
+  it('scanKeys: the keys of a range only, across native batches, bounded to the CF', async () => {
+    await withEngine(async (e) => {
+      await fill(e, 'raft', 2500);
+      await fill(e, 'write', 10); // another CF: never listed
+      const keys: number[] = [];
+      for await (const k of e.scanKeys('raft', k2(5), k2(2300))) keys.push((k[0]! << 8) | k[1]!);
+      assert.deepEqual(keys, Array.from({ length: 2295 }, (_, i) => i + 5));
+      let n = 0;
+      for await (const _ of e.scanKeys('raft', b([]), b([]))) n++;
+      assert.equal(n, 2500);
+      for await (const _ of e.scanKeys('lock', b([]), b([]))) assert.fail('lock is empty');
+    });
+  });
+
   it('get and getSync agree, for present and absent keys, and see a write as soon as it resolves', async () => {
     await withEngine(async (e) => {
       for (let i = 0; i < 50; i++) {

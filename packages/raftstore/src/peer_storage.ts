@@ -7,6 +7,7 @@
 import { Engines, WriteBatch, raftLogKey, raftStateKey, applyStateKey, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
 import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
 import { isJoint, roleOf } from './conf_change.js';
+import { checkRegionLog, decodeLogEntry, readApplyStateRecord, readRaftStateRecord, readSnapshotRaftStateRecord } from './storage_check.js';
 import {
   CompactedError,
   ConfState,
@@ -76,9 +77,12 @@ export function encodeRaftLocalState(s: RaftLocalState): Uint8Array {
 }
 
 export function decodeRaftLocalState(b: Uint8Array): RaftLocalState {
-  const d = raft_serverpb.RaftLocalState.decode(b);
+  return fromRaftLocalState(raft_serverpb.RaftLocalState.decode(b));
+}
+
+function fromRaftLocalState(d: raft_serverpb.IRaftLocalState): RaftLocalState {
   const hs = d.hardState;
-  return { hardState: { term: hs?.term ?? 0, vote: hs?.vote ?? 0, commit: hs?.commit ?? 0 }, lastIndex: d.lastIndex, lastTerm: d.lastTerm };
+  return { hardState: { term: Number(hs?.term ?? 0), vote: Number(hs?.vote ?? 0), commit: Number(hs?.commit ?? 0) }, lastIndex: Number(d.lastIndex ?? 0), lastTerm: Number(d.lastTerm ?? 0) };
 }
 
 export function encodeApplyState(s: RaftApplyState): Uint8Array {
@@ -86,13 +90,11 @@ export function encodeApplyState(s: RaftApplyState): Uint8Array {
 }
 
 export function decodeApplyState(b: Uint8Array): RaftApplyState {
-  const d = raft_serverpb.RaftApplyState.decode(b);
-  return { appliedIndex: d.appliedIndex, truncatedIndex: d.truncatedState?.index ?? 0, truncatedTerm: d.truncatedState?.term ?? 0 };
+  return fromApplyState(raft_serverpb.RaftApplyState.decode(b));
 }
 
-function decodeEntry(b: Uint8Array): Entry {
-  const d = eraftpb.Entry.decode(b);
-  return { entryType: d.entryType, term: d.term, index: d.index, data: d.data, context: d.context };
+function fromApplyState(d: raft_serverpb.IRaftApplyState): RaftApplyState {
+  return { appliedIndex: Number(d.appliedIndex ?? 0), truncatedIndex: Number(d.truncatedState?.index ?? 0), truncatedTerm: Number(d.truncatedState?.term ?? 0) };
 }
 
 /** Where the snapshot this peer would send stands (see PeerStorage.snapshot). */
@@ -142,16 +144,23 @@ export class PeerStorage implements Storage {
    */
   static async load(engines: Engines, region: metapb.IRegion, applying = false): Promise<PeerStorage> {
     const id = region.id!;
-    const rs = engines.raft.getSync('raft', raftStateKey(id));
-    const as = engines.kv.getSync('raft', applyStateKey(id));
-    if (!as) throw new Error(`region ${id}: apply state missing on disk`);
-    const applyState = decodeApplyState(as);
+    // Damaged or contradicting records refuse the start (storage_check.ts), naming the key.
+    const rs = readRaftStateRecord(engines, id);
+    const applyState = fromApplyState(readApplyStateRecord(engines, id));
     // A region created by a split has only its kv part (written with the split): its log starts
     // where its apply state says, like a bootstrapped region's.
     let raftState: RaftLocalState = rs
-      ? decodeRaftLocalState(rs)
+      ? fromRaftLocalState(rs)
       : { hardState: { term: applyState.truncatedTerm, vote: 0, commit: applyState.truncatedIndex }, lastIndex: applyState.truncatedIndex, lastTerm: applyState.truncatedTerm };
     if (applying) raftState = await recoverSnapshotRaftState(engines, id, raftState, applyState);
+    await checkRegionLog(engines, id, {
+      applied: applyState.appliedIndex,
+      truncatedIndex: applyState.truncatedIndex,
+      truncatedTerm: applyState.truncatedTerm,
+      commit: raftState.hardState.commit,
+      lastIndex: raftState.lastIndex,
+      lastTerm: raftState.lastTerm,
+    });
     // The apply state is written with the kv data, the raft state with the log; a crash between
     // the two writes of a round can leave commit behind applied. Applied entries are committed.
     if (raftState.hardState.commit < applyState.appliedIndex) raftState.hardState.commit = applyState.appliedIndex;
@@ -164,8 +173,8 @@ export class PeerStorage implements Storage {
    * uninitialized incarnation is kept: votes promised must stand.
    */
   static uninitialized(engines: Engines, regionId: number): PeerStorage {
-    const rs = engines.raft.getSync('raft', raftStateKey(regionId));
-    const hardState = rs ? decodeRaftLocalState(rs).hardState : { term: 0, vote: 0, commit: 0 };
+    const rs = readRaftStateRecord(engines, regionId);
+    const hardState = rs ? fromRaftLocalState(rs).hardState : { term: 0, vote: 0, commit: 0 };
     const region: metapb.IRegion = { id: regionId, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 0, version: 0 }, peers: [] };
     return new PeerStorage(engines, region, { hardState: { ...hardState, commit: 0 }, lastIndex: 0, lastTerm: 0 }, { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 });
   }
@@ -281,7 +290,8 @@ export class PeerStorage implements Storage {
     }
     const b = this.engines.raft.getSync('raft', raftLogKey(this.regionId, idx));
     if (!b) throw new RaftStoreError(`region ${this.regionId}: log entry ${idx} missing from the raft engine`);
-    const e = decodeEntry(b);
+    // A damaged entry (startup checks only the log's ends) throws StorageCorruptionError naming its key.
+    const e = decodeLogEntry(this.regionId, idx, b);
     // Warm the cache backwards when the read is adjacent to it (a restarted follower catching up
     // the leader, or a leader re-sending from its persisted tail).
     if (idx === this.cacheStart - 1) {
@@ -363,9 +373,9 @@ export function writeInitialRegionState(engines: Engines, region: metapb.IRegion
  * last (index, term) are the same log, so comparing those tells the cases apart.
  */
 async function recoverSnapshotRaftState(engines: Engines, id: number, raftState: RaftLocalState, applyState: RaftApplyState): Promise<RaftLocalState> {
-  const b = engines.kv.getSync('raft', snapshotRaftStateKey(id));
+  const b = readSnapshotRaftStateRecord(engines, id);
   if (!b) return raftState;
-  const want = decodeRaftLocalState(b);
+  const want = fromRaftLocalState(b);
   if (raftState.lastIndex === want.lastIndex && raftState.lastTerm === want.lastTerm) return raftState;
   const fixed: RaftLocalState = {
     hardState: { ...raftState.hardState, commit: Math.max(raftState.hardState.commit, applyState.truncatedIndex) },

@@ -10,6 +10,7 @@ import { eraftpb } from '@tskv/proto';
 import { Logger, createLogger } from './logger.js';
 import { Peer } from './peer.js';
 import { PeerStorage } from './peer_storage.js';
+import { decodeRegionStateRecord } from './storage_check.js';
 import { RaftLogGcWorker } from './raft_log_gc.js';
 import { RaftWorker } from './raft_worker.js';
 import { RegionWorker } from './region_worker.js';
@@ -81,8 +82,8 @@ export class Store implements SnapshotEndpoint {
     const { start, end } = regionStateRange();
     let applying = 0;
     const leftovers: metapb.IRegion[] = [];
-    for (const [, v] of await engines.kv.collect('raft', start, end)) {
-      const st = raft_serverpb.RegionLocalState.decode(v);
+    for (const [k, v] of await engines.kv.collect('raft', start, end)) {
+      const st = decodeRegionStateRecord(k, v); // damaged: the store refuses to start (storage_check.ts)
       if (!st.region) continue;
       if (st.state === raft_serverpb.PeerState.Tombstone) {
         s.meta.tombstones.set(st.region.id!, { epoch: st.region.regionEpoch ?? {}, peerId: 0 });
