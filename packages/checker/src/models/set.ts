@@ -1,0 +1,151 @@
+// A set per key built from element appends: append key element, read key -> all elements. The
+// store keeps a list as one store key per element and reads it with a range scan, so a read is
+// compared as a set of strings (order and duplicates ignored). Partitioned by key.
+import { partitionBy } from '../history.js';
+import type { Model, Operation } from '../types.js';
+import { fnv1a, mix32 } from './hash.js';
+
+export type SetInput = { kind: 'append'; key: string; element: string } | { kind: 'read'; key: string };
+
+/** A read's result. An append's output is an acknowledgement and ignored. */
+export interface SetOutput {
+  elements?: string[];
+}
+
+/**
+ * An immutable set as a persistent cons list of its elements (most recent first), so an append
+ * is O(1) allocation and old states on the search stack stay valid. `size` and the XOR
+ * fingerprint (h1, h2) of the members are carried along; the empty set is the node with
+ * element null.
+ */
+export interface SetState {
+  readonly element: string | null;
+  readonly rest: SetState | null;
+  readonly size: number;
+  readonly h1: number;
+  readonly h2: number;
+}
+
+export type SetOp = Operation<SetInput, SetOutput>;
+
+const EMPTY: SetState = { element: null, rest: null, size: 0, h1: 0, h2: 0 };
+
+function has(state: SetState, element: string): boolean {
+  for (let n: SetState | null = state; n !== null && n.element !== null; n = n.rest) {
+    if (n.element === element) return true;
+  }
+  return false;
+}
+
+function elementsOf(state: SetState): string[] {
+  const out: string[] = [];
+  for (let n: SetState | null = state; n !== null && n.element !== null; n = n.rest) out.push(n.element);
+  return out.sort();
+}
+
+/** Members as a Set, memoized per state node (states are immutable, so the memo never goes stale). */
+const memberSets = new WeakMap<SetState, Set<string>>();
+function membersOf(state: SetState): Set<string> {
+  let s = memberSets.get(state);
+  if (s === undefined) memberSets.set(state, (s = new Set(elementsOf(state))));
+  return s;
+}
+
+interface NormalizedRead {
+  members: Set<string>;
+  h1: number;
+  h2: number;
+}
+
+/** A read output deduplicated and fingerprinted once, memoized per output object. */
+const normalizedReads = new WeakMap<SetOutput, NormalizedRead>();
+function normalize(output: SetOutput): NormalizedRead | undefined {
+  let n = normalizedReads.get(output);
+  if (n === undefined) {
+    if (!Array.isArray(output.elements)) return undefined;
+    const members = new Set(output.elements.map(String));
+    let h1 = 0;
+    let h2 = 0;
+    for (const e of members) {
+      h1 ^= fnv1a(e);
+      h2 ^= mix32(e);
+    }
+    normalizedReads.set(output, (n = { members, h1, h2 }));
+  }
+  return n;
+}
+
+/** Exact: same size and every member of the state is in the read (fingerprints first, cheaply). */
+function matches(state: SetState, read: NormalizedRead): boolean {
+  if (read.members.size !== state.size || read.h1 !== state.h1 || read.h2 !== state.h2) return false;
+  for (let n: SetState | null = state; n !== null && n.element !== null; n = n.rest) {
+    if (!read.members.has(n.element)) return false;
+  }
+  return true;
+}
+
+function show(elements: Iterable<string>): string {
+  return `{${[...elements].sort().map((e) => JSON.stringify(e)).join(', ')}}`;
+}
+
+export const setModel: Model<SetState, SetInput, SetOutput> = {
+  name: 'set',
+  init: () => EMPTY,
+  step(state, input, output) {
+    if (input.kind === 'append') {
+      // Appending a present element leaves the set unchanged (elements are meant to be unique;
+      // this keeps size and the XOR fingerprint honest if they are not). O(size) scan.
+      if (has(state, input.element)) return [true, state];
+      return [
+        true,
+        {
+          element: input.element,
+          rest: state,
+          size: state.size + 1,
+          h1: (state.h1 ^ fnv1a(input.element)) >>> 0,
+          h2: (state.h2 ^ mix32(input.element)) >>> 0,
+        },
+      ];
+    }
+    if (output === undefined) return [true, state]; // an unknown read constrains nothing
+    const read = normalize(output);
+    return [read !== undefined && matches(state, read), state];
+  },
+  // A fingerprint, not a canonical string (that would be O(size) per step): equal() confirms.
+  key: (state) => `${state.size}:${state.h1}:${state.h2}`,
+  equal(a, b) {
+    if (a === b) return true;
+    if (a.size !== b.size || a.h1 !== b.h1 || a.h2 !== b.h2) return false;
+    const mb = membersOf(b);
+    for (let n: SetState | null = a; n !== null && n.element !== null; n = n.rest) {
+      if (!mb.has(n.element)) return false;
+    }
+    return true;
+  },
+  partition: (ops) => partitionBy(ops, (op) => op.input.key),
+  /**
+   * Drops reads with an unknown outcome, and unknown appends whose element no 'ok' read contains.
+   * Safe: sets only grow, so in any linearization every read after such an append would contain
+   * its element; none does, so no read follows it, and removing it changes no read's result.
+   */
+  prune(ops) {
+    const seen = new Set<string>();
+    for (const op of ops) {
+      if (op.status === 'ok' && op.input.kind === 'read' && Array.isArray(op.output?.elements)) {
+        for (const e of op.output!.elements!) seen.add(String(e));
+      }
+    }
+    return ops.filter((op) => {
+      if (op.status === 'ok') return true;
+      return op.input.kind === 'append' && seen.has(op.input.element);
+    });
+  },
+  describe(op) {
+    const i = op.input;
+    if (i.kind === 'append') return `append ${i.key} += ${JSON.stringify(i.element)}`;
+    if (op.status !== 'ok') return `read ${i.key} -> ?`;
+    const els = op.output?.elements;
+    return `read ${i.key} -> ${Array.isArray(els) ? show(new Set(els.map(String))) : 'undefined'}`;
+  },
+  describeState: (state) => show(elementsOf(state)),
+};
