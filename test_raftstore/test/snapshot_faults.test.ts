@@ -1,9 +1,11 @@
-// Snapshot faults: a corrupted chunk on the wire, and a store killed while applying a snapshot.
+// Snapshot faults: a corrupted chunk on the wire, a generated snapshot file damaged on disk before
+// it is sent, and a store killed while applying a snapshot.
 import assert from 'node:assert/strict';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { test } from 'node:test';
 import { raft_serverpb } from '@tskv/proto';
 import { regionStateKey } from '@tskv/engine';
-import { Cluster, CorruptSnapshotFilter } from '../src/index.js';
+import { Cluster, CorruptSnapshotFilter, type Filter } from '../src/index.js';
 
 const TIMEOUT = { timeout: 60_000 };
 
@@ -39,6 +41,57 @@ test('a corrupted snapshot chunk is rejected by checksum and the snapshot retrie
     assert.ok(st.receiveFailed >= 1, `the corrupted snapshot was not rejected: ${JSON.stringify(st)}`);
     assert.ok(st.applied >= 1, `no snapshot applied after the retry: ${JSON.stringify(st)}`);
     assert.ok(c.transport.stats.snapshotsFailed >= 1 && c.transport.stats.snapshotsDelivered >= 1, JSON.stringify(c.transport.stats));
+    c.assertHealthy();
+  } finally {
+    await c.shutdown();
+  }
+});
+
+/** Flips the middle byte of a file in place (same size: only a checksum can tell). */
+function flipMiddleByte(path: string): void {
+  const fd = openSync(path, 'r+');
+  try {
+    const at = Math.floor(fstatSync(fd).size / 2);
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, at);
+    b[0]! ^= 0xff;
+    writeSync(fd, b, 0, 1, at);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test('a generated snapshot file damaged on disk before it is sent: the send fails, the snapshot is generated again, the follower catches up', TIMEOUT, async () => {
+  const c = new Cluster({ stores: 3, name: 'DamagedGenFile', config: { raftLogGcCountLimit: 10 } });
+  try {
+    await c.start();
+    await c.waitForLeader();
+    const leader = c.leaderOf()!.storeId!;
+    const lagging = c.storeIds().find((id) => id !== leader)!;
+    await fallBehind(c, lagging, 40);
+    let damaged = 0;
+    // The first chunk (the message) is handed over before the sender opens any file: damaging
+    // the file then is "between generation and send".
+    const damage: Filter = {
+      name: 'damage the generated default.sst once',
+      before: () => true,
+      onSnapshotChunk: (chunk, index, msg) => {
+        if (index !== 0 || damaged > 0) return chunk;
+        const md = msg.message!.snapshot!.metadata!;
+        const key = { regionId: Number(msg.regionId), term: Number(md.term), index: Number(md.index) };
+        flipMiddleByte(c.store(msg.fromPeer!.storeId!)!.snapMgr.cfPath('gen', key, 'default'));
+        damaged++;
+        return chunk;
+      },
+    };
+    c.transport.addFilter(damage);
+    await c.mustEngineGetEqual(lagging, 'key0039', 'v39', 20_000);
+    await c.mustEngineGetEqual(lagging, 'key0000', 'v0', 1000);
+    assert.equal(damaged, 1, 'no file was damaged: the test did not test anything');
+    const sender = c.store(leader)!.snapMgr.stats;
+    assert.ok(sender.sendFailed >= 1, `the damaged snapshot was sent: ${JSON.stringify(sender)}`);
+    assert.ok(sender.generated >= 2, `the snapshot was not generated again: ${JSON.stringify(sender)}`);
+    assert.ok(c.store(lagging)!.snapMgr.stats.applied >= 1);
     c.assertHealthy();
   } finally {
     await c.shutdown();

@@ -19,7 +19,7 @@ import { StoreMeta } from './store_meta.js';
 import { SplitCheckResult, SplitCheckWorker } from './split_check.js';
 import type { SplitDone } from './apply.js';
 import { RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
-import { type SnapKey, SnapManager, SnapshotNotFoundError, receiveSnapshotChunks, sendSnapshotChunks, snapKeyOf, snapKeyString } from './snap/index.js';
+import { type SnapKey, SnapManager, SnapshotCorruptError, SnapshotNotFoundError, receiveSnapshotChunks, sendSnapshotChunks, snapKeyOf, snapKeyString } from './snap/index.js';
 import { isNotFound } from './snap/fsutil.js';
 import { RaftMessage, SchedulerClient, SchedulerOperator, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
 import type { RegionStatus, StoreObserver } from './observer.js';
@@ -268,9 +268,11 @@ export class Store implements SnapshotEndpoint {
     try {
       yield* sendSnapshotChunks(this.snapMgr, msg, { chunkBytes: this.cfg.snapChunkBytes });
     } catch (e) {
-      if (e instanceof SnapshotNotFoundError || isNotFound(e)) {
+      // Damaged on disk (the sender checks every file's checksum as it reads it) is handled like
+      // missing: its files are removed, the snapshot dropped and generated again.
+      if (e instanceof SnapshotNotFoundError || e instanceof SnapshotCorruptError || isNotFound(e)) {
         const { term, index } = snapKeyOf(msg);
-        this.logger.warn('snapshot files missing: it will be generated again', { regionId: msg.regionId, term, index, err: String(e) });
+        this.logger.warn('snapshot files missing or damaged: it will be generated again', { regionId: msg.regionId, term, index, err: String(e) });
         if (msg.regionId) this.router.send(msg.regionId, { kind: 'snapMissing', term, index });
       }
       throw e;

@@ -476,6 +476,40 @@ test('transfer: a corrupted chunk fails the receive and leaves no files', async 
   await expectShape(b, KEY, MB3);
 });
 
+test('transfer: a file damaged on disk between generation and send fails the send, and its files are removed', async (t) => {
+  const [a, b] = await pair(t);
+  const meta = await buildSnap(a, KEY, MB3);
+  await flipByte(a.cfPath('gen', KEY, 'default'), 70_000); // same size: only the checksum tells
+  const err = await receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, snapMsg(KEY, meta), { chunkBytes: 64 * 1024 }))).then(
+    () => null,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof SnapshotCorruptError, `the receive failed as corrupt: ${String(err)}`);
+  assert.deepEqual(await revFiles(b.dir), [], 'nothing of it kept by the receiver');
+  assert.equal(a.stats.sendFailed, 1);
+  assert.equal(a.isRegistered(KEY), false);
+  // The sender removed the damaged snapshot: regenerating at the same point builds new files
+  // instead of reusing these (complete() only checks sizes), and a send of it is "not found".
+  assert.equal(await a.exists('gen', KEY), false);
+  assert.equal(await a.complete('gen', KEY), null);
+  assert.deepEqual((await readdir(a.dir)).filter((n) => n.startsWith('gen_')), []);
+
+  // The sender's own check, without a receiver: the error names the file and says why.
+  const meta2 = await buildSnap(a, KEY, MB3);
+  await flipByte(a.cfPath('gen', KEY, 'write'), 10);
+  const drain = async (): Promise<void> => {
+    for await (const _ of sendSnapshotChunks(a, snapMsg(KEY, meta2), { chunkBytes: 64 * 1024 }));
+  };
+  await assert.rejects(drain(), (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(a.cfPath('gen', KEY, 'write')) && /damaged on disk since it was generated/.test(e.message));
+  assert.equal(await a.exists('gen', KEY), false);
+
+  // A damaged meta file: the send fails before any chunk, and the snapshot is removed too.
+  const meta3 = await buildSnap(a, KEY, SMALL);
+  await flipByte(a.metaPath('gen', KEY), 3);
+  await assert.rejects(sendSnapshotChunks(a, snapMsg(KEY, meta3)).next(), SnapshotCorruptError);
+  assert.equal(await a.exists('gen', KEY), false);
+});
+
 test('transfer: input ending early or failing cleans up', async (t) => {
   const [a, b] = await pair(t);
   const meta = await buildSnap(a, KEY, MB3);

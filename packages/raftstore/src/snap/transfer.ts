@@ -40,15 +40,22 @@ export async function* sendSnapshotChunks(mgr: SnapManager, msg: RaftMessage, op
   const pack = tarPack();
   pack.on('error', () => undefined); // surfaced by the iterator below
   mgr.register(key, 'sending');
-  let producer: Promise<void> | null = null;
+  let producer: Promise<unknown> | null = null;
   let ok = false;
+  let damaged: unknown = null;
   try {
-    const meta = await mgr.readMeta('gen', key);
+    let meta: SnapshotMeta | null;
+    try {
+      meta = await mgr.readMeta('gen', key);
+    } catch (e) {
+      damaged = e;
+      throw e;
+    }
     if (meta === null) throw new SnapshotNotFoundError(`gen snapshot ${snapKeyString(key)} not found`);
     yield { message: msg };
     producer = packFiles(pack, [
       { name: META_ENTRY, path: mgr.metaPath('gen', key) },
-      ...cfFilesOf(meta).map((f) => ({ name: cfEntry(f.cf), path: mgr.cfPath('gen', key, f.cf), size: f.size })),
+      ...cfFilesOf(meta).map((f) => ({ name: cfEntry(f.cf), path: mgr.cfPath('gen', key, f.cf), size: f.size, checksum: f.checksum })),
     ]);
     // A producer failure destroys the pack, which ends this loop with its error.
     for await (const data of pack) {
@@ -69,22 +76,40 @@ export async function* sendSnapshotChunks(mgr: SnapManager, msg: RaftMessage, op
       mgr.stats.sendFailed++;
       pack.destroy(); // also when the consumer stopped early: unblocks the producer
     }
-    await producer; // its files are closed before the key is released
+    const failed = await producer; // its files are closed before the key is released
+    if (!(damaged instanceof SnapshotCorruptError) && failed instanceof SnapshotCorruptError) damaged = failed;
+    if (damaged instanceof SnapshotCorruptError) {
+      // Damaged on disk since it was generated: every follower would reject it (their checks use
+      // the generation's checksums), and regenerating at the same point would reuse the files
+      // (they have the right sizes). Remove them; the caller makes the peer generate anew.
+      mgr.logger.warn('generated snapshot damaged on disk: removed, it will be generated again', { key: snapKeyString(key), err: String(damaged) });
+      await mgr.removeFiles('gen', key).catch(() => undefined);
+    }
     mgr.deregister(key, 'sending');
   }
 }
 
-/** Streams files into the pack one entry at a time; failures destroy the pack (never rejects). */
-async function packFiles(pack: Pack, files: { name: string; path: string; size?: number }[]): Promise<void> {
+/**
+ * Streams files into the pack one entry at a time; failures destroy the pack (never rejects).
+ * Resolves to the failure, if any.
+ */
+async function packFiles(pack: Pack, files: { name: string; path: string; size?: number; checksum?: number }[]): Promise<unknown> {
   try {
-    for (const f of files) await packFile(pack, f.name, f.path, f.size);
+    for (const f of files) await packFile(pack, f.name, f.path, f.size, f.checksum);
     pack.finalize();
+    return null;
   } catch (e) {
     pack.destroy(e as Error);
+    return e;
   }
 }
 
-async function packFile(pack: Pack, name: string, path: string, expectedSize: number | undefined): Promise<void> {
+/**
+ * One file as an archive entry. With `expectedChecksum` the file's crc32c is computed on the way
+ * and checked before the entry is completed: a file damaged on disk after generation fails the
+ * send here (the receiver would reject it anyway) so that the sender can drop the snapshot.
+ */
+async function packFile(pack: Pack, name: string, path: string, expectedSize: number | undefined, expectedChecksum: number | undefined): Promise<void> {
   const fh = await open(path, 'r');
   try {
     const { size, mtime } = await fh.stat();
@@ -95,12 +120,17 @@ async function packFile(pack: Pack, name: string, path: string, expectedSize: nu
     });
     done.catch(() => undefined); // observed below; a destroyed pack may settle it before then
     sink.on('error', () => undefined); // surfaced through drained()/done instead
+    let crc = 0;
     for (let pos = 0; pos < size; ) {
       // A fresh buffer per read: the pack keeps references until the consumer takes them.
       const buf = await readExactly(fh, pos, Math.min(READ_BYTES, size - pos));
       if (buf === null) throw new SnapshotCorruptError(`${path}: shrank while being sent`);
       pos += buf.byteLength;
+      crc = crc32c(buf, crc);
       if (!sink.write(buf)) await drained(sink);
+    }
+    if (expectedChecksum !== undefined && crc >>> 0 !== expectedChecksum >>> 0) {
+      throw new SnapshotCorruptError(`${path}: checksum ${crc >>> 0}, meta says ${expectedChecksum >>> 0} (damaged on disk since it was generated)`);
     }
     sink.end(undefined);
     await done;
