@@ -25,7 +25,7 @@ export function checkHistory<S, I, O>(
   opts: CheckOptions = {},
 ): CheckResult<I, O> {
   const start = performance.now();
-  validateHistory(ops);
+  validateHistory(ops, model as Model<unknown, I, O>);
   const deadline = start + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   const parts = model.partition ? model.partition(ops) : new Map([['', ops]]);
   const keys = [...parts.keys()].sort();

@@ -1,5 +1,5 @@
 // History preparation: validation and the time-ordered entry list the search walks.
-import type { Operation } from './types.js';
+import type { Model, Operation } from './types.js';
 
 /**
  * The effective completion time: an op with an unknown outcome may take effect at any point after
@@ -11,7 +11,7 @@ export function effectiveReturn(op: Operation<unknown, unknown>): number {
 }
 
 /** Throws on malformed histories: they would otherwise give a silently wrong verdict. */
-export function validateHistory(ops: readonly Operation<unknown, unknown>[]): void {
+export function validateHistory<I, O>(ops: readonly Operation<I, O>[], model?: Model<unknown, I, O>): void {
   const ids = new Set<number>();
   for (const op of ops) {
     if (ids.has(op.id)) throw new Error(`checker: duplicate operation id ${op.id}`);
@@ -25,6 +25,8 @@ export function validateHistory(ops: readonly Operation<unknown, unknown>[]): vo
     if (op.status === 'ok' && !(op.return >= op.call)) {
       throw new Error(`checker: op ${op.id} returns (${op.return}) before it is called (${op.call})`);
     }
+    const why = model?.validate?.(op);
+    if (why !== undefined) throw new Error(`checker: op ${op.id} (${model!.name}): ${why}`);
   }
 }
 

@@ -34,6 +34,11 @@ export interface Model<S, I, O> {
   key(state: S): string;
   /** Exact state equality, when key() is only a fingerprint. */
   equal?(a: S, b: S): boolean;
+  /**
+   * Rejects a malformed op (returns why, or undefined if fine): e.g. an 'ok' read without a
+   * result, which step() could not tell from an unknown one. checkHistory throws on it.
+   */
+  validate?(op: Operation<I, O>): string | undefined;
   /** Splits a history into independent sub-histories (P-compositionality), e.g. by key. */
   partition?(ops: Operation<I, O>[]): Map<string, Operation<I, O>[]>;
   /**

@@ -39,6 +39,10 @@ export const registerModel: Model<RegisterState, RegisterInput, RegisterOutput> 
         return [output.value === state, state];
     }
   },
+  validate: (op) =>
+    op.status === 'ok' && op.input.kind === 'get' && (op.output === undefined || op.output.value === undefined)
+      ? "an 'ok' get needs output.value (string or null)"
+      : undefined,
   // 'N' for absent, 'V' + value otherwise: distinct for null and the string "null".
   key: (state) => (state === null ? 'N' : 'V' + state),
   partition: (ops) => partitionBy(ops, (op) => op.input.key),

@@ -70,7 +70,7 @@ function normalize(output: SetOutput): NormalizedRead | undefined {
       h1 ^= fnv1a(e);
       h2 ^= mix32(e);
     }
-    normalizedReads.set(output, (n = { members, h1, h2 }));
+    normalizedReads.set(output, (n = { members, h1: h1 >>> 0, h2: h2 >>> 0 }));
   }
   return n;
 }
@@ -111,6 +111,10 @@ export const setModel: Model<SetState, SetInput, SetOutput> = {
     const read = normalize(output);
     return [read !== undefined && matches(state, read), state];
   },
+  validate: (op) =>
+    op.status === 'ok' && op.input.kind === 'read' && !Array.isArray(op.output?.elements)
+      ? "an 'ok' read needs output.elements (an array)"
+      : undefined,
   // A fingerprint, not a canonical string (that would be O(size) per step): equal() confirms.
   key: (state) => `${state.size}:${state.h1}:${state.h2}`,
   equal(a, b) {
