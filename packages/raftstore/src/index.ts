@@ -26,4 +26,5 @@ export {
 } from './errors.js';
 export { RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 export { createLogger } from './logger.js';
+export type { RaftDropReason } from './raft_msg_filter.js';
 export type { Logger } from './logger.js';

@@ -1,6 +1,7 @@
 // Store: hosts the region peers of one store over its engines, routes messages and commands to
 // them, and runs the raft worker and the ticker.
 import { join } from 'node:path';
+import { RaftMessageDrops, malformedReason } from './raft_msg_filter.js';
 import { Engines, applyStateKey, regionRaftPrefix, prefixEnd, regionStateKey, regionStateRange, snapshotRaftStateKey, storeIdentKey } from '@tskv/engine';
 import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { StoreConfig } from './config.js';
@@ -28,6 +29,8 @@ export type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat' | 's
 
 export class Store implements SnapshotEndpoint {
   readonly router = new Router();
+  /** Inbound raft messages refused before reaching a peer, by reason (metrics, tests). */
+  readonly raftDrops = new RaftMessageDrops(() => this.logger);
   readonly worker: RaftWorker;
   readonly regionWorker: RegionWorker;
   readonly logGc: RaftLogGcWorker;
@@ -65,11 +68,21 @@ export class Store implements SnapshotEndpoint {
       this.failed = e;
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
+      try {
+        this.onFailed?.(e);
+      } catch (err) {
+        this.logger.error('store failure listener failed', { err: String(err) });
+      }
     };
   }
 
   /** Set when the raft worker stopped on a failed write (e.g. a full disk). */
   failed: Error | null = null;
+  /**
+   * Told once when the store fails (`failed` is set): the process hosting it decides what to do
+   * (tinykv-server exits for its supervisor to restart it; a restart rebuilds from disk).
+   */
+  onFailed: ((e: Error) => void) | null = null;
 
   /** Opens a bootstrapped store: every region with local state on disk gets its peer back. */
   static async create(cfg: StoreConfig, engines: Engines, transport: Transport, scheduler: SchedulerClient, logger?: Logger): Promise<Store> {
@@ -355,8 +368,10 @@ export class Store implements SnapshotEndpoint {
 
   /** A raft message from another store (the transport calls this). */
   onRaftMessage(msg: RaftMessage): void {
-    if (this.stopped || this.failed || !msg.regionId) return;
-    const regionId = msg.regionId;
+    if (this.stopped || this.failed) return;
+    const bad = malformedReason(msg, this.cfg.storeId);
+    if (bad) return this.raftDrops.drop(bad.reason, msg, bad.detail);
+    const regionId = msg.regionId!;
     if (msg.isTombstone) {
       this.router.send(regionId, { kind: 'gcPeer', msg });
       return;
@@ -376,6 +391,12 @@ export class Store implements SnapshotEndpoint {
       this.transport.send({ regionId, fromPeer: peer.metaPeer(), toPeer: from, regionEpoch: peer.region.regionEpoch, isTombstone: true });
       return;
     }
+    // A sender outside the membership with the same conf version cannot be a member we have not
+    // heard of yet (that membership would have a newer conf version): a bogus or mis-routed sender.
+    // Stepping it could make raft follow a leader that is not one.
+    if (from?.id && peer.isInitialized() && !peer.isMember(from.id) && (msg.regionEpoch?.confVer ?? 0) === (peer.region.regionEpoch?.confVer ?? 0)) {
+      return this.raftDrops.drop('not_member', msg, `peer ${from.id} is not in conf version ${peer.region.regionEpoch?.confVer ?? 0}`);
+    }
     const to = msg.toPeer?.id ?? 0;
     if (to !== peer.peerId) {
       // Peer ids only grow and a store holds one peer of a region: a message for a newer peer
@@ -386,6 +407,8 @@ export class Store implements SnapshotEndpoint {
       if (to > peer.peerId && (!peer.isInitialized() || (msg.regionEpoch?.confVer ?? 0) > (peer.region.regionEpoch?.confVer ?? 0))) {
         if (!peer.pendingRemove) this.logger.info('a message for a newer peer of the region: this one was removed', { regionId, peerId: peer.peerId, newPeerId: to });
         this.router.send(regionId, { kind: 'gcPeer', msg: { regionId, toPeer: peer.metaPeer(), regionEpoch: msg.regionEpoch, isTombstone: true } });
+      } else {
+        this.raftDrops.drop('stale_peer', msg, `for peer ${to}, this store's peer is ${peer.peerId}`);
       }
       return;
     }
@@ -424,18 +447,20 @@ export class Store implements SnapshotEndpoint {
     const to = msg.toPeer;
     const T = eraftpb.MessageType;
     const type = msg.message?.msgType;
-    if (!to?.id || to.storeId !== this.cfg.storeId) return;
-    if (type !== T.MsgHeartbeat && type !== T.MsgAppend && type !== T.MsgSnapshot && type !== T.MsgRequestVote && type !== T.MsgRequestPreVote) return;
+    if (!to?.id || to.storeId !== this.cfg.storeId) return this.raftDrops.drop('store_mismatch', msg, 'no target peer on this store');
+    if (type !== T.MsgHeartbeat && type !== T.MsgAppend && type !== T.MsgSnapshot && type !== T.MsgRequestVote && type !== T.MsgRequestPreVote) {
+      return this.raftDrops.drop('no_peer', msg, `message type ${String(type)} does not start a peer`);
+    }
     const t = this.meta.tombstones.get(regionId);
+    // Destroyed here: only a newer membership may bring the region back. (Not "only as a newer
+    // peer id": TinyKV's scenarios re-add a removed peer under its old id.)
     if (t && (msg.regionEpoch?.confVer ?? 0) <= (t.epoch.confVer ?? 0)) {
-      this.logger.debug('message for a destroyed peer dropped', { regionId, to: to.id });
-      return;
+      return this.raftDrops.drop('stale_peer', msg, `region destroyed here (peer ${t.peerId}, conf version ${t.epoch.confVer ?? 0})`);
     }
     const start = msg.startKey ?? new Uint8Array(0);
     const end = msg.endKey ?? new Uint8Array(0);
     if (this.meta.overlapping(start, end).length > 0) {
-      this.logger.debug('message for a new region overlapping a region here dropped', { regionId });
-      return;
+      return this.raftDrops.drop('no_peer', msg, 'the new region overlaps a region here');
     }
     const ps = PeerStorage.uninitialized(this.engines, regionId);
     const peer = new Peer(this.cfg, ps, to.id, this.logger);
