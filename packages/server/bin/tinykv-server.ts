@@ -1,6 +1,8 @@
 // tinykv-server: one store as a process. Prints one JSON line to stdout once serving:
 //   {"event":"ready","storeId":N,"addr":"host:port","statusAddr":"host:port"}
 // SIGTERM/SIGINT stop it gracefully (exit 0). Bad flags or config: a message on stderr, exit 2.
+// A failed start (e.g. damaged data on disk): the reason on stderr, exit 1. A fatal storage error
+// while serving (e.g. a full disk): the reason on stderr, exit 3.
 import { Command, CommanderError, Option } from 'commander';
 import winston from 'winston';
 import { ConfigError, DEFAULT_PROCESS, LOG_LEVELS, type ConfigFile, loadConfigFile, splitHostPort } from '../src/config.js';
@@ -97,6 +99,25 @@ const stop = (signal: string): void => {
 process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 
+// A fatal storage error at run time (a raft or kv write failed: a full or failing disk). The
+// store refuses everything from then on and only a restart rebuilds it from disk, so the process
+// stops and exits 3 for its supervisor to restart it, as TiKV and etcd do (docs/operations.md).
+const EXIT_FATAL_STORAGE = 3;
+const fatal = (e: Error): void => {
+  if (stopping) return;
+  stopping = true;
+  process.stderr.write(`tinykv-server: fatal storage error, exiting for a restart: ${e.message}\n`);
+  logger.error('fatal storage error: exiting for a restart', { err: e.message });
+  const exit = (): never => process.exit(EXIT_FATAL_STORAGE);
+  setTimeout(exit, 5000).unref();
+  void (server ? server.stop() : Promise.resolve())
+    .catch((err: unknown) => logger.error('stop failed', { err: String(err) }))
+    .then(() => {
+      logger.on('finish', exit);
+      logger.end();
+    });
+};
+
 try {
   server = await TinyKvServer.start({
     addr,
@@ -105,6 +126,7 @@ try {
     dataDir,
     storeConfig: file.store,
     tuning: file.tuning,
+    onFatal: fatal,
     logger,
   });
 } catch (e) {

@@ -30,6 +30,12 @@ export interface TinyKvServerOptions {
   /** Server settings over DEFAULT_TUNING. */
   tuning?: Partial<ServerTuning>;
   logger?: Logger;
+  /**
+   * Told once if the store fails for good (a raft or kv write failed: a full or failing disk).
+   * The store then refuses every request until it is restarted from disk; tinykv-server exits
+   * non-zero here for its supervisor to restart it (docs/operations.md, "A full disk").
+   */
+  onFatal?: (err: Error) => void;
   /** Test hook of the transport (see GrpcTransportOptions.snapshotChunkFilter). */
   snapshotChunkFilter?: GrpcTransportOptions['snapshotChunkFilter'];
 }
@@ -124,6 +130,10 @@ export class TinyKvServer {
       });
       scheduler = new PdSchedulerClient(pd, { dataDir: opts.dataDir, heartbeatTimeoutMs: tuning.heartbeatTimeoutMs, logger: storeLogger });
       store = await Store.create(cfg, engines, transport, scheduler, storeLogger);
+      store.onFailed = (err) => {
+        storeLogger.error('store failed: every request is refused until it is restarted', { err: err.message });
+        opts.onFatal?.(err);
+      };
       transport.attach(store);
       metrics.bindStore(store);
       service.setStore(store, storeLogger);
