@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { storeConfig } from '@tskv/raftstore';
 import type { StoreConfig } from '@tskv/raftstore';
+import { DEFAULT_INPUT_LIMITS, inputLimitsProblem, type InputLimits } from './input_limits.js';
 
 /** StoreConfig overrides a server process starts from (raftstore defaults otherwise). */
 export const SERVER_STORE_DEFAULTS: Partial<StoreConfig> = Object.freeze({
@@ -10,8 +11,8 @@ export const SERVER_STORE_DEFAULTS: Partial<StoreConfig> = Object.freeze({
   schedulerHeartbeatTickMs: 1000,
 });
 
-/** Tuning of the server around the store (all optional). */
-export interface ServerTuning {
+/** Tuning of the server around the store (all optional); the client input limits are input_limits.ts'. */
+export interface ServerTuning extends InputLimits {
   /** Raft messages queued per target store before new ones are dropped. */
   raftStreamMaxQueue: number;
   /** Approximate bytes of one BatchRaft frame. */
@@ -34,6 +35,7 @@ export interface ServerTuning {
 }
 
 export const DEFAULT_TUNING: ServerTuning = Object.freeze({
+  ...DEFAULT_INPUT_LIMITS,
   raftStreamMaxQueue: 16_384,
   raftFrameMaxBytes: 4 * 1024 * 1024,
   raftReconnectMinMs: 100,
@@ -113,6 +115,8 @@ export function parseConfig(json: unknown, source = 'config'): ConfigFile {
     if (k === 'logLevel' && !(LOG_LEVELS as readonly string[]).includes(v as string)) throw new ConfigError(`${source}: 'logLevel' must be one of ${LOG_LEVELS.join(', ')}`);
     into[k] = v;
   }
+  const limits = inputLimitsProblem({ ...DEFAULT_TUNING, ...out.tuning });
+  if (limits) throw new ConfigError(`${source}: ${limits}`);
   // The store's own checks (election vs heartbeat ticks, split sizes...), with the full defaults.
   try {
     storeConfig({ ...SERVER_STORE_DEFAULTS, ...out.store, storeId: 1 });

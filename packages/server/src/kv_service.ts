@@ -10,6 +10,8 @@ import { errorpb, kvrpcpb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { SnapshotBusyError, SnapshotCorruptError } from '@tskv/raftstore';
 import type { Logger, RaftMessage, SnapshotChunk } from '@tskv/raftstore';
 import type { ServerMetrics } from './metrics.js';
+import { Undecodable } from './decode_guard.js';
+import { BadRequest, DEFAULT_INPUT_LIMITS, InputCheck, inputLimitsProblem, type InputLimits } from './input_limits.js';
 
 const CmdType = raft_cmdpb.CmdType;
 const VALID_CFS = new Set(['', 'default', 'lock', 'write']);
@@ -30,6 +32,8 @@ export interface KvServiceOptions {
   maxInflightPerStream?: number;
   /** Approximate bytes of one BatchCommands response frame. */
   maxResponseFrameBytes?: number;
+  /** Key, value and batch size limits over DEFAULT_INPUT_LIMITS. */
+  limits?: Partial<InputLimits>;
 }
 
 type Method = 'rawGet' | 'rawPut' | 'rawDelete' | 'rawScan' | 'rawBatchGet' | 'rawBatchPut';
@@ -41,12 +45,12 @@ interface Outcome {
   error?: string;
 }
 
-/** A request error, answered in `error` (never reaches the store). */
-class BadRequest extends Error {}
-
 function isRegionError(e: errorpb.IError): boolean {
   return !!(e.notLeader || e.regionNotFound || e.keyNotInRegion || e.epochNotMatch || e.staleCommand || e.storeNotMatch || e.timeout || e.serverIsBusy);
 }
+
+/** A snapshot chunk that could not be decoded: the receive fails with INVALID_ARGUMENT. */
+class MalformedChunk extends Error {}
 
 function regionErrorName(e: errorpb.IError): string {
   if (e.notLeader) return 'not_leader';
@@ -71,11 +75,6 @@ function cfOf(cf: string | null | undefined): string {
   const name = cf ?? '';
   if (!VALID_CFS.has(name)) throw new BadRequest(`unknown column family '${name}' (valid: default, lock, write; empty means default)`);
   return name || 'default';
-}
-
-function keyOf(key: Uint8Array | null | undefined, what = 'key'): Uint8Array {
-  if (!key || key.length === 0) throw new BadRequest(`${what} must not be empty`);
-  return key;
 }
 
 function messageOf(e: unknown): string {
@@ -104,9 +103,13 @@ export class TinyKvService {
   private readonly commandStreams = new Set<() => void>();
   private closing = false;
   private logger: Logger;
+  private readonly limits: InputLimits;
 
   constructor(private readonly opts: KvServiceOptions) {
     this.logger = opts.logger;
+    this.limits = { ...DEFAULT_INPUT_LIMITS, ...opts.limits };
+    const problem = inputLimitsProblem(this.limits);
+    if (problem) throw new Error(`bad input limits: ${problem}`);
     this.maxInflight = opts.maxInflightRequests ?? 100_000;
     this.maxPerStream = opts.maxInflightPerStream ?? 20_000;
     this.maxFrameBytes = opts.maxResponseFrameBytes ?? 4 * 1024 * 1024;
@@ -127,7 +130,7 @@ export class TinyKvService {
   rawGet(req: kvrpcpb.IRawGetRequest): Promise<kvrpcpb.IRawGetResponse> {
     return this.exec('rawGet', () => {
       const cf = cfOf(req.cf);
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Get, get: { cf, key: keyOf(req.key) } }] };
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Get, get: { cf, key: this.check().key(req.key) } }] };
     }, (resp) => {
       const g = resp.responses?.[0]?.get;
       return g?.found ? { value: g.value ?? new Uint8Array(0), notFound: false } : { notFound: true };
@@ -137,14 +140,15 @@ export class TinyKvService {
   rawPut(req: kvrpcpb.IRawPutRequest): Promise<kvrpcpb.IRawPutResponse> {
     return this.exec('rawPut', () => {
       const cf = cfOf(req.cf);
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Put, put: { cf, key: keyOf(req.key), value: req.value ?? new Uint8Array(0) } }] };
+      const c = this.check();
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Put, put: { cf, key: c.key(req.key), value: c.value(req.value) } }] };
     }, () => ({}));
   }
 
   rawDelete(req: kvrpcpb.IRawDeleteRequest): Promise<kvrpcpb.IRawDeleteResponse> {
     return this.exec('rawDelete', () => {
       const cf = cfOf(req.cf);
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Delete, delete: { cf, key: keyOf(req.key) } }] };
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Delete, delete: { cf, key: this.check().key(req.key) } }] };
     }, () => ({}));
   }
 
@@ -154,7 +158,7 @@ export class TinyKvService {
       const limit = req.limit ?? 0;
       if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`bad limit ${String(limit)}`);
       // An empty start key means the region's start; the end is the region's end.
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Snap, snap: { cf, startKey: req.startKey ?? new Uint8Array(0), endKey: new Uint8Array(0), limit } }] };
+      return { header: header(req.context), requests: [{ cmdType: CmdType.Snap, snap: { cf, startKey: this.check().optionalKey(req.startKey, 'start key'), endKey: new Uint8Array(0), limit } }] };
     }, (resp) => ({ kvs: (resp.responses?.[0]?.snap?.kvs ?? []).map((kv) => ({ key: kv.key, value: kv.value })) }));
   }
 
@@ -162,8 +166,9 @@ export class TinyKvService {
     return this.exec('rawBatchGet', () => {
       const cf = cfOf(req.cf);
       const keys = req.keys ?? [];
-      if (keys.length === 0) throw new BadRequest('no keys');
-      return { header: header(req.context), requests: keys.map((k, i) => ({ cmdType: CmdType.Get, get: { cf, key: keyOf(k, `key ${i}`) } })) };
+      const c = this.check();
+      c.batch(keys.length, 'keys');
+      return { header: header(req.context), requests: keys.map((k, i) => ({ cmdType: CmdType.Get, get: { cf, key: c.key(k, `key ${i}`) } })) };
     }, (resp, cmd) => {
       const pairs: kvrpcpb.IKvPair[] = [];
       const rs = resp.responses ?? [];
@@ -179,10 +184,17 @@ export class TinyKvService {
     return this.exec('rawBatchPut', () => {
       const cf = cfOf(req.cf);
       const pairs = req.pairs ?? [];
-      if (pairs.length === 0) throw new BadRequest('no pairs');
-      // One command, many puts: one raft entry, applied atomically.
-      return { header: header(req.context), requests: pairs.map((p, i) => ({ cmdType: CmdType.Put, put: { cf, key: keyOf(p.key, `key ${i}`), value: p.value ?? new Uint8Array(0) } })) };
+      const c = this.check();
+      c.batch(pairs.length, 'pairs');
+      // One command, many puts: one raft entry, applied atomically. Every pair is checked before
+      // anything is proposed: one bad pair refuses the whole batch.
+      return { header: header(req.context), requests: pairs.map((p, i) => ({ cmdType: CmdType.Put, put: { cf, key: c.key(p?.key, `key ${i}`), value: c.value(p?.value, `value ${i}`) } })) };
     }, () => ({}));
+  }
+
+  /** The size check of one request. */
+  private check(): InputCheck {
+    return new InputCheck(this.limits);
   }
 
   private async exec<R extends object>(
@@ -248,7 +260,13 @@ export class TinyKvService {
   /** The implementation object for `server.addService(tinyKvService, ...)`. */
   handlers(): grpc.UntypedServiceImplementation {
     const unaryOf = <Req, Res>(f: (req: Req) => Promise<Res>) => (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
-      f.call(this, call.request ?? ({} as Req)).then(
+      const req: unknown = call.request;
+      if (req instanceof Undecodable) {
+        this.malformed(req);
+        cb({ code: grpc.status.INVALID_ARGUMENT, details: req.message });
+        return;
+      }
+      f.call(this, (req ?? {}) as Req).then(
         (res) => cb(null, res),
         (e: unknown) => cb({ code: grpc.status.INTERNAL, details: messageOf(e) }),
       );
@@ -262,14 +280,28 @@ export class TinyKvService {
       rawBatchPut: unaryOf(this.rawBatchPut),
       batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) => this.batchCommands(call),
       raft: (call: grpc.ServerReadableStream<raft_serverpb.RaftMessage, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) =>
-        this.raftStream(call, cb, (m: raft_serverpb.RaftMessage) => this.deliver(m)),
+        this.raftStream(call, cb, (m: raft_serverpb.RaftMessage | Undecodable) => (m instanceof Undecodable ? this.malformed(m) : this.deliver(m))),
       batchRaft: (call: grpc.ServerReadableStream<raft_serverpb.BatchRaftMessage, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) =>
-        this.raftStream(call, cb, (b: raft_serverpb.BatchRaftMessage) => {
+        this.raftStream(call, cb, (b: raft_serverpb.BatchRaftMessage | Undecodable) => {
+          // A frame that does not decode is dropped alone: raft resends what matters, and cutting
+          // the stream would drop the good frames queued behind it too.
+          if (b instanceof Undecodable) return this.malformed(b);
           for (const m of b?.msgs ?? []) this.deliver(m);
         }),
       snapshot: (call: grpc.ServerReadableStream<raft_serverpb.SnapshotChunk, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) => this.snapshot(call, cb),
     };
   }
+
+  /** A message that could not be decoded: counted, logged at most every few seconds. */
+  private malformed(u: Undecodable): void {
+    this.opts.metrics.malformedMessages.labels(u.type).inc();
+    const now = Date.now();
+    if (now - this.lastMalformedLog < 10_000) return;
+    this.lastMalformedLog = now;
+    this.logger.warn('malformed message refused', { type: u.type, reason: u.reason });
+  }
+
+  private lastMalformedLog = -Infinity;
 
   private deliver(m: RaftMessage): void {
     const store = this.store;
@@ -316,7 +348,17 @@ export class TinyKvService {
     // A sender that goes away mid-stream must fail the receive, not leave it waiting forever.
     call.on('cancelled', () => call.destroy(new Error('snapshot stream cancelled by the sender')));
     // The receiver may stop early (corrupt data): the call must stay alive to carry the error back.
-    const chunks: AsyncIterable<SnapshotChunk> = { [Symbol.asyncIterator]: () => call.iterator({ destroyOnReturn: false }) };
+    const chunks: AsyncIterable<SnapshotChunk> = {
+      [Symbol.asyncIterator]: async function* (this: TinyKvService) {
+        for await (const c of call.iterator({ destroyOnReturn: false }) as AsyncIterable<SnapshotChunk | Undecodable>) {
+          if (c instanceof Undecodable) {
+            this.malformed(c);
+            throw new MalformedChunk(c.message);
+          }
+          yield c;
+        }
+      }.bind(this),
+    };
     store.receiveSnapshot(chunks).then(
       () => {
         this.opts.metrics.snapshotsReceived.labels('ok').inc();
@@ -324,7 +366,7 @@ export class TinyKvService {
       },
       (e: unknown) => {
         this.opts.metrics.snapshotsReceived.labels('failed').inc();
-        const code = e instanceof SnapshotCorruptError ? grpc.status.DATA_LOSS : e instanceof SnapshotBusyError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
+        const code = e instanceof MalformedChunk ? grpc.status.INVALID_ARGUMENT : e instanceof SnapshotCorruptError ? grpc.status.DATA_LOSS : e instanceof SnapshotBusyError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
         this.logger.warn('snapshot rejected', { err: messageOf(e) });
         try {
           cb({ code, details: `snapshot rejected: ${messageOf(e)}` });
@@ -404,7 +446,19 @@ export class TinyKvService {
       writable = true;
       maybeResume();
     });
-    call.on('data', (frame: kvrpcpb.BatchCommandsRequest) => {
+    call.on('data', (frame: kvrpcpb.BatchCommandsRequest | Undecodable) => {
+      if (frame instanceof Undecodable) {
+        // No request ids to answer by: the stream ends with the reason (the client's encoder is
+        // broken; what it has in flight is retried by it, as after any stream failure).
+        this.malformed(frame);
+        if (!gone && !ended) {
+          gone = true;
+          this.commandStreams.delete(endWhenIdle);
+          call.emit('error', { code: grpc.status.INVALID_ARGUMENT, details: frame.message });
+        }
+        return;
+      }
+      if (gone || ended) return;
       const reqs = frame?.requests ?? [];
       const reqIds = frame?.requestIds ?? [];
       for (let i = 0; i < reqs.length; i++) {

@@ -24,6 +24,8 @@ export class ServerMetrics {
   readonly raftFramesSent: Counter;
   readonly raftMessagesDropped: Counter<'reason'>;
   readonly raftMessagesReceived: Counter;
+  /** gRPC messages that could not be decoded (or broke the wire schema), by message type. */
+  readonly malformedMessages: Counter<'type'>;
   readonly raftStreamReconnects: Counter;
   readonly snapshotsSent: Counter<'result'>;
   readonly snapshotsReceived: Counter<'result'>;
@@ -52,6 +54,16 @@ export class ServerMetrics {
     this.raftFramesSent = new Counter({ name: 'tskv_raft_frames_sent_total', help: 'BatchRaft frames written (each carries many messages)', registers });
     this.raftMessagesDropped = new Counter({ name: 'tskv_raft_messages_dropped_total', help: 'Raft messages dropped by the transport', labelNames: ['reason'], registers });
     this.raftMessagesReceived = new Counter({ name: 'tskv_raft_messages_received_total', help: 'Raft messages received from other stores', registers });
+    this.malformedMessages = new Counter({ name: 'tskv_malformed_messages_total', help: 'gRPC messages refused undecoded (bad wire format), by message type', labelNames: ['type'], registers });
+    new Gauge({
+      name: 'tskv_raft_messages_rejected',
+      help: 'Inbound raft messages the store dropped before any peer saw them, by reason (since start)',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        for (const [reason, n] of self.store?.raftDrops.counts ?? []) this.set({ reason }, n);
+      },
+    });
     this.raftStreamReconnects = new Counter({ name: 'tskv_raft_stream_reconnects_total', help: 'Raft streams reopened after a failure', registers });
     this.snapshotsSent = new Counter({ name: 'tskv_snapshots_sent_total', help: 'Snapshot streams sent, by result', labelNames: ['result'], registers });
     this.snapshotsReceived = new Counter({ name: 'tskv_snapshots_received_total', help: 'Snapshot streams received, by result', labelNames: ['result'], registers });

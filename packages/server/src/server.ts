@@ -10,6 +10,7 @@ import type { Logger, StoreConfig } from '@tskv/raftstore';
 import { PdClient, serverOptions, tinyKvService } from '@tskv/rpc';
 import { ensureBootstrapped, retryUntil } from './cluster_bootstrap.js';
 import { DEFAULT_TUNING, SERVER_STORE_DEFAULTS, joinHostPort, splitHostPort, type ServerTuning } from './config.js';
+import { guardService } from './decode_guard.js';
 import { TinyKvService } from './kv_service.js';
 import { ServerMetrics } from './metrics.js';
 import { PdSchedulerClient } from './scheduler_client.js';
@@ -89,9 +90,10 @@ export class TinyKvServer {
         scheduler?.onStreamError();
       },
     });
-    const service = new TinyKvService({ metrics, logger: baseLogger, maxInflightRequests: tuning.maxInflightRequests });
+    const service = new TinyKvService({ metrics, logger: baseLogger, maxInflightRequests: tuning.maxInflightRequests, limits: tuning });
     const grpcServer = new grpc.Server(serverOptions());
-    grpcServer.addService(tinyKvService, service.handlers());
+    // Guarded decoding: a request that does not decode is answered INVALID_ARGUMENT naming the field.
+    grpcServer.addService(guardService(tinyKvService), service.handlers());
     let engines: Engines | null = null;
     let status: StatusServer | null = null;
     let store: Store | null = null;
