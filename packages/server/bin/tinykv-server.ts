@@ -5,7 +5,8 @@
 // while serving (e.g. a full disk): the reason on stderr, exit 3.
 import { Command, CommanderError, Option } from 'commander';
 import winston from 'winston';
-import { ConfigError, DEFAULT_PROCESS, LOG_LEVELS, type ConfigFile, loadConfigFile, splitHostPort } from '../src/config.js';
+import { type TlsConfig, loadTls, parseCnList } from '@tskv/rpc';
+import { ConfigError, DEFAULT_PROCESS, LOG_LEVELS, type ConfigFile, loadConfigFile, parseAddressOverrides, splitHostPort } from '../src/config.js';
 import { TinyKvServer } from '../src/server.js';
 
 function usageError(msg: string): never {
@@ -22,6 +23,11 @@ const program = new Command('tinykv-server')
   .addOption(new Option('--config <file>', 'JSON config file: StoreConfig fields (not storeId), server tuning and these settings'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULT_PROCESS.logLevel))
   .addOption(new Option('--log-file <file>', 'log to this file (default: stderr)'))
+  .addOption(new Option('--peer-address-overrides <list>', 'dial other stores at rewritten addresses: from=to,... (host:port each; e.g. through proxies)'))
+  .addOption(new Option('--ca-path <file>', 'mutual TLS: the CA certificate (PEM) every peer, scheduler and client certificate is checked against'))
+  .addOption(new Option('--cert-path <file>', 'mutual TLS: this store\'s certificate (PEM), served and presented to other stores and the scheduler'))
+  .addOption(new Option('--key-path <file>', 'mutual TLS: the key of --cert-path (PEM)'))
+  .addOption(new Option('--cert-allowed-cn <a,b>', 'mutual TLS: refuse callers whose certificate CN is not in this list'))
   .helpOption('-h, --help', 'show this help')
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
@@ -37,7 +43,7 @@ try {
   throw e;
 }
 
-const flags = program.opts<{ addr: string; statusAddr: string; scheduler: string; dataDir: string; config?: string; logLevel: string; logFile?: string }>();
+const flags = program.opts<{ addr: string; statusAddr: string; scheduler: string; dataDir: string; config?: string; logLevel: string; logFile?: string; peerAddressOverrides?: string }>();
 const fromCli = (name: string): boolean => program.getOptionValueSource(name) === 'cli';
 
 let file: ConfigFile = { store: {}, tuning: {}, process: {} };
@@ -65,6 +71,31 @@ try {
   usageError((e as Error).message);
 }
 if (!dataDir) usageError('--data-dir must not be empty');
+// Security: each flag given wins over the file's "security" key of the same name.
+const sec = program.opts<{ caPath?: string; certPath?: string; keyPath?: string; certAllowedCn?: string }>();
+let tls: TlsConfig | null = null;
+try {
+  tls = loadTls(
+    {
+      ...file.security,
+      ...(sec.caPath !== undefined ? { caPath: sec.caPath } : {}),
+      ...(sec.certPath !== undefined ? { certPath: sec.certPath } : {}),
+      ...(sec.keyPath !== undefined ? { keyPath: sec.keyPath } : {}),
+      ...(sec.certAllowedCn !== undefined ? { certAllowedCn: parseCnList(sec.certAllowedCn) } : {}),
+    },
+    'security (--ca-path/--cert-path/--key-path)',
+  );
+} catch (e) {
+  usageError((e as Error).message);
+}
+if (flags.peerAddressOverrides !== undefined) {
+  try {
+    parseAddressOverrides(flags.peerAddressOverrides, '--peer-address-overrides');
+  } catch (e) {
+    usageError((e as Error).message);
+  }
+  file.tuning.peerAddressOverrides = flags.peerAddressOverrides;
+}
 
 const logger = winston.createLogger({
   level: logLevel,
@@ -127,11 +158,14 @@ try {
     storeConfig: file.store,
     tuning: file.tuning,
     onFatal: fatal,
+    tls,
     logger,
   });
 } catch (e) {
   logger.error('startup failed', { err: e instanceof Error ? e.message : String(e) });
   process.stderr.write(`tinykv-server: startup failed: ${e instanceof Error ? e.message : String(e)}\n`);
+  // The exit code also when the process ends by itself before the (unref'd) timer: it used to exit 0.
+  process.exitCode = 1;
   logger.end();
   setTimeout(() => process.exit(1), 200).unref();
 }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { storeConfig } from '@tskv/raftstore';
 import type { StoreConfig } from '@tskv/raftstore';
 import { DEFAULT_INPUT_LIMITS, inputLimitsProblem, type InputLimits } from './input_limits.js';
+import { parseSecuritySection, type TlsOptions } from '@tskv/rpc';
 
 /** StoreConfig overrides a server process starts from (raftstore defaults otherwise). */
 export const SERVER_STORE_DEFAULTS: Partial<StoreConfig> = Object.freeze({
@@ -32,6 +33,12 @@ export interface ServerTuning extends InputLimits {
   heartbeatTimeoutMs: number;
   /** Grace period of stop() before open streams are cut. */
   shutdownGraceMs: number;
+  /**
+   * Rewrites of other stores' addresses before this store dials them, "from=to,from=to" (each
+   * host:port): a store reached through a proxy or a NAT. Empty: dial what the scheduler says.
+   * The fault-injection harness (packages/chaos) puts a proxy between every pair of stores so.
+   */
+  peerAddressOverrides: string;
 }
 
 export const DEFAULT_TUNING: ServerTuning = Object.freeze({
@@ -46,6 +53,7 @@ export const DEFAULT_TUNING: ServerTuning = Object.freeze({
   schedulerTimeoutMs: 5000,
   heartbeatTimeoutMs: 2000,
   shutdownGraceMs: 2000,
+  peerAddressOverrides: '',
 });
 
 /** Where the process listens and logs (the command's flags; also accepted in the config file). */
@@ -77,6 +85,8 @@ export interface ConfigFile {
   store: Partial<StoreConfig>;
   tuning: Partial<ServerTuning>;
   process: Partial<ProcessSettings>;
+  /** The "security" object (mutual TLS: caPath, certPath, keyPath, certAllowedCn); see docs/security.md. */
+  security?: TlsOptions;
 }
 
 /** Every StoreConfig field with its default (the type of each value is what the file must give). */
@@ -95,6 +105,14 @@ export function parseConfig(json: unknown, source = 'config'): ConfigFile {
   const out: ConfigFile = { store: {}, tuning: {}, process: {} };
   for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
     if (k === 'storeId') throw new ConfigError(`${source}: 'storeId' cannot be configured (the scheduler assigns it; it lives in the data directory)`);
+    if (k === 'security') {
+      try {
+        out.security = parseSecuritySection(v, source);
+      } catch (e) {
+        throw new ConfigError((e as Error).message);
+      }
+      continue;
+    }
     let def: unknown;
     let into: Record<string, unknown>;
     if (Object.prototype.hasOwnProperty.call(sd, k)) {
@@ -112,6 +130,7 @@ export function parseConfig(json: unknown, source = 'config'): ConfigFile {
     if (typeof v !== typeof def) throw new ConfigError(`${source}: '${k}' must be a ${typeof def}, got ${JSON.stringify(v)}`);
     if (typeof v === 'number' && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${source}: '${k}' must be a non-negative number, got ${v}`);
     if (k === 'readMode' && v !== 'readIndex' && v !== 'lease') throw new ConfigError(`${source}: 'readMode' must be "readIndex" or "lease"`);
+    if (k === 'peerAddressOverrides') parseAddressOverrides(v as string, `${source}: 'peerAddressOverrides'`);
     if (k === 'logLevel' && !(LOG_LEVELS as readonly string[]).includes(v as string)) throw new ConfigError(`${source}: 'logLevel' must be one of ${LOG_LEVELS.join(', ')}`);
     into[k] = v;
   }
@@ -140,6 +159,21 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
     throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
   return parseConfig(json, `config file ${path}`);
+}
+
+/** Parses "from=to,from=to" (host:port each) into a map; throws ConfigError naming the bad part. */
+export function parseAddressOverrides(text: string, what = 'peer address overrides'): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new ConfigError(`bad ${what} entry '${part}': expected from=to (host:port each)`);
+    const from = part.slice(0, eq).trim();
+    const to = part.slice(eq + 1).trim();
+    splitHostPort(from, `${what} address`);
+    splitHostPort(to, `${what} address`);
+    out.set(from, to);
+  }
+  return out;
 }
 
 /** Splits "host:port" or "[v6]:port"; throws ConfigError on anything else. */

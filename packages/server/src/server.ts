@@ -7,9 +7,9 @@ import { Engines } from '@tskv/engine';
 import { metapb } from '@tskv/proto';
 import { Store, createLogger, storeConfig } from '@tskv/raftstore';
 import type { Logger, StoreConfig } from '@tskv/raftstore';
-import { PdClient, serverOptions, tinyKvService } from '@tskv/rpc';
+import { PdClient, channelCredentials, secureServerOptions, serverCredentials, tinyKvService, type TlsConfig } from '@tskv/rpc';
 import { ensureBootstrapped, retryUntil } from './cluster_bootstrap.js';
-import { DEFAULT_TUNING, SERVER_STORE_DEFAULTS, joinHostPort, splitHostPort, type ServerTuning } from './config.js';
+import { DEFAULT_TUNING, SERVER_STORE_DEFAULTS, joinHostPort, parseAddressOverrides, splitHostPort, type ServerTuning } from './config.js';
 import { guardService } from './decode_guard.js';
 import { TinyKvService } from './kv_service.js';
 import { ServerMetrics } from './metrics.js';
@@ -32,6 +32,11 @@ export interface TinyKvServerOptions {
   tuning?: Partial<ServerTuning>;
   logger?: Logger;
   /**
+   * Mutual TLS (loadTls of the [security] settings): the gRPC service, the raft transport and
+   * the scheduler client all use it; null or omitted: plaintext. See docs/security.md.
+   */
+  tls?: TlsConfig | null;
+  /**
    * Told once if the store fails for good (a raft or kv write failed: a full or failing disk).
    * The store then refuses every request until it is restarted from disk; tinykv-server exits
    * non-zero here for its supervisor to restart it (docs/operations.md, "A full disk").
@@ -41,10 +46,10 @@ export interface TinyKvServerOptions {
   snapshotChunkFilter?: GrpcTransportOptions['snapshotChunkFilter'];
 }
 
-async function bindGrpc(server: grpc.Server, addr: string): Promise<string> {
+async function bindGrpc(server: grpc.Server, addr: string, creds: grpc.ServerCredentials): Promise<string> {
   const { host } = splitHostPort(addr, 'address');
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+    server.bindAsync(addr, creds, (err, p) => (err ? reject(err) : resolve(p))),
   );
   return joinHostPort(host, port);
 }
@@ -85,13 +90,14 @@ export class TinyKvServer {
     let scheduler: PdSchedulerClient | null = null;
     const pd = new PdClient(opts.schedulerAddr, {
       timeoutMs: tuning.schedulerTimeoutMs,
+      tls: opts.tls,
       onStreamError: (what, err) => {
         baseLogger.warn('scheduler stream failed', { what, err: err.message });
         scheduler?.onStreamError();
       },
     });
     const service = new TinyKvService({ metrics, logger: baseLogger, maxInflightRequests: tuning.maxInflightRequests, limits: tuning });
-    const grpcServer = new grpc.Server(serverOptions());
+    const grpcServer = new grpc.Server(secureServerOptions(opts.tls));
     // Guarded decoding: a request that does not decode is answered INVALID_ARGUMENT naming the field.
     grpcServer.addService(guardService(tinyKvService), service.handlers());
     let engines: Engines | null = null;
@@ -100,7 +106,7 @@ export class TinyKvServer {
     let transport: GrpcTransport | null = null;
     try {
       // Bound first: the scheduler learns the real addresses, even with port 0.
-      const addr = await bindGrpc(grpcServer, opts.addr);
+      const addr = await bindGrpc(grpcServer, opts.addr, serverCredentials(opts.tls));
       let storeId = 0;
       let storeLogger = baseLogger;
       const statusDoc = (): Record<string, unknown> =>
@@ -114,12 +120,13 @@ export class TinyKvServer {
       storeLogger = baseLogger.child({ storeId });
 
       const cfg = storeConfig({ ...SERVER_STORE_DEFAULTS, ...opts.storeConfig, storeId });
+      const addressOverrides = parseAddressOverrides(tuning.peerAddressOverrides, 'peerAddressOverrides');
       transport = new GrpcTransport({
         storeId,
         resolve: async (id) => {
           const s = await pd.getStore(id);
           if (!s || !s.store.address || s.store.state === metapb.StoreState.Tombstone) return null;
-          return s.store.address;
+          return addressOverrides.get(s.store.address) ?? s.store.address;
         },
         logger: storeLogger,
         metrics,
@@ -129,6 +136,7 @@ export class TinyKvServer {
         reconnectMaxMs: tuning.raftReconnectMaxMs,
         snapMaxConcurrentSending: tuning.snapMaxConcurrentSending,
         snapshotChunkFilter: opts.snapshotChunkFilter,
+        credentials: opts.tls ? channelCredentials(opts.tls) : undefined,
       });
       scheduler = new PdSchedulerClient(pd, { dataDir: opts.dataDir, heartbeatTimeoutMs: tuning.heartbeatTimeoutMs, logger: storeLogger });
       store = await Store.create(cfg, engines, transport, scheduler, storeLogger);

@@ -43,6 +43,8 @@ export interface GrpcTransportOptions {
   snapIdleTimeoutMs?: number;
   /** Extra gRPC channel options (the product's channelOptions() are the base). */
   channelOptions?: grpc.ChannelOptions;
+  /** Credentials of the connections to other stores (mutual TLS: channelCredentials(tls)); default insecure. */
+  credentials?: grpc.ChannelCredentials;
   /**
    * Test hook: sees every outgoing snapshot chunk (index 0 carries the message) and returns the
    * chunk to send (possibly altered), or null to abort the transfer.
@@ -248,10 +250,10 @@ export class GrpcTransport implements Transport {
     const opts = this.opts.channelOptions ?? {};
     if (purpose === 'snapshot') {
       // A local subchannel pool: a connection separate from the raft stream's.
-      c.snapClient ??= newTinyKvGrpcClient(addr, grpc.credentials.createInsecure(), { ...opts, 'grpc.use_local_subchannel_pool': 1 });
+      c.snapClient ??= newTinyKvGrpcClient(addr, this.opts.credentials ?? grpc.credentials.createInsecure(), { ...opts, 'grpc.use_local_subchannel_pool': 1 });
       return c.snapClient;
     }
-    c.client ??= newTinyKvGrpcClient(addr, grpc.credentials.createInsecure(), opts);
+    c.client ??= newTinyKvGrpcClient(addr, this.opts.credentials ?? grpc.credentials.createInsecure(), opts);
     return c.client;
   }
 

@@ -5,7 +5,7 @@
 // has no peer of it; tests may also set operators by hand.
 import * as grpc from '@grpc/grpc-js';
 import { eraftpb, metapb, schedulerpb } from '@tskv/proto';
-import { schedulerService, serverOptions } from '@tskv/rpc';
+import { type TlsConfig, schedulerService, secureServerOptions, serverCredentials } from '@tskv/rpc';
 
 type Op = Pick<schedulerpb.IRegionHeartbeatResponse, 'changePeer' | 'changePeerV2' | 'transferLeader'>;
 
@@ -15,6 +15,8 @@ export interface FakeSchedulerOptions {
   clusterId?: number;
   /** isBootstrapped always says false (forces the bootstrap race). */
   lieNotBootstrapped?: boolean;
+  /** Mutual TLS of its service (see @tskv/rpc loadTls). */
+  tls?: TlsConfig | null;
 }
 
 function clone(r: metapb.IRegion): metapb.Region {
@@ -41,13 +43,14 @@ export class FakeScheduler {
   paused = false;
   /** While true, heartbeats get no answer at all (tests the client's timeout). */
   silent = false;
-  private readonly server = new grpc.Server(serverOptions());
+  private readonly server: grpc.Server;
   private readonly streams = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
   addr = '';
   private lastTs = 0;
 
   constructor(readonly opts: FakeSchedulerOptions = {}) {
     this.clusterId = opts.clusterId ?? 4242;
+    this.server = new grpc.Server(secureServerOptions(opts.tls));
     this.server.addService(schedulerService, this.handlers());
   }
 
@@ -59,7 +62,7 @@ export class FakeScheduler {
 
   async listen(addr: string): Promise<void> {
     const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(addr, grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+      this.server.bindAsync(addr, serverCredentials(this.opts.tls), (e, p) => (e ? reject(e) : resolve(p))),
     );
     this.addr = `127.0.0.1:${port}`;
   }
