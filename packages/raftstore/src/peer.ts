@@ -13,7 +13,7 @@ import {
   StateRole,
 } from '@tskv/raft';
 import { StoreConfig } from './config.js';
-import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError } from './errors.js';
+import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
 import { Logger } from './logger.js';
 import { CmdCallback } from './msg.js';
 import { PeerStorage } from './peer_storage.js';
@@ -516,7 +516,11 @@ export class Peer {
     for (const c of [...this.queuedWrites, ...this.queuedReads]) c.cb(resp);
     this.queuedWrites = [];
     this.queuedReads = [];
-    for (const p of this.proposals) p.cb(resp);
+    // Proposed commands may still commit (a new leader can carry the entry on): whatever the
+    // reason, their outcome is unknown, which only a Timeout says (a client may retry a
+    // RegionNotFound as never applied, and a retried write applied twice is not linearizable).
+    const unknown = err instanceof TimeoutError ? resp : errorResponse(new TimeoutError(`${err.message}; the command was proposed and may still be applied`));
+    for (const p of this.proposals) p.cb(unknown);
     this.proposals = [];
     for (const rs of this.readsAwaitingIndex.values()) for (const r of rs) r.cb(resp);
     this.readsAwaitingIndex.clear();

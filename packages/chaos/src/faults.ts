@@ -1,0 +1,128 @@
+// The faults and their schedule. A schedule is drawn from the run's seed: quiet gaps, then one
+// fault at a time, held for a while, then healed. One at a time keeps each fault's effect
+// attributable in the report; kills and partitions still overlap with the recovery (elections,
+// snapshots, catch-up) of the fault before.
+import type { ProcessCluster } from '@tskv/cluster';
+import type { ProxyMesh } from './mesh.js';
+import { type Random, pick, randInt } from './random.js';
+
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'delay', 'loss'] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface FaultEvent {
+  kind: FaultKind;
+  /** What was done, e.g. "SIGKILL store 2, restart after 3.1 s". */
+  detail: string;
+  /** ms since the start of the run. */
+  start: number;
+  end: number;
+}
+
+export interface FaultContext {
+  cluster: ProcessCluster;
+  mesh: ProxyMesh;
+  random: Random;
+  /** The store index (1-based) the scheduler last saw leading the workload's region; 0 if none. */
+  leaderIndex(): Promise<number>;
+  log(msg: string): void;
+}
+
+/** An applied fault: heal() undoes it (restart, SIGCONT, links healed). */
+interface Active {
+  detail: string;
+  heal(): Promise<void>;
+}
+
+function shuffled(r: Random, n: number): number[] {
+  const xs = Array.from({ length: n }, (_, i) => i + 1);
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
+  }
+  return xs;
+}
+
+async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promise<Active> {
+  const { cluster, mesh, random: r } = ctx;
+  const n = cluster.storeCount;
+  switch (kind) {
+    case 'kill': {
+      const s = randInt(r, 1, n);
+      await cluster.kill(s, 'SIGKILL');
+      return { detail: `SIGKILL store ${s}, restarted after ${(holdMs / 1000).toFixed(1)} s`, heal: () => cluster.startStore(s) };
+    }
+    case 'pause': {
+      const s = randInt(r, 1, n);
+      cluster.pause(s);
+      return { detail: `SIGSTOP store ${s} for ${(holdMs / 1000).toFixed(1)} s, then SIGCONT`, heal: async () => cluster.resume(s) };
+    }
+    case 'partition': {
+      // A minority (at most (n-1)/2 stores, at least one) cut off from the majority.
+      const order = shuffled(r, n);
+      const k = randInt(r, 1, Math.floor((n - 1) / 2));
+      const minority = order.slice(0, k);
+      const majority = order.slice(k);
+      mesh.partition([minority, majority]);
+      return { detail: `partition {${minority.join(',')}} | {${majority.join(',')}}`, heal: async () => mesh.healAll() };
+    }
+    case 'isolate-leader': {
+      let s = await ctx.leaderIndex();
+      if (s === 0) s = randInt(r, 1, n);
+      const others = Array.from({ length: n }, (_, i) => i + 1).filter((x) => x !== s);
+      mesh.partition([[s], others]);
+      return { detail: `leader (store ${s}) isolated from {${others.join(',')}}`, heal: async () => mesh.healAll() };
+    }
+    case 'bridge': {
+      // Two halves that cannot talk, and one store that talks to both (needs 3 stores).
+      const order = shuffled(r, n);
+      const bridge = order[0]!;
+      const rest = order.slice(1);
+      const half = Math.ceil(rest.length / 2);
+      const a = rest.slice(0, half);
+      const b = rest.slice(half);
+      for (const x of a) for (const y of b) mesh.cut(x, y);
+      return { detail: `bridge: {${a.join(',')}} x {${b.join(',')}} cut, store ${bridge} reaches both`, heal: async () => mesh.healAll() };
+    }
+    case 'delay': {
+      const delayMs = randInt(r, 20, 150);
+      const jitterMs = Math.floor(delayMs / 2);
+      mesh.all({ delayMs, jitterMs });
+      return { detail: `every link delayed ${delayMs} ± ${jitterMs} ms`, heal: async () => mesh.healAll() };
+    }
+    case 'loss': {
+      const lossRate = pick(r, [0.05, 0.1, 0.2, 0.3]);
+      mesh.all({ lossRate, retransmitMs: 200 });
+      return { detail: `every link loses ${Math.round(lossRate * 100)}% of segments (200 ms retransmission stalls)`, heal: async () => mesh.healAll() };
+    }
+  }
+}
+
+export interface ScheduleOptions {
+  kinds: readonly FaultKind[];
+  /** A fault is held this long (ms, drawn uniformly). */
+  holdMs: [number, number];
+  /** Quiet time between faults (ms, drawn uniformly). */
+  gapMs: [number, number];
+}
+
+/**
+ * Runs faults until `until()` says stop: gap, fault, hold, heal, ... Every fault is healed before
+ * this resolves. Returns what was done.
+ */
+export async function runFaults(ctx: FaultContext, o: ScheduleOptions, t0: number, until: () => boolean): Promise<FaultEvent[]> {
+  const events: FaultEvent[] = [];
+  const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
+  while (until()) {
+    await sleep(randInt(ctx.random, o.gapMs[0], o.gapMs[1]));
+    if (!until() || o.kinds.length === 0) break;
+    const kind = pick(ctx.random, o.kinds);
+    const holdMs = randInt(ctx.random, o.holdMs[0], o.holdMs[1]);
+    const start = performance.now() - t0;
+    const active = await apply(kind, ctx, holdMs);
+    ctx.log(`fault at ${(start / 1000).toFixed(1)} s: ${active.detail}`);
+    await sleep(holdMs);
+    await active.heal();
+    events.push({ kind, detail: active.detail, start, end: performance.now() - t0 });
+  }
+  return events;
+}
