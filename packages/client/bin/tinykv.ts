@@ -5,9 +5,10 @@
 //
 // It talks to the scheduler at 127.0.0.1:2379 (what `npm start` runs) unless --scheduler ADDR or
 // TINYKV_SCHEDULER says otherwise. Errors are one line on stderr and exit code 1; `get` of an
-// absent key prints "not found" on stderr and exits 1.
+// absent key prints "not found" on stderr and exits 1. With a cluster on mutual TLS, give
+// --ca-path, --cert-path and --key-path (or TINYKV_CA_PATH, TINYKV_CERT_PATH, TINYKV_KEY_PATH).
 import { Command, Option } from 'commander';
-import { PdClient } from '@tskv/rpc';
+import { PdClient, type TlsOptions, loadTls } from '@tskv/rpc';
 import { RawClient, waitForScheduler } from '../src/raw_client.js';
 import { ClientError } from '../src/errors.js';
 import { allRegions, allStores, clusterOverview, type RegionInfo, type StoreInfo } from '../src/admin.js';
@@ -18,6 +19,14 @@ interface GlobalOpts {
   connectTimeout: number;
   json: boolean;
   hex: boolean;
+  caPath?: string;
+  certPath?: string;
+  keyPath?: string;
+}
+
+/** Mutual TLS settings of the flags (loadTls checks that all three or none are given). */
+function tlsOf(g: GlobalOpts): TlsOptions {
+  return { caPath: g.caPath || undefined, certPath: g.certPath || undefined, keyPath: g.keyPath || undefined };
 }
 
 class CliError extends Error {}
@@ -69,13 +78,15 @@ function regionsJson(rs: RegionInfo[]): object[] {
 
 /** A scheduler client that has answered (or a one-line error). */
 async function scheduler(g: GlobalOpts): Promise<PdClient> {
-  const pd = new PdClient(g.scheduler, { timeoutMs: g.timeout });
-  await waitForScheduler(pd, g.scheduler, g.connectTimeout);
+  const tls = loadTls(tlsOf(g), 'tinykv (--ca-path/--cert-path/--key-path)');
+  const pd = new PdClient(g.scheduler, { timeoutMs: g.timeout, tls });
+  await waitForScheduler(pd, g.scheduler, g.connectTimeout, tls);
   return pd;
 }
 
 async function client(g: GlobalOpts): Promise<RawClient> {
-  return RawClient.connect({ schedulerAddr: g.scheduler, timeoutMs: g.timeout, connectTimeoutMs: g.connectTimeout });
+  loadTls(tlsOf(g), 'tinykv (--ca-path/--cert-path/--key-path)'); // the flags' errors named as flags
+  return RawClient.connect({ schedulerAddr: g.scheduler, timeoutMs: g.timeout, connectTimeoutMs: g.connectTimeout, tls: tlsOf(g) });
 }
 
 async function withClient(g: GlobalOpts, f: (c: RawClient) => Promise<number | void>): Promise<number> {
@@ -118,6 +129,9 @@ function program(): Command {
     .addOption(new Option('--connect-timeout <ms>', 'how long to wait for the scheduler to answer').argParser(intArg('--connect-timeout', 1)).default(3_000))
     .option('--json', 'machine-readable output (JSON)', false)
     .option('--hex', 'keys and values are hex on the command line and in the output', false)
+    .addOption(new Option('--ca-path <file>', 'mutual TLS: the CA certificate (PEM) of the cluster').env('TINYKV_CA_PATH'))
+    .addOption(new Option('--cert-path <file>', 'mutual TLS: this client\'s certificate (PEM)').env('TINYKV_CERT_PATH'))
+    .addOption(new Option('--key-path <file>', 'mutual TLS: the key of --cert-path (PEM)').env('TINYKV_KEY_PATH'))
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
   const g = (): GlobalOpts => {

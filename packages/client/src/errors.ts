@@ -51,6 +51,17 @@ export class AttemptTimeoutError extends ClientError {
   }
 }
 
+/**
+ * A write's outcome is unknown (with retryAmbiguousWrites false): it was sent, then the stream
+ * failed, the attempt timed out or the store answered Timeout. It may have been applied or not;
+ * reading the key tells.
+ */
+export class AmbiguousResultError extends ClientError {
+  constructor(message: string, readonly storeId: number) {
+    super(message, false);
+  }
+}
+
 /** The scheduler cannot be reached (at connect, or for a lookup that is past its deadline). */
 export class SchedulerUnavailableError extends ClientError {
   constructor(message: string, readonly address: string) {

@@ -18,6 +18,7 @@ export {
   SchedulerUnavailableError,
   ClientClosedError,
   ProtocolError,
+  AmbiguousResultError,
 } from './errors.js';
 export { toBytes, compareBytes, bytesEqual, utf8, showKey, nextKey } from './bytes.js';
 export type { Bytes } from './bytes.js';

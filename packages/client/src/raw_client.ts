@@ -9,11 +9,12 @@
 // Every request goes through one StoreConnection (a BatchCommands stream) per store; the
 // RegionCache says which region holds a key and which peer of it leads. Each operation has a
 // deadline (timeoutMs, retries included); each attempt on a store at most attemptTimeoutMs.
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { errorpb, kvrpcpb, metapb } from '@tskv/proto';
-import { PdClient, type RegionWithLeader, type StoreWithStats } from '@tskv/rpc';
+import { PdClient, type RegionWithLeader, type StoreWithStats, type TlsConfig, type TlsOptions, channelCredentials, loadTls, unary } from '@tskv/rpc';
 import { RetryState } from './backoff.js';
 import { type Bytes, EMPTY, compareBytes, nextKey, showKey, toBytes } from './bytes.js';
-import { ClientClosedError, ClientError, InvalidArgumentError, ProtocolError, RequestError, SchedulerUnavailableError } from './errors.js';
+import { AmbiguousResultError, ClientClosedError, ClientError, InvalidArgumentError, ProtocolError, RequestError, SchedulerUnavailableError } from './errors.js';
 import { type CachedRegion, RegionCache, type RegionSource, StoreNotFoundError } from './region_cache.js';
 import { type BatchRequest, type BatchResponse, StoreConnection, type StoreConnectionOptions } from './store_connection.js';
 
@@ -36,6 +37,20 @@ export interface RawClientOptions {
   connection?: StoreConnectionOptions;
   /** How long a failed store is avoided when another peer can serve (default 2 s). */
   storeDownMs?: number;
+  /**
+   * Mutual TLS to the scheduler and the stores: { caPath | ca, certPath | cert, keyPath | key }
+   * (all three, or none for plaintext; a partial set throws TlsConfigError). See docs/security.md.
+   */
+  tls?: TlsOptions;
+  /**
+   * Whether a write is tried again after an attempt whose outcome is unknown (the stream failed
+   * or timed out after the request was sent; the store answered Timeout). Default true: the
+   * write is retried until the deadline, so it may be applied twice, and with other writers of
+   * the same key in between a reader can see the key go back to an older value. false: such a
+   * write fails at once with AmbiguousResultError, which makes every completed operation
+   * linearizable (what the fault-injection harness checks). Reads are always retried.
+   */
+  retryAmbiguousWrites?: boolean;
 }
 
 export interface KvPair {
@@ -85,6 +100,11 @@ function describeRegionError(e: errorpb.IError): string {
   return e.message && !kind.includes(e.message) ? `${kind}: ${e.message}` : kind;
 }
 
+/** Requests that change data (an unknown outcome of these cannot simply be retried). */
+function isWrite(req: BatchRequest): boolean {
+  return !!(req.rawPut || req.rawDelete || req.rawBatchPut);
+}
+
 function errMsg(e: unknown): string {
   const se = e as { code?: number; details?: string; message?: string };
   return se?.details || se?.message || String(e);
@@ -99,6 +119,7 @@ export class RawClient {
   private readonly maxBackoffMs: number;
   private readonly scanBatchSize: number;
   private readonly defaultCf: string;
+  private readonly connectionOptions: StoreConnectionOptions | undefined;
 
   /** Use RawClient.connect, or pass any scheduler (tests). */
   constructor(readonly scheduler: SchedulerLike, readonly schedulerAddr: string, private readonly opts: RawClientOptions = {}) {
@@ -108,6 +129,8 @@ export class RawClient {
     this.scanBatchSize = Math.max(1, opts.scanBatchSize ?? 1024);
     this.defaultCf = opts.defaultCf ?? 'default';
     this.cache = new RegionCache(scheduler, { storeDownMs: opts.storeDownMs });
+    const tls = loadTls(opts.tls, 'RawClient tls');
+    this.connectionOptions = tls ? { credentials: channelCredentials(tls), ...opts.connection } : opts.connection;
   }
 
   /**
@@ -118,8 +141,9 @@ export class RawClient {
   static async connect(opts: RawClientOptions = {}): Promise<RawClient> {
     const addr = opts.schedulerAddr ?? '127.0.0.1:2379';
     const timeoutMs = opts.timeoutMs ?? 10_000;
-    const pd = new PdClient(addr, { timeoutMs });
-    await waitForScheduler(pd, addr, opts.connectTimeoutMs ?? Math.min(timeoutMs, 5_000));
+    const tls = loadTls(opts.tls, 'RawClient tls');
+    const pd = new PdClient(addr, { timeoutMs, tls });
+    await waitForScheduler(pd, addr, opts.connectTimeoutMs ?? Math.min(timeoutMs, 5_000), tls);
     return new RawClient(pd, addr, opts);
   }
 
@@ -365,7 +389,7 @@ export class RawClient {
       c = undefined;
     }
     if (!c) {
-      c = new StoreConnection(storeId, address, this.opts.connection);
+      c = new StoreConnection(storeId, address, this.connectionOptions);
       this.conns.set(storeId, c);
     }
     return c;
@@ -415,11 +439,14 @@ export class RawClient {
     }
     const context: kvrpcpb.IContext = { regionId: e.id, regionEpoch: e.region.regionEpoch ?? { confVer: 0, version: 0 }, peer };
     st.attempts++;
+    const req = build(context);
+    const ambiguousIsFinal = this.opts.retryAmbiguousWrites === false && isWrite(req);
     let resp: BatchResponse;
     try {
-      resp = await this.connection(storeId, address).send(build(context), Math.max(1, Math.min(this.attemptTimeoutMs, st.remaining())));
+      resp = await this.connection(storeId, address).send(req, Math.max(1, Math.min(this.attemptTimeoutMs, st.remaining())));
     } catch (err) {
       if (err instanceof ClientClosedError) throw err;
+      if (ambiguousIsFinal) throw new AmbiguousResultError(`${st.what}: store ${storeId} (region ${e.id}): ${errMsg(err)}; the write may or may not have been applied`, storeId);
       st.note(`${errMsg(err)} (region ${e.id})`);
       st.avoid.add(storeId);
       this.cache.markStoreDown(storeId);
@@ -432,6 +459,9 @@ export class RawClient {
     const res = pick(resp);
     if (!res) throw new ProtocolError(`${st.what}: store ${storeId} answered with a response of another kind: ${JSON.stringify(Object.keys(resp))}`);
     if (res.regionError) {
+      if (ambiguousIsFinal && res.regionError.timeout) {
+        throw new AmbiguousResultError(`${st.what}: store ${storeId} (region ${e.id}): ${describeRegionError(res.regionError)}; the write may or may not have been applied`, storeId);
+      }
       await this.onRegionError(e, peer, res.regionError, st);
       return null;
     }
@@ -507,13 +537,29 @@ export class RawClient {
 }
 
 /** Waits until the scheduler answers an RPC; SchedulerUnavailableError after timeoutMs. */
-export async function waitForScheduler(pd: PdClient, addr: string, timeoutMs: number): Promise<void> {
+export async function waitForScheduler(pd: PdClient, addr: string, timeoutMs: number, tls?: TlsConfig | null): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   try {
     await new Promise<void>((resolve, reject) => pd.grpc.waitForReady(deadline, (err) => (err ? reject(err) : resolve())));
   } catch {
+    // One call without waiting for the connection tells why it failed (refused, TLS handshake...).
+    const why = await unary(pd.grpc, pd.grpc.isBootstrapped, { header: {} }, 1000).then(
+      () => '',
+      (e: unknown) => errMsg(e).replace(/\.?\s*Resolution note:.*$/s, '').replace(/\s+/g, ' ').trim(),
+    );
     pd.close();
-    throw new SchedulerUnavailableError(`cannot reach the scheduler at ${addr} within ${timeoutMs} ms (is the cluster running? start it with \`npm start\`)`, addr);
+    const hint =
+      tls === undefined || /ECONNREFUSED/.test(why) ? '' : tls ? ' (TLS on in this client: the scheduler must use TLS with the same CA)' : ' (plaintext client: a scheduler with TLS on refuses it; give the CA, certificate and key)';
+    throw new SchedulerUnavailableError(`cannot reach the scheduler at ${addr} within ${timeoutMs} ms${why ? `: ${why}` : ''}${hint} (is the cluster running? start it with \`npm start\`)`, addr);
+  }
+  // Connected; a scheduler with cert-allowed-cn may still refuse this client's certificate: say so now.
+  const refused = await unary(pd.grpc, pd.grpc.isBootstrapped, { header: {} }, Math.max(1000, deadline - Date.now())).then(
+    () => null,
+    (e: { code?: number }) => (e.code === grpcStatus.UNAUTHENTICATED || e.code === grpcStatus.PERMISSION_DENIED ? errMsg(e) : null),
+  );
+  if (refused) {
+    pd.close();
+    throw new SchedulerUnavailableError(`the scheduler at ${addr} refused this client: ${refused}`, addr);
   }
 }
 

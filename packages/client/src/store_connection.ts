@@ -37,6 +37,8 @@ export interface StoreConnectionOptions {
   maxBatchBytes?: number;
   /** Extra gRPC channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /** Channel credentials (mutual TLS: channelCredentials(tls) of @tskv/rpc); default insecure. */
+  credentials?: grpc.ChannelCredentials;
 }
 
 export interface StoreConnectionStats {
@@ -112,7 +114,7 @@ export class StoreConnection {
 
   private open(): Stream {
     if (this.stream) return this.stream;
-    this.client ??= newTinyKvGrpcClient(this.address, undefined, this.opts.channelOptions);
+    this.client ??= newTinyKvGrpcClient(this.address, this.opts.credentials, this.opts.channelOptions);
     const s = this.client.batchCommands() as Stream;
     this.stats.streamsOpened++;
     this.stream = s;

@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PdClient } from '@tskv/rpc';
+import { PdClient, type TlsOptions, loadTls } from '@tskv/rpc';
 import { RawClient, type RawClientOptions, clusterOverview, readiness, waitForScheduler, type ClusterOverview } from '@tskv/client';
 
 /** The commands of the product, relative to this file (not to the cwd). */
@@ -52,6 +52,8 @@ export interface ProcessClusterOptions {
   /** Extra arguments of each scheduler / store command. */
   schedulerArgs?: string[];
   serverArgs?: string[];
+  /** More arguments of store i's command (1-based), asked at each start (after ports are picked). */
+  storeArgs?: (index: number) => string[];
   env?: NodeJS.ProcessEnv;
   /** How long a process may take to print its ready line (default 60 s). */
   readyTimeoutMs?: number;
@@ -64,6 +66,12 @@ export interface ProcessClusterOptions {
   detached?: boolean;
   /** Check that fixed ports are free before starting (default true). */
   checkPorts?: boolean;
+  /**
+   * Mutual TLS with the certificates of scripts/make-test-certs.sh in `dir`: the scheduler and
+   * every store serve and dial with store.pem (CN tskv-store), refusing callers whose CN is not in
+   * allowedCn (if given); pd() and client() use client.pem (CN tskv-client). See docs/security.md.
+   */
+  tls?: { dir: string; allowedCn?: string[] };
 }
 
 export type ProcessRole = 'scheduler' | 'store';
@@ -331,7 +339,13 @@ export class ProcessCluster extends EventEmitter {
     a.push('--data-dir', i.dataDir, '--log-file', i.logFile);
     if (i.configFile) a.push('--config', i.configFile);
     if (this.opts.logLevel) a.push('--log-level', this.opts.logLevel);
+    const tls = this.opts.tls;
+    if (tls) {
+      a.push('--ca-path', join(tls.dir, 'ca.pem'), '--cert-path', join(tls.dir, 'store.pem'), '--key-path', join(tls.dir, 'store-key.pem'));
+      if (tls.allowedCn?.length) a.push('--cert-allowed-cn', tls.allowedCn.join(','));
+    }
     a.push(...((p.info.role === 'scheduler' ? this.opts.schedulerArgs : this.opts.serverArgs) ?? []));
+    if (p.info.role === 'store' && this.opts.storeArgs) a.push(...this.opts.storeArgs(i.index));
     return a;
   }
 
@@ -434,6 +448,21 @@ export class ProcessCluster extends EventEmitter {
     return first;
   }
 
+  /**
+   * Freezes a running store (SIGSTOP): its sockets stay open and nothing answers, as with a
+   * process stuck in a long GC pause or a VM stall. resume() (SIGCONT) lets it go on.
+   */
+  pause(storeIndex: number): void {
+    const p = this.storeProc(storeIndex);
+    if (!p.child || !p.info.running) throw new Error(`${p.info.name} is not running`);
+    p.child.kill('SIGSTOP');
+  }
+
+  resume(storeIndex: number): void {
+    const p = this.storeProc(storeIndex);
+    p.child?.kill('SIGCONT');
+  }
+
   /** Stops a store gracefully (SIGTERM, SIGKILL after stopTimeoutMs). */
   async stopStore(storeIndex: number): Promise<void> {
     await this.terminate(this.storeProc(storeIndex), 'SIGTERM', this.opts.stopTimeoutMs ?? 10_000);
@@ -499,14 +528,21 @@ export class ProcessCluster extends EventEmitter {
 
   /** A scheduler client for this cluster (the caller closes it). */
   async pd(timeoutMs = 5_000): Promise<PdClient> {
-    const pd = new PdClient(this.schedulerAddr, { timeoutMs });
-    await waitForScheduler(pd, this.schedulerAddr, timeoutMs);
+    const tls = loadTls(this.clientTls());
+    const pd = new PdClient(this.schedulerAddr, { timeoutMs, tls });
+    await waitForScheduler(pd, this.schedulerAddr, timeoutMs, tls);
     return pd;
   }
 
   /** A RawClient for this cluster (the caller closes it). */
   client(opts: RawClientOptions = {}): Promise<RawClient> {
-    return RawClient.connect({ schedulerAddr: this.schedulerAddr, ...opts });
+    return RawClient.connect({ schedulerAddr: this.schedulerAddr, tls: this.clientTls(), ...opts });
+  }
+
+  /** The client certificate of opts.tls (undefined: plaintext). */
+  clientTls(): TlsOptions | undefined {
+    const d = this.opts.tls?.dir;
+    return d ? { caPath: join(d, 'ca.pem'), certPath: join(d, 'client.pem'), keyPath: join(d, 'client-key.pem') } : undefined;
   }
 
   /**
