@@ -3,10 +3,11 @@
 // attributable in the report; kills and partitions still overlap with the recovery (elections,
 // snapshots, catch-up) of the fault before.
 import type { ProcessCluster } from '@tskv/cluster';
+import { fillDisk, freeDisk } from './disk.js';
 import type { ProxyMesh } from './mesh.js';
 import { type Random, pick, randInt } from './random.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'delay', 'loss'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'delay', 'loss', 'disk-full'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export interface FaultEvent {
@@ -25,6 +26,8 @@ export interface FaultContext {
   /** The store index (1-based) the scheduler last saw leading the workload's region; 0 if none. */
   leaderIndex(): Promise<number>;
   log(msg: string): void;
+  /** Stores whose disk is full now (their exit 3 is the expected fail-stop, not a crash). */
+  diskFull: Set<number>;
 }
 
 /** An applied fault: heal() undoes it (restart, SIGCONT, links healed). */
@@ -88,6 +91,24 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
       const jitterMs = Math.floor(delayMs / 2);
       mesh.all({ delayMs, jitterMs });
       return { detail: `every link delayed ${delayMs} ± ${jitterMs} ms`, heal: async () => mesh.healAll() };
+    }
+    case 'disk-full': {
+      const s = randInt(r, 1, n);
+      const dir = cluster.store(s).dataDir;
+      ctx.diskFull.add(s);
+      const filler = fillDisk(dir);
+      return {
+        detail: `store ${s}'s disk filled (${(filler.bytes / 2 ** 20).toFixed(0)} MiB filler) for ${(holdMs / 1000).toFixed(1)} s`,
+        heal: async () => {
+          freeDisk(filler.path);
+          // The supervisor's part: a store that stopped on the full disk is started again.
+          if (!cluster.store(s).running) {
+            ctx.log(`store ${s} had stopped on the full disk (${cluster.store(s).lastExit?.code === 3 ? 'exit 3' : JSON.stringify(cluster.store(s).lastExit)}): restarting it`);
+            await cluster.startStore(s);
+          }
+          ctx.diskFull.delete(s);
+        },
+      };
     }
     case 'loss': {
       const lossRate = pick(r, [0.05, 0.1, 0.2, 0.3]);

@@ -2,13 +2,14 @@
 // between every pair of stores, closed-loop clients recording every operation, faults drawn from
 // the seed for the duration; then every fault healed, every store running, final reads of every
 // key, and the verdicts: linearizability of the history (per key) and no acknowledged write lost.
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawClient, allRegions } from '@tskv/client';
 import { ProcessCluster, type UnexpectedExit } from '@tskv/cluster';
 import { type FaultEvent, type FaultKind, FAULT_KINDS, runFaults } from './faults.js';
 import { checkRecorded, type Verdict } from './verdict.js';
+import { mountTmpfs, unmount } from './disk.js';
 import { ProxyMesh } from './mesh.js';
 import { fork, seededRandom } from './random.js';
 import { type RecordedOp, Workload, regKey, setPrefix } from './workload.js';
@@ -89,6 +90,24 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   // behind the truncated index and is caught up by snapshot, not only by appends.
   writeFileSync(join(configDir, 'store.json'), JSON.stringify({ readMode: o.readMode, raftLogGcTickMs: 2000, raftLogGcThreshold: 50 }));
 
+  // Every store on its own small tmpfs when the disk-full fault is on (and mounting works).
+  let faults = [...o.faults];
+  const mounts: string[] = [];
+  if (faults.includes('disk-full')) {
+    for (let i = 1; i <= o.stores; i++) {
+      const dir = join(dataDir, `store${i}`);
+      const err = mountTmpfs(dir);
+      if (err) {
+        o.log(`disk-full left out: cannot mount a tmpfs at ${dir} (${err})`);
+        faults = faults.filter((k) => k !== 'disk-full');
+        break;
+      }
+      mounts.push(dir);
+    }
+    if (!faults.includes('disk-full')) for (const m of mounts.splice(0)) unmount(m);
+  }
+  const diskFull = new Set<number>();
+
   let cluster: ProcessCluster | null = null;
   const mesh = new ProxyMesh(o.stores, (j) => cluster!.store(j).addr, fork(random));
   cluster = new ProcessCluster({
@@ -102,6 +121,10 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   });
   const crashes: string[] = [];
   cluster.on('unexpected-exit', (u: UnexpectedExit) => {
+    if (u.code === 3 && diskFull.has(u.info.index)) {
+      o.log(`${u.info.name} stopped on its full disk (exit 3), as designed`);
+      return;
+    }
     const msg = `${u.info.name} exited unexpectedly (${u.signal ?? `code ${u.code}`})`;
     crashes.push(msg);
     o.log(`${msg}\n${u.logTail}`);
@@ -128,8 +151,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         random: faultRandom,
         leaderIndex: async () => leaderIndex(cluster!),
         log: o.log,
+        diskFull,
       },
-      { kinds: o.faults, holdMs: o.holdMs, gapMs: o.gapMs },
+      { kinds: faults, holdMs: o.holdMs, gapMs: o.gapMs },
       t0,
       () => performance.now() - t0 < o.durationMs,
     );
@@ -185,8 +209,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     await cluster.stop().catch(() => cluster!.killAllNow());
     await mesh.stop();
+    // tmpfs contents vanish with the mount: keep a copy for a run that failed (or threw).
+    const failed = !(report.crashes === undefined && report.verdict?.linearizable === true && report.lostWrites?.length === 0 && report.recovery?.ok && crashes.length === 0);
+    for (const m of mounts) {
+      if (failed || o.keepData) cpSync(m, `${m}.kept`, { recursive: true });
+      unmount(m);
+    }
   }
-  report.options = { durationMs: o.durationMs, stores: o.stores, clients: o.clients, registers: o.registers, sets: o.sets, faults: [...o.faults], readMode: o.readMode };
+  report.options = { durationMs: o.durationMs, stores: o.stores, clients: o.clients, registers: o.registers, sets: o.sets, faults, readMode: o.readMode };
   report.crashes = crashes;
   report.ok = crashes.length === 0 && report.recovery.ok && report.lostWrites.length === 0 && report.verdict.linearizable === true;
   report.elapsedMs = Math.round(performance.now() - tStart);
