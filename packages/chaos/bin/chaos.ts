@@ -27,6 +27,7 @@ const program = new Command('chaos')
   .addOption(new Option('--data-dir <dir>', 'where the cluster lives (default: a temp dir, deleted after a passing run)'))
   .addOption(new Option('--keep-data', 'keep the data dir after a passing run'))
   .addOption(new Option('--json <file>', 'also write the report as JSON'))
+  .addOption(new Option('--runs <n>', 'runs one after another, seeds seed, seed+1, ...; a summary at the end').argParser(int('--runs', 1)).default(1))
   .addOption(new Option('--quiet', 'no progress lines'))
   .addOption(new Option('--check-history <file>', 'only check a history.json a failed run left (no cluster)'))
   .exitOverride()
@@ -37,7 +38,7 @@ try {
 } catch (e) {
   process.exit((e as { exitCode?: number }).exitCode === 0 ? 0 : 2);
 }
-const f = program.opts<{ duration: number; seed?: number; stores: number; clients: number; registers: number; sets: number; faults: string; readMode: 'readIndex' | 'lease'; dataDir?: string; keepData?: boolean; json?: string; quiet?: boolean; checkHistory?: string }>();
+const f = program.opts<{ duration: number; seed?: number; stores: number; clients: number; registers: number; sets: number; faults: string; readMode: 'readIndex' | 'lease'; dataDir?: string; keepData?: boolean; json?: string; quiet?: boolean; checkHistory?: string; runs: number }>();
 if (f.checkHistory) {
   const v = checkRecorded(historyFromFile(JSON.parse(readFileSync(f.checkHistory, 'utf8'))), 120_000);
   for (const m of v.models) {
@@ -59,20 +60,32 @@ if (unknown.length) {
 const seed = f.seed ?? Math.floor(Math.random() * 2 ** 31);
 const log = f.quiet ? () => {} : (m: string): void => void process.stderr.write(`[chaos] ${m}\n`);
 log(`seed ${seed} (replay: --seed ${seed})`);
-const report = await runChaos({
-  ...DEFAULT_CHAOS,
-  seed,
-  durationMs: f.duration * 1000,
-  stores: f.stores,
-  clients: f.clients,
-  registers: f.registers,
-  sets: f.sets,
-  faults: kinds as FaultKind[],
-  readMode: f.readMode,
-  dataDir: f.dataDir,
-  keepData: !!f.keepData,
-  log,
-});
-process.stdout.write(formatReport(report) + '\n');
-if (f.json) writeFileSync(f.json, JSON.stringify({ ...report, opsRecorded: undefined }, null, 2) + '\n');
-process.exit(report.ok ? 0 : 1);
+const summary: string[] = [];
+let failures = 0;
+const reports: unknown[] = [];
+for (let run = 0; run < f.runs; run++) {
+  const runSeed = seed + run;
+  if (run > 0) log(`run ${run + 1} of ${f.runs}, seed ${runSeed}`);
+  const report = await runChaos({
+    ...DEFAULT_CHAOS,
+    seed: runSeed,
+    durationMs: f.duration * 1000,
+    stores: f.stores,
+    clients: f.clients,
+    registers: f.registers,
+    sets: f.sets,
+    faults: kinds as FaultKind[],
+    readMode: f.readMode,
+    dataDir: f.dataDir && f.runs > 1 ? `${f.dataDir}/run${run + 1}` : f.dataDir,
+    keepData: !!f.keepData,
+    log,
+  });
+  process.stdout.write(formatReport(report) + '\n\n');
+  reports.push({ ...report, opsRecorded: undefined });
+  if (!report.ok) failures++;
+  const kindsHit = [...new Set(report.faults.map((e) => e.kind))].join(',');
+  summary.push(`seed ${runSeed}: ${report.ok ? 'PASS' : 'FAIL'}, ${report.faults.length} faults (${kindsHit}), ${report.ops.total} ops (${report.ops.ok} ok, ${report.ops.unknown} unknown), lost ${report.lostWrites.length}, linearizable ${report.verdict.linearizable}`);
+}
+if (f.runs > 1) process.stdout.write(`summary of ${f.runs} runs: ${f.runs - failures} passed, ${failures} failed\n${summary.join('\n')}\n`);
+if (f.json) writeFileSync(f.json, JSON.stringify(f.runs > 1 ? reports : reports[0], null, 2) + '\n');
+process.exit(failures === 0 ? 0 : 1);
