@@ -59,7 +59,7 @@ function illegalResult<S, I, O>(
   key: string,
   all: Operation<I, O>[],
   pruned: Operation<I, O>[],
-  outcome: SearchOutcome<S>,
+  outcome: SearchOutcome<S, I, O>,
   opts: CheckOptions,
   start: number,
   partitions: number,

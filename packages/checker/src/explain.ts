@@ -17,13 +17,13 @@ export function describeOp<I, O>(model: Model<unknown, I, O>, op: Operation<I, O
 export function explainFailure<S, I, O>(
   model: Model<S, I, O>,
   ops: readonly Operation<I, O>[],
-  outcome: SearchOutcome<S>,
+  outcome: SearchOutcome<S, I, O>,
   maxPrefixLines = 12,
 ): string {
   const m = model as Model<unknown, I, O>;
   const showState = (s: S): string => (model.describeState ? model.describeState(s) : model.key(s));
   const lines: string[] = [];
-  const prefix = outcome.deepest.map((i) => ops[i]!);
+  const prefix = outcome.deepest;
   lines.push(`No linearization of these ${ops.length} ops exists (model ${model.name}).`);
   if (prefix.length === 0) {
     lines.push('Not even one op can be linearized first.');
@@ -35,7 +35,7 @@ export function explainFailure<S, I, O>(
   }
   lines.push(`State after it: ${showState(outcome.deepestState)}`);
   const inPrefix = new Set(outcome.deepest);
-  const rest = ops.map((op, i) => ({ op, i })).filter(({ i }) => !inPrefix.has(i));
+  const rest = ops.filter((op) => !inPrefix.has(op)).map((op) => ({ op }));
   const due = rest
     .filter(({ op }) => op.status === 'ok')
     .sort((a, b) => effectiveReturn(a.op) - effectiveReturn(b.op))[0];

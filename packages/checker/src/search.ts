@@ -4,13 +4,13 @@ import { ConfigCache, LinearizedSet } from './cache.js';
 import { buildEntries, lift, unlift, type Entry } from './history.js';
 import type { Model, Operation } from './types.js';
 
-export interface SearchOutcome<S> {
+export interface SearchOutcome<S, I = unknown, O = unknown> {
   verdict: 'ok' | 'illegal' | 'timeout';
   /**
-   * One longest linearizable prefix the search reached, as op indices in linearization order
-   * (for explanations), and the model state after it.
+   * One longest linearizable prefix the search reached, in linearization order (for
+   * explanations), and the model state after it.
    */
-  deepest: number[];
+  deepest: Operation<I, O>[];
   deepestState: S;
   /** Loop iterations, for tests and tuning. */
   steps: number;
@@ -37,6 +37,12 @@ const CLOCK_EVERY = 256;
  * left. (Not taking effect is equivalent to taking effect after everything observable, which is
  * exactly what stopping there means.)
  *
+ * Candidate order: among the call entries before the first return entry (the ops that may take
+ * effect next), 'ok' ops are tried first (phase 0) and unknown ones only after those all failed
+ * (phase 1, a second walk from the head). Any order is complete; this one visits the
+ * configurations with fewer optional ops first, so that the dominance pruning of the cache
+ * (see cache.ts) cuts the ones that add optional ops for no reason.
+ *
  * Invariants: the stack holds the linearized ops in linearization order with the state before
  * each; `set` is exactly the ops on the stack; `okRemaining` counts 'ok' ops not on the stack.
  * The loop is iterative (its depth is the stack array, not the JS call stack), so tens of
@@ -45,19 +51,23 @@ const CLOCK_EVERY = 256;
  */
 export function searchPartition<S, I, O>(
   model: Model<S, I, O>,
-  ops: readonly Operation<I, O>[],
+  history: readonly Operation<I, O>[],
   deadline: number,
-): SearchOutcome<S> {
+): SearchOutcome<S, I, O> {
+  // Call order (stable): the linearized set's compact window relies on it (cache.ts).
+  const ops = [...history].sort((a, b) => a.call - b.call);
   const init = model.init();
   let okRemaining = 0;
   for (const op of ops) if (op.status === 'ok') okRemaining++;
   if (okRemaining === 0) return { verdict: 'ok', deepest: [], deepestState: init, steps: 0 };
 
   const head = buildEntries(ops);
-  const set = new LinearizedSet(ops.length);
+  const set = new LinearizedSet(ops.map((op) => op.status === 'ok'));
+  const hasUnknown = okRemaining < ops.length;
   const cache = new ConfigCache<S>(model.equal?.bind(model));
   const stackEntries: Entry[] = [];
   const stackStates: S[] = [];
+  const stackPhases: number[] = [];
   let state = init;
 
   // The deepest prefix seen: best[0..valid) is known to equal the current stack's prefix, so a new
@@ -67,19 +77,25 @@ export function searchPartition<S, I, O>(
   let valid = 0;
 
   let entry = head.next!;
+  let phase = 0;
   let steps = 0;
   for (;;) {
     if (steps++ % CLOCK_EVERY === 0 && performance.now() > deadline) {
-      return { verdict: 'timeout', deepest: best, deepestState: bestState, steps };
+      return { verdict: 'timeout', deepest: best.map((i) => ops[i]!), deepestState: bestState, steps };
     }
     if (entry.isCall) {
       const op = ops[entry.op]!;
+      if ((op.status === 'ok') !== (phase === 0)) {
+        entry = entry.next!; // not this phase's kind of op
+        continue;
+      }
       const [legal, next] = model.step(state, op.input, op.status === 'ok' ? op.output : undefined);
       if (legal) {
         set.toggle(entry.op);
         if (cache.add(set, model.key(next), next)) {
           stackEntries.push(entry);
           stackStates.push(state);
+          stackPhases.push(phase);
           state = next;
           lift(entry);
           const depth = stackEntries.length;
@@ -89,19 +105,24 @@ export function searchPartition<S, I, O>(
             bestState = state;
           }
           if (op.status === 'ok' && --okRemaining === 0) {
-            return { verdict: 'ok', deepest: best, deepestState: bestState, steps };
+            return { verdict: 'ok', deepest: best.map((i) => ops[i]!), deepestState: bestState, steps };
           }
           entry = head.next!; // non-null: an 'ok' op is still in the list
+          phase = 0;
           continue;
         }
         set.toggle(entry.op); // seen before: undo and try the next candidate
       }
       entry = entry.next!; // a call's successor exists: its own return at least
+    } else if (phase === 0 && hasUnknown) {
+      entry = head.next!; // no 'ok' candidate worked: try the unknown ones
+      phase = 1;
     } else {
       // A pending op must have taken effect by now and nothing before it could: backtrack.
       const top = stackEntries.pop();
-      if (top === undefined) return { verdict: 'illegal', deepest: best, deepestState: bestState, steps };
+      if (top === undefined) return { verdict: 'illegal', deepest: best.map((i) => ops[i]!), deepestState: bestState, steps };
       state = stackStates.pop()!;
+      phase = stackPhases.pop()!;
       set.toggle(top.op);
       if (ops[top.op]!.status === 'ok') okRemaining++;
       unlift(top);

@@ -54,6 +54,7 @@ export const registerModel: Model<RegisterState, RegisterInput, RegisterOutput> 
    * leaves every get's result unchanged. Hence the history with w is linearizable iff it is without.
    */
   prune(ops) {
+    if (ops.every((op) => op.status === 'ok')) return ops;
     const seen = new Set<string | null>();
     for (const op of ops) {
       if (op.status === 'ok' && op.input.kind === 'get' && op.output !== undefined && op.output.value !== undefined) {

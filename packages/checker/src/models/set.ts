@@ -30,25 +30,55 @@ export type SetOp = Operation<SetInput, SetOutput>;
 
 const EMPTY: SetState = { element: null, rest: null, size: 0, h1: 0, h2: 0 };
 
-function has(state: SetState, element: string): boolean {
-  for (let n: SetState | null = state; n !== null && n.element !== null; n = n.rest) {
-    if (n.element === element) return true;
-  }
-  return false;
-}
-
 function elementsOf(state: SetState): string[] {
   const out: string[] = [];
   for (let n: SetState | null = state; n !== null && n.element !== null; n = n.rest) out.push(n.element);
   return out.sort();
 }
 
-/** Members as a Set, memoized per state node (states are immutable, so the memo never goes stale). */
-const memberSets = new WeakMap<SetState, Set<string>>();
-function membersOf(state: SetState): Set<string> {
-  let s = memberSets.get(state);
-  if (s === undefined) memberSets.set(state, (s = new Set(elementsOf(state))));
-  return s;
+/**
+ * Membership in O(1) amortized: one mutable Set holds the members of one state node (the
+ * cursor); to ask about another node the cursor walks to it through their common ancestor,
+ * deleting the elements it leaves and adding the ones it enters. The search moves one append at
+ * a time (push: a child; backtrack: the parent), so the walk is short; a fresh search starting
+ * elsewhere pays O(size) once. Correct because a chain never holds an element twice (step()
+ * returns the same state for a duplicate), and `size` is a node's depth.
+ */
+const cursor = { node: EMPTY, members: new Set<string>() };
+function moveCursor(target: SetState): Set<string> {
+  const members = cursor.members;
+  let a: SetState = cursor.node;
+  let b: SetState = target;
+  const enter: string[] = [];
+  while (b.size > a.size) {
+    enter.push(b.element!);
+    b = b.rest!;
+  }
+  while (a.size > b.size) {
+    members.delete(a.element!);
+    a = a.rest!;
+  }
+  while (a !== b) {
+    members.delete(a.element!);
+    a = a.rest!;
+    enter.push(b.element!);
+    b = b.rest!;
+  }
+  for (let i = enter.length - 1; i >= 0; i--) members.add(enter[i]!);
+  cursor.node = target;
+  return members;
+}
+
+function has(state: SetState, element: string): boolean {
+  return moveCursor(state).has(element);
+}
+
+/** Exact equality of a state and a set of strings (fingerprints first, cheaply). */
+function sameMembers(state: SetState, other: Set<string>, h1: number, h2: number): boolean {
+  if (other.size !== state.size || h1 !== state.h1 || h2 !== state.h2) return false;
+  const members = moveCursor(state);
+  for (const e of other) if (!members.has(e)) return false;
+  return true;
 }
 
 interface NormalizedRead {
@@ -63,25 +93,19 @@ function normalize(output: SetOutput): NormalizedRead | undefined {
   let n = normalizedReads.get(output);
   if (n === undefined) {
     if (!Array.isArray(output.elements)) return undefined;
-    const members = new Set(output.elements.map(String));
+    const members = new Set<string>();
     let h1 = 0;
     let h2 = 0;
-    for (const e of members) {
+    for (const raw of output.elements) {
+      const e = String(raw);
+      if (members.has(e)) continue;
+      members.add(e);
       h1 ^= fnv1a(e);
       h2 ^= mix32(e);
     }
     normalizedReads.set(output, (n = { members, h1: h1 >>> 0, h2: h2 >>> 0 }));
   }
   return n;
-}
-
-/** Exact: same size and every member of the state is in the read (fingerprints first, cheaply). */
-function matches(state: SetState, read: NormalizedRead): boolean {
-  if (read.members.size !== state.size || read.h1 !== state.h1 || read.h2 !== state.h2) return false;
-  for (let n: SetState | null = state; n !== null && n.element !== null; n = n.rest) {
-    if (!read.members.has(n.element)) return false;
-  }
-  return true;
 }
 
 function show(elements: Iterable<string>): string {
@@ -94,7 +118,7 @@ export const setModel: Model<SetState, SetInput, SetOutput> = {
   step(state, input, output) {
     if (input.kind === 'append') {
       // Appending a present element leaves the set unchanged (elements are meant to be unique;
-      // this keeps size and the XOR fingerprint honest if they are not). O(size) scan.
+      // this keeps size and the XOR fingerprint honest if they are not).
       if (has(state, input.element)) return [true, state];
       return [
         true,
@@ -109,7 +133,7 @@ export const setModel: Model<SetState, SetInput, SetOutput> = {
     }
     if (output === undefined) return [true, state]; // an unknown read constrains nothing
     const read = normalize(output);
-    return [read !== undefined && matches(state, read), state];
+    return [read !== undefined && sameMembers(state, read.members, read.h1, read.h2), state];
   },
   validate: (op) =>
     op.status === 'ok' && op.input.kind === 'read' && !Array.isArray(op.output?.elements)
@@ -120,9 +144,11 @@ export const setModel: Model<SetState, SetInput, SetOutput> = {
   equal(a, b) {
     if (a === b) return true;
     if (a.size !== b.size || a.h1 !== b.h1 || a.h2 !== b.h2) return false;
-    const mb = membersOf(b);
+    // The cache passes (visited, current): move the cursor to the current state, which it is
+    // near, not to the visited one, which may have diverged long ago.
+    const members = moveCursor(b);
     for (let n: SetState | null = a; n !== null && n.element !== null; n = n.rest) {
-      if (!mb.has(n.element)) return false;
+      if (!members.has(n.element)) return false;
     }
     return true;
   },
@@ -133,6 +159,7 @@ export const setModel: Model<SetState, SetInput, SetOutput> = {
    * its element; none does, so no read follows it, and removing it changes no read's result.
    */
   prune(ops) {
+    if (ops.every((op) => op.status === 'ok')) return ops;
     const seen = new Set<string>();
     for (const op of ops) {
       if (op.status === 'ok' && op.input.kind === 'read' && Array.isArray(op.output?.elements)) {
