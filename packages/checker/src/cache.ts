@@ -74,6 +74,11 @@ export class LinearizedSet {
     }
   }
 
+  has(i: number): boolean {
+    const k = this.slot[i]!;
+    return ((this.isOk[i] ? this.ok : this.unknown)[k >>> 5]! & (1 << (k & 31))) !== 0;
+  }
+
   /** Toggles op i in or out (XOR makes set and clear the same operation on the hash). */
   toggle(i: number): void {
     const k = this.slot[i]!;

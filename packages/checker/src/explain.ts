@@ -41,7 +41,8 @@ export function explainFailure<S, I, O>(
     .sort((a, b) => effectiveReturn(a.op) - effectiveReturn(b.op))[0];
   if (due === undefined) return lines.join('\n');
   const dueAt = effectiveReturn(due.op);
-  lines.push(`#${due.op.id} (${describeOp(m, due.op)}) returned at ${dueAt.toFixed(3)}, so it or an op concurrent with it must come next:`);
+  const origin = Math.min(...ops.map((op) => op.call)); // times as formatHistory shows them
+  lines.push(`#${due.op.id} (${describeOp(m, due.op)}) returned at ${(dueAt - origin).toFixed(3)}, so it or an op concurrent with it must come next:`);
   for (const { op } of rest) {
     if (op.call > dueAt) continue; // called after the due op returned: cannot precede it
     const [legal] = model.step(outcome.deepestState, op.input, op.status === 'ok' ? op.output : undefined);

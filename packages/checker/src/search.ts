@@ -43,6 +43,12 @@ const CLOCK_EVERY = 256;
  * configurations with fewer optional ops first, so that the dominance pruning of the cache
  * (see cache.ts) cuts the ones that add optional ops for no reason.
  *
+ * Symmetry: unknown ops with identical inputs (say, several timed-out deletes of one key) are
+ * interchangeable, except that one called earlier may take effect anywhere a later one may. So
+ * any linearization can be rewritten to use them in call order, and the search only lets such an
+ * op take effect once its identical predecessor has: otherwise every choice among them would be
+ * explored separately.
+ *
  * Invariants: the stack holds the linearized ops in linearization order with the state before
  * each; `set` is exactly the ops on the stack; `okRemaining` counts 'ok' ops not on the stack.
  * The loop is iterative (its depth is the stack array, not the JS call stack), so tens of
@@ -64,6 +70,17 @@ export function searchPartition<S, I, O>(
   const head = buildEntries(ops);
   const set = new LinearizedSet(ops.map((op) => op.status === 'ok'));
   const hasUnknown = okRemaining < ops.length;
+  // twin[i]: the previous unknown op (in call order) with the same input, or -1.
+  const twin = new Int32Array(ops.length).fill(-1);
+  if (hasUnknown) {
+    const last = new Map<string, number>();
+    ops.forEach((op, i) => {
+      if (op.status === 'ok') return;
+      const id = JSON.stringify(op.input);
+      twin[i] = last.get(id) ?? -1;
+      last.set(id, i);
+    });
+  }
   const cache = new ConfigCache<S>(model.equal?.bind(model));
   const stackEntries: Entry[] = [];
   const stackStates: S[] = [];
@@ -85,8 +102,8 @@ export function searchPartition<S, I, O>(
     }
     if (entry.isCall) {
       const op = ops[entry.op]!;
-      if ((op.status === 'ok') !== (phase === 0)) {
-        entry = entry.next!; // not this phase's kind of op
+      if ((op.status === 'ok') !== (phase === 0) || (twin[entry.op]! >= 0 && !set.has(twin[entry.op]!))) {
+        entry = entry.next!; // not this phase's kind of op, or its identical twin must go first
         continue;
       }
       const [legal, next] = model.step(state, op.input, op.status === 'ok' ? op.output : undefined);

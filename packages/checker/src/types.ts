@@ -46,6 +46,20 @@ export interface Model<S, I, O> {
    * unknown outcome, unknown writes nobody observed). Must not remove 'ok' ops that constrain.
    */
   prune?(ops: Operation<I, O>[]): Operation<I, O>[];
+  /**
+   * For the minimizer: what an op makes observable (`produces`, e.g. a put's value) and what a
+   * read's result depends on (`observes`). Dropping the last producer of a token also drops the
+   * ops observing it, so a minimal history never "fails" only because the write a read saw was
+   * removed (which would point at the wrong op).
+   */
+  tokens?(op: Operation<I, O>): { produces?: string[]; observes?: string[] };
+  /**
+   * For the minimizer: `op` without its observations of the `lost` tokens (a copy), or null to
+   * drop it (the default). Only sound where forgetting a producer everywhere is a projection
+   * that keeps linearizable histories linearizable (a set read minus an element whose append
+   * was dropped); a register get must be dropped instead.
+   */
+  project?(op: Operation<I, O>, lost: ReadonlySet<string>): Operation<I, O> | null;
   /** For reports: the op's input and output in a few words. */
   describe?(op: Operation<I, O>): string;
   /** For reports: a readable state. */
@@ -66,7 +80,11 @@ export interface CheckFailure<I, O> {
   partition: string;
   /** All ops of that partition, as given (before pruning). */
   ops: Operation<I, O>[];
-  /** A minimized, still illegal subset (the pruned partition when minimization is off or found nothing to drop). */
+  /**
+   * A minimized, still illegal history: a subset of the partition's ops (after pruning), except
+   * that with Model.project (the set model) a read may show fewer elements than recorded, those
+   * whose appends were dropped. The pruned partition when minimization is off.
+   */
   minimal: Operation<I, O>[];
   /** Why `minimal` is illegal: a longest linearizable prefix and what could not follow it. */
   explanation: string;

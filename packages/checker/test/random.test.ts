@@ -61,7 +61,9 @@ describe('randomized register histories', () => {
       if (stale !== undefined) {
         const rs = checkHistory(registerModel, stale, { timeoutMs: 5000 });
         assert.equal(rs.verdict, 'illegal', `round ${round} stale read seed=${rng.seed}:\n${formatHistory(stale, registerModel)}`);
-        assert.ok(rs.failure!.minimal.length <= 4, `minimal stale-read history has ${rs.failure!.minimal.length} ops`);
+        const m = rs.failure!.minimal;
+        assert.ok(m.length < stale.length && m.length <= 8, `minimal stale-read history has ${m.length} ops:\n${formatHistory(m, registerModel)}`);
+        assert.equal(checkHistory(registerModel, m, { minimize: false }).verdict, 'illegal');
       }
     }
   });
@@ -88,7 +90,11 @@ describe('randomized set histories', () => {
       const bad = clone(ops);
       const out = bad[ops.indexOf(read)]!.output!;
       out.elements = out.elements!.filter((e) => e !== element);
-      assert.equal(checkHistory(setModel, bad, { timeoutMs: 5000 }).verdict, 'illegal', `round ${round} seed=${rng.seed}`);
+      const rb = checkHistory(setModel, bad, { timeoutMs: 5000 });
+      assert.equal(rb.verdict, 'illegal', `round ${round} seed=${rng.seed}`);
+      const m = rb.failure!.minimal;
+      assert.ok(m.length <= 4, `minimal has ${m.length} ops:\n${formatHistory(m, setModel)}`);
+      assert.equal(checkHistory(setModel, m, { minimize: false }).verdict, 'illegal');
     }
   });
 });

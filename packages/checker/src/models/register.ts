@@ -73,6 +73,15 @@ export const registerModel: Model<RegisterState, RegisterInput, RegisterOutput> 
       }
     });
   },
+  // A put produces its value, a delete produces null; an ok get observes what it returned. No
+  // project(): a get whose value's put was dropped is dropped with it.
+  tokens(op) {
+    const i = op.input;
+    if (i.kind === 'put') return { produces: ['V' + i.value] };
+    if (i.kind === 'delete') return { produces: ['N'] };
+    if (op.status !== 'ok' || op.output?.value === undefined) return {};
+    return { observes: [op.output.value === null ? 'N' : 'V' + op.output.value] };
+  },
   describe(op) {
     const i = op.input;
     switch (i.kind) {

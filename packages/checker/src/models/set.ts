@@ -171,6 +171,19 @@ export const setModel: Model<SetState, SetInput, SetOutput> = {
       return op.input.kind === 'append' && seen.has(op.input.element);
     });
   },
+  // An append produces its element; an ok read observes each element it returned.
+  tokens(op) {
+    const i = op.input;
+    if (i.kind === 'append') return { produces: [i.element] };
+    if (op.status !== 'ok' || !Array.isArray(op.output?.elements)) return {};
+    return { observes: op.output!.elements!.map(String) };
+  },
+  // Dropping an append everywhere is a projection: a linearization of the history restricted to
+  // the other elements is the original one minus that append. So a read forgets the element.
+  project(op, lost) {
+    if (op.input.kind !== 'read' || !Array.isArray(op.output?.elements)) return null;
+    return { ...op, output: { ...op.output, elements: op.output!.elements!.filter((e) => !lost.has(String(e))) } };
+  },
   describe(op) {
     const i = op.input;
     if (i.kind === 'append') return `append ${i.key} += ${JSON.stringify(i.element)}`;
