@@ -41,7 +41,7 @@ export function explainFailure<S, I, O>(
     .sort((a, b) => effectiveReturn(a.op) - effectiveReturn(b.op))[0];
   if (due === undefined) return lines.join('\n');
   const dueAt = effectiveReturn(due.op);
-  const origin = Math.min(...ops.map((op) => op.call)); // times as formatHistory shows them
+  const origin = ops.reduce((m, op) => Math.min(m, op.call), Infinity); // times as formatHistory shows them
   lines.push(`#${due.op.id} (${describeOp(m, due.op)}) returned at ${(dueAt - origin).toFixed(3)}, so it or an op concurrent with it must come next:`);
   for (const { op } of rest) {
     if (op.call > dueAt) continue; // called after the due op returned: cannot precede it

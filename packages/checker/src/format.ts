@@ -14,8 +14,9 @@ export function formatHistory<S, I, O>(ops: readonly Operation<I, O>[], model?: 
   const sorted = [...ops].sort((a, b) => a.call - b.call || a.id - b.id);
   const origin = sorted.length > 0 ? sorted[0]!.call : 0;
   const m = (model ?? {}) as Model<unknown, I, O>;
-  const idW = Math.max(2, ...sorted.map((o) => String(o.id).length));
-  const cW = Math.max(2, ...sorted.map((o) => String(o.clientId).length));
+  // reduce, not Math.max(...): spreading 100 000+ arguments overflows the stack.
+  const idW = sorted.reduce((w, o) => Math.max(w, String(o.id).length), 2);
+  const cW = sorted.reduce((w, o) => Math.max(w, String(o.clientId).length), 2);
   return sorted
     .map((op) => {
       const ret = op.status === 'unknown' ? Infinity : op.return;
