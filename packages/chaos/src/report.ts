@@ -20,9 +20,12 @@ export function formatReport(r: ChaosReport): string {
   for (const m of r.verdict.models) {
     lines.push(`linearizability, ${m.model} model: ${m.verdict.toUpperCase()} (${m.ops} ops, ${m.elapsedMs} ms)`);
     if (m.failure) {
-      lines.push(`  failing key ${m.failure.partition} (${m.failure.ops} ops); ${m.failure.explanation}`);
+      const ex = m.failure.explanation.length > 2000 ? `${m.failure.explanation.slice(0, 2000)} ...` : m.failure.explanation;
+      lines.push(`  failing key ${m.failure.partition} (${m.failure.ops} ops); ${ex}`);
       lines.push('  smallest failing history found:');
-      for (const l of m.failure.minimal.split('\n')) lines.push(`    ${l}`);
+      // Set reads can list hundreds of elements: the text keeps the start of each line (the
+      // JSON report and history.json have everything).
+      for (const l of m.failure.minimal.split('\n')) lines.push(`    ${l.length > 400 ? `${l.slice(0, 400)} ... (${l.length} chars)` : l}`);
     }
   }
   lines.push(`verdict: ${r.ok ? 'PASS' : 'FAIL'} (${(r.elapsedMs / 1000).toFixed(0)} s)${r.ok ? '' : `; data and logs kept in ${r.dataDir}`}`);
