@@ -28,6 +28,7 @@ const program = new Command('chaos')
   .addOption(new Option('--keep-data', 'keep the data dir after a passing run'))
   .addOption(new Option('--json <file>', 'also write the report as JSON'))
   .addOption(new Option('--runs <n>', 'runs one after another, seeds seed, seed+1, ...; a summary at the end').argParser(int('--runs', 1)).default(1))
+  .addOption(new Option('--retry-ambiguous-writes', "clients retry writes of unknown outcome (RawClient's default; not linearizable: a retried write can apply twice)"))
   .addOption(new Option('--quiet', 'no progress lines'))
   .addOption(new Option('--check-history <file>', 'only check a history.json a failed run left (no cluster)'))
   .exitOverride()
@@ -38,7 +39,7 @@ try {
 } catch (e) {
   process.exit((e as { exitCode?: number }).exitCode === 0 ? 0 : 2);
 }
-const f = program.opts<{ duration: number; seed?: number; stores: number; clients: number; registers: number; sets: number; faults: string; readMode: 'readIndex' | 'lease'; dataDir?: string; keepData?: boolean; json?: string; quiet?: boolean; checkHistory?: string; runs: number }>();
+const f = program.opts<{ duration: number; seed?: number; stores: number; clients: number; registers: number; sets: number; faults: string; readMode: 'readIndex' | 'lease'; dataDir?: string; keepData?: boolean; json?: string; quiet?: boolean; checkHistory?: string; runs: number; retryAmbiguousWrites?: boolean }>();
 if (f.checkHistory) {
   const v = checkRecorded(historyFromFile(JSON.parse(readFileSync(f.checkHistory, 'utf8'))), 120_000);
   for (const m of v.models) {
@@ -78,6 +79,7 @@ for (let run = 0; run < f.runs; run++) {
     readMode: f.readMode,
     dataDir: f.dataDir && f.runs > 1 ? `${f.dataDir}/run${run + 1}` : f.dataDir,
     keepData: !!f.keepData,
+    retryAmbiguousWrites: !!f.retryAmbiguousWrites,
     log,
   });
   process.stdout.write(formatReport(report) + '\n\n');

@@ -7,7 +7,7 @@ const lat = (l: LatencySummary): string => (l.count === 0 ? 'none' : `${l.count}
 export function formatReport(r: ChaosReport): string {
   const lines: string[] = [];
   const o = r.options;
-  lines.push(`chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ${(o.durationMs / 1000).toFixed(0)} s, reads by ${o.readMode}`);
+  lines.push(`chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ${(o.durationMs / 1000).toFixed(0)} s, reads by ${o.readMode}${o.retryAmbiguousWrites ? ', clients RETRY writes of unknown outcome' : ''}`);
   lines.push(`fault schedule (${r.faults.length} faults):`);
   for (const f of r.faults) lines.push(`  ${(f.start / 1000).toFixed(1).padStart(6)} s .. ${(f.end / 1000).toFixed(1).padStart(6)} s  ${f.kind.padEnd(14)} ${f.detail}`);
   lines.push(`operations: ${r.ops.total} (ok ${r.ops.ok}, unknown ${r.ops.unknown}, failed ${r.ops.failed})`);

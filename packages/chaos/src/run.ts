@@ -31,6 +31,12 @@ export interface ChaosOptions {
   keepData: boolean;
   /** Time budget of the linearizability search per model. */
   checkTimeoutMs: number;
+  /**
+   * The clients retry writes whose outcome is unknown (RawClient's default). Off for a real
+   * check: a retried write can be applied twice, which is not linearizable; on, it shows what
+   * the checker says about that default.
+   */
+  retryAmbiguousWrites?: boolean;
   log: (msg: string) => void;
 }
 
@@ -51,7 +57,7 @@ export const DEFAULT_CHAOS: Omit<ChaosOptions, 'seed'> = Object.freeze({
 
 export interface ChaosReport {
   seed: number;
-  options: { durationMs: number; stores: number; clients: number; registers: number; sets: number; faults: string[]; readMode: string };
+  options: { durationMs: number; stores: number; clients: number; registers: number; sets: number; faults: string[]; readMode: string; retryAmbiguousWrites: boolean };
   dataDir: string;
   faults: FaultEvent[];
   ops: { total: number; ok: number; unknown: number; failed: number; byKind: Record<string, { ok: number; unknown: number; failed: number }> };
@@ -137,7 +143,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await cluster.start();
     await cluster.waitUntilReady({ timeoutMs: 60_000, replicas: Math.min(3, o.stores) });
     o.log(`cluster up: scheduler ${cluster.schedulerAddr}, ${o.stores} stores behind ${o.stores * (o.stores - 1)} proxies; data in ${dataDir}`);
-    const clientOpts = { schedulerAddr: cluster.schedulerAddr, timeoutMs: 4000, attemptTimeoutMs: 1500, retryAmbiguousWrites: false, scanBatchSize: 1 << 20 };
+    const clientOpts = { schedulerAddr: cluster.schedulerAddr, timeoutMs: 4000, attemptTimeoutMs: 1500, retryAmbiguousWrites: o.retryAmbiguousWrites === true, scanBatchSize: 1 << 20 };
     for (let i = 0; i < o.clients; i++) clients.push(await RawClient.connect(clientOpts));
     const workload = new Workload(clients, { clients: o.clients, registers: o.registers, sets: o.sets, readRatio: 0.5, setRatio: o.sets > 0 ? 0.4 : 0, thinkMs: 5 }, fork(random));
 
@@ -216,7 +222,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       unmount(m);
     }
   }
-  report.options = { durationMs: o.durationMs, stores: o.stores, clients: o.clients, registers: o.registers, sets: o.sets, faults, readMode: o.readMode };
+  report.options = { durationMs: o.durationMs, stores: o.stores, clients: o.clients, registers: o.registers, sets: o.sets, faults, readMode: o.readMode, retryAmbiguousWrites: o.retryAmbiguousWrites === true };
   report.crashes = crashes;
   report.ok = crashes.length === 0 && report.recovery.ok && report.lostWrites.length === 0 && report.verdict.linearizable === true;
   report.elapsedMs = Math.round(performance.now() - tStart);
