@@ -7,7 +7,7 @@
 import { Engines, WriteBatch, raftLogKey, raftStateKey, applyStateKey, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
 import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
 import { isJoint, roleOf } from './conf_change.js';
-import { checkRegionLog, decodeLogEntry, readApplyStateRecord, readRaftStateRecord, readSnapshotRaftStateRecord } from './storage_check.js';
+import { type LogChecks, checkRegionState, decodeLogEntry, readApplyStateRecord, readRaftStateRecord, readSnapshotRaftStateRecord } from './storage_check.js';
 import {
   CompactedError,
   ConfState,
@@ -140,9 +140,10 @@ export class PeerStorage implements Storage {
 
   /**
    * Rebuilds a peer's storage from disk alone (restart). `applying`: the region state says a
-   * snapshot was accepted and its data may not be in place yet.
+   * snapshot was accepted and its data may not be in place yet. Damaged records throw
+   * StorageCorruptionError; the log scan is awaited here, or handed to `logChecks`.
    */
-  static async load(engines: Engines, region: metapb.IRegion, applying = false): Promise<PeerStorage> {
+  static async load(engines: Engines, region: metapb.IRegion, applying = false, logChecks?: LogChecks): Promise<PeerStorage> {
     const id = region.id!;
     // Damaged or contradicting records refuse the start (storage_check.ts), naming the key.
     const rs = readRaftStateRecord(engines, id);
@@ -153,7 +154,8 @@ export class PeerStorage implements Storage {
       ? fromRaftLocalState(rs)
       : { hardState: { term: applyState.truncatedTerm, vote: 0, commit: applyState.truncatedIndex }, lastIndex: applyState.truncatedIndex, lastTerm: applyState.truncatedTerm };
     if (applying) raftState = await recoverSnapshotRaftState(engines, id, raftState, applyState);
-    await checkRegionLog(engines, id, {
+    // The log's keys-only scan goes to `logChecks` (the store awaits them all before it starts).
+    const checkLog = checkRegionState(engines, id, {
       applied: applyState.appliedIndex,
       truncatedIndex: applyState.truncatedIndex,
       truncatedTerm: applyState.truncatedTerm,
@@ -161,6 +163,8 @@ export class PeerStorage implements Storage {
       lastIndex: raftState.lastIndex,
       lastTerm: raftState.lastTerm,
     });
+    if (logChecks) logChecks.add(checkLog);
+    else await checkLog();
     // The apply state is written with the kv data, the raft state with the log; a crash between
     // the two writes of a round can leave commit behind applied. Applied entries are committed.
     if (raftState.hardState.commit < applyState.appliedIndex) raftState.hardState.commit = applyState.appliedIndex;

@@ -14,6 +14,8 @@
 //   value is copied out; raft-log GC bounds the range, raftLogGcCountLimit entries at worst);
 // - the first and last entries decode, carry their own index, and the last one the raft state's
 //   last term.
+// The record checks are synchronous; the keys-only scans of all regions run concurrently and are
+// awaited before the store starts (LogChecks).
 // Entries in the middle are not decoded (that would read the whole log's values at every start):
 // one damaged there is found when raft reads it, and PeerStorage reports it the same way, naming
 // its key; the raft worker then stops the store (a fatal error) instead of using it.
@@ -127,11 +129,53 @@ export interface LoadedState {
 }
 
 /**
- * The invariants between a region's loaded states and its log (see the file comment). Runs after
- * PeerStorage.load has completed a snapshot acceptance cut short by a crash, before it raises
- * commit to applied.
+ * The log checks of every region of a store, run concurrently (at most `concurrency` at a time)
+ * while the store loads and awaited once before it starts: each keys-only scan is real I/O (an
+ * event-loop turn), and one region after the other would make a start with many regions wait
+ * behind whatever else the process runs (other stores of an in-process cluster) once per region.
  */
-export async function checkRegionLog(engines: Engines, id: number, s: LoadedState): Promise<void> {
+export class LogChecks {
+  private readonly waiting: (() => Promise<void>)[] = [];
+  private running = 0;
+  private failure: unknown = null;
+  private idle: (() => void) | null = null;
+
+  constructor(private readonly concurrency = 32) {}
+
+  add(check: () => Promise<void>): void {
+    this.waiting.push(check);
+    this.pump();
+  }
+
+  /** Resolves when every check passed; rejects with the first failure (the others still finish). */
+  async done(): Promise<void> {
+    if (this.running > 0 || this.waiting.length > 0) await new Promise<void>((r) => (this.idle = r));
+    if (this.failure !== null) throw this.failure;
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.waiting.length > 0) {
+      const check = this.waiting.shift()!;
+      this.running++;
+      void check()
+        .catch((e: unknown) => {
+          if (this.failure === null) this.failure = e;
+        })
+        .finally(() => {
+          this.running--;
+          this.pump();
+          if (this.running === 0 && this.waiting.length === 0) this.idle?.();
+        });
+    }
+  }
+}
+
+/**
+ * The invariants between a region's loaded states (synchronous: record reads only) — see the file
+ * comment. Runs after PeerStorage.load has completed a snapshot acceptance cut short by a crash,
+ * before it raises commit to applied. Returns the log's own check (checkLog), which does I/O.
+ */
+export function checkRegionState(engines: Engines, id: number, s: LoadedState): () => Promise<void> {
   const rsKey = raftStateKey(id);
   const state = (p: string): StorageCorruptionError => new StorageCorruptionError(id, 'raft', rsKey, 'raft state', p);
   if (s.lastIndex < s.truncatedIndex) throw state(`last index ${s.lastIndex} below the truncated index ${s.truncatedIndex} of the apply state`);
@@ -139,9 +183,30 @@ export async function checkRegionLog(engines: Engines, id: number, s: LoadedStat
   if (s.commit > s.lastIndex) throw state(`commit index ${s.commit} beyond last index ${s.lastIndex}`);
   if (s.lastIndex === s.truncatedIndex) {
     if (s.lastTerm !== s.truncatedTerm) throw state(`last term ${s.lastTerm} at index ${s.lastIndex}, but the apply state says term ${s.truncatedTerm} there`);
-    return;
+    return () => Promise.resolve();
   }
-  // Every index truncated+1 .. last, in order, without a hole: keys only.
+  // The log's ends now (synchronous reads)...
+  const entryAt = (index: number): Entry | undefined => {
+    const b = engines.raft.getSync('raft', raftLogKey(id, index));
+    return b === undefined ? undefined : decodeLogEntry(id, index, b);
+  };
+  const missing = (index: number, problem: string): StorageCorruptionError =>
+    new StorageCorruptionError(id, 'raft', raftLogKey(id, index), `raft log entry ${index}`, `missing: ${problem}`);
+  const first = entryAt(s.truncatedIndex + 1);
+  if (first === undefined) throw missing(s.truncatedIndex + 1, `the log after the truncated index ${s.truncatedIndex} does not start (last index ${s.lastIndex})`);
+  if (first.term < s.truncatedTerm) {
+    throw new StorageCorruptionError(id, 'raft', raftLogKey(id, first.index), `raft log entry ${first.index}`, `term ${first.term} below the truncated term ${s.truncatedTerm}`);
+  }
+  const last = s.lastIndex === first.index ? first : entryAt(s.lastIndex);
+  if (last !== undefined && last.term !== s.lastTerm) {
+    throw new StorageCorruptionError(id, 'raft', raftLogKey(id, last.index), `raft log entry ${last.index}`, `term ${last.term}, but the raft state says last term ${s.lastTerm}`);
+  }
+  // ...and everything between (a lost last entry included) with a keys-only scan, later.
+  return () => checkLogContiguous(engines, id, s);
+}
+
+/** The log holds every index truncated+1 .. last, in order, without a hole: keys only. */
+async function checkLogContiguous(engines: Engines, id: number, s: LoadedState): Promise<void> {
   const { start, end } = raftLogRange(id, s.truncatedIndex + 1, s.lastIndex + 1);
   let want = s.truncatedIndex + 1;
   for await (const k of engines.raft.scanKeys('raft', start, end)) {
@@ -155,14 +220,5 @@ export async function checkRegionLog(engines: Engines, id: number, s: LoadedStat
   if (want <= s.lastIndex) {
     throw new StorageCorruptionError(id, 'raft', raftLogKey(id, want), `raft log entry ${want}`,
       `missing: the log ends at ${want - 1} but the raft state says last index ${s.lastIndex} (truncated index ${s.truncatedIndex})`);
-  }
-  const entryAt = (index: number): Entry => decodeLogEntry(id, index, engines.raft.getSync('raft', raftLogKey(id, index))!);
-  const first = entryAt(s.truncatedIndex + 1);
-  if (first.term < s.truncatedTerm) {
-    throw new StorageCorruptionError(id, 'raft', raftLogKey(id, first.index), `raft log entry ${first.index}`, `term ${first.term} below the truncated term ${s.truncatedTerm}`);
-  }
-  const last = s.lastIndex === first.index ? first : entryAt(s.lastIndex);
-  if (last.term !== s.lastTerm) {
-    throw new StorageCorruptionError(id, 'raft', raftLogKey(id, last.index), `raft log entry ${last.index}`, `term ${last.term}, but the raft state says last term ${s.lastTerm}`);
   }
 }

@@ -11,7 +11,7 @@ import { eraftpb } from '@tskv/proto';
 import { Logger, createLogger } from './logger.js';
 import { Peer } from './peer.js';
 import { PeerStorage } from './peer_storage.js';
-import { decodeRegionStateRecord } from './storage_check.js';
+import { LogChecks, decodeRegionStateRecord } from './storage_check.js';
 import { RaftLogGcWorker } from './raft_log_gc.js';
 import { RaftWorker } from './raft_worker.js';
 import { RegionWorker } from './region_worker.js';
@@ -95,6 +95,7 @@ export class Store implements SnapshotEndpoint {
     const { start, end } = regionStateRange();
     let applying = 0;
     const leftovers: metapb.IRegion[] = [];
+    const logChecks = new LogChecks(); // the regions' log scans, concurrently (storage_check.ts)
     for (const [k, v] of await engines.kv.collect('raft', start, end)) {
       const st = decodeRegionStateRecord(k, v); // damaged: the store refuses to start (storage_check.ts)
       if (!st.region) continue;
@@ -111,7 +112,7 @@ export class Store implements SnapshotEndpoint {
         continue;
       }
       const isApplying = st.state === raft_serverpb.PeerState.Applying;
-      const ps = await PeerStorage.load(engines, st.region as metapb.IRegion, isApplying);
+      const ps = await PeerStorage.load(engines, st.region as metapb.IRegion, isApplying, logChecks);
       const peer = new Peer(cfg, ps, me.id!, s.logger);
       s.router.register(peer);
       s.meta.setRegion(ps.region);
@@ -129,6 +130,7 @@ export class Store implements SnapshotEndpoint {
         applying++;
       }
     }
+    await logChecks.done(); // a damaged log: the store refuses to start
     // Data a destroy did not get to delete before a crash (unless a live region holds the range).
     for (const r of leftovers) {
       if (s.meta.overlapping(r.startKey ?? new Uint8Array(0), r.endKey ?? new Uint8Array(0)).length === 0) s.regionWorker.destroy(r);
