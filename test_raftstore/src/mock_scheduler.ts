@@ -87,6 +87,7 @@ export class MockScheduler implements SchedulerClient {
   /** Registers the first region (or any region created by the test itself). */
   bootstrap(region: metapb.IRegion): void {
     this.regions.set(region.id!, { region: cloneRegion(region), leader: null });
+    this.widenSpan(region);
     for (const p of region.peers ?? []) if ((p.id ?? 0) >= this.nextId) this.nextId = p.id! + 1;
     if ((region.id ?? 0) >= this.nextId) this.nextId = region.id! + 1;
   }
@@ -156,9 +157,13 @@ export class MockScheduler implements SchedulerClient {
     const v = epochOf(region).version;
     for (const [other, info] of this.regions) {
       if (other === id) continue;
-      if (overlaps(info.region, region) && epochOf(info.region).version <= v) this.regions.delete(other);
+      if (overlaps(info.region, region) && epochOf(info.region).version <= v) {
+        this.widenSpan(info.region);
+        this.regions.delete(other);
+      }
     }
     const known = this.regions.get(id);
+    if (known) this.widenSpan(known.region);
     this.regions.set(id, { region: cloneRegion(region), leader: leader === undefined ? known?.leader ?? null : leader });
   }
 
@@ -213,19 +218,26 @@ export class MockScheduler implements SchedulerClient {
 
   /** Whether `key` lies between the lowest start and the highest end of the known regions. */
   withinKnownSpan(key: Uint8Array): boolean {
-    let lo: Uint8Array | null = null;
-    let hiUnbounded = false;
-    let hi: Uint8Array | null = null;
-    for (const { region } of this.regions.values()) {
-      const s = region.startKey ?? new Uint8Array(0);
-      const e = region.endKey ?? new Uint8Array(0);
-      if (lo === null || cmp(s, lo) < 0) lo = s;
-      if (e.length === 0) hiUnbounded = true;
-      else if (hi === null || cmp(e, hi) > 0) hi = e;
-    }
-    if (lo === null || cmp(key, lo) < 0) return false;
-    return hiUnbounded || (hi !== null && cmp(key, hi) < 0);
+    // The span ever known, not the current union: regions only split (no merges), so a range
+    // once covered stays covered, and a gap at either end is a split whose right (or left) part
+    // has not reported yet (the old region's heartbeat with its new, shorter range can come
+    // first), not a key outside the cluster.
+    for (const { region } of this.regions.values()) this.widenSpan(region);
+    if (this.spanLo === null || cmp(key, this.spanLo) < 0) return false;
+    return this.spanUnbounded || (this.spanHi !== null && cmp(key, this.spanHi) < 0);
   }
+
+  private widenSpan(region: metapb.IRegion): void {
+    const s = region.startKey ?? new Uint8Array(0);
+    const e = region.endKey ?? new Uint8Array(0);
+    if (this.spanLo === null || cmp(s, this.spanLo) < 0) this.spanLo = s;
+    if (e.length === 0) this.spanUnbounded = true;
+    else if (this.spanHi === null || cmp(e, this.spanHi) > 0) this.spanHi = e;
+  }
+
+  private spanLo: Uint8Array | null = null;
+  private spanHi: Uint8Array | null = null;
+  private spanUnbounded = false;
 
   leader(regionId: number): metapb.IPeer | null {
     return this.regions.get(regionId)?.leader ?? null;
