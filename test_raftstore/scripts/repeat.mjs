@@ -38,7 +38,7 @@ for (let i = 1; i <= n; i++) {
     const t0 = Date.now();
     const r = spawnSync(process.execPath, ['--test', '--test-reporter=spec', `--test-name-pattern=^${name}$`, fileOf.get(name)], {
       encoding: 'utf8',
-      env: { ...process.env, TSKV_RUN_QUARANTINED: '1' }, // the long runs include quarantined scenarios
+      env: process.env,
       maxBuffer: 256 * 1024 * 1024,
     });
     const ms = Date.now() - t0;
