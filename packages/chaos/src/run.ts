@@ -138,6 +138,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const clients: RawClient[] = [];
   let final: RawClient | null = null;
   const report = { seed: o.seed, dataDir } as ChaosReport;
+  // Every verdict holds (false for a run that threw before reaching them).
+  const passed = (): boolean =>
+    crashes.length === 0 && report.recovery?.ok === true && report.lostWrites?.length === 0 && report.verdict?.linearizable === true;
   try {
     await mesh.start();
     await cluster.start();
@@ -216,7 +219,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     await cluster.stop().catch(() => cluster!.killAllNow());
     await mesh.stop();
     // tmpfs contents vanish with the mount: keep a copy for a run that failed (or threw).
-    const failed = !(report.crashes === undefined && report.verdict?.linearizable === true && report.lostWrites?.length === 0 && report.recovery?.ok && crashes.length === 0);
+    const failed = !passed();
     for (const m of mounts) {
       if (failed || o.keepData) cpSync(m, `${m}.kept`, { recursive: true });
       unmount(m);
@@ -224,7 +227,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   }
   report.options = { durationMs: o.durationMs, stores: o.stores, clients: o.clients, registers: o.registers, sets: o.sets, faults, readMode: o.readMode, retryAmbiguousWrites: o.retryAmbiguousWrites === true };
   report.crashes = crashes;
-  report.ok = crashes.length === 0 && report.recovery.ok && report.lostWrites.length === 0 && report.verdict.linearizable === true;
+  report.ok = passed();
   report.elapsedMs = Math.round(performance.now() - tStart);
   if (!report.ok || o.keepData) {
     // The whole history, to look at or to check again (chaos --check-history FILE).

@@ -1,7 +1,6 @@
 // The checks of a recorded history: register operations against the register model, set
 // operations against the set model, each partitioned per key by the checker.
 import { checkHistory, formatHistory, registerModel, setModel, type Operation } from '@tskv/checker';
-import { writeFileSync } from 'node:fs';
 import type { RecordedOp } from './workload.js';
 
 export interface ModelVerdict {
@@ -35,7 +34,6 @@ export function checkRecorded(ops: RecordedOp[], timeoutMs: number): Verdict {
   for (const [name, model, kinds] of runs) {
     const history = toOperations(ops, kinds);
     if (history.length === 0) continue;
-    if (process.env.TSKV_CHAOS_DUMP) writeFileSync(`${process.env.TSKV_CHAOS_DUMP}.${name}.json`, JSON.stringify(history.map((h) => ({ ...h, return: Number.isFinite(h.return) ? h.return : null }))));
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const r = checkHistory(model as any, history as any, { timeoutMs, minimize: true });
     const v: ModelVerdict = { model: name, ops: history.length, verdict: r.verdict, elapsedMs: Math.round(r.elapsedMs) };
