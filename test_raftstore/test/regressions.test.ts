@@ -206,7 +206,10 @@ describe('raftstore regressions', () => {
         await until('store 3 created the new peer (uninitialized)', () => c.store(3)!.peer(R)?.peerId === stale.id);
         await c.mustRemovePeer(R, stale);
         c.transport.removeFilter(snaps);
-        assert.equal(c.store(3)!.peer(R)?.isInitialized(), false);
+        // Usually the removed peer lingers uninitialized (nobody tells it); the store's stale-peer
+        // check may already have destroyed it, which is fine too. It never got data.
+        assert.notEqual(c.store(3)!.peer(R)?.isInitialized(), true, 'the removed peer on store 3 never got its snapshot');
+        if (!c.store(3)!.peer(R)) console.log('# the stale peer on store 3 was already destroyed; the re-add below still must work');
 
         // A newer peer on store 3: it must start, catch up, and be able to carry the region.
         const fresh = { id: c.scheduler.allocId(), storeId: 3 };
