@@ -4,7 +4,7 @@
 import { Config } from './config.js';
 import { changeConfig } from './confchange/apply.js';
 import { confStateEquivalent, restore as restoreConf } from './confchange/restore.js';
-import { ProposalDroppedError, StoreError } from './errors.js';
+import { CompactedError, ProposalDroppedError, StoreError } from './errors.js';
 import { VoteResult } from './quorum/majority.js';
 import { RaftLog } from './raft_log.js';
 import { ReadOnly, ReadState } from './read_only.js';
@@ -279,12 +279,34 @@ export class Raft {
     }
   }
 
-  /** True if a conf change between applied and committed is still to be applied. */
+  /**
+   * True if this leader's conf change is committed but not yet applied. Only a leader sets
+   * pendingConfIndex; whether any node may campaign is decided by hasUnappliedConfChange().
+   */
   hasPendingConf(): boolean {
+    if (this.pendingConfIndex <= this.raftLog.applied) return false;
+    return this.hasUnappliedConfChange();
+  }
+
+  /**
+   * True if a committed entry above the applied index is a conf change: until it is applied, the
+   * configuration this node would count votes in is not the committed one. Entries below the
+   * first index are covered by a snapshot whose configuration was adopted when it was restored, so
+   * the scan starts at the later of applied+1 and firstIndex(). The scan reads the log, so it runs
+   * only when campaigning, in pages so a long backlog is not materialized at once.
+   */
+  hasUnappliedConfChange(): boolean {
     const { applied, committed } = this.raftLog;
-    if (this.pendingConfIndex <= applied) return false;
-    const ents = this.raftLog.slice(applied + 1, committed + 1);
-    for (const e of ents) if (e.entryType !== EntryType.EntryNormal) return true;
+    if (applied >= committed) return false;
+    let lo = Math.max(applied + 1, this.raftLog.firstIndex());
+    const hi = committed + 1;
+    while (lo < hi) {
+      const ents = this.raftLog.slice(lo, hi, this.maxCommittedSizePerReady);
+      for (const e of ents) {
+        if (e.entryType === EntryType.EntryConfChange || e.entryType === EntryType.EntryConfChangeV2) return true;
+      }
+      lo += ents.length;
+    }
     return false;
   }
 
@@ -404,8 +426,18 @@ export class Raft {
       this.logger.warn('raft: is unpromotable and can not campaign', { raftId: this.id });
       return;
     }
-    if (this.hasPendingConf()) {
-      this.logger.warn('raft: cannot campaign since there are still pending configuration changes to apply', { raftId: this.id, term: this.term });
+    let pendingConf: boolean;
+    try {
+      pendingConf = this.hasUnappliedConfChange();
+    } catch (e) {
+      // A tail that cannot be read cannot be shown free of conf changes: refuse (etcd panics
+      // here); the next election timeout checks again.
+      if (!(e instanceof CompactedError)) throw e;
+      this.logger.warn('raft: cannot campaign since the unapplied log tail was compacted', { raftId: this.id, term: this.term, log: this.raftLog.toString() });
+      return;
+    }
+    if (pendingConf) {
+      this.logger.warn('raft: cannot campaign since there are still pending configuration changes to apply', { raftId: this.id, term: this.term, applied: this.raftLog.applied, committed: this.raftLog.committed });
       return;
     }
     this.logger.info('raft: starting a new election', { raftId: this.id, term: this.term });
