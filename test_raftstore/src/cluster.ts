@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engines } from '@tskv/engine';
-import type { CfName, Engine } from '@tskv/engine';
+import { Engines, WriteBatch } from '@tskv/engine';
+import type { CfName, Engine, WriteOptions } from '@tskv/engine';
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { Store, StoreConfig, bootstrapRegion, bootstrapStore, storeConfig } from '@tskv/raftstore';
 import type { SchedulerOperator } from '@tskv/raftstore';
@@ -15,6 +15,7 @@ import { MockScheduler, operatorDone } from './mock_scheduler.js';
 import { ClusterClient, Key, show, toBytes } from './cluster_client.js';
 import { MockTransport } from './mock_transport.js';
 import { Prng, testSeed } from './prng.js';
+import { PowerLossJournal } from './power_loss.js';
 
 export { toBytes, bytesToString, ClusterRequestError } from './cluster_client.js';
 export type { Key, RequestOptions } from './cluster_client.js';
@@ -50,6 +51,11 @@ export interface ClusterOptions {
   requestDeadlineMs?: number;
   /** Open the engines with sync writes (default true). */
   engineSync?: boolean;
+  /**
+   * Every stop or crash of a store is a power loss: each of its databases loses every write
+   * after its last synced one (see power_loss.ts). Default: off (a process crash keeps them).
+   */
+  powerLoss?: boolean;
   /** Print cluster events (also TEST_VERBOSE=1). */
   verbose?: boolean;
 }
@@ -62,6 +68,13 @@ interface StoreSlot {
   store: Store | null;
   /** Set by crashStore: every engine write of the running incarnation fails from now on. */
   crash: { crashed: boolean };
+  /** With ClusterOptions.powerLoss: the durable side of each database. */
+  journals: Journals | null;
+}
+
+interface Journals {
+  kv: PowerLossJournal;
+  raft: PowerLossJournal;
 }
 
 /**
@@ -69,25 +82,34 @@ interface StoreSlot {
  * was already issued still lands on disk, then fails too), like a process killed at that moment:
  * the raft worker stops at its next write without acknowledging anything more.
  */
-function crashableEngines(e: Engines, flag: { crashed: boolean }): Engines {
-  const wrap = (engine: Engine): Engine =>
-    new Proxy(engine, {
+function crashableEngines(e: Engines, flag: { crashed: boolean }, journals: Journals | null = null): Engines {
+  const wrap = (engine: Engine, journal: PowerLossJournal | undefined): Engine => {
+    const write = async (batch: WriteBatch, opts: WriteOptions = {}): Promise<void> => {
+      if (flag.crashed) throw new Error('injected crash: write refused');
+      await engine.write(batch, opts);
+      journal?.recordWrite(batch, opts.sync ?? engine.syncByDefault);
+      if (flag.crashed) throw new Error('injected crash after the write');
+    };
+    // deleteRange writes through Engine.write internally, which the proxy would not see.
+    const deleteRange = async (cf: CfName, start: Uint8Array, end: Uint8Array, opts: WriteOptions = {}): Promise<number> => {
+      const batch = new WriteBatch();
+      const n = await engine.deleteRangeInto(batch, cf, start, end);
+      await write(batch, opts);
+      return n;
+    };
+    return new Proxy(engine, {
       get(target, prop) {
+        if (prop === 'write') return write;
+        if (prop === 'deleteRange') return deleteRange;
         const v: unknown = Reflect.get(target, prop, target);
-        if (prop === 'write') {
-          return async (...args: Parameters<Engine['write']>) => {
-            if (flag.crashed) throw new Error('injected crash: write refused');
-            await target.write(...args);
-            if (flag.crashed) throw new Error('injected crash after the write');
-          };
-        }
         return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
       },
     });
+  };
   const out = Object.create(Engines.prototype) as Engines;
   Object.defineProperties(out, {
-    kv: { value: wrap(e.kv), enumerable: true },
-    raft: { value: wrap(e.raft), enumerable: true },
+    kv: { value: wrap(e.kv, journals?.kv), enumerable: true },
+    raft: { value: wrap(e.raft, journals?.raft), enumerable: true },
     dataDir: { value: e.dataDir, enumerable: true },
   });
   return out;
@@ -127,12 +149,14 @@ export class Cluster extends ClusterClient {
   protected readonly requestTimeoutMs: number;
   private readonly cfgOverrides: Partial<StoreConfig>;
   private readonly engineSync: boolean;
+  /** ClusterOptions.powerLoss. */
+  readonly powerLoss: boolean;
   private readonly verbose: boolean;
   private readonly slots = new Map<number, StoreSlot>();
   /** The regions bootstrapped on every store (one unless ClusterOptions.splitKeys). */
   private readonly initialRegions: metapb.IRegion[] = [];
   /** crashStore calls, and how many of them caught the store's raft worker in a write. */
-  readonly crashStats = { kills: 0, diedOnWrite: 0 };
+  readonly crashStats = { kills: 0, diedOnWrite: 0, powerLosses: 0, unsyncedWritesLost: 0 };
   /** Snapshot counters of store incarnations already stopped (see snapStats). */
   private readonly pastSnap: SnapActivity = { generated: 0, sent: 0, received: 0, applied: 0, receiveFailed: 0, compactions: 0 };
   /** Raft workers found dead (not by an injected fault) when their store was stopped. */
@@ -159,6 +183,7 @@ export class Cluster extends ClusterClient {
     this.cfgOverrides = { ...TEST_STORE_CONFIG, ...(readMode ? { readMode: readMode as StoreConfig['readMode'] } : {}), ...opts.config };
     this.requestTimeoutMs = this.cfgOverrides.requestTimeoutMs ?? 2000;
     this.engineSync = opts.engineSync ?? true;
+    this.powerLoss = opts.powerLoss ?? false;
     this.verbose = opts.verbose ?? process.env['TEST_VERBOSE'] === '1';
     // Region i (1-based) covers [splitKeys[i-2], splitKeys[i-1]); its peer on store s has id
     // (i - 1) * count + s, so region 1's peers are 1..count.
@@ -181,10 +206,14 @@ export class Cluster extends ClusterClient {
     this.started = true;
     for (let id = 1; id <= this.count; id++) {
       const dir = await mkdtemp(join(tmpdir(), `tskv-${this.name.replace(/[^A-Za-z0-9_-]/g, '_')}-s${id}-`));
+      const journals = this.powerLoss
+        ? { kv: await PowerLossJournal.open(join(dir, 'kv'), join(`${dir}.durable`, 'kv')), raft: await PowerLossJournal.open(join(dir, 'raft'), join(`${dir}.durable`, 'raft')) }
+        : null;
       const engines = await Engines.open(dir, { sync: this.engineSync });
-      await bootstrapStore(engines, this.clusterId, id);
-      for (const r of this.initialRegions) await bootstrapRegion(engines, r);
-      this.slots.set(id, { id, dir, engines, store: null, crash: { crashed: false } });
+      const journaled = crashableEngines(engines, { crashed: false }, journals);
+      await bootstrapStore(journaled, this.clusterId, id);
+      for (const r of this.initialRegions) await bootstrapRegion(journaled, r);
+      this.slots.set(id, { id, dir, engines, store: null, crash: { crashed: false }, journals });
     }
     for (const r of this.initialRegions) this.scheduler.bootstrap(r);
     for (let id = 1; id <= this.count; id++) await this.startStore(id);
@@ -247,6 +276,17 @@ export class Cluster extends ClusterClient {
     if (store.worker.fatal && !s.crash.crashed) this.deaths.push(`store ${id}'s raft worker had died before it was stopped: ${store.worker.fatal.message}`);
     await s.engines?.close();
     s.engines = null;
+    await this.losePower(s);
+  }
+
+  /** With ClusterOptions.powerLoss: the stopped store's databases keep only their synced writes. */
+  private async losePower(s: StoreSlot): Promise<void> {
+    if (!s.journals) return;
+    const kv = await s.journals.kv.powerLoss();
+    const raft = await s.journals.raft.powerLoss();
+    this.crashStats.powerLosses++;
+    this.crashStats.unsyncedWritesLost += kv.writes + raft.writes;
+    this.log(`power loss on store ${s.id}: lost ${kv.writes} unsynced kv writes (${kv.ops} ops), ${raft.writes} raft writes (${raft.ops} ops)`);
   }
 
   /** Starts a stopped store from its data directory. */
@@ -268,9 +308,10 @@ export class Cluster extends ClusterClient {
         await holder.store.receiveSnapshot(chunks);
       },
       reportSnapshotStatus: (r, to, ok) => holder.store?.reportSnapshotStatus(r, to, ok),
+      reportStoreUnreachable: (storeId) => holder.store?.reportStoreUnreachable(storeId),
     });
     s.crash = { crashed: false };
-    const store = await Store.create(this.configFor(id), crashableEngines(s.engines, s.crash), endpoint, this.scheduler);
+    const store = await Store.create(this.configFor(id), crashableEngines(s.engines, s.crash, s.journals), endpoint, this.scheduler);
     holder.store = store;
     s.store = store;
     store.start();
@@ -297,6 +338,7 @@ export class Cluster extends ClusterClient {
     if (store.worker.fatal) this.crashStats.diedOnWrite++;
     await s.engines?.close();
     s.engines = null;
+    await this.losePower(s);
   }
 
   /**
@@ -327,11 +369,15 @@ export class Cluster extends ClusterClient {
     this.shutDown = true;
     this.transport.clearFilters();
     await this.stopAll();
+    for (const s of this.slots.values()) {
+      await s.journals?.kv.close();
+      await s.journals?.raft.close();
+    }
     if (process.env['KEEP_DATA'] === '1') {
       console.log(`[${this.name}] KEEP_DATA=1: data kept in ${[...this.slots.values()].map((s) => s.dir).join(' ')}`);
       return;
     }
-    await Promise.all([...this.slots.values()].map((s) => rm(s.dir, { recursive: true, force: true })));
+    await Promise.all([...this.slots.values()].flatMap((s) => [rm(s.dir, { recursive: true, force: true }), rm(`${s.dir}.durable`, { recursive: true, force: true })]));
   }
 
   /**

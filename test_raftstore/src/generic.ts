@@ -50,10 +50,11 @@ export interface GenericOptions {
    * How `crash` stops the stores: 'stop' (TinyKV: after the clients finished, StopServer on
    * every store; Store.stop lets the current round finish) or 'kill' (Cluster.crashStore on every
    * store while the clients' last requests are still in flight: writes fail from that moment on,
-   * so a store can die between its raft-log write and its kv write). Env GENERIC_CRASH
-   * overrides. Default 'stop'.
+   * so a store can die between its raft-log write and its kv write) or 'powerloss' (a kill that
+   * also loses every write each database had not synced: ClusterOptions.powerLoss). Env
+   * GENERIC_CRASH overrides. Default 'stop'.
    */
-  crashMode?: 'stop' | 'kill';
+  crashMode?: CrashMode;
   /** Store config overrides (see TEST_STORE_CONFIG). */
   config?: ClusterOptions['config'];
   /** Probability of a put (vs a read) per client operation (TinyKV: 0.5). */
@@ -65,6 +66,9 @@ export interface GenericOptions {
   /** TinyKV's split: tiny region size limits (max 300 B, split 200 B); the first region must split. */
   split?: boolean;
 }
+
+export type CrashMode = 'stop' | 'kill' | 'powerloss';
+export const CRASH_MODES: readonly CrashMode[] = ['stop', 'kill', 'powerloss'];
 
 export interface RoundReport {
   round: number;
@@ -284,15 +288,15 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   const rounds = envInt('GENERIC_ROUNDS') ?? o.rounds ?? 3;
   const roundMs = envInt('GENERIC_ROUND_MS') ?? o.roundMs ?? 5000;
   const envCrash = process.env['GENERIC_CRASH'];
-  if (envCrash && envCrash !== 'stop' && envCrash !== 'kill') throw new Error(`GENERIC_CRASH must be 'stop' or 'kill', got '${envCrash}'`);
-  const crashMode = (envCrash as 'stop' | 'kill' | undefined) || o.crashMode || 'stop';
+  if (envCrash && !CRASH_MODES.includes(envCrash as CrashMode)) throw new Error(`GENERIC_CRASH must be one of ${CRASH_MODES.join(', ')}, got '${envCrash}'`);
+  const crashMode = (envCrash as CrashMode | undefined) || o.crashMode || 'stop';
   const t0 = Date.now();
   const config = {
     ...(o.maxRaftLog ? { raftLogGcCountLimit: o.maxRaftLog } : {}),
     ...(o.split ? { regionMaxSize: 300, regionSplitSize: 200, splitCheckTickMs: 100 } : {}),
     ...o.config,
   };
-  const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed: o.seed, config });
+  const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed: o.seed, config, powerLoss: o.crash && crashMode === 'powerloss' });
   const rng = cluster.rng.fork();
   const reports: RoundReport[] = [];
   try {
@@ -315,9 +319,9 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       await sleep(roundMs);
       clientsDone = true;
       partitionerDone = true;
-      if (o.crash && crashMode === 'kill') {
+      if (o.crash && crashMode !== 'stop') {
         // Killed while the clients' last requests are in flight: they retry until the restart.
-        cluster.log('crash: kill all stores mid-write');
+        cluster.log(`crash: ${crashMode} on all stores mid-write`);
         await cluster.crashAll();
         await sleep(ELECTION_TIMEOUT_MS);
         cluster.log('restart all stores');
