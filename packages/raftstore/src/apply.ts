@@ -142,6 +142,9 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
         ctx.kvWb.put('raft', applyStateKey(r.id!), encodeApplyState({ appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM }));
       }
       ctx.splits.push({ peer: p, derived, regions });
+      // The new regions' peers write their raft state and log to the synced raft engine from
+      // their first round on; their region and apply states must not be lost behind them.
+      ctx.syncKv = true;
       // Followers create the new regions' peers when they apply the split: tell them it committed
       // now rather than with the next heartbeat (commits are not broadcast, see Peer).
       if (p.isLeader()) p.raw.raft.bcastAppend();
@@ -197,6 +200,9 @@ function applyConfChange(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): 
   }
   p.storage.region = region;
   ctx.kvWb.put('raft', regionStateKey(p.regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
+  // Raft now counts votes and commits under the new configuration, and the synced raft engine
+  // records what it does under it: the region state that defines it must be as durable.
+  ctx.syncKv = true;
   if (!(region.peers ?? []).some((x) => x.id === p.peerId)) p.pendingRemove = true;
   logger.info('membership changed', { regionId: p.regionId, index: e.index, confVer: region.regionEpoch?.confVer, peers: (region.peers ?? []).map((x) => `${x.id}@${x.storeId}:${x.role ?? 0}`).join(',') });
   return { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType, changePeer: { region }, changePeerV2: { region } } };
