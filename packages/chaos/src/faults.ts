@@ -4,11 +4,18 @@
 // snapshots, catch-up) of the fault before.
 import type { ProcessCluster } from '@tskv/cluster';
 import { fillDisk, freeDisk } from './disk.js';
+import type { LazyFs } from './lazyfs.js';
 import type { ProxyMesh } from './mesh.js';
 import { type Random, pick, randInt } from './random.js';
 
-export const FAULT_KINDS = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'delay', 'loss', 'disk-full'] as const;
+export const FAULT_KINDS = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'delay', 'loss', 'disk-full', 'powerloss'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/**
+ * The kinds a run draws from unless told otherwise: all but powerloss, which needs the native
+ * lazyfs and /dev/fuse (and a store whose writes lazyfs slows down), so it is asked for by name.
+ */
+export const DEFAULT_FAULT_KINDS: readonly FaultKind[] = Object.freeze(FAULT_KINDS.filter((k) => k !== 'powerloss'));
 
 export interface FaultEvent {
   kind: FaultKind;
@@ -28,6 +35,8 @@ export interface FaultContext {
   log(msg: string): void;
   /** Stores whose disk is full now (their exit 3 is the expected fail-stop, not a crash). */
   diskFull: Set<number>;
+  /** Each store's data directory as a lazyfs mount, by store index (for powerloss). */
+  lazyfs: Map<number, LazyFs>;
 }
 
 /** An applied fault: heal() undoes it (restart, SIGCONT, links healed). */
@@ -107,6 +116,31 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
             await cluster.startStore(s);
           }
           ctx.diskFull.delete(s);
+        },
+      };
+    }
+    case 'powerloss': {
+      // One store, or the whole rack at once: then only what a quorum had fsynced survives.
+      const all = pick(r, ['one', 'all'] as const) === 'all';
+      const stores = all ? Array.from({ length: n }, (_, i) => i + 1) : [randInt(r, 1, n)];
+      const disks = stores.map((s) => {
+        const fs = ctx.lazyfs.get(s);
+        if (!fs) throw new Error(`powerloss: store ${s}'s data directory is not on lazyfs`);
+        return fs;
+      });
+      await Promise.all(stores.map((s) => cluster.kill(s, 'SIGKILL')));
+      // The processes are gone: every write they made has reached lazyfs (a FUSE write returns
+      // only once answered), and nothing touches the mounts until the restart.
+      const dropped: string[] = [];
+      for (const [j, fs] of disks.entries()) {
+        const d = await fs.discard();
+        dropped.push(`store ${stores[j]} ${d.files} files/${d.bytes} B`);
+      }
+      const who = all ? `every store (${stores.join(',')})` : `store ${stores[0]}`;
+      return {
+        detail: `power loss of ${who}: SIGKILL, unsynced data dropped (${dropped.join(', ')}), restarted after ${(holdMs / 1000).toFixed(1)} s`,
+        heal: async () => {
+          for (const s of stores) await cluster.startStore(s);
         },
       };
     }

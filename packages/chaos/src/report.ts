@@ -8,6 +8,9 @@ export function formatReport(r: ChaosReport): string {
   const lines: string[] = [];
   const o = r.options;
   lines.push(`chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ${(o.durationMs / 1000).toFixed(0)} s, reads by ${o.readMode}${o.retryAmbiguousWrites ? ', clients RETRY writes of unknown outcome' : ''}`);
+  const growth = o.newKeysPerSec > 0 ? `, ${o.newKeysPerSec} new keys/s` : '';
+  const padded = o.valueBytes > 0 ? `, values of ${o.valueBytes} B` : '';
+  lines.push(`regions: split size ${o.regionSplitSize > 0 ? `${o.regionSplitSize} B` : 'the store default'}${growth}${padded}, raft-log GC ${o.raftLogGc}; ${r.regions} regions at the end`);
   lines.push(`fault schedule (${r.faults.length} faults):`);
   for (const f of r.faults) lines.push(`  ${(f.start / 1000).toFixed(1).padStart(6)} s .. ${(f.end / 1000).toFixed(1).padStart(6)} s  ${f.kind.padEnd(14)} ${f.detail}`);
   lines.push(`operations: ${r.ops.total} (ok ${r.ops.ok}, unknown ${r.ops.unknown}, failed ${r.ops.failed})`);

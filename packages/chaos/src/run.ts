@@ -2,12 +2,18 @@
 // between every pair of stores, closed-loop clients recording every operation, faults drawn from
 // the seed for the duration; then every fault healed, every store running, final reads of every
 // key, and the verdicts: linearizability of the history (per key) and no acknowledged write lost.
+//
+// With the powerloss fault every store's data directory is a lazyfs mount (lazyfs.ts), and the
+// run defaults to what makes power loss bite: small regions that split under a growing key space,
+// and the stores' default raft-log GC (its frequent synced compactions would sync the kv engine
+// behind every other write and hide what an unsynced one loses).
 import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawClient, allRegions } from '@tskv/client';
 import { ProcessCluster, type UnexpectedExit } from '@tskv/cluster';
-import { type FaultEvent, type FaultKind, FAULT_KINDS, runFaults } from './faults.js';
+import { type FaultEvent, type FaultKind, DEFAULT_FAULT_KINDS, runFaults } from './faults.js';
+import { LazyFs, lazyfsProblem } from './lazyfs.js';
 import { checkRecorded, type Verdict } from './verdict.js';
 import { mountTmpfs, unmount } from './disk.js';
 import { ProxyMesh } from './mesh.js';
@@ -37,6 +43,21 @@ export interface ChaosOptions {
    * the checker says about that default.
    */
   retryAmbiguousWrites?: boolean;
+  /**
+   * The stores' regionSplitSize in bytes (regionMaxSize 1.5 times it, split checks every second);
+   * 0: the store defaults (96 MiB: nothing splits). Default: 32 KiB with powerloss, else 0.
+   * Sets are left out when regions split: a scan across regions is not one read.
+   */
+  regionSplitSize?: number;
+  /**
+   * 'short': raft-log GC every 2 s, so a store down a few seconds is caught up by snapshot;
+   * 'default': the stores' own settings. Default: 'default' with powerloss, else 'short'.
+   */
+  raftLogGc?: 'short' | 'default';
+  /** New register keys per second (0: a fixed key set). Default: 10 with powerloss, else 0. */
+  newKeysPerSec?: number;
+  /** Register values padded to this many bytes (0: none). Default: 256 with powerloss, else 0. */
+  valueBytes?: number;
   log: (msg: string) => void;
 }
 
@@ -46,7 +67,7 @@ export const DEFAULT_CHAOS: Omit<ChaosOptions, 'seed'> = Object.freeze({
   clients: 6,
   registers: 4,
   sets: 2,
-  faults: FAULT_KINDS,
+  faults: DEFAULT_FAULT_KINDS,
   holdMs: [2500, 6000] as [number, number],
   gapMs: [1000, 3000] as [number, number],
   readMode: 'readIndex' as const,
@@ -57,7 +78,21 @@ export const DEFAULT_CHAOS: Omit<ChaosOptions, 'seed'> = Object.freeze({
 
 export interface ChaosReport {
   seed: number;
-  options: { durationMs: number; stores: number; clients: number; registers: number; sets: number; faults: string[]; readMode: string; retryAmbiguousWrites: boolean };
+  options: {
+    durationMs: number;
+    stores: number;
+    clients: number;
+    /** Register keys at the end (more than at the start with key growth). */
+    registers: number;
+    sets: number;
+    faults: string[];
+    readMode: string;
+    retryAmbiguousWrites: boolean;
+    regionSplitSize: number;
+    raftLogGc: 'short' | 'default';
+    newKeysPerSec: number;
+    valueBytes: number;
+  };
   dataDir: string;
   faults: FaultEvent[];
   ops: { total: number; ok: number; unknown: number; failed: number; byKind: Record<string, { ok: number; unknown: number; failed: number }> };
@@ -65,8 +100,13 @@ export interface ChaosReport {
   /** Processes that exited without being asked to (a crash is a failure of the run). */
   crashes: string[];
   verdict: Verdict;
-  /** Acknowledged set appends missing from the final reads (must be none). */
+  /**
+   * Acknowledged writes the final reads lack (must be none): set appends missing, and registers
+   * whose final value is older than a put acknowledged after it was written.
+   */
   lostWrites: string[];
+  /** Regions at the end, per the scheduler (1 when nothing split); 0 if it could not be asked. */
+  regions: number;
   recovery: { ms: number; ok: boolean; error?: string };
   ok: boolean;
   elapsedMs: number;
@@ -92,16 +132,36 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'tskv-chaos-'));
   const configDir = join(dataDir, 'config');
   mkdirSync(configDir, { recursive: true });
+  let faults = [...o.faults];
+  const powerloss = faults.includes('powerloss');
+  if (powerloss) {
+    const problem = lazyfsProblem();
+    if (problem) throw new Error(`the powerloss fault cannot run: ${problem}`);
+  }
+  const regionSplitSize = o.regionSplitSize ?? (powerloss ? 32 * 1024 : 0);
+  const raftLogGc = o.raftLogGc ?? (powerloss ? 'default' : 'short');
+  const newKeysPerSec = o.newKeysPerSec ?? (powerloss ? 10 : 0);
+  const valueBytes = o.valueBytes ?? (powerloss ? 256 : 0);
+  let sets = o.sets;
+  if (regionSplitSize > 0 && sets > 0) {
+    o.log(`sets left out: regions split (a scan across regions is not one read)`);
+    sets = 0;
+  }
+  const storeConfig: Record<string, unknown> = { readMode: o.readMode };
   // Shorter raft-log GC ticks than the default, so that a store down for a few seconds falls
   // behind the truncated index and is caught up by snapshot, not only by appends.
-  writeFileSync(join(configDir, 'store.json'), JSON.stringify({ readMode: o.readMode, raftLogGcTickMs: 2000, raftLogGcThreshold: 50 }));
+  if (raftLogGc === 'short') Object.assign(storeConfig, { raftLogGcTickMs: 2000, raftLogGcThreshold: 50 });
+  if (regionSplitSize > 0) Object.assign(storeConfig, { regionSplitSize, regionMaxSize: Math.floor(regionSplitSize * 1.5), splitCheckTickMs: 1000 });
+  writeFileSync(join(configDir, 'store.json'), JSON.stringify(storeConfig));
 
-  // Every store on its own small tmpfs when the disk-full fault is on (and mounting works).
-  let faults = [...o.faults];
+  // With powerloss a store's data directory is a lazyfs mount over a backing directory of its
+  // own ("its disk"); otherwise the data directory is the disk.
+  const diskDir = (i: number): string => (powerloss ? join(dataDir, 'disks', `store${i}`) : join(dataDir, `store${i}`));
+  // Every store's disk on its own small tmpfs when the disk-full fault is on (and mounting works).
   const mounts: string[] = [];
   if (faults.includes('disk-full')) {
     for (let i = 1; i <= o.stores; i++) {
-      const dir = join(dataDir, `store${i}`);
+      const dir = diskDir(i);
       const err = mountTmpfs(dir);
       if (err) {
         o.log(`disk-full left out: cannot mount a tmpfs at ${dir} (${err})`);
@@ -113,6 +173,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     if (!faults.includes('disk-full')) for (const m of mounts.splice(0)) unmount(m);
   }
   const diskFull = new Set<number>();
+  const lazyfs = new Map<number, LazyFs>();
 
   let cluster: ProcessCluster | null = null;
   const mesh = new ProxyMesh(o.stores, (j) => cluster!.store(j).addr, fork(random));
@@ -137,18 +198,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   });
   const clients: RawClient[] = [];
   let final: RawClient | null = null;
+  let registersAtEnd = o.registers;
   const report = { seed: o.seed, dataDir } as ChaosReport;
   // Every verdict holds (false for a run that threw before reaching them).
   const passed = (): boolean =>
     crashes.length === 0 && report.recovery?.ok === true && report.lostWrites?.length === 0 && report.verdict?.linearizable === true;
   try {
+    if (powerloss) {
+      mkdirSync(join(dataDir, 'logs'), { recursive: true });
+      for (let i = 1; i <= o.stores; i++) lazyfs.set(i, await LazyFs.mount(diskDir(i), join(dataDir, `store${i}`), join(dataDir, 'logs', `lazyfs-store${i}.log`)));
+      o.log(`every store's data directory on lazyfs (backing directories in ${join(dataDir, 'disks')})`);
+    }
+    if (regionSplitSize > 0 || newKeysPerSec > 0) o.log(`region split size ${regionSplitSize || 'default'} B, ${newKeysPerSec} new keys/s, values of ${valueBytes || 'unpadded'} B, raft-log GC ${raftLogGc}`);
     await mesh.start();
     await cluster.start();
     await cluster.waitUntilReady({ timeoutMs: 60_000, replicas: Math.min(3, o.stores) });
     o.log(`cluster up: scheduler ${cluster.schedulerAddr}, ${o.stores} stores behind ${o.stores * (o.stores - 1)} proxies; data in ${dataDir}`);
     const clientOpts = { schedulerAddr: cluster.schedulerAddr, timeoutMs: 4000, attemptTimeoutMs: 1500, retryAmbiguousWrites: o.retryAmbiguousWrites === true, scanBatchSize: 1 << 20 };
     for (let i = 0; i < o.clients; i++) clients.push(await RawClient.connect(clientOpts));
-    const workload = new Workload(clients, { clients: o.clients, registers: o.registers, sets: o.sets, readRatio: 0.5, setRatio: o.sets > 0 ? 0.4 : 0, thinkMs: 5 }, fork(random));
+    const workload = new Workload(clients, { clients: o.clients, registers: o.registers, sets, readRatio: 0.5, setRatio: sets > 0 ? 0.4 : 0, thinkMs: 5, newKeysPerSec, valueBytes }, fork(random));
 
     const t0 = performance.now();
     workload.start();
@@ -161,6 +229,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
         leaderIndex: async () => leaderIndex(cluster!),
         log: o.log,
         diskFull,
+        lazyfs,
       },
       { kinds: faults, holdMs: o.holdMs, gapMs: o.gapMs },
       t0,
@@ -182,8 +251,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       await cluster.waitUntilReady({ timeoutMs: 60_000, replicas: Math.min(3, o.stores) });
       final = await RawClient.connect({ ...clientOpts, timeoutMs: 10_000 });
       const finalReads = [
-        ...Array.from({ length: o.registers }, (_, k) => ({ kind: 'get' as const, key: regKey(k) })),
-        ...Array.from({ length: o.sets }, (_, k) => ({ kind: 'read' as const, key: setPrefix(k) })),
+        ...Array.from({ length: workload.registerCount }, (_, k) => ({ kind: 'get' as const, key: regKey(k) })),
+        ...Array.from({ length: sets }, (_, k) => ({ kind: 'read' as const, key: setPrefix(k) })),
       ];
       for (const input of finalReads) {
         const deadline = performance.now() + 30_000;
@@ -198,13 +267,15 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       report.recovery = { ms: 0, ok: false, error: e instanceof Error ? e.message : String(e) };
     }
     report.recovery.ms = Math.round(performance.now() - tr);
+    report.regions = await regionCount(cluster);
+    registersAtEnd = workload.registerCount;
 
     const ops = workload.ops;
     report.opsRecorded = ops;
     report.faults = events;
     report.ops = countOps(ops);
     report.latency = latencies(ops, events, t0);
-    report.lostWrites = lostAppends(ops);
+    report.lostWrites = [...lostAppends(ops), ...lostPuts(ops, t0)];
     report.verdict = checkRecorded(ops, o.checkTimeoutMs);
   } finally {
     for (const c of clients) c.close();
@@ -218,6 +289,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     await cluster.stop().catch(() => cluster!.killAllNow());
     await mesh.stop();
+    for (const fs of lazyfs.values()) await fs.unmount();
     // tmpfs contents vanish with the mount: keep a copy for a run that failed (or threw).
     const failed = !passed();
     for (const m of mounts) {
@@ -225,7 +297,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       unmount(m);
     }
   }
-  report.options = { durationMs: o.durationMs, stores: o.stores, clients: o.clients, registers: o.registers, sets: o.sets, faults, readMode: o.readMode, retryAmbiguousWrites: o.retryAmbiguousWrites === true };
+  report.options = {
+    durationMs: o.durationMs,
+    stores: o.stores,
+    clients: o.clients,
+    registers: registersAtEnd,
+    sets,
+    faults,
+    readMode: o.readMode,
+    retryAmbiguousWrites: o.retryAmbiguousWrites === true,
+    regionSplitSize,
+    raftLogGc,
+    newKeysPerSec,
+    valueBytes,
+  };
   report.crashes = crashes;
   report.ok = passed();
   report.elapsedMs = Math.round(performance.now() - tStart);
@@ -246,6 +331,19 @@ async function leaderIndex(cluster: ProcessCluster): Promise<number> {
       const leaderStore = regions[0]?.leader?.storeId ?? 0;
       const s = cluster.addresses.stores.find((x) => x.storeId === leaderStore);
       return s?.index ?? 0;
+    } finally {
+      pd.close();
+    }
+  } catch {
+    return 0;
+  }
+}
+
+async function regionCount(cluster: ProcessCluster): Promise<number> {
+  try {
+    const pd = await cluster.pd(2000);
+    try {
+      return (await allRegions(pd)).length;
     } finally {
       pd.close();
     }
@@ -289,6 +387,38 @@ export function lostAppends(ops: RecordedOp[]): string[] {
     if (op.input.kind !== 'append' || op.status !== 'ok') continue;
     const seen = finalRead.get(op.input.key);
     if (seen && !seen.has(op.input.element)) lost.push(`${op.input.key}${op.input.element}`);
+  }
+  return lost;
+}
+
+/**
+ * Registers whose final read returned a value older than an acknowledged put: the put that wrote
+ * the final value (or, for a final null, any put at all) completed before another acknowledged
+ * put of the key began, so no order of the operations ends on it. Times are seconds since t0.
+ */
+export function lostPuts(ops: RecordedOp[], t0: number): string[] {
+  const finalValue = new Map<string, string | null>();
+  for (const op of ops) {
+    if (op.clientId === 0 && op.status === 'ok' && op.input.kind === 'get' && op.output && 'value' in op.output) finalValue.set(op.input.key, op.output.value);
+  }
+  const putOf = new Map<string, RecordedOp>();
+  const acked = new Map<string, RecordedOp[]>();
+  for (const op of ops) {
+    if (op.input.kind !== 'put') continue;
+    putOf.set(`${op.input.key}\0${op.input.value}`, op);
+    if (op.status === 'ok') (acked.get(op.input.key) ?? acked.set(op.input.key, []).get(op.input.key)!).push(op);
+  }
+  const t = (ms: number): string => ((ms - t0) / 1000).toFixed(3);
+  const lost: string[] = [];
+  for (const [key, value] of finalValue) {
+    const writer = value === null ? undefined : putOf.get(`${key}\0${value}`);
+    if (value !== null && (!writer || writer.status !== 'ok')) continue; // unknown put: not decidable here
+    const after = (acked.get(key) ?? []).filter((p) => writer === undefined || p.call > writer.return);
+    if (after.length === 0) continue;
+    const newest = after.reduce((a, b) => (b.return > a.return ? b : a));
+    const was = writer ? `"${value}" (put ok ${t(writer.call)}..${t(writer.return)} s)` : 'nothing';
+    const lostValues = after.map((p) => (p.input.kind === 'put' ? p.input.value : '')).join(', ');
+    lost.push(`${key}: final read ${was}, but ${after.length} later put(s) acknowledged (${lostValues}; the last ${t(newest.call)}..${t(newest.return)} s)`);
   }
   return lost;
 }

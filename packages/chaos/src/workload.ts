@@ -2,9 +2,11 @@
 // linearizability checker), over a few hot registers and a few sets, every operation recorded
 // with its invocation and completion time and its outcome.
 //
-// - register k: put reg/k = a value unique in the run, get reg/k;
-// - set k: append = put set/k/<unique element>; read = scan of the prefix set/k/ (one region:
-//   the harness does not split, and a scan inside one region is one read at one point).
+// - register k: put reg/k = a value unique in the run, get reg/k. With key growth on, new
+//   registers appear during the run (so the data grows and regions split under load), and half
+//   of the operations go to the newest few;
+// - set k: append = put set/k/<unique element>; read = scan of the prefix set/k/ (a scan inside
+//   one region is one read at one point; the run leaves sets out when regions split).
 //
 // Outcomes: ok; unknown (a write that failed in any way: it may have been applied; the client
 // runs with retryAmbiguousWrites false, so a write is never applied twice behind its back);
@@ -42,7 +44,18 @@ export interface WorkloadOptions {
   setRatio: number;
   /** Think time between a client's operations, ms (0: none). */
   thinkMs: number;
+  /** New register keys per second, from the start on (0: the key set stays `registers`). */
+  newKeysPerSec?: number;
+  /**
+   * Register values are padded to about this many bytes (0: none), to grow regions faster. The
+   * padding is added on put and stripped on get: the history holds the unpadded values.
+   */
+  valueBytes?: number;
 }
+
+/** With key growth, this share of register operations goes to the newest RECENT_KEYS keys. */
+const RECENT_SHARE = 0.5;
+const RECENT_KEYS = 8;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -60,6 +73,8 @@ export class Workload {
   private running = false;
   private loops: Promise<void>[] = [];
   private nextValue = 0;
+  private startedAt = 0;
+  private stoppedAt = 0;
 
   constructor(
     private readonly clients: RawClient[],
@@ -71,13 +86,22 @@ export class Workload {
 
   start(): void {
     this.running = true;
+    this.startedAt = performance.now();
     this.loops = this.clients.map((c, i) => this.loop(c, i + 1, fork(this.random)));
   }
 
   /** Stops issuing; resolves when every client's last operation has completed. */
   async stop(): Promise<void> {
     this.running = false;
+    this.stoppedAt = performance.now();
     await Promise.all(this.loops);
+  }
+
+  /** Register keys so far: reg/0 .. reg/(registerCount - 1). */
+  get registerCount(): number {
+    const o = this.opts;
+    if (!o.newKeysPerSec || this.startedAt === 0) return o.registers;
+    return o.registers + Math.floor((((this.stoppedAt || performance.now()) - this.startedAt) / 1000) * o.newKeysPerSec);
   }
 
   private nextOp(r: Random, clientId: number): OpInput {
@@ -87,7 +111,9 @@ export class Workload {
       const key = setPrefix(randInt(r, 0, o.sets - 1));
       return read ? { kind: 'read', key } : { kind: 'append', key, element: `${clientId}-${++this.nextValue}` };
     }
-    const key = regKey(randInt(r, 0, o.registers - 1));
+    const n = this.registerCount;
+    const recent = o.newKeysPerSec && r() < RECENT_SHARE;
+    const key = regKey(recent ? randInt(r, Math.max(0, n - RECENT_KEYS), n - 1) : randInt(r, 0, n - 1));
     return read ? { kind: 'get', key } : { kind: 'put', key, value: `${clientId}-${++this.nextValue}` };
   }
 
@@ -103,7 +129,7 @@ export class Workload {
     const op: RecordedOp = { id: this.ops.length, clientId, input, call: performance.now(), return: Infinity, status: 'unknown' };
     this.ops.push(op);
     try {
-      op.output = await execute(c, input);
+      op.output = await execute(c, input, this.opts.valueBytes ?? 0);
       op.return = performance.now();
       op.status = 'ok';
     } catch (e) {
@@ -118,14 +144,22 @@ export class Workload {
   }
 }
 
-export async function execute(c: RawClient, input: OpInput): Promise<OpOutput> {
+/** The padding separator: unique values never contain it. */
+const PAD = '|';
+
+export async function execute(c: RawClient, input: OpInput, valueBytes = 0): Promise<OpOutput> {
   switch (input.kind) {
-    case 'put':
-      await c.put(input.key, input.value);
+    case 'put': {
+      const pad = valueBytes - input.value.length - 1;
+      await c.put(input.key, pad > 0 ? `${input.value}${PAD}${'.'.repeat(pad)}` : input.value);
       return {};
+    }
     case 'get': {
       const v = await c.get(input.key);
-      return { value: v === null ? null : dec.decode(v) };
+      if (v === null) return { value: null };
+      const s = dec.decode(v);
+      const cut = s.indexOf(PAD);
+      return { value: cut < 0 ? s : s.slice(0, cut) };
     }
     case 'append':
       await c.put(input.key + input.element, enc.encode('1'));
