@@ -155,6 +155,7 @@ export class Peer {
       if (e instanceof RaftError) this.logger.debug('raft rejected message', { err: e.message });
       else throw e;
     }
+    this.noteTransfer(); // a follower may have forwarded a transfer request
   }
 
   /**
@@ -259,6 +260,7 @@ export class Peer {
         const target = to?.id ? this.region.peers?.find((p) => p.id === to.id) : undefined;
         if (!target) throw new InvalidRequestError(`transfer leader: peer ${to?.id} is not a member of region ${this.regionId}`);
         if (target.id !== this.peerId) this.raw.transferLeader(target.id!);
+        this.noteTransfer();
         cb({ header: { currentTerm: this.raw.raft.term }, responses: [], adminResponse: { cmdType: T.TransferLeader, transferLeader: {} } });
         return;
       }
@@ -295,16 +297,50 @@ export class Peer {
    * election timeout (raft's check-quorum lease), so no other leader can exist before
    * t + electionTimeout. The lease ends earlier by a margin for timer lag, and with any term
    * change. Reads inside it are served at the commit index without a heartbeat round.
+   *
+   * Leader transfer: MsgTimeoutNow makes the transferee campaign with the transfer context, and
+   * voters grant that vote even inside their lease. The message, and the vote requests it
+   * causes, may arrive any time later, also after the transfer timed out, and the vote is granted
+   * as long as the voter is still in this term. So no lease read in a term once a transfer has
+   * started in it (transferTerm): reads go through ReadIndex, which needs a quorum in this term.
+   *
+   * Membership changes keep the lease: the confirming quorum belongs to the configuration of
+   * that moment, and every quorum of the next configuration intersects it (raft changes one
+   * voter at a time or goes through a joint configuration). Each later change is proposed only
+   * after the previous one is applied here, so after t, and the quorum that committed it heard
+   * this leader after t; the quorums of the configuration it makes intersect that one. So every
+   * configuration since t needs the vote of a peer that refuses votes until after the lease.
+   *
+   * Splits: a lease read takes the commit index as its read index and is checked against the
+   * region again when served (serveReads). If a split was committed when the read was accepted,
+   * it is applied by the time the read is served, which is then refused (EpochNotMatch). If not,
+   * no other store knew it was committed (commit indexes come from this leader), so no peer of a
+   * new region existed elsewhere, and the new regions' writes all come after the split: the
+   * moved keys read here hold the parent's state up to the split.
    */
   private serveFromLease(): boolean {
+    if (this.leaseMs === 0) return false;
+    this.noteTransfer();
     const raft = this.raw.raft;
     return (
-      this.leaseMs > 0 &&
       raft.term === this.leaseTerm &&
+      raft.term !== this.transferTerm &&
       performance.now() < this.leaseExpiry &&
       raft.committedEntryInCurrentTerm()
     );
   }
+
+  /**
+   * Records a leader transfer under way in the current term. A transfer starts only when raft
+   * steps a MsgTransferLeader, in stepRaftMessage or proposeAdmin, which call this right after.
+   */
+  private noteTransfer(): void {
+    const raft = this.raw.raft;
+    if (raft.leadTransferee !== 0) this.transferTerm = raft.term;
+  }
+
+  /** The last term in which this peer, as leader, started a leader transfer (see serveFromLease). */
+  private transferTerm = 0;
 
   /** Reads served inside the lease, without a heartbeat round (observability and tests). */
   leaseReads = 0;
