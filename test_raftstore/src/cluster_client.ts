@@ -24,11 +24,23 @@ export function show(k: Uint8Array): string {
 export interface RequestOptions {
   /** Overall time to keep retrying (default: the cluster's requestDeadlineMs). */
   deadlineMs?: number;
+  /**
+   * Retry after a Timeout (default true). A Timeout leaves the outcome unknown, so a retried
+   * write may be applied twice; with false the request throws a ClusterRequestError whose
+   * `ambiguous` is set instead, as a client recording a history for a checker must.
+   */
+  retryAmbiguous?: boolean;
 }
 
 /** A request that could not succeed: the deadline passed, or the error is not retryable. */
 export class ClusterRequestError extends Error {
-  constructor(message: string, readonly regionError: errorpb.IError | null, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly regionError: errorpb.IError | null,
+    readonly retryable: boolean,
+    /** The request may have been applied (a Timeout, with RequestOptions.retryAmbiguous false). */
+    readonly ambiguous = false,
+  ) {
     super(message);
   }
 }
@@ -129,6 +141,7 @@ export abstract class ClusterClient {
       } else if (err.staleCommand) {
         await sleep(20);
       } else if (err.timeout) {
+        if (opts.retryAmbiguous === false) throw new ClusterRequestError(`request on key ${show(k)}: outcome unknown: ${lastMsg}`, err, true, true);
         // Maybe a deposed leader that does not know it yet: look elsewhere too.
         // The wait already happened (or the store was just stopped: a short pause).
         this.scheduler.setLeader(region.id!, null);

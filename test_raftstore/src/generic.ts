@@ -18,7 +18,11 @@
 //     through the scheduler's operators;
 //   - split (TinyKV 3B): regions over 300 B split (split size 200 B, checked every 100 ms); at the
 //     end the region holding the empty key must no longer cover the whole key space;
-//   - at the end of every round each client's values are all there, exactly once, in order.
+//   - at the end of every round each client's values are all there, exactly once, in order;
+//   - registers (on unless GenericOptions.registers is false): besides its appends, each client
+//     overwrites and reads a few shared keys; the history is checked for linearizability at the
+//     end of every round (register_workload.ts);
+//   - crash and read modes: unless given (option or env), drawn from the seed and printed.
 //
 // Appends. TinyKV's clients append "x <client> <n> y" by writing key "<client> <n>" (zero-padded
 // n). Here too every append writes a NEW key: `<client> <n:08>` = `x <client> <n> y`, and n keeps
@@ -31,8 +35,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eraftpb } from '@tskv/proto';
 import { Cluster, ClusterOptions, bytesToString } from './cluster.js';
+import { RegisterHistory } from './register_workload.js';
 import { PartitionFilter } from './mock_transport.js';
-import { Prng } from './prng.js';
+import { Prng, testSeed } from './prng.js';
 
 export interface GenericOptions {
   name: string;
@@ -65,7 +70,14 @@ export interface GenericOptions {
   confchange?: boolean;
   /** TinyKV's split: tiny region size limits (max 300 B, split 200 B); the first region must split. */
   split?: boolean;
+  /** Shared registers overwritten and read by every client, checked for linearizability (default true). */
+  registers?: boolean;
+  /** 'readIndex' or 'lease'. Env TEST_READ_MODE overrides. Default: drawn from the seed. */
+  readMode?: ReadMode;
 }
+
+export type ReadMode = 'readIndex' | 'lease';
+const READ_MODES: readonly ReadMode[] = ['readIndex', 'lease'];
 
 export type CrashMode = 'stop' | 'kill' | 'powerloss';
 export const CRASH_MODES: readonly CrashMode[] = ['stop', 'kill', 'powerloss'];
@@ -79,11 +91,18 @@ export interface RoundReport {
   maxOpMs: number;
   /** maxRaftLog: the store cut off until it needed a snapshot (0: none this round). */
   laggedStore: number;
+  /** confchange: membership changes done, and changes not done within their wait. */
+  changes: number;
+  changesTimedOut: number;
   ms: number;
 }
 
 export interface GenericReport {
   seed: number;
+  crashMode: CrashMode;
+  readMode: ReadMode;
+  /** The register history: operations by kind. */
+  registers: { puts: number; gets: number; unknown: number };
   rounds: RoundReport[];
   totalAppends: number;
   ms: number;
@@ -148,9 +167,18 @@ class AppendClient {
   /** The slowest operation of the round (retries included), in ms. */
   maxOpMs = 0;
 
-  constructor(readonly id: number, private readonly cluster: Cluster, private readonly rng: Prng, private readonly putRatio: number) {}
+  private round = 0;
 
-  async run(done: () => boolean): Promise<void> {
+  constructor(
+    readonly id: number,
+    private readonly cluster: Cluster,
+    private readonly rng: Prng,
+    private readonly putRatio: number,
+    private readonly registers: RegisterHistory | null,
+  ) {}
+
+  async run(round: number, done: () => boolean): Promise<void> {
+    this.round = round;
     this.appendsThisRound = 0;
     this.maxOpMs = 0;
     try {
@@ -165,7 +193,10 @@ class AppendClient {
   }
 
   private async op(): Promise<void> {
-    if (this.acked === 0 || this.rng.chance(this.putRatio)) {
+    if (this.registers && this.rng.chance(0.3)) {
+      await this.registers.op(this.id, this.round, this.rng);
+      this.reads++;
+    } else if (this.acked === 0 || this.rng.chance(this.putRatio)) {
       const n = this.acked;
       await this.cluster.mustPut(appendKey(this.id, n), appendValue(this.id, n));
       this.acked = n + 1;
@@ -261,7 +292,9 @@ async function confChanger(cluster: Cluster, rng: Prng, done: () => boolean, sta
         stats.changes++;
       }
     } catch (e) {
-      // Partitions and crashes can hold a change up past the wait: the next pick goes on.
+      // Partitions and crashes can hold a change up past the wait: the next pick goes on. Any
+      // other error is a failure of the round.
+      if (!(e instanceof Error) || !/not done within/.test(e.message)) throw e;
       stats.failed++;
       cluster.log(String(e));
     }
@@ -289,32 +322,48 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   const roundMs = envInt('GENERIC_ROUND_MS') ?? o.roundMs ?? 5000;
   const envCrash = process.env['GENERIC_CRASH'];
   if (envCrash && !CRASH_MODES.includes(envCrash as CrashMode)) throw new Error(`GENERIC_CRASH must be one of ${CRASH_MODES.join(', ')}, got '${envCrash}'`);
-  const crashMode = (envCrash as CrashMode | undefined) || o.crashMode || 'stop';
+  const envRead = process.env['TEST_READ_MODE'];
+  if (envRead && !READ_MODES.includes(envRead as ReadMode)) throw new Error(`TEST_READ_MODE must be one of ${READ_MODES.join(', ')}, got '${envRead}'`);
+  // The modes not given are drawn from the seed (a stream of their own: the cluster's choices
+  // are the same whatever is drawn here).
+  const seed = o.seed ?? testSeed();
+  const draw = new Prng(seed ^ 0x5eed);
+  const drawnCrash = CRASH_MODES[draw.int(CRASH_MODES.length)]!;
+  const drawnRead = READ_MODES[draw.int(READ_MODES.length)]!;
+  const crashMode = (envCrash as CrashMode | undefined) || o.crashMode || drawnCrash;
+  const readMode = (envRead as ReadMode | undefined) || o.readMode || drawnRead;
+  const from = (env: string | undefined, opt: string | undefined): string => (env ? 'env' : opt ? 'option' : 'drawn from the seed');
+  console.log(
+    `[${o.name}] seed ${seed}: ${o.crash ? `crash mode ${crashMode} (${from(envCrash, o.crashMode)}), ` : ''}read mode ${readMode} (${from(envRead, o.readMode)})`,
+  );
   const t0 = Date.now();
   const config = {
+    readMode,
     ...(o.maxRaftLog ? { raftLogGcCountLimit: o.maxRaftLog } : {}),
     ...(o.split ? { regionMaxSize: 300, regionSplitSize: 200, splitCheckTickMs: 100 } : {}),
     ...o.config,
   };
-  const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed: o.seed, config, powerLoss: o.crash && crashMode === 'powerloss' });
+  const cluster = new Cluster({ stores: o.stores ?? 5, name: o.name, seed, config, powerLoss: o.crash && crashMode === 'powerloss' });
   const rng = cluster.rng.fork();
   const reports: RoundReport[] = [];
+  const registers = o.registers === false ? null : new RegisterHistory(cluster);
   try {
     await cluster.start();
     if (o.unreliable) cluster.transport.dropRandomly(0.1);
     const clients: AppendClient[] = [];
-    for (let c = 0; c < o.nclients; c++) clients.push(new AppendClient(c, cluster, rng.fork(), o.putRatio ?? 0.5));
+    for (let c = 0; c < o.nclients; c++) clients.push(new AppendClient(c, cluster, rng.fork(), o.putRatio ?? 0.5, registers));
 
     for (let round = 0; round < rounds; round++) {
       const r0 = Date.now();
       let clientsDone = false;
       let partitionerDone = false;
       const pstats = { applied: 0 };
-      const running = clients.map((c) => c.run(() => clientsDone));
+      const running = clients.map((c) => c.run(round, () => clientsDone));
       const part = o.partitions ? partitioner(cluster, rng.fork(), () => partitionerDone, pstats) : Promise.resolve();
       const lag = o.maxRaftLog ? lagger(cluster, rng.fork(), () => clientsDone) : Promise.resolve(0);
       const cstats = { changes: 0, failed: 0 };
-      const changer = o.confchange ? confChanger(cluster, rng.fork(), () => clientsDone, cstats) : Promise.resolve();
+      let changerError: unknown = null;
+      const changer = o.confchange ? confChanger(cluster, rng.fork(), () => clientsDone, cstats).catch((e: unknown) => void (changerError = e)) : Promise.resolve();
 
       await sleep(roundMs);
       clientsDone = true;
@@ -330,6 +379,8 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       await part;
       const laggedStore = await lag;
       await changer;
+      if (changerError) throw new Error(`round ${round}: membership change failed: ${changerError instanceof Error ? changerError.message : String(changerError)}`);
+      if (o.confchange && cstats.changes === 0) throw new Error(`round ${round}: no membership change was done (${cstats.failed} not done in time)`);
       // Healed: requests stuck in a minority are answered once a new term starts there.
       if (o.partitions) await sleep(ELECTION_TIMEOUT_MS);
       await Promise.all(running);
@@ -348,6 +399,10 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       }
 
       for (const c of clients) await c.check();
+      if (registers) {
+        await registers.readAll(round + 1);
+        registers.check();
+      }
       if (o.maxRaftLog) await checkLogTrimmed(cluster, o.maxRaftLog);
       cluster.assertHealthy();
       const rep: RoundReport = {
@@ -357,13 +412,16 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
         partitionsApplied: pstats.applied,
         maxOpMs: Math.max(...clients.map((c) => c.maxOpMs)),
         laggedStore,
+        changes: cstats.changes,
+        changesTimedOut: cstats.failed,
         ms: Date.now() - r0,
       };
       reports.push(rep);
       console.log(
         `[${o.name}] round ${round}: appends per client [${rep.appends.join(' ')}], ` +
           `${rep.partitionsApplied} partitions, slowest op ${rep.maxOpMs} ms, round ${rep.ms} ms; transport: ${JSON.stringify(cluster.transport.stats)}` +
-          (cluster.crashStats.kills > 0 ? `; kills ${JSON.stringify(cluster.crashStats)}` : '') +
+          (cluster.crashStats.kills > 0 || cluster.crashStats.powerLosses > 0 ? `; crashes ${JSON.stringify(cluster.crashStats)}` : '') +
+          (registers ? `; registers ${registers.puts} puts, ${registers.gets} gets, ${registers.unknown} unknown, linearizable` : '') +
           (o.maxRaftLog ? `; lagged store ${laggedStore}, snapshots ${JSON.stringify(cluster.snapStats())}` : '') +
           (o.confchange ? `; membership changes ${cstats.changes} (${cstats.failed} not done in time), peers now ${(cluster.scheduler.region(1)?.peers ?? []).map((p) => `${p.id}@${p.storeId}`).join(' ')}` : ''),
       );
@@ -375,7 +433,12 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
     }
     const snapshots = cluster.snapStats();
     if (o.maxRaftLog && snapshots.applied === 0) throw new Error(`no snapshot was applied in ${rounds} rounds: ${JSON.stringify(snapshots)}`);
-    return { seed: cluster.seed, rounds: reports, totalAppends: clients.reduce((a, c) => a + c.acked, 0), ms: Date.now() - t0, snapshots };
+    return {
+      seed: cluster.seed,
+      crashMode,
+      readMode,
+      registers: { puts: registers?.puts ?? 0, gets: registers?.gets ?? 0, unknown: registers?.unknown ?? 0 },
+      rounds: reports, totalAppends: clients.reduce((a, c) => a + c.acked, 0), ms: Date.now() - t0, snapshots };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(`[${o.name}] seed ${cluster.seed} (replay with TEST_SEED=${cluster.seed}): ${msg}`, { cause: e });

@@ -17,5 +17,7 @@ export type { Filter, RaftReceiver, TransportStats, TypeFilterOptions } from './
 export { MockScheduler, keyInRegion } from './mock_scheduler.js';
 export type { RegionInfo, HeartbeatRecord } from './mock_scheduler.js';
 export { Prng, testSeed } from './prng.js';
-export { runGeneric, appendKey, appendValue, clientRange, checkAppends, ELECTION_TIMEOUT_MS } from './generic.js';
-export type { GenericOptions, GenericReport, RoundReport } from './generic.js';
+export { runGeneric, appendKey, appendValue, clientRange, checkAppends, ELECTION_TIMEOUT_MS, CRASH_MODES } from './generic.js';
+export type { GenericOptions, GenericReport, RoundReport, CrashMode, ReadMode } from './generic.js';
+export { RegisterHistory, registerKey } from './register_workload.js';
+export { PowerLossJournal } from './power_loss.js';

@@ -148,7 +148,7 @@ const off = { unreliable: false, crash: false, partitions: false };
 const LONG = { timeout: 180_000 };
 test('ConfChangeRecover', LONG, () => generic({ name: 'ConfChangeRecover', nclients: 1, ...off, crash: true }));
 
-test('ConfChangeRecoverManyClients', LONG, () => generic({ name: 'ConfChangeRecoverManyClients', nclients: 20, ...off, crash: true }));
+test('ConfChangeRecoverManyClients', LONG, () => generic({ name: 'ConfChangeRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }));
 
 test('ConfChangeUnreliable', LONG, () => generic({ name: 'ConfChangeUnreliable', nclients: 5, ...off, unreliable: true }));
 

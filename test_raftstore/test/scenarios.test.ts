@@ -105,7 +105,7 @@ test('PersistOneClient', TIMEOUT, () => generic({ name: 'PersistOneClient', ncli
 test('PersistConcurrent', TIMEOUT, () => generic({ name: 'PersistConcurrent', nclients: 5, ...off, crash: true }));
 
 test('PersistConcurrentUnreliable', TIMEOUT, () =>
-  generic({ name: 'PersistConcurrentUnreliable', nclients: 5, ...off, crash: true, unreliable: true }),
+  generic({ name: 'PersistConcurrentUnreliable', nclients: 5, ...off, crash: true, unreliable: true, crashMode: 'powerloss' }),
 );
 
 test('PersistPartition', TIMEOUT, () => generic({ name: 'PersistPartition', nclients: 5, ...off, crash: true, partitions: true }));

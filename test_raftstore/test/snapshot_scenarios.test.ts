@@ -84,7 +84,7 @@ test('OneSnapshot', TIMEOUT, async () => {
 
 test('SnapshotRecover', TIMEOUT, () => generic({ name: 'SnapshotRecover', nclients: 1, ...off, crash: true }));
 
-test('SnapshotRecoverManyClients', TIMEOUT, () => generic({ name: 'SnapshotRecoverManyClients', nclients: 20, ...off, crash: true }));
+test('SnapshotRecoverManyClients', TIMEOUT, () => generic({ name: 'SnapshotRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }));
 
 test('SnapshotUnreliable', TIMEOUT, () => generic({ name: 'SnapshotUnreliable', nclients: 5, ...off, unreliable: true }));
 

@@ -69,7 +69,7 @@ const off = { unreliable: false, crash: false, partitions: false };
 
 test('SplitRecover', TIMEOUT, () => generic({ name: 'SplitRecover', nclients: 1, ...off, crash: true }));
 
-test('SplitRecoverManyClients', TIMEOUT, () => generic({ name: 'SplitRecoverManyClients', nclients: 20, ...off, crash: true }));
+test('SplitRecoverManyClients', TIMEOUT, () => generic({ name: 'SplitRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }));
 
 test('SplitUnreliable', TIMEOUT, () => generic({ name: 'SplitUnreliable', nclients: 5, ...off, unreliable: true }));
 
