@@ -6,7 +6,8 @@
 //     on a voter makes a DemotingVoter (on a new peer, a Learner), RemoveNode only removes
 //     learners (demote a voter first); leaving the joint state (an empty change, which raft
 //     proposes by itself: transition Auto) turns IncomingVoter into Voter and DemotingVoter into
-//     Learner.
+//     Learner. A joint change must make a voter incoming or demoting (raft goes joint for it
+//     either way), and nothing but leaving is accepted while joint.
 // conf_ver grows by one per changed peer (and by one for leaving a joint state).
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2 } from '@tskv/raft';
@@ -53,8 +54,9 @@ export function applyChanges(region: metapb.IRegion, changes: raft_cmdpb.IChange
     epoch.confVer += 1;
     return { ...region, peers, regionEpoch: epoch };
   }
+  // Raft refuses any change but leaving while joint, simple changes included.
+  if (isJoint(region)) throw new InvalidRequestError(`region ${region.id} is already in a joint configuration`);
   const joint = changes.length > 1;
-  if (joint && isJoint(region)) throw new InvalidRequestError(`region ${region.id} is already in a joint configuration`);
   const seen = new Set<number>();
   for (const c of changes) {
     const p = c.peer;
@@ -64,7 +66,8 @@ export function applyChanges(region: metapb.IRegion, changes: raft_cmdpb.IChange
     const i = peers.findIndex((x) => x.id === p.id);
     const existing = i >= 0 ? peers[i]! : undefined;
     const sameStore = peers.find((x) => x.storeId === p.storeId && x.id !== p.id);
-    switch (c.changeType) {
+    // An unset type is AddNode, the proto3 default, as toRaftConfChange and a decoded request read it.
+    switch (c.changeType ?? eraftpb.ConfChangeType.AddNode) {
       case eraftpb.ConfChangeType.AddNode: {
         if (sameStore) throw new InvalidRequestError(`store ${p.storeId} already has peer ${sameStore.id} of region ${region.id}`);
         const role = joint ? Role.IncomingVoter : Role.Voter;
@@ -96,6 +99,12 @@ export function applyChanges(region: metapb.IRegion, changes: raft_cmdpb.IChange
   }
   if (!peers.some((p) => roleOf(p) === Role.Voter || roleOf(p) === Role.IncomingVoter)) {
     throw new InvalidRequestError(`the change would leave region ${region.id} without voters`);
+  }
+  // Raft enters a joint configuration for any change of several peers; only incoming and
+  // demoting voters show it in the region, so a joint change that touches learners alone would
+  // leave raft joint under a region that is not, and the leave would be refused.
+  if (joint && !isJoint({ peers })) {
+    throw new InvalidRequestError(`a joint change of region ${region.id} must change a voter: change learners one at a time`);
   }
   return { ...region, peers, regionEpoch: epoch };
 }

@@ -1,4 +1,5 @@
-// Region split: what a BatchSplit does to a region (TiKV's rules, left-derived by default).
+// Region split: what a BatchSplit does to a region (TiKV's rules, left-derived only: a request
+// with right_derive is refused).
 // Split keys must be strictly increasing and strictly inside the region. With keys k1 < k2 the
 // region [s, e) becomes [s, k1) (the original region, which keeps its id and peers) and the new
 // regions [k1, k2), [k2, e), each with the ids the scheduler allocated: a region id and one peer id
@@ -18,6 +19,9 @@ export interface SplitResult {
 export function applySplit(region: metapb.IRegion, req: raft_cmdpb.IBatchSplitRequest): SplitResult {
   const reqs = req.requests ?? [];
   if (reqs.length === 0) throw new InvalidRequestError('a split without split keys');
+  // Carried out left-derived, a right-derived request would leave the original region (its id and
+  // peers) with a range the caller did not ask for.
+  if (req.rightDerive) throw new InvalidRequestError('right_derive is not supported: the original region keeps the leftmost range');
   const peers = region.peers ?? [];
   const start = region.startKey ?? new Uint8Array(0);
   let prev = start;
