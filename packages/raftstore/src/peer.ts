@@ -16,10 +16,10 @@ import { StoreConfig } from './config.js';
 import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
 import { Logger } from './logger.js';
 import { CmdCallback } from './msg.js';
-import { PeerStorage } from './peer_storage.js';
+import { PeerStorage, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 import { RaftMessage } from './transport.js';
 import { checkKeyInRegion, errorResponse, isReadOnly, validateRequests } from './cmd.js';
-import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_change.js';
+import { applyChanges, changesOf, isJoint, roleOf, toRaftConfChange } from './conf_change.js';
 import { QueuedCmd, mergeWrites } from './batch.js';
 
 /** A write proposed at (index, term), answered when that index is applied. */
@@ -39,6 +39,9 @@ interface PendingRead {
 }
 
 let readSeq = 0;
+
+/** The context of the vote requests of a transferee's campaign (raft's CampaignTransfer). */
+const CAMPAIGN_TRANSFER = Buffer.from('CampaignTransfer');
 
 export class Peer {
   readonly regionId: number;
@@ -113,6 +116,10 @@ export class Peer {
     // 80% of the election timeout: followers' election timers run on the same kind of clock, but
     // the event loop can delay their ticks or ours; the margin absorbs that.
     this.leaseMs = storeCfg.readMode === 'lease' ? 0.8 * storeCfg.raftElectionTicks * storeCfg.raftBaseTickMs : 0;
+    // Past the initial term it has taken part in elections: it may have confirmed a lease that
+    // is still running (a restart; or a split replacing the uninitialized peer that heard the
+    // new region's leader), see stepRaftMessage.
+    this.voteGraceTicks = storage.raftState.hardState.term > RAFT_INIT_LOG_TERM ? storeCfg.raftElectionTicks : 0;
   }
 
   get region(): metapb.IRegion {
@@ -149,6 +156,10 @@ export class Peer {
       return;
     }
     if (m.fromPeer?.id && !this.peerCache.has(m.fromPeer.id)) this.peerCache.set(m.fromPeer.id, { ...m.fromPeer });
+    if (this.voteGraceTicks > 0 && this.isLeaseBoundVote(m.message as Message)) {
+      this.logger.debug('ignored a vote request in the first election timeout after start', { from: m.message.from, term: m.message.term });
+      return;
+    }
     try {
       this.raw.step(m.message as Message);
     } catch (e) {
@@ -156,6 +167,24 @@ export class Peer {
       else throw e;
     }
     this.noteTransfer(); // a follower may have forwarded a transfer request
+  }
+
+  /**
+   * Followers refuse votes for an election timeout after they last heard the leader, which is
+   * what a leader lease counts on (serveFromLease), but raft does so only while it knows that
+   * leader. A Raft created from disk knows none and would grant a vote (or pre-vote) at once: a
+   * follower restarted just after confirming a lease, with a candidate cut off from the leader
+   * long enough for its own election timer to have run out, could elect another leader inside
+   * the lease. So for its first election timeout such a peer ignores the vote requests raft
+   * ignores inside a lease: of a higher term and not a transfer's. It started after anything
+   * it confirmed, so this outlasts the lease.
+   */
+  private voteGraceTicks: number;
+
+  private isLeaseBoundVote(m: Message): boolean {
+    const t = m.msgType;
+    if (t !== eraftpb.MessageType.MsgRequestVote && t !== eraftpb.MessageType.MsgRequestPreVote) return false;
+    return m.term > this.raw.raft.term && Buffer.compare(m.context ?? EMPTY_BYTES, CAMPAIGN_TRANSFER) !== 0;
   }
 
   /**
@@ -414,6 +443,7 @@ export class Peer {
   /** One tick; an idle leader goes to sleep after hibernateIdleTicks and tells its followers. */
   tick(cfg: StoreConfig): void {
     if (this.hibernating) return;
+    if (this.voteGraceTicks > 0) this.voteGraceTicks--;
     this.raw.tick();
     if (this.raw.raft.leaderId === 0) {
       if (this.leaderMissingSince === 0) this.leaderMissingSince = performance.now();
@@ -457,6 +487,38 @@ export class Peer {
     if (!n || this.isLeader() || this.applyingSnapshot || raft.leaderId !== n.from || raft.term !== n.term) return;
     if (raft.raftLog.lastIndex() !== n.index || raft.raftLog.committed !== n.commit || this.storage.applyState.appliedIndex !== n.commit) return;
     this.hibernating = true;
+    this.hibernatedAt = performance.now();
+  }
+
+  /** performance.now() when this follower last fell asleep on its leader's notice. */
+  private hibernatedAt = 0;
+
+  /**
+   * The store of this sleeping follower's leader became unreachable (Store.reportStoreUnreachable;
+   * the message woke it). With a replica down, a 3-replica region elects from exactly two
+   * followers: woken together and timing out together, each would pre-vote, grant the other's
+   * pre-vote and split the vote, round after round while the stores are busy electing every such
+   * region at once. Instead every such follower forgets the leader, so it grants a pre-vote at
+   * once, and the one picked alike on every store (by region id among the voters elsewhere)
+   * campaigns at once; the others' election timers run in full first.
+   * Forgetting the leader ends raft's lease early, and a leader lease (readMode 'lease') counts on
+   * followers refusing votes for an election timeout after they last heard their leader: only a
+   * follower asleep that long does it (its leader has confirmed nothing with it since). One that
+   * fell asleep more recently is just awake, its election timer running as usual.
+   */
+  onLeaderStoreUnreachable(storeId: number, cfg: StoreConfig): void {
+    const raft = this.raw.raft;
+    if (raft.state !== StateRole.Follower || this.applyingSnapshot) return;
+    const leader = this.leaderPeer();
+    if (leader && leader.storeId !== storeId) return; // another leader since the report
+    if (performance.now() - this.hibernatedAt < cfg.raftElectionTicks * cfg.raftBaseTickMs) return;
+    raft.becomeFollower(raft.term, 0);
+    const voters = (this.region.peers ?? []).filter((p) => p.storeId !== storeId && roleOf(p) === metapb.PeerRole.Voter).sort((a, b) => a.id! - b.id!);
+    const pick = voters[this.regionId % Math.max(1, voters.length)];
+    if (pick?.id === this.peerId) {
+      this.logger.debug('the leader\'s store is unreachable: campaigning', { leaderStore: storeId, term: raft.term });
+      this.raw.campaign();
+    }
   }
 
   // ---- raft log GC ----
