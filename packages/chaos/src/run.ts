@@ -415,10 +415,9 @@ export function lostPuts(ops: RecordedOp[], t0: number): string[] {
     if (value !== null && (!writer || writer.status !== 'ok')) continue; // unknown put: not decidable here
     const after = (acked.get(key) ?? []).filter((p) => writer === undefined || p.call > writer.return);
     if (after.length === 0) continue;
-    const newest = after.reduce((a, b) => (b.return > a.return ? b : a));
-    const was = writer ? `"${value}" (put ok ${t(writer.call)}..${t(writer.return)} s)` : 'nothing';
-    const lostValues = after.map((p) => (p.input.kind === 'put' ? p.input.value : '')).join(', ');
-    lost.push(`${key}: final read ${was}, but ${after.length} later put(s) acknowledged (${lostValues}; the last ${t(newest.call)}..${t(newest.return)} s)`);
+    const was = writer ? `"${value}" (put ok ${t(writer.call)}..${t(writer.return)} s)` : 'null';
+    const puts = after.map((p) => `"${p.input.kind === 'put' ? p.input.value : ''}" (ok ${t(p.call)}..${t(p.return)} s)`);
+    lost.push(`${key}: final read ${was}; lost acknowledged put${puts.length > 1 ? 's' : ''} ${puts.join(', ')}`);
   }
   return lost;
 }
