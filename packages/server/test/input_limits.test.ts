@@ -74,7 +74,8 @@ test('bad input over the socket: clear errors, nothing partially written, the se
     assert.equal((await raw.clientStream('raft', [Buffer.from([0x08, 0x80])])).err, null);
     assert.equal(await s.metrics.value('tskv_malformed_messages_total'), before + 2);
     const snap = await raw.clientStream('snapshot', [Buffer.from(raft_serverpb.SnapshotChunk.encode({ data: enc('x') }).finish()).subarray(0, 2)]);
-    assert.ok(snap.err, 'a truncated snapshot chunk fails the stream');
+    assert.equal(snap.err?.code, grpc.status.INVALID_ARGUMENT, `a truncated snapshot chunk fails the stream: ${snap.err?.details}`);
+    assert.match(snap.err.details, /^snapshot rejected: malformed SnapshotChunk: /);
 
     // Size limits: the error names the limit.
     const big = (n: number): string => 'k'.repeat(n);

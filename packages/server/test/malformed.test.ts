@@ -69,14 +69,17 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
 
     // Garbage bytes on unary and streaming calls: gRPC errors, not crashes.
     const garbage = Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+    // (A hung server would fail these with DEADLINE_EXCEEDED: the code and message must be the refusal.)
     for (const m of ['RawGet', 'RawPut', 'RawScan', 'RawBatchPut']) {
       const err = await rawUnary(s.addr, `/tinykvpb.TinyKv/${m}`, garbage);
-      assert.ok(err, `${m} with garbage fails`);
+      assert.equal(err?.code, grpc.status.INVALID_ARGUMENT, `${m} with garbage: ${err?.message}`);
+      assert.match(err.details, new RegExp(`^malformed ${m}Request: `));
     }
     await rawClientStream(s.addr, '/tinykvpb.TinyKv/BatchRaft', [garbage, garbage]);
     await rawClientStream(s.addr, '/tinykvpb.TinyKv/Raft', [garbage]);
     const snapErr = await rawClientStream(s.addr, '/tinykvpb.TinyKv/Snapshot', [garbage]);
-    assert.ok(snapErr, 'a garbage snapshot stream is refused');
+    assert.equal(snapErr?.code, grpc.status.INVALID_ARGUMENT, `a garbage snapshot stream is refused: ${snapErr?.message}`);
+    assert.match(snapErr.details, /^snapshot rejected: malformed SnapshotChunk: /);
 
     // Nonsense raft messages: dropped.
     const me = ctx.peer!;
@@ -101,7 +104,8 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
       ss.write({ data: garbage });
       ss.end();
     });
-    assert.ok(bogusSnap, 'bogus snapshot refused');
+    assert.equal(bogusSnap?.code, grpc.status.DATA_LOSS, `bogus snapshot refused: ${bogusSnap?.message}`);
+    assert.match(bogusSnap.details, /^snapshot rejected: invalid first snapshot chunk: the snapshot has no data$/);
     // A plausible first chunk, then the sender goes away: the receive fails and lets go of the key.
     const key = { regionId, term: 77, index: 7777 };
     const snapData = raft_serverpb.RaftSnapshotData.encode({
