@@ -125,9 +125,13 @@ test('a second request for the same transferee does not restart the transfer tim
   const lead = nt.raft(1);
   nt.isolate(3);
   nt.send(transfer(3, 1));
+  assert.equal(lead.leadTransferee, 3, 'the transfer started');
   for (let i = 0; i < lead.heartbeatTimeout; i++) lead.tick();
   nt.send(transfer(3, 1));
-  for (let i = 0; i < lead.electionTimeout - lead.heartbeatTimeout; i++) lead.tick();
+  assert.equal(lead.leadTransferee, 3, 'the second request keeps the transfer pending');
+  for (let i = 0; i < lead.electionTimeout - lead.heartbeatTimeout - 1; i++) lead.tick();
+  assert.equal(lead.leadTransferee, 3, 'still pending one tick before the first request\'s deadline');
+  lead.tick();
   checkTransferState(lead, StateRole.Leader, 1);
 });
 
