@@ -4,6 +4,15 @@ import { AttemptTimeoutError, ClientClosedError, StoreUnavailableError } from '.
 import { StoreConnection } from '../src/store_connection.js';
 import { FakeCluster, toMetaRegion } from '../src/testing/index.js';
 
+/** Polls `cond` until it holds; throws after a deadline generous enough for a loaded machine. */
+async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 function ctx(c: FakeCluster) {
   const r = c.region(1);
   return { regionId: 1, regionEpoch: toMetaRegion(r).regionEpoch, peer: r.peers[0] };
@@ -65,12 +74,17 @@ test('per-request deadline: a request left unanswered times out alone, the strea
 
 test('a failed stream fails its in-flight requests as retryable; the next request reconnects', async () => {
   const c = await FakeCluster.start({ stores: 1 });
-  c.inject = ({ req }) => (Buffer.from(req.key ?? []).toString() === 'hang' ? { drop: true } : undefined);
+  let hangReceived = false;
+  c.inject = ({ req }) => {
+    if (Buffer.from(req.key ?? []).toString() !== 'hang') return undefined;
+    hangReceived = true;
+    return { drop: true };
+  };
   const conn = new StoreConnection(1, c.stores.get(1)!.address);
   try {
     const context = ctx(c);
     const hung = conn.send({ rawGet: { context, key: Buffer.from('hang'), cf: 'default' } }, 30_000);
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the store received the request that hangs', () => hangReceived);
     await c.stopStore(1);
     await assert.rejects(hung, (e: unknown) => e instanceof StoreUnavailableError && e.retryable && /store 1/.test(e.message));
     assert.equal(conn.inflight, 0);
@@ -99,11 +113,12 @@ test('a failed stream fails its in-flight requests as retryable; the next reques
 
 test('close fails pending requests with ClientClosedError and refuses new ones', async () => {
   const c = await FakeCluster.start({ stores: 1 });
-  c.inject = () => ({ drop: true });
+  let received = false;
+  c.inject = () => ((received = true), { drop: true });
   const conn = new StoreConnection(1, c.stores.get(1)!.address);
   try {
     const p = conn.send({ rawGet: { context: ctx(c), key: Buffer.from('a'), cf: 'default' } }, 30_000);
-    await new Promise((r) => setTimeout(r, 50));
+    await until('the store received the request (it is in flight)', () => received);
     conn.close();
     await assert.rejects(p, ClientClosedError);
     await assert.rejects(conn.send({ rawGet: { key: Buffer.from('a') } }, 1000), ClientClosedError);

@@ -48,7 +48,11 @@ async function writeStore(root: string): Promise<Written> {
   await e0.close();
   const { e, s } = await openStore(dir);
   s.start();
-  for (let i = 0; i < 500 && !s.peer(1)?.isLeader(); i++) await new Promise((r) => setTimeout(r, 10));
+  const deadline = Date.now() + 20_000;
+  while (!s.peer(1)?.isLeader()) {
+    if (Date.now() > deadline) throw new Error('the single-store region elected no leader within 20 s');
+    await new Promise((r) => setTimeout(r, 10));
+  }
   for (let i = 0; i < 12; i++) {
     const r = await s.call({ header: { regionId: 1, regionEpoch: REGION.regionEpoch }, requests: [{ cmdType: raft_cmdpb.CmdType.Put, put: { cf: 'default', key: enc(`k${i}`), value: enc(`v${i}`) } }] });
     assert.equal(r.header?.error ?? null, null, JSON.stringify(r.header?.error));

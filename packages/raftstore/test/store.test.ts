@@ -85,6 +85,15 @@ function region(id: number, start: string, end: string, stores: number[]): metap
   return { id, startKey: enc(start), endKey: enc(end), regionEpoch: { confVer: 1, version: 1 }, peers: stores.map((s) => ({ id: id * 100 + s, storeId: s })) };
 }
 
+/** Polls `cond` until it holds; throws after a deadline generous enough for a loaded machine. */
+async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 const put = (key: string, value: string): raft_cmdpb.IRequest => ({ cmdType: CmdType.Put, put: { cf: 'default', key: enc(key), value: enc(value) } });
 const get = (key: string): raft_cmdpb.IRequest => ({ cmdType: CmdType.Get, get: { cf: 'default', key: enc(key) } });
 
@@ -99,11 +108,7 @@ test('a put is replicated, applied on every store, and readable linearizably fro
     const got = await leader.call({ header: c.header(r1), requests: [get('k1')] });
     assert.equal(dec(got.responses![0]!.get!.value), 'v1');
     // Every replica eventually applies it to its own kv engine.
-    for (let i = 0; i < 200; i++) {
-      if ([...c.engines.values()].every((e) => dec(e.kv.getSync('default', enc('k1'))) === 'v1')) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    for (const [id, e] of c.engines) assert.equal(dec(e.kv.getSync('default', enc('k1'))), 'v1', `store ${id}`);
+    for (const [id, e] of c.engines) await until(`store ${id} applied k1`, () => dec(e.kv.getSync('default', enc('k1'))) === 'v1');
   } finally {
     await c.shutdown();
   }
@@ -270,8 +275,7 @@ test('the ticker drives scheduler heartbeats: only the leader reports its region
   try {
     const leader = await c.leader(1);
     c.heartbeats.length = 0;
-    await new Promise((r) => setTimeout(r, 350));
-    assert.ok(c.heartbeats.length >= 2, `heartbeats: ${c.heartbeats.length}`);
+    await until('two scheduler heartbeats', () => c.heartbeats.length >= 2);
     for (const h of c.heartbeats) {
       assert.equal(h.regionId, 1);
       assert.equal(h.from, leader.storeId);
