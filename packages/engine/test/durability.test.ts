@@ -1,5 +1,6 @@
 // Crash durability with real child processes, fsync accounting with strace, and a full disk on
-// a small tmpfs. The last two need strace / root + mount and are skipped (with the reason) without.
+// a small tmpfs. The last two need strace / root + mount and are skipped (with the reason) without;
+// with the CI environment variable set, a missing strace fails instead.
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -125,7 +126,17 @@ async function countSyncs(dir: string, env: Record<string, string>): Promise<num
   return text.split('\n').filter((l) => /\b(fsync|fdatasync)\(/.test(l)).length;
 }
 
-describe('durability: the sync option reaches LevelDB (fsync count under strace)', { skip: !haveStrace() && 'strace not installed' }, () => {
+const STRACE = haveStrace();
+// CI installs strace (.ci/run): there a missing strace is a failure, not a reason to skip.
+const IN_CI = !['', '0', 'false'].includes(process.env['CI'] ?? '');
+
+describe('durability: the sync option reaches LevelDB (fsync count under strace)', { skip: !STRACE && !IN_CI && 'strace not installed' }, () => {
+  if (!STRACE) {
+    it('strace is installed (required when CI is set)', () => {
+      assert.fail('strace not installed: under CI the fsync accounting must run, not skip');
+    });
+    return;
+  }
   it('sync writes fsync once per batch; async writes do not; the open default applies', async () => {
     await withTempDir(async (dir) => {
       const N = 30;
