@@ -8,7 +8,9 @@
 //
 // Faults are filters, added and cleared at any time. A filter sees each message when it is sent
 // and answers: deliver, drop, or deliver after a delay. A store that is down (disconnected) gets
-// nothing, and nothing it sends is delivered.
+// nothing, and nothing it sends is delivered. Like the broken streams of a real transport when a
+// store process dies, its going down is reported to every store that had sent to it
+// (reportStoreUnreachable); filters (partitions) are silent, as a network that just stops is.
 //
 // Snapshots travel as a real transport sends them: a MsgSnapshot starts a stream of chunks (the
 // message, then the snapshot's files) produced by the sending store and consumed by the receiving
@@ -27,6 +29,8 @@ export const MessageType = eraftpb.MessageType;
 /** What the transport delivers to: a Store (or a test double; snapshots need a whole store). */
 export interface RaftReceiver extends Partial<SnapshotEndpoint> {
   onRaftMessage(msg: RaftMessage): void;
+  /** A store this one had sent to went down (its connection broke). */
+  reportStoreUnreachable?(storeId: number): void;
 }
 
 /**
@@ -191,12 +195,16 @@ export interface TransportStats {
   /** Sender or receiver down (at send or at delivery time). */
   droppedDown: number;
   bytes: number;
+  /** Stores told that a store they had sent to went down. */
+  storeDownReports: number;
 }
 
 export class MockTransport {
   private readonly receivers = new Map<number, RaftReceiver>();
   private readonly endpoints = new Map<number, { closed: boolean }>();
   private filterList: Filter[] = [];
+  /** For each store, the stores that have sent to it: a real transport's open streams to it. */
+  private readonly sentToBy = new Map<number, Set<number>>();
   readonly stats: TransportStats = {
     snapshotsStarted: 0,
     snapshotsDelivered: 0,
@@ -206,6 +214,7 @@ export class MockTransport {
     droppedByFilter: 0,
     droppedDown: 0,
     bytes: 0,
+    storeDownReports: 0,
   };
   /** Exceptions thrown by a receiver on delivery (a store bug); tests assert this stays empty. */
   readonly errors: Error[] = [];
@@ -234,12 +243,27 @@ export class MockTransport {
     };
   }
 
-  /** The store is down: nothing reaches it and nothing it sends is delivered. */
+  /**
+   * The store is down: nothing reaches it and nothing it sends is delivered. The stores that had
+   * sent to it are told (next turn), as their broken streams would tell them.
+   */
   disconnect(storeId: number): void {
     const ep = this.endpoints.get(storeId);
     if (ep) ep.closed = true;
     this.endpoints.delete(storeId);
     this.receivers.delete(storeId);
+    for (const senders of this.sentToBy.values()) senders.delete(storeId);
+    const senders = this.sentToBy.get(storeId);
+    this.sentToBy.delete(storeId);
+    if (!senders?.size) return;
+    setImmediate(() => {
+      for (const from of senders) {
+        const r = this.receivers.get(from);
+        if (!r?.reportStoreUnreachable) continue;
+        this.stats.storeDownReports++;
+        r.reportStoreUnreachable(storeId);
+      }
+    });
   }
 
   isUp(storeId: number): boolean {
@@ -301,6 +325,9 @@ export class MockTransport {
       this.stats.droppedDown++;
       return;
     }
+    let senders = this.sentToBy.get(to);
+    if (!senders) this.sentToBy.set(to, (senders = new Set()));
+    senders.add(from);
     if (msg.message?.msgType === MessageType.MsgSnapshot) {
       void this.sendSnapshot(from, to, msg);
       return;

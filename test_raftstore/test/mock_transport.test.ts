@@ -140,6 +140,26 @@ describe('MockTransport', () => {
     assert.equal(got.get(1)!.length, 1);
     assert.equal(got.get(3)!.length, 2);
   });
+
+  test('a store going down is reported to the stores that had sent to it', async () => {
+    const t = new MockTransport(new Prng(1));
+    const told = new Map<number, number[]>([[1, []], [2, []], [3, []]]);
+    const ends = new Map([1, 2, 3].map((i) => [i, t.connect(i, { onRaftMessage: () => {}, reportStoreUnreachable: (s) => told.get(i)!.push(s) })]));
+    ends.get(1)!.send(msg(1, 2));
+    ends.get(2)!.send(msg(2, 3));
+    t.partition([1], [2, 3]);
+    ends.get(1)!.send(msg(1, 3)); // dropped by the filter: the connection is there all the same
+    t.clearFilters();
+    t.disconnect(2);
+    assert.deepEqual(told.get(1), [], 'told synchronously');
+    await tick();
+    // Store 1 had sent to 2; store 3 had not (2's own stream to 3 died with it).
+    assert.deepEqual([...told], [[1, [2]], [2, []], [3, []]]);
+    t.disconnect(3);
+    await tick();
+    assert.deepEqual(told.get(1), [2, 3]);
+    assert.equal(t.stats.storeDownReports, 2);
+  });
 });
 
 describe('checkAppends', () => {

@@ -24,4 +24,6 @@ export type PeerMsg =
   /** A newer member of the region says this peer was removed (is_tombstone message). */
   | { kind: 'gcPeer'; msg: RaftMessage }
   /** The leader hibernates (see StoreConfig.hibernateRegions); does not wake the peer. */
-  | { kind: 'hibernate'; msg: RaftMessage };
+  | { kind: 'hibernate'; msg: RaftMessage }
+  /** The store of the sleeping region's leader is unreachable (Store.reportStoreUnreachable). */
+  | { kind: 'leaderStoreUnreachable'; storeId: number };

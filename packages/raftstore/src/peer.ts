@@ -19,7 +19,7 @@ import { CmdCallback } from './msg.js';
 import { PeerStorage, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 import { RaftMessage } from './transport.js';
 import { checkKeyInRegion, errorResponse, isReadOnly, validateRequests } from './cmd.js';
-import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_change.js';
+import { applyChanges, changesOf, isJoint, roleOf, toRaftConfChange } from './conf_change.js';
 import { QueuedCmd, mergeWrites } from './batch.js';
 
 /** A write proposed at (index, term), answered when that index is applied. */
@@ -487,6 +487,38 @@ export class Peer {
     if (!n || this.isLeader() || this.applyingSnapshot || raft.leaderId !== n.from || raft.term !== n.term) return;
     if (raft.raftLog.lastIndex() !== n.index || raft.raftLog.committed !== n.commit || this.storage.applyState.appliedIndex !== n.commit) return;
     this.hibernating = true;
+    this.hibernatedAt = performance.now();
+  }
+
+  /** performance.now() when this follower last fell asleep on its leader's notice. */
+  private hibernatedAt = 0;
+
+  /**
+   * The store of this sleeping follower's leader became unreachable (Store.reportStoreUnreachable;
+   * the message woke it). With a replica down, a 3-replica region elects from exactly two
+   * followers: woken together and timing out together, each would pre-vote, grant the other's
+   * pre-vote and split the vote, round after round while the stores are busy electing every such
+   * region at once. Instead every such follower forgets the leader, so it grants a pre-vote at
+   * once, and the one picked alike on every store (by region id among the voters elsewhere)
+   * campaigns at once; the others' election timers run in full first.
+   * Forgetting the leader ends raft's lease early, and a leader lease (readMode 'lease') counts on
+   * followers refusing votes for an election timeout after they last heard their leader: only a
+   * follower asleep that long does it (its leader has confirmed nothing with it since). One that
+   * fell asleep more recently is just awake, its election timer running as usual.
+   */
+  onLeaderStoreUnreachable(storeId: number, cfg: StoreConfig): void {
+    const raft = this.raw.raft;
+    if (raft.state !== StateRole.Follower || this.applyingSnapshot) return;
+    const leader = this.leaderPeer();
+    if (leader && leader.storeId !== storeId) return; // another leader since the report
+    if (performance.now() - this.hibernatedAt < cfg.raftElectionTicks * cfg.raftBaseTickMs) return;
+    raft.becomeFollower(raft.term, 0);
+    const voters = (this.region.peers ?? []).filter((p) => p.storeId !== storeId && roleOf(p) === metapb.PeerRole.Voter).sort((a, b) => a.id! - b.id!);
+    const pick = voters[this.regionId % Math.max(1, voters.length)];
+    if (pick?.id === this.peerId) {
+      this.logger.debug('the leader\'s store is unreachable: campaigning', { leaderStore: storeId, term: raft.term });
+      this.raw.campaign();
+    }
   }
 
   // ---- raft log GC ----

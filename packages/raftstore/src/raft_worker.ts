@@ -281,6 +281,9 @@ export class RaftWorker {
         case 'hibernate':
           p.onHibernateNotice(m.msg);
           break;
+        case 'leaderStoreUnreachable':
+          p.onLeaderStoreUnreachable(m.storeId, this.cfg);
+          break;
         case 'raftLogGcTick':
           p.maybeCompactLog(this.cfg);
           break;

@@ -311,6 +311,29 @@ export class Store implements SnapshotEndpoint {
     this.router.send(regionId, { kind: 'unreachable', toPeerId });
   }
 
+  /**
+   * The transport lost its connection to a store (the stream to it broke, or connecting failed):
+   * that store may be down. Followers of hibernating regions tick no election timer, so nothing
+   * else would tell them that their leader died with it: those whose leader is there (or who know
+   * none) wake and elect a new one without waiting (Peer.onLeaderStoreUnreachable). If the leader
+   * is alive after all, their first (pre-)vote request wakes it too. Leaders, and followers of
+   * leaders elsewhere, sleep on. Only peers asleep now get the message: whatever wakes one later
+   * (its leader's next message) comes after it in the mailbox. One pass over the peers; transports
+   * report each failed connection or connect, not each message.
+   */
+  reportStoreUnreachable(storeId: number): void {
+    if (this.stopped || this.failed || !storeId || storeId === this.cfg.storeId) return;
+    let woken = 0;
+    for (const p of this.router.all()) {
+      if (!p.hibernating || p.isLeader()) continue;
+      const leader = p.leaderPeer();
+      if (leader && leader.storeId !== storeId) continue;
+      this.router.send(p.regionId, { kind: 'leaderStoreUnreachable', storeId });
+      woken++;
+    }
+    if (woken > 0) this.logger.info('store unreachable: woke hibernating followers of its leaders', { toStore: storeId, woken });
+  }
+
   /** Installs (or removes, with null) the metrics observer of the raft worker. */
   observe(observer: StoreObserver | null): void {
     this.worker.observer = observer;

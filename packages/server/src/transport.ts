@@ -5,7 +5,9 @@
 // maxFrameBytes). A failed stream is reopened after an exponential backoff; while a store is
 // unreachable (backing off, or its queue full because the stream does not drain), its messages are
 // dropped, counted, and the sending peers are told (store.reportUnreachable) so raft probes
-// instead of pipelining. Store addresses come from the scheduler, cached until a stream fails.
+// instead of pipelining. Each failure of the stream or of a connect is also reported for the
+// whole store (store.reportStoreUnreachable: hibernating followers of its leaders wake). Store
+// addresses come from the scheduler, cached until a stream fails.
 //
 // A MsgSnapshot goes on a Snapshot stream of its own: the store's chunks (the message, then the
 // files) are written with backpressure, and the outcome is reported back to raft
@@ -21,6 +23,7 @@ import { ServerMetrics, type DropReason } from './metrics.js';
 /** What the transport needs of the local store (a raftstore Store satisfies it). */
 export interface TransportStore extends SnapshotEndpoint {
   reportUnreachable(regionId: number, toPeerId: number): void;
+  reportStoreUnreachable(storeId: number): void;
 }
 
 export interface GrpcTransportOptions {
@@ -302,6 +305,14 @@ export class GrpcTransport implements Transport {
     const queued = c.queue;
     c.queue = [];
     for (const m of queued) this.drop(m, 'unreachable');
+    // Hibernating regions send nothing: a broken stream (a killed store resets it at once, a
+    // silent one fails the keepalive) is their only news that their leader may be gone.
+    const store = this.store;
+    if (store) {
+      setImmediate(() => {
+        if (!this.closed) store.reportStoreUnreachable(c.storeId);
+      });
+    }
     if (c.logNextFailure) {
       c.logNextFailure = false;
       this.logger.warn('raft stream to store failed; retrying with backoff', { toStore: c.storeId, retryInMs: wait, err: err.message });

@@ -67,8 +67,12 @@ class FakeLocalStore {
   unreachable: [number, number][] = [];
   snapStatus: [number, number, boolean][] = [];
   chunks: SnapshotChunk[] = [];
+  storesUnreachable: number[] = [];
   reportUnreachable(regionId: number, toPeerId: number): void {
     this.unreachable.push([regionId, toPeerId]);
+  }
+  reportStoreUnreachable(storeId: number): void {
+    this.storesUnreachable.push(storeId);
   }
   reportSnapshotStatus(regionId: number, toPeerId: number, ok: boolean): void {
     this.snapStatus.push([regionId, toPeerId, ok]);
@@ -164,6 +168,27 @@ test('one frame per turn over one stream; unreachable stores drop and report; re
     t.send(msg(70, 700, 1));
     t.send({ regionId: 71 });
     ep2.stop();
+  } finally {
+    t.close();
+    ep.stop();
+  }
+});
+
+test('an idle stream that breaks reports its store unreachable, with nothing sent', async () => {
+  const ep = new Endpoint();
+  const port = await ep.listen();
+  const t = new GrpcTransport({ storeId: 1, resolve: async () => `127.0.0.1:${port}` });
+  const local = new FakeLocalStore();
+  t.attach(local);
+  try {
+    t.send(msg(10, 100, 2));
+    await waitFor('delivered', () => ep.messages().length === 1);
+    assert.deepEqual(local.storesUnreachable, []);
+    // Hibernating regions send nothing: the broken stream is the only news of the store.
+    ep.stop();
+    await waitFor('store 2 reported unreachable', () => local.storesUnreachable.length > 0, 5000);
+    assert.deepEqual(local.storesUnreachable, [2]);
+    assert.deepEqual(local.unreachable, [], 'no message was dropped');
   } finally {
     t.close();
     ep.stop();
