@@ -40,6 +40,21 @@ interface PendingRead {
 
 let readSeq = 0;
 
+/**
+ * A well-mixed hash of an id (murmur3's finalizer). Ids allocated in runs (a split's region id,
+ * then one peer id per replica) share their low bits, so `id % n` would give every region the
+ * same pick.
+ */
+function mix32(x: number): number {
+  let h = x >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /** The context of the vote requests of a transferee's campaign (raft's CampaignTransfer). */
 const CAMPAIGN_TRANSFER = Buffer.from('CampaignTransfer');
 
@@ -499,8 +514,9 @@ export class Peer {
    * followers: woken together and timing out together, each would pre-vote, grant the other's
    * pre-vote and split the vote, round after round while the stores are busy electing every such
    * region at once. Instead every such follower forgets the leader, so it grants a pre-vote at
-   * once, and the one picked alike on every store (by region id among the voters elsewhere)
-   * campaigns at once; the others' election timers run in full first.
+   * once, and the one picked alike on every store (by a hash of the region id among the voters
+   * elsewhere, so that the new leaders spread) campaigns at once; the others' election timers
+   * run in full first.
    * Forgetting the leader ends raft's lease early, and a leader lease (readMode 'lease') counts on
    * followers refusing votes for an election timeout after they last heard their leader: only a
    * follower asleep that long does it (its leader has confirmed nothing with it since). One that
@@ -514,7 +530,7 @@ export class Peer {
     if (performance.now() - this.hibernatedAt < cfg.raftElectionTicks * cfg.raftBaseTickMs) return;
     raft.becomeFollower(raft.term, 0);
     const voters = (this.region.peers ?? []).filter((p) => p.storeId !== storeId && roleOf(p) === metapb.PeerRole.Voter).sort((a, b) => a.id! - b.id!);
-    const pick = voters[this.regionId % Math.max(1, voters.length)];
+    const pick = voters[mix32(this.regionId) % Math.max(1, voters.length)];
     if (pick?.id === this.peerId) {
       this.logger.debug('the leader\'s store is unreachable: campaigning', { leaderStore: storeId, term: raft.term });
       this.raw.campaign();
