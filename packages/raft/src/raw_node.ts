@@ -5,9 +5,9 @@ import { Config, ConfigOptions } from './config.js';
 import { StepLocalMsgError, StepPeerNotFoundError } from './errors.js';
 import { Raft } from './raft.js';
 import { ReadState } from './read_only.js';
-import { SoftState, StateRole, softStateEqual } from './state_role.js';
+import { INVALID_ID, SoftState, StateRole, softStateEqual } from './state_role.js';
 import { Storage } from './storage.js';
-import { ProgressState } from './tracker/progress.js';
+import { Progress, ProgressState } from './tracker/progress.js';
 import {
   ConfChange,
   ConfChangeV2,
@@ -292,6 +292,82 @@ export class RawNode {
 
   advanceApplyTo(applied: number): void {
     if (applied > this.raft.raftLog.applied) this.raft.commitApply(applied);
+  }
+
+  // ---- reads of the node's state (for the application; they change nothing) ----
+
+  get term(): number {
+    return this.raft.term;
+  }
+
+  get role(): StateRole {
+    return this.raft.state;
+  }
+
+  /** The leader this node knows in its term (INVALID_ID: none). */
+  get leaderId(): number {
+    return this.raft.leaderId;
+  }
+
+  get committed(): number {
+    return this.raft.raftLog.committed;
+  }
+
+  /** What raft was last told is applied (advanceApply), not what the application wrote. */
+  get applied(): number {
+    return this.raft.raftLog.applied;
+  }
+
+  lastIndex(): number {
+    return this.raft.raftLog.lastIndex();
+  }
+
+  /** The term of a log entry; throws CompactedError / UnavailableError outside the log. */
+  logTerm(index: number): number {
+    return this.raft.raftLog.term(index);
+  }
+
+  /** The peer a leader is transferring leadership to (INVALID_ID: no transfer under way). */
+  get leadTransferee(): number {
+    return this.raft.leadTransferee;
+  }
+
+  /**
+   * The index of the last conf change this leader proposed (its last index when it became
+   * leader): a new one may be proposed once it is applied.
+   */
+  get pendingConfIndex(): number {
+    return this.raft.pendingConfIndex;
+  }
+
+  /** Whether an entry of the current term is committed (a new leader's first entry). */
+  committedEntryInCurrentTerm(): boolean {
+    return this.raft.committedEntryInCurrentTerm();
+  }
+
+  /** A peer's replication progress, as the leader tracks it; undefined for a non-member. */
+  progressOf(id: number): Readonly<Progress> | undefined {
+    return this.raft.prs.get(id);
+  }
+
+  /** Every member's replication progress (meaningful on the leader), by peer id. */
+  progresses(): ReadonlyMap<number, Readonly<Progress>> {
+    return this.raft.prs.progress;
+  }
+
+  // ---- less common steps ----
+
+  /**
+   * A follower forgets its leader, staying in its term: it grants (pre-)votes at once instead of
+   * after an election timeout, and its election timer starts afresh.
+   */
+  forgetLeader(): void {
+    this.raft.becomeFollower(this.raft.term, INVALID_ID);
+  }
+
+  /** A leader sends every follower an append now (with the commit index) instead of later. */
+  broadcastAppend(): void {
+    this.raft.bcastAppend();
   }
 
   status(): Status {

@@ -197,6 +197,46 @@ test('status() reports per-peer progress only on the leader', () => {
   assert.equal(fst.leadTransferee, INVALID_ID);
 });
 
+test('state accessors read what the Raft holds; forgetLeader and broadcastAppend act on it', () => {
+  const nodes = new Map<number, RawNode>();
+  const stores = new Map<number, MemoryStorage>();
+  for (const id of [1, 2, 3]) {
+    stores.set(id, newStorage([1, 2, 3]));
+    nodes.set(id, new RawNode(newConfig(id), stores.get(id)!));
+  }
+  const l = nodes.get(1)!;
+  l.campaign();
+  run(nodes, stores);
+  l.propose(EMPTY, te.encode('x'));
+  run(nodes, stores);
+  assert.equal(l.role, StateRole.Leader);
+  assert.equal(l.term, l.raft.term);
+  assert.equal(l.leaderId, 1);
+  assert.equal(l.committed, 2);
+  assert.equal(l.applied, 2);
+  assert.equal(l.lastIndex(), 2);
+  assert.equal(l.logTerm(2), 1);
+  assert.equal(l.committedEntryInCurrentTerm(), true);
+  assert.equal(l.leadTransferee, INVALID_ID);
+  assert.equal(l.pendingConfIndex, l.raft.pendingConfIndex);
+  assert.equal(l.progressOf(2)!.matched, 2);
+  assert.equal(l.progressOf(9), undefined);
+  assert.deepEqual([...l.progresses().keys()].sort(), [1, 2, 3]);
+  l.transferLeader(2);
+  assert.equal(l.leadTransferee, 2);
+
+  l.broadcastAppend();
+  const sent = l.ready().messages.filter((m) => m.msgType === MT.MsgAppend).map((m) => m.to);
+  assert.deepEqual(sent.sort(), [2, 3]);
+
+  const f = nodes.get(3)!;
+  assert.equal(f.leaderId, 1);
+  f.forgetLeader();
+  assert.equal(f.leaderId, INVALID_ID);
+  assert.equal(f.role, StateRole.Follower);
+  assert.equal(f.term, l.term, 'in the same term');
+});
+
 /** Drives RawNodes through Ready/advance, delivering messages, until no node has anything to do. */
 function run(nodes: Map<number, RawNode>, stores: Map<number, MemoryStorage>): void {
   for (let round = 0; round < 1000; round++) {
