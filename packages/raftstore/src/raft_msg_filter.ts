@@ -1,7 +1,10 @@
 // Inbound raft messages that must never reach a peer: structurally incomplete ones, ones meant for
-// another store, and (decided in store.ts) stale ones. Each drop is counted by reason (metrics
-// read `counts`) and logged at most once per reason every few seconds: a misbehaving or
-// misconfigured sender can send thousands a second, and a log line each would be the real outage.
+// another store, and stale ones (the predicates below; raft_msg_handler.ts acts on them). Each drop
+// is counted by reason (metrics read `counts`) and logged at most once per reason every few
+// seconds: a misbehaving or misconfigured sender can send thousands a second, and a log line each
+// would be the real outage.
+import { eraftpb, metapb } from '@tskv/proto';
+import type { Peer } from './peer.js';
 import type { RaftMessage } from './transport.js';
 import type { Logger } from './logger.js';
 
@@ -58,4 +61,50 @@ export function malformedReason(msg: RaftMessage, storeId: number): { reason: Ra
   if (!msg.isTombstone && !msg.message) return { reason: 'malformed', detail: 'missing message' };
   if (msg.toPeer.storeId !== storeId) return { reason: 'store_mismatch', detail: `to_peer.store_id ${msg.toPeer.storeId ?? 0}, this is store ${storeId}` };
   return null;
+}
+
+const confVer = (epoch: metapb.IRegionEpoch | null | undefined): number => epoch?.confVer ?? 0;
+
+/**
+ * The sender is outside this store's membership of the region, which is newer than the one the
+ * message carries: the sender was removed and missed it (it is told so).
+ */
+export function isFromRemovedPeer(peer: Peer, msg: RaftMessage): boolean {
+  const from = msg.fromPeer?.id;
+  return !!from && peer.isInitialized() && !peer.isMember(from) && confVer(msg.regionEpoch) < confVer(peer.region.regionEpoch);
+}
+
+/**
+ * The sender is outside the membership at the same conf version: it cannot be a member not heard
+ * of yet (that membership would have a newer conf version), so it is bogus or mis-routed, and
+ * stepping it could make raft follow a leader that is not one.
+ */
+export function isFromNonMember(peer: Peer, msg: RaftMessage): boolean {
+  const from = msg.fromPeer?.id;
+  return !!from && peer.isInitialized() && !peer.isMember(from) && confVer(msg.regionEpoch) === confVer(peer.region.regionEpoch);
+}
+
+/**
+ * For a newer peer of the region than this store's, from a newer membership (or this store's peer
+ * is uninitialized, so it knows no membership): this store's peer was removed and missed it. Peer
+ * ids only grow and a store holds one peer of a region.
+ */
+export function isForNewerPeer(peer: Peer, msg: RaftMessage): boolean {
+  const to = msg.toPeer?.id ?? 0;
+  return to > peer.peerId && (!peer.isInitialized() || confVer(msg.regionEpoch) > confVer(peer.region.regionEpoch));
+}
+
+/**
+ * For a region whose peer this store destroyed, from no newer membership than the destroyed
+ * peer's: stale. (Not "only as a newer peer id": TinyKV's scenarios re-add a removed peer under its
+ * old id.)
+ */
+export function isStaleForTombstone(msg: RaftMessage, tombstone: { epoch: metapb.IRegionEpoch }): boolean {
+  return confVer(msg.regionEpoch) <= confVer(tombstone.epoch);
+}
+
+/** The message kinds that may start a peer on a store that has none of the region. */
+export function startsPeer(type: eraftpb.MessageType | null | undefined): boolean {
+  const T = eraftpb.MessageType;
+  return type === T.MsgHeartbeat || type === T.MsgAppend || type === T.MsgSnapshot || type === T.MsgRequestVote || type === T.MsgRequestPreVote;
 }
