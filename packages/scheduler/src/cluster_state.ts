@@ -9,8 +9,9 @@
 // Leaders, pending peers, sizes and store stats are volatile: they are not persisted and come
 // back with the next heartbeats after a restart.
 import { metapb, type schedulerpb } from '@tskv/proto';
+import { bytesEqual, epochEquals, epochOf, findPeer, findPeerById, isEpochStale } from '@tskv/util';
 import { RegionIndex } from './region_index.js';
-import { clonePeer, cloneRegion, compareKeys, endKey, epochEqual, epochOf, epochStale, isVoter, roleOf, startKey } from './meta.js';
+import { clonePeer, cloneRegion, endKey, isVoter, roleOf, startKey } from './meta.js';
 
 export interface StoreInfo {
   meta: metapb.IStore;
@@ -109,8 +110,8 @@ export class ClusterState {
   staleness(region: metapb.IRegion): string | null {
     const e = epochOf(region);
     const known = this.regions.get(Number(region.id));
-    if (known && epochStale(e, epochOf(known.region))) {
-      const k = epochOf(known.region);
+    const k = known && epochOf(known.region);
+    if (k && isEpochStale(e, k)) {
       return `region ${region.id} epoch (conf_ver ${e.confVer}, version ${e.version}) is older than the known (conf_ver ${k.confVer}, version ${k.version})`;
     }
     for (const o of this.regions.overlapping(region)) {
@@ -135,7 +136,7 @@ export class ClusterState {
     else {
       info = known ? { ...known, region: cloneRegion(region) } : blankInfo(region);
       // A leader that is no longer a member (removed by the change just reported) is unknown now.
-      if (info.leader && !(info.region.peers ?? []).some((p) => p.id === info.leader!.id)) info.leader = null;
+      if (info.leader && !findPeerById(info.region, info.leader.id!)) info.leader = null;
     }
     let dropped: number[] = [];
     if (metaChanged) dropped = this.regions.put(info).map((d) => Number(d.region.id));
@@ -172,7 +173,7 @@ export class ClusterState {
   /** Regions with a peer on the store. */
   regionsOnStore(storeId: number): RegionInfo[] {
     const out: RegionInfo[] = [];
-    for (const info of this.regions.values()) if ((info.region.peers ?? []).some((p) => Number(p.storeId) === storeId)) out.push(info);
+    for (const info of this.regions.values()) if (findPeer(info.region, storeId)) out.push(info);
     return out;
   }
 
@@ -188,8 +189,8 @@ function blankInfo(region: metapb.IRegion): RegionInfo {
 
 /** Same epoch, range and peers (roles included): nothing to persist. */
 function sameMeta(a: metapb.IRegion, b: metapb.IRegion): boolean {
-  if (!epochEqual(epochOf(a), epochOf(b))) return false;
-  if (compareKeys(startKey(a), startKey(b)) !== 0 || compareKeys(endKey(a), endKey(b)) !== 0) return false;
+  if (!epochEquals(epochOf(a), epochOf(b))) return false;
+  if (!bytesEqual(startKey(a), startKey(b)) || !bytesEqual(endKey(a), endKey(b))) return false;
   const pa = a.peers ?? [];
   const pb = b.peers ?? [];
   if (pa.length !== pb.length) return false;

@@ -4,6 +4,7 @@
 // The gRPC layer (service.ts) only checks headers, maps errors and drives streams; the
 // scheduling rounds (coordinator.ts) run over the same state.
 import { metapb, type schedulerpb } from '@tskv/proto';
+import { findPeer, findPeerById } from '@tskv/util';
 import type { SchedulerConfig } from './config.js';
 import { ClusterState, type RegionInfo } from './cluster_state.js';
 import { ErrorType, HeaderError, invalid } from './errors.js';
@@ -89,7 +90,7 @@ export class SchedulerCore {
       const problem = regionProblem(region);
       if (problem) throw invalid(problem);
       const peers = region!.peers ?? [];
-      if (!peers.some((p) => Number(p.storeId) === Number(store!.id))) throw invalid(`the first region has no peer on store ${store!.id}`);
+      if (!findPeer(region!, Number(store!.id))) throw invalid(`the first region has no peer on store ${store!.id}`);
       const meta: metapb.IStore = { id: store!.id, address: store!.address, statusAddress: store!.statusAddress ?? '', state: Up };
       // Ids the bootstrapping store chose itself must never be handed out again.
       await this.ids.bumpPast(Math.max(Number(store!.id), Number(region!.id), ...peers.map((p) => Number(p.id))));
@@ -217,7 +218,7 @@ export class SchedulerCore {
     if (problem) throw invalid(problem);
     const region = req.region!;
     const leader = req.leader;
-    if (!leader?.id || !(region.peers ?? []).some((p) => Number(p.id) === Number(leader.id))) {
+    if (!leader?.id || !findPeerById(region, Number(leader.id))) {
       throw invalid(`region ${region.id} heartbeat without a leader among its peers`);
     }
     const now = Date.now();
@@ -272,7 +273,7 @@ export class SchedulerCore {
       put.push(upd.info.region);
       dropped.push(...upd.dropped);
       if (!upd.info.leader && leaderStore) {
-        const p = (upd.info.region.peers ?? []).find((x) => Number(x.storeId) === leaderStore);
+        const p = findPeer(upd.info.region, leaderStore);
         if (p) upd.info.leader = clonePeer(p);
       }
     }

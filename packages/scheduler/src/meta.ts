@@ -1,6 +1,8 @@
 // Small helpers over metapb values shared by the index, the state and the schedulers: peer
-// roles (as the raftstore reads them), epochs, key ranges.
+// roles (as the raftstore reads them), copies, key range bounds, validation (the generic key,
+// epoch and peer helpers are @tskv/util's).
 import { metapb } from '@tskv/proto';
+import { compareBytes } from '@tskv/util';
 
 const Role = metapb.PeerRole;
 const EMPTY = new Uint8Array(0);
@@ -32,24 +34,6 @@ export function voterPeer(id: number, storeId: number): metapb.IPeer {
   return { id, storeId, role: Role.Voter, isLearner: false };
 }
 
-export interface Epoch {
-  confVer: number;
-  version: number;
-}
-
-export function epochOf(r: metapb.IRegion): Epoch {
-  return { confVer: Number(r.regionEpoch?.confVer ?? 0), version: Number(r.regionEpoch?.version ?? 0) };
-}
-
-/** Whether `a` is older than `b` in either component (such a region view is stale). */
-export function epochStale(a: Epoch, b: Epoch): boolean {
-  return a.version < b.version || a.confVer < b.confVer;
-}
-
-export function epochEqual(a: Epoch, b: Epoch): boolean {
-  return a.version === b.version && a.confVer === b.confVer;
-}
-
 /** A deep copy through the codec (normalizes optional fields to their defaults too). */
 export function cloneRegion(r: metapb.IRegion): metapb.Region {
   return metapb.Region.decode(metapb.Region.encode(r).finish());
@@ -68,27 +52,12 @@ export function endKey(r: metapb.IRegion): Uint8Array {
   return r.endKey ?? EMPTY;
 }
 
-export function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
-export function keyInRegion(key: Uint8Array, r: metapb.IRegion): boolean {
-  const e = endKey(r);
-  return compareKeys(key, startKey(r)) >= 0 && (e.length === 0 || compareKeys(key, e) < 0);
-}
-
-export function regionsOverlap(a: metapb.IRegion, b: metapb.IRegion): boolean {
-  const aEnd = endKey(a);
-  const bEnd = endKey(b);
-  return (aEnd.length === 0 || compareKeys(startKey(b), aEnd) < 0) && (bEnd.length === 0 || compareKeys(startKey(a), bEnd) < 0);
-}
-
 /** Whether the region is well formed enough to record: an id, and peers with ids and stores. */
 export function regionProblem(r: metapb.IRegion | null | undefined): string | null {
   if (!r) return 'missing region';
   if (!r.id) return 'region without an id';
   const e = endKey(r);
-  if (e.length > 0 && compareKeys(startKey(r), e) >= 0) return `region ${r.id} has an empty or inverted key range`;
+  if (e.length > 0 && compareBytes(startKey(r), e) >= 0) return `region ${r.id} has an empty or inverted key range`;
   const peers = r.peers ?? [];
   if (peers.length === 0) return `region ${r.id} has no peers`;
   const stores = new Set<number>();

@@ -3,8 +3,9 @@
 // only from what a later heartbeat shows (the region's peers and leader), never from the store
 // saying so, so a lost answer or a crashed leader just means the step is handed out again.
 import { eraftpb, metapb, type schedulerpb } from '@tskv/proto';
+import { type Epoch, epochOf, findPeerById } from '@tskv/util';
 import type { RegionInfo, StoreLoad } from './cluster_state.js';
-import { type Epoch, epochOf, learnerPeer, roleOf, voterPeer } from './meta.js';
+import { learnerPeer, roleOf, voterPeer } from './meta.js';
 
 export type Step =
   /** Add a learner (it receives the data without counting in the quorum). */
@@ -47,8 +48,9 @@ export function newOperator(info: RegionInfo, kind: OperatorKind, steps: Step[],
   return { regionId: Number(info.region.id), kind, steps, current: 0, createdMs: now, progressMs: now, epoch: epochOf(info.region) };
 }
 
-function findPeer(info: RegionInfo, id: number | null | undefined): metapb.IPeer | undefined {
-  return (info.region.peers ?? []).find((p) => Number(p.id) === Number(id));
+/** The region's peer with the id of a step's peer. */
+function peerOf(info: RegionInfo, peer: metapb.IPeer): metapb.IPeer | undefined {
+  return findPeerById(info.region, Number(peer.id));
 }
 
 /** Whether the region, as last reported, shows the step carried out. */
@@ -57,15 +59,15 @@ export function stepDone(step: Step, info: RegionInfo): boolean {
     case 'add-learner': {
       // Done once the peer is in and caught up (not pending): promoting a learner that still
       // waits for its snapshot would add a voter that cannot vote yet.
-      const p = findPeer(info, step.peer.id);
+      const p = peerOf(info, step.peer);
       return !!p && !info.pendingPeers.some((x) => Number(x.id) === Number(step.peer.id));
     }
     case 'promote-learner': {
-      const p = findPeer(info, step.peer.id);
+      const p = peerOf(info, step.peer);
       return !!p && roleOf(p) === metapb.PeerRole.Voter;
     }
     case 'remove-peer':
-      return !findPeer(info, step.peer.id);
+      return !peerOf(info, step.peer);
     case 'transfer-leader':
       return Number(info.leader?.id) === Number(step.to.id);
   }
@@ -116,10 +118,10 @@ export function influence(op: Operator, info: RegionInfo, score: number): Map<nu
   };
   for (let i = op.current; i < op.steps.length; i++) {
     const s = op.steps[i]!;
-    if (s.type === 'add-learner' && !findPeer(info, s.peer.id)) {
+    if (s.type === 'add-learner' && !peerOf(info, s.peer)) {
       at(Number(s.peer.storeId)).regions++;
       at(Number(s.peer.storeId)).score += score;
-    } else if (s.type === 'remove-peer' && findPeer(info, s.peer.id)) {
+    } else if (s.type === 'remove-peer' && peerOf(info, s.peer)) {
       at(Number(s.peer.storeId)).regions--;
       at(Number(s.peer.storeId)).score -= score;
     } else if (s.type === 'transfer-leader' && Number(info.leader?.id) !== Number(s.to.id)) {

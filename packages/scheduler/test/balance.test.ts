@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { findPeer } from '@tskv/util';
 import { balanceLeader } from '../src/schedulers/balance_leader.js';
 import { balanceRegion } from '../src/schedulers/balance_region.js';
 import { Sim } from './sim.js';
@@ -115,8 +116,8 @@ test('balance-region: prefers a region whose peer on the source is pending, then
   // target far enough below): the candidates are 1-4, all led by store 1.
   assert.ok(op.regionId <= 4);
   const info2 = sim.state.regions.get(2)!;
-  const s1peer = info2.region.peers!.find((p) => p.storeId === 1)!;
-  sim.state.regions.get(3)!.leader = sim.state.regions.get(3)!.region.peers!.find((p) => p.storeId === 2)!;
+  const s1peer = findPeer(info2.region, 1)!;
+  sim.state.regions.get(3)!.leader = findPeer(sim.state.regions.get(3)!.region, 2)!;
   op = balanceRegion(sim.context())!;
   assert.equal(op.regionId, 3, 'a follower on the source before a leader');
   info2.pendingPeers = [s1peer];

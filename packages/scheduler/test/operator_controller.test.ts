@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eraftpb } from '@tskv/proto';
+import { findPeer } from '@tskv/util';
 import { newOperator } from '../src/operator.js';
 import { storeIsLive } from '../src/schedulers/context.js';
 import { Sim } from './sim.js';
@@ -49,7 +50,7 @@ test('operators: a removal whose peer has become the leader moves the leadership
   sim.addStores(1, 2, 3, 4);
   sim.addRegion(1, [1, 2, 3, 4], { leaderStore: 2 });
   const info = sim.state.regions.get(1)!;
-  const victim = info.region.peers!.find((p) => p.storeId === 2)!;
+  const victim = findPeer(info.region, 2)!;
   sim.ops.add(newOperator(info, 'remove-replica', [{ type: 'remove-peer', peer: { ...victim } }], sim.now));
   sim.silent.add(1);
   sim.now += 30_000;
@@ -69,7 +70,7 @@ test('operators: one that needs a store gone silent (a leadership or a learner t
   sim.addRegion(2, [1, 2, 4]);
   sim.addRegion(3, [1, 2, 3, 4]);
   const live = (s: number): boolean => storeIsLive(sim.state, sim.cfg, sim.now, s);
-  const peerOn = (r: number, s: number) => ({ ...sim.region(r).peers!.find((p) => Number(p.storeId) === s)! });
+  const peerOn = (r: number, s: number) => ({ ...findPeer(sim.region(r), s)! });
   sim.ops.add(newOperator(sim.state.regions.get(1)!, 'balance-leader', [{ type: 'transfer-leader', fromStoreId: 1, to: peerOn(1, 3) }], sim.now));
   const learner = { id: sim.id(), storeId: 3 };
   sim.ops.add(newOperator(sim.state.regions.get(2)!, 'balance-region', [{ type: 'add-learner', peer: learner }, { type: 'promote-learner', peer: learner }, { type: 'remove-peer', peer: peerOn(2, 4) }], sim.now));

@@ -4,6 +4,7 @@
 // raised by each membership change). No sockets, no timers: time is `now`, moved by hand.
 import assert from 'node:assert/strict';
 import { eraftpb, metapb } from '@tskv/proto';
+import { findPeer, findPeerById } from '@tskv/util';
 import { type SchedulerConfig, resolveConfig } from '../src/config.js';
 import { ClusterState } from '../src/cluster_state.js';
 import { isVoter, roleOf } from '../src/meta.js';
@@ -59,7 +60,7 @@ export class Sim {
       peers,
     };
     const leaderStore = opts.leaderStore ?? stores[0]!;
-    const leader = peers.find((p) => p.storeId === leaderStore)!;
+    const leader = findPeer(region, leaderStore)!;
     const upd = this.state.updateRegion(region, { leader, approximateSize: (opts.sizeMiB ?? 0) * MiB }, this.now);
     assert.equal(upd.kind, 'ok');
   }
@@ -99,7 +100,7 @@ export class Sim {
     const region = metapb.Region.decode(metapb.Region.encode(info.region).finish());
     const peers = region.peers;
     if (req.transferLeader) {
-      const to = peers.find((p) => p.id === req.transferLeader!.peer!.id);
+      const to = findPeerById(region, req.transferLeader!.peer!.id!);
       assert.ok(to && isVoter(to), 'leadership goes to a voter of the region');
       info.leader = { ...to };
       return;
@@ -111,7 +112,7 @@ export class Sim {
       assert.notEqual(p.id, info.leader!.id, 'the scheduler never asks to remove the leader');
       region.peers = peers.filter((x) => x.id !== p.id);
     } else {
-      const existing = peers.find((x) => x.id === p.id);
+      const existing = findPeerById(region, p.id!);
       assert.ok(!peers.some((x) => x.storeId === p.storeId && x.id !== p.id), `never two peers of region ${id} on store ${p.storeId}`);
       const role = c.changeType === T.AddLearnerNode ? metapb.PeerRole.Learner : metapb.PeerRole.Voter;
       if (existing) {

@@ -11,6 +11,7 @@
 // Moving = add a learner on the target, promote it, remove the source's peer (the controller moves
 // the leadership off it first if it leads). Regions the replica checker has work on (wrong voter
 // count, learners, voters on stores to evacuate) are left to it.
+import { findPeer } from '@tskv/util';
 import { type RegionInfo, regionScore } from '../cluster_state.js';
 import { isLearner, isVoter } from '../meta.js';
 import { type Operator, newOperator } from '../operator.js';
@@ -29,7 +30,7 @@ function candidates(ctx: SchedulingContext, source: number): RegionInfo[] {
   const follower: RegionInfo[] = [];
   const leader: RegionInfo[] = [];
   for (const info of ctx.state.regions.values()) {
-    const peer = (info.region.peers ?? []).find((p) => Number(p.storeId) === source);
+    const peer = findPeer(info.region, source);
     if (!peer || !schedulable(ctx, info) || !healthy(ctx, info)) continue;
     if (isPending(info, peer.id)) pending.push(info);
     else if (Number(info.leader?.id) !== Number(peer.id)) follower.push(info);
