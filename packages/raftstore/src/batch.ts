@@ -12,6 +12,7 @@
 // Reads: the read-only commands of a round share ONE ReadIndex (one heartbeat round to the
 // followers confirms leadership for all of them).
 import { raft_cmdpb } from '@tskv/proto';
+import { epochEquals, frameEnd } from '@tskv/util';
 import type { CmdCallback } from './msg.js';
 
 export interface QueuedCmd {
@@ -32,11 +33,14 @@ function approxBytes(req: raft_cmdpb.IRaftCmdRequest): number {
   return n;
 }
 
-function sameEpoch(a: raft_cmdpb.IRaftCmdRequest, b: raft_cmdpb.IRaftCmdRequest): boolean {
-  const x = a.header?.regionEpoch;
-  const y = b.header?.regionEpoch;
-  return (x?.version ?? 0) === (y?.version ?? 0) && (x?.confVer ?? 0) === (y?.confVer ?? 0) && (a.header?.regionId ?? 0) === (b.header?.regionId ?? 0);
+/** Whether two commands were checked against the same region and epoch (so may share an entry). */
+function sameRegionEpoch(a: QueuedCmd, b: QueuedCmd): boolean {
+  const x = a.req.header;
+  const y = b.req.header;
+  return epochEquals(x?.regionEpoch ?? {}, y?.regionEpoch ?? {}) && (x?.regionId ?? 0) === (y?.regionId ?? 0);
 }
+
+const cmdBytes = (c: QueuedCmd): number => approxBytes(c.req);
 
 /**
  * Answers the commands merged into one entry: an error (stale, not leader, epoch) goes to every
@@ -66,11 +70,11 @@ function splitCallback(parts: QueuedCmd[], counts: number[]): CmdCallback {
 export function mergeWrites(cmds: QueuedCmd[], maxBytes = MAX_MERGED_BYTES): QueuedCmd[] {
   if (cmds.length <= 1) return cmds;
   const out: QueuedCmd[] = [];
-  let group: QueuedCmd[] = [];
-  let bytes = 0;
-  const close = (): void => {
-    if (group.length === 1) out.push(group[0]!);
-    else if (group.length > 1) {
+  for (let i = 0; i < cmds.length; ) {
+    const end = frameEnd(cmds, i, cmdBytes, maxBytes, sameRegionEpoch);
+    if (end - i === 1) out.push(cmds[i]!);
+    else {
+      const group = cmds.slice(i, end);
       const requests: raft_cmdpb.IRequest[] = [];
       const counts: number[] = [];
       for (const c of group) {
@@ -80,15 +84,7 @@ export function mergeWrites(cmds: QueuedCmd[], maxBytes = MAX_MERGED_BYTES): Que
       }
       out.push({ req: { header: group[0]!.req.header, requests }, cb: splitCallback(group, counts) });
     }
-    group = [];
-    bytes = 0;
-  };
-  for (const c of cmds) {
-    const b = approxBytes(c.req);
-    if (group.length > 0 && (bytes + b > maxBytes || !sameEpoch(group[0]!.req, c.req))) close();
-    group.push(c);
-    bytes += b;
+    i = end;
   }
-  close();
   return out;
 }

@@ -1,6 +1,7 @@
 // RaftCmdRequest validation and execution against the kv engine.
 import { CfName, DATA_CFS, Engine, WriteBatch } from '@tskv/engine';
 import { metapb, raft_cmdpb } from '@tskv/proto';
+import { keyInRegion } from '@tskv/util';
 import { InvalidRequestError, KeyNotInRegionError, StoreError } from './errors.js';
 
 const CmdType = raft_cmdpb.CmdType;
@@ -56,21 +57,6 @@ export function validateRequests(req: raft_cmdpb.IRaftCmdRequest): void {
     }
   }
   if (reads > 0 && reads !== rs.length) throw new InvalidRequestError('a request mixes reads and writes');
-}
-
-/** Byte order; a plain loop beats Buffer.compare's argument checks for short keys. */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
-  if (n > 64) return Buffer.compare(a, b);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
-export function keyInRegion(key: Uint8Array, region: metapb.IRegion): boolean {
-  const start = region.startKey;
-  const end = region.endKey;
-  if (start && start.length > 0 && compareBytes(key, start) < 0) return false;
-  return !end || end.length === 0 || compareBytes(key, end) < 0;
 }
 
 export function checkKeyInRegion(r: raft_cmdpb.IRequest, region: metapb.IRegion): void {

@@ -11,6 +11,7 @@
 // conf_ver grows by one per changed peer (and by one for leaving a joint state).
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2 } from '@tskv/raft';
+import { epochOf } from '@tskv/util';
 import { InvalidRequestError } from './errors.js';
 
 const Role = metapb.PeerRole;
@@ -47,7 +48,7 @@ export function toRaftConfChange(changes: raft_cmdpb.IChangePeerRequest[], conte
  */
 export function applyChanges(region: metapb.IRegion, changes: raft_cmdpb.IChangePeerRequest[]): metapb.IRegion {
   let peers = (region.peers ?? []).map((p) => ({ ...p }));
-  const epoch = { confVer: region.regionEpoch?.confVer ?? 0, version: region.regionEpoch?.version ?? 0 };
+  const epoch = epochOf(region);
   if (changes.length === 0) {
     if (!isJoint(region)) throw new InvalidRequestError(`region ${region.id} is not in a joint configuration`);
     peers = peers.map((p) => (roleOf(p) === Role.IncomingVoter ? withRole(p, Role.Voter) : roleOf(p) === Role.DemotingVoter ? withRole(p, Role.Learner) : p));

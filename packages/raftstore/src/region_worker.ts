@@ -13,7 +13,7 @@ import PQueue from 'p-queue';
 import { DATA_CFS, Engines, EngineSnapshot, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
 import { metapb, raft_serverpb } from '@tskv/proto';
 import type { Snapshot } from '@tskv/raft';
-import { keyInRegion } from './cmd.js';
+import { keyInRegion } from '@tskv/util';
 import { StoreConfig } from './config.js';
 import { Logger } from './logger.js';
 import { confStateFromRegion } from './peer_storage.js';

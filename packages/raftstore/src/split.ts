@@ -6,8 +6,8 @@
 // per peer of the original, on the same stores in the same roles. The version grows by the number
 // of new regions on all of them; conf_ver stays.
 import { metapb, raft_cmdpb } from '@tskv/proto';
+import { keyInRegion } from '@tskv/util';
 import { InvalidRequestError } from './errors.js';
-import { keyInRegion } from './cmd.js';
 
 export interface SplitResult {
   /** The original region, shrunk. */

@@ -3,27 +3,21 @@
 // against it, and keys are routed by it) and the regions whose peer here was destroyed
 // (tombstones: messages to them are stale unless they come from a newer membership).
 import { metapb } from '@tskv/proto';
+import { SortedRangeIndex } from '@tskv/util';
 
 interface Range {
-  start: Uint8Array;
+  startKey: Uint8Array;
   /** Empty: unbounded. */
-  end: Uint8Array;
+  endKey: Uint8Array;
   regionId: number;
 }
 
-function endAfter(end: Uint8Array, key: Uint8Array): boolean {
-  return end.length === 0 || Buffer.compare(end, key) > 0;
-}
-
 export class StoreMeta {
-  /** Sorted by start key; ranges never overlap. */
-  private ranges: Range[] = [];
+  /** Never two ranges for one key. */
+  private readonly ranges = new SortedRangeIndex<Range>((r) => r);
+  private readonly byId = new Map<number, Range>();
   /** Destroyed regions: the epoch and peer id they had when destroyed here. */
   readonly tombstones = new Map<number, { epoch: metapb.IRegionEpoch; peerId: number }>();
-
-  private indexOf(regionId: number): number {
-    return this.ranges.findIndex((r) => r.regionId === regionId);
-  }
 
   /** Sets (or moves) the range of an initialized region. Throws if it would overlap another. */
   setRegion(region: metapb.IRegion): void {
@@ -33,50 +27,34 @@ export class StoreMeta {
     const clash = this.overlapping(start, end).find((r) => r !== id);
     if (clash !== undefined) throw new Error(`region ${id}'s range overlaps region ${clash} on this store`);
     this.removeRegion(id);
-    let lo = 0;
-    let hi = this.ranges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (Buffer.compare(this.ranges[mid]!.start, start) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    this.ranges.splice(lo, 0, { start, end, regionId: id });
+    const r = { startKey: start, endKey: end, regionId: id };
+    this.ranges.insert(r);
+    this.byId.set(id, r);
   }
 
   removeRegion(regionId: number): void {
-    const i = this.indexOf(regionId);
-    if (i >= 0) this.ranges.splice(i, 1);
+    const r = this.byId.get(regionId);
+    if (!r) return;
+    this.byId.delete(regionId);
+    this.ranges.remove(r);
   }
 
   /** Region ids whose range intersects [start, end) (empty end: unbounded). */
   overlapping(start: Uint8Array, end: Uint8Array): number[] {
-    const out: number[] = [];
-    for (const r of this.ranges) {
-      if (end.length > 0 && Buffer.compare(r.start, end) >= 0) break;
-      if (endAfter(r.end, start)) out.push(r.regionId);
-    }
-    return out;
+    return this.ranges.overlapping(start, end).map((r) => r.regionId);
   }
 
   /** The region whose range holds `key`, if any. */
   regionIdByKey(key: Uint8Array): number | undefined {
-    let lo = 0;
-    let hi = this.ranges.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (Buffer.compare(this.ranges[mid]!.start, key) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const r = this.ranges[lo - 1];
-    return r && endAfter(r.end, key) ? r.regionId : undefined;
+    return this.ranges.find(key)?.regionId;
   }
 
   get size(): number {
-    return this.ranges.length;
+    return this.ranges.size;
   }
 
   /** The ranges in key order (tests, tools). */
   all(): { regionId: number; start: Uint8Array; end: Uint8Array }[] {
-    return this.ranges.map((r) => ({ ...r }));
+    return this.ranges.inOrder().map((r) => ({ start: r.startKey, end: r.endKey, regionId: r.regionId }));
   }
 }

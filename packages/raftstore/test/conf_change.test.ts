@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { ConfChangeTransition, ConfChangeType, MemoryStorage, RawNode } from '@tskv/raft';
+import { findPeerById } from '@tskv/util';
 import { InvalidRequestError } from '../src/errors.js';
 import { applyChanges, changesOf, isJoint, roleOf, toRaftConfChange, withRole } from '../src/conf_change.js';
 
@@ -144,12 +145,12 @@ test('simple changes: add a voter, add a learner, promote a learner, remove a vo
 
   out = accepted(r, [addLearner(7)]);
   assert.deepEqual(describe(out), ['1@1:Voter', '2@2:Voter', '3@3:Voter', '4@4:Learner', '7@7:Learner']);
-  assert.equal(out.peers!.find((p) => p.id === 7)!.isLearner, true);
+  assert.equal(findPeerById(out, 7)!.isLearner, true);
   assert.deepEqual(out.regionEpoch, { confVer: 6, version: 3 });
 
   out = accepted(r, [add(4)]);
   assert.deepEqual(describe(out), ['1@1:Voter', '2@2:Voter', '3@3:Voter', '4@4:Voter']);
-  assert.equal(out.peers!.find((p) => p.id === 4)!.isLearner, false);
+  assert.equal(findPeerById(out, 4)!.isLearner, false);
   assert.deepEqual(out.regionEpoch, { confVer: 6, version: 3 });
 
   out = accepted(r, [remove(3)]);
@@ -178,7 +179,7 @@ test('entering a joint configuration: incoming and demoting voters, one conf_ver
   // A learner promoted in a joint change comes in as an incoming voter.
   const promoted = accepted(r, [add(4), addLearner(3)]);
   assert.deepEqual(describe(promoted), ['1@1:Voter', '2@2:Voter', '3@3:DemotingVoter', '4@4:IncomingVoter']);
-  assert.equal(promoted.peers!.find((p) => p.id === 4)!.isLearner, false);
+  assert.equal(findPeerById(promoted, 4)!.isLearner, false);
   // A peer on the store of a learner removed earlier in the same request.
   const moved = accepted(r, [remove(4), add(9, 4)]);
   assert.deepEqual(describe(moved), ['1@1:Voter', '2@2:Voter', '3@3:Voter', '9@4:IncomingVoter']);
@@ -188,8 +189,8 @@ test('leaving a joint configuration: incoming voters become voters, demoting vot
   const joint = accepted(region(), [add(7), addLearner(3)]);
   const out = accepted(joint, []);
   assert.deepEqual(describe(out), ['1@1:Voter', '2@2:Voter', '3@3:Learner', '4@4:Learner', '7@7:Voter']);
-  assert.equal(out.peers!.find((p) => p.id === 3)!.isLearner, true);
-  assert.equal(out.peers!.find((p) => p.id === 7)!.isLearner, false);
+  assert.equal(findPeerById(out, 3)!.isLearner, true);
+  assert.equal(findPeerById(out, 7)!.isLearner, false);
   assert.deepEqual(out.regionEpoch, { confVer: 8, version: 3 });
   assert.ok(!isJoint(out));
 });
