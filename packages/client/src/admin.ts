@@ -3,6 +3,7 @@
 // cluster launcher to decide when the cluster is usable (without writing anything).
 import type { metapb } from '@tskv/proto';
 import type { PdClient, RegionWithLeader, StoreWithStats } from '@tskv/rpc';
+import { epochOf } from '@tskv/util';
 import { showKey } from './bytes.js';
 
 export interface StoreInfo {
@@ -84,8 +85,7 @@ export function regionInfo(r: RegionWithLeader): RegionInfo {
     end: e.length ? showKey(e) : '',
     startKey: s,
     endKey: e,
-    confVer: Number(r.region.regionEpoch?.confVer ?? 0),
-    version: Number(r.region.regionEpoch?.version ?? 0),
+    ...epochOf(r.region),
     peers: (r.region.peers ?? []).map(peerInfo),
     leader: r.leader ? peerInfo(r.leader) : null,
   };

@@ -9,14 +9,8 @@ export function toBytes(b: Bytes): Uint8Array {
   return typeof b === 'string' ? Buffer.from(b, 'utf8') : b;
 }
 
-/** Lexicographic byte order (the order of keys in regions and scans). */
-export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && Buffer.compare(a, b) === 0;
-}
+/** Key order and equality (part of this package's API, so users need not depend on @tskv/util). */
+export { compareBytes, bytesEqual } from '@tskv/util';
 
 /** The utf8 text of bytes (no copy). */
 export function utf8(b: Uint8Array): string {

@@ -2,7 +2,7 @@
 // store streams, and cluster overview helpers for tools.
 export { RawClient, waitForScheduler } from './raw_client.js';
 export type { RawClientOptions, KvPair, PairInput, SchedulerLike } from './raw_client.js';
-export { RegionCache, StoreNotFoundError, containsKey } from './region_cache.js';
+export { RegionCache, StoreNotFoundError } from './region_cache.js';
 export type { CachedRegion, RegionSource, RegionCacheOptions, RegionEpoch } from './region_cache.js';
 export { StoreConnection } from './store_connection.js';
 export type { StoreConnectionOptions, StoreConnectionStats, BatchRequest, BatchResponse } from './store_connection.js';

@@ -7,7 +7,8 @@
 // regions, RegionNotFound / KeyNotInRegion drop the entry so the next lookup reloads it).
 import type { metapb } from '@tskv/proto';
 import type { RegionWithLeader, StoreWithStats } from '@tskv/rpc';
-import { EMPTY, compareBytes, showKey } from './bytes.js';
+import { SortedRangeIndex, epochOf, findPeer, findPeerById } from '@tskv/util';
+import { EMPTY, showKey } from './bytes.js';
 
 /** What the cache needs from the scheduler (PdClient provides it; tests give fakes). */
 export interface RegionSource {
@@ -57,22 +58,13 @@ function isLearner(p: metapb.IPeer): boolean {
   return !!p.isLearner || p.role === 1;
 }
 
-function epochOf(r: metapb.IRegion): RegionEpoch {
-  return { confVer: Number(r.regionEpoch?.confVer ?? 0), version: Number(r.regionEpoch?.version ?? 0) };
-}
-
 /** True if a is strictly newer than b (a region range only moves by splits, which bump version). */
 function newer(a: RegionEpoch, b: RegionEpoch): boolean {
   return a.version > b.version || (a.version === b.version && a.confVer > b.confVer);
 }
 
-export function containsKey(r: { startKey: Uint8Array; endKey: Uint8Array }, key: Uint8Array): boolean {
-  return compareBytes(r.startKey, key) <= 0 && (r.endKey.length === 0 || compareBytes(key, r.endKey) < 0);
-}
-
 export class RegionCache {
-  /** Sorted by startKey, non-overlapping. */
-  private readonly sorted: CachedRegion[] = [];
+  private readonly sorted = new SortedRangeIndex<CachedRegion>((r) => r);
   private readonly byId = new Map<number, CachedRegion>();
   private readonly stores = new Map<number, string>();
   private readonly storeLoads = new Map<number, Promise<string>>();
@@ -90,35 +82,17 @@ export class RegionCache {
 
   /** Number of cached regions. */
   get size(): number {
-    return this.sorted.length;
+    return this.sorted.size;
   }
 
   /** The cached regions in key order (a copy). */
   regions(): CachedRegion[] {
-    return [...this.sorted];
-  }
-
-  /** Index of the last entry whose startKey <= key, or -1. */
-  private floor(key: Uint8Array): number {
-    let lo = 0;
-    let hi = this.sorted.length - 1;
-    let ans = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareBytes(this.sorted[mid]!.startKey, key) <= 0) {
-        ans = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
-    }
-    return ans;
+    return [...this.sorted.inOrder()];
   }
 
   /** The cached region holding key, without asking the scheduler. */
   lookup(key: Uint8Array): CachedRegion | undefined {
-    const i = this.floor(key);
-    if (i < 0) return undefined;
-    const r = this.sorted[i]!;
-    return containsKey(r, key) ? r : undefined;
+    return this.sorted.find(key);
   }
 
   getById(regionId: number): CachedRegion | undefined {
@@ -187,34 +161,20 @@ export class RegionCache {
       cursor: 0,
       valid: true,
     };
-    entry.leader = (leader && leader.id && peers.find((p) => p.id === Number(leader.id))) || null;
-    const overlaps = this.overlapping(entry.startKey, entry.endKey);
+    entry.leader = (leader && leader.id && findPeerById(entry, Number(leader.id))) || null;
+    const overlaps = this.sorted.overlapping(entry.startKey, entry.endKey);
     for (const o of overlaps) if (newer(o.epoch, entry.epoch)) return { ...entry, valid: false };
     const old = this.byId.get(id);
     if (old && !overlaps.includes(old)) overlaps.push(old);
-    if (!entry.leader && old?.leader) entry.leader = peers.find((p) => p.id === old.leader!.id) ?? null;
+    if (!entry.leader && old?.leader) entry.leader = findPeerById(entry, old.leader.id!) ?? null;
     for (const o of overlaps) this.remove(o);
-    const at = this.floor(entry.startKey) + 1;
-    this.sorted.splice(at, 0, entry);
+    this.sorted.insert(entry);
     this.byId.set(id, entry);
     return entry;
   }
 
-  private overlapping(start: Uint8Array, end: Uint8Array): CachedRegion[] {
-    const out: CachedRegion[] = [];
-    let i = this.floor(start);
-    if (i < 0) i = 0;
-    for (; i < this.sorted.length; i++) {
-      const r = this.sorted[i]!;
-      if (end.length > 0 && compareBytes(r.startKey, end) >= 0) break;
-      if (r.endKey.length === 0 || compareBytes(r.endKey, start) > 0) out.push(r);
-    }
-    return out;
-  }
-
   private remove(e: CachedRegion): void {
-    const i = this.sorted.indexOf(e);
-    if (i >= 0) this.sorted.splice(i, 1);
+    this.sorted.remove(e);
     if (this.byId.get(e.id) === e) this.byId.delete(e.id);
     e.valid = false;
   }
@@ -227,8 +187,8 @@ export class RegionCache {
 
   /** Drops every region and store address. */
   clear(): void {
-    for (const e of this.sorted) e.valid = false;
-    this.sorted.length = 0;
+    for (const e of this.sorted.inOrder()) e.valid = false;
+    this.sorted.clear();
     this.byId.clear();
     this.stores.clear();
   }
@@ -242,7 +202,7 @@ export class RegionCache {
     this.invalidate(regionId);
     if (currentRegions.length === 0) return false;
     for (const r of currentRegions) {
-      const leader = answeringStoreId ? (r.peers ?? []).find((p) => Number(p.storeId) === answeringStoreId) ?? null : null;
+      const leader = answeringStoreId ? findPeer(r, answeringStoreId) ?? null : null;
       this.insert(r, leader);
     }
     return true;
@@ -253,7 +213,7 @@ export class RegionCache {
    * not among the cached peers (membership changed: the caller reloads the region).
    */
   switchLeader(e: CachedRegion, leader: metapb.IPeer): boolean {
-    const p = e.peers.find((x) => x.id === Number(leader.id));
+    const p = findPeerById(e, Number(leader.id));
     if (!p) return false;
     e.leader = p;
     return true;
@@ -268,7 +228,7 @@ export class RegionCache {
 
   /** The request went through peer p: it leads. */
   confirmLeader(e: CachedRegion, p: metapb.IPeer): void {
-    if (e.leader?.id !== p.id) e.leader = e.peers.find((x) => x.id === p.id) ?? null;
+    if (e.leader?.id !== p.id) e.leader = findPeerById(e, p.id!) ?? null;
   }
 
   /**

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { metapb } from '@tskv/proto';
 import type { RegionWithLeader, StoreWithStats } from '@tskv/rpc';
+import { findPeer, keyInRegion } from '@tskv/util';
 import { RegionCache, type RegionSource, StoreNotFoundError } from '../src/region_cache.js';
 
 const k = (s: string): Uint8Array => Buffer.from(s);
@@ -20,7 +21,7 @@ class FakeSource implements RegionSource {
   async getRegion(key: Uint8Array): Promise<RegionWithLeader | null> {
     this.calls.getRegion++;
     if (this.gate) await this.gate;
-    const r = this.regions.find((x) => Buffer.compare(x.startKey!, key) <= 0 && (x.endKey!.length === 0 || Buffer.compare(key, x.endKey!) < 0));
+    const r = this.regions.find((x) => keyInRegion(key, x));
     return r ? this.withLeader(r) : null;
   }
   async getRegionById(id: number): Promise<RegionWithLeader | null> {
@@ -35,7 +36,7 @@ class FakeSource implements RegionSource {
   }
   private withLeader(r: metapb.IRegion): RegionWithLeader {
     const ls = this.leaders.get(r.id!);
-    return { region: r, leader: r.peers!.find((p) => p.storeId === ls) ?? null };
+    return { region: r, leader: ls === undefined ? null : (findPeer(r, ls) ?? null) };
   }
 }
 

@@ -10,6 +10,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { type errorpb, type kvrpcpb, type metapb, schedulerpb } from '@tskv/proto';
 import { schedulerService, serverOptions, tinyKvService } from '@tskv/rpc';
+import { compareBytes, epochEquals, findPeer, keyInRegion, rangesOverlap } from '@tskv/util';
 
 export interface FakeRegion {
   id: number;
@@ -80,12 +81,9 @@ function hex(k: Uint8Array): string {
   return Buffer.from(k).toString('hex');
 }
 
-function cmp(a: Uint8Array, c: Uint8Array): number {
-  return Buffer.compare(a, c);
-}
-
-function inRegion(r: FakeRegion, k: Uint8Array): boolean {
-  return cmp(r.startKey, k) <= 0 && (r.endKey.length === 0 || cmp(k, r.endKey) < 0);
+/** The peer on the leader's store (none during an election). */
+function leaderPeer(r: FakeRegion): { id: number; storeId: number } | undefined {
+  return r.leaderStoreId === null ? undefined : findPeer(r, r.leaderStoreId);
 }
 
 export function toMetaRegion(r: FakeRegion): metapb.IRegion {
@@ -139,7 +137,7 @@ export class FakeCluster {
   static async start(opts: FakeClusterOptions = {}): Promise<FakeCluster> {
     const c = new FakeCluster(opts);
     const n = opts.stores ?? 3;
-    const keys = (opts.splitKeys ?? []).map(b).sort(cmp);
+    const keys = (opts.splitKeys ?? []).map(b).sort(compareBytes);
     const bounds = [new Uint8Array(0), ...keys, new Uint8Array(0)];
     for (let i = 0; i + 1 < bounds.length; i++) {
       const id = i + 1;
@@ -178,7 +176,7 @@ export class FakeCluster {
 
   regionOf(key: string | Uint8Array): FakeRegion {
     const k = b(key);
-    const r = this.regions.find((x) => inRegion(x, k));
+    const r = this.regions.find((x) => keyInRegion(k, x));
     if (!r) throw new Error('no region holds the key');
     return r;
   }
@@ -196,7 +194,7 @@ export class FakeCluster {
   split(key: string | Uint8Array, tell = false): FakeRegion {
     const k = b(key);
     const r = this.regionOf(k);
-    if (cmp(r.startKey, k) === 0) throw new Error('split at a region start');
+    if (compareBytes(r.startKey, k) === 0) throw new Error('split at a region start');
     const id = this.nextId++;
     const right: FakeRegion = {
       id,
@@ -210,7 +208,7 @@ export class FakeCluster {
     r.endKey = k;
     r.version++;
     this.regions.push(right);
-    this.regions.sort((x, y) => cmp(x.startKey, y.startKey));
+    this.regions.sort((x, y) => compareBytes(x.startKey, y.startKey));
     if (tell) this.syncScheduler();
     return right;
   }
@@ -345,7 +343,7 @@ export class FakeCluster {
       }
       case 'rawScan': {
         const start: Uint8Array = req.startKey ?? new Uint8Array(0);
-        const all = [...m.values()].filter((p) => cmp(p.key, start) >= 0 && inRegion(region!, p.key)).sort((x, y) => cmp(x.key, y.key));
+        const all = [...m.values()].filter((p) => compareBytes(p.key, start) >= 0 && keyInRegion(p.key, region!)).sort((x, y) => compareBytes(x.key, y.key));
         const lim = Number(req.limit ?? 0);
         return { kvs: lim > 0 ? all.slice(0, lim) : all };
       }
@@ -354,21 +352,21 @@ export class FakeCluster {
 
   private check(s: FakeStore, kind: RequestKind, req: any, region: FakeRegion | undefined): errorpb.IError | null {
     const ctx: kvrpcpb.IContext = req.context ?? {};
-    if (!region || !region.peers.some((p) => p.storeId === s.id)) {
+    if (!region || !findPeer(region, s.id)) {
       return { message: `region ${ctx.regionId} not found on store ${s.id}`, regionNotFound: { regionId: Number(ctx.regionId ?? 0) } };
     }
     if (region.leaderStoreId !== s.id) {
-      const lp = region.peers.find((p) => p.storeId === region.leaderStoreId);
+      const lp = leaderPeer(region);
       return { message: `peer of region ${region.id} on store ${s.id} is not the leader`, notLeader: { regionId: region.id, leader: this.leaderHints && lp ? lp : null } };
     }
     const ep = ctx.regionEpoch ?? {};
-    if (Number(ep.version ?? 0) !== region.version || Number(ep.confVer ?? 0) !== region.confVer) {
+    if (!epochEquals(ep, region)) {
       return { message: `epoch of region ${region.id} does not match`, epochNotMatch: { currentRegions: this.epochRegions ? this.regions.map(toMetaRegion) : [] } };
     }
     const keys: Uint8Array[] =
       kind === 'rawBatchGet' ? req.keys ?? [] : kind === 'rawBatchPut' ? (req.pairs ?? []).map((p: kvrpcpb.IKvPair) => p.key) : kind === 'rawScan' ? (req.startKey?.length ? [req.startKey] : []) : [req.key];
     for (const k of keys) {
-      if (!inRegion(region, k ?? new Uint8Array(0))) {
+      if (!keyInRegion(k ?? new Uint8Array(0), region)) {
         return { message: 'key not in region', keyNotInRegion: { key: k, regionId: region.id, startKey: region.startKey, endKey: region.endKey } };
       }
     }
@@ -387,7 +385,7 @@ export class FakeCluster {
 
   private pdRegion(r: FakeRegion | undefined): schedulerpb.IGetRegionResponse {
     if (!r) return { header: this.header({ type: schedulerpb.ErrorType.REGION_NOT_FOUND, message: 'no such region' }) };
-    const leader = r.peers.find((p) => p.storeId === r.leaderStoreId) ?? null;
+    const leader = leaderPeer(r) ?? null;
     return { header: this.header(), region: toMetaRegion(r), leader };
   }
 
@@ -409,7 +407,7 @@ export class FakeCluster {
     h.getRegion = (call: grpc.ServerUnaryCall<schedulerpb.GetRegionRequest, unknown>, cb: Cb<schedulerpb.IGetRegionResponse>) => {
       this.count('getRegion');
       const k = call.request.regionKey ?? new Uint8Array(0);
-      cb(null, this.pdRegion(this.schedulerRegions.find((r) => inRegion(r, k))));
+      cb(null, this.pdRegion(this.schedulerRegions.find((r) => keyInRegion(k, r))));
     };
     h.getRegionByID = (call: grpc.ServerUnaryCall<schedulerpb.GetRegionByIDRequest, unknown>, cb: Cb<schedulerpb.IGetRegionResponse>) => {
       this.count('getRegionByID');
@@ -419,12 +417,12 @@ export class FakeCluster {
       this.count('scanRegions');
       const start = call.request.startKey ?? new Uint8Array(0);
       const end = call.request.endKey ?? new Uint8Array(0);
-      let rs = this.schedulerRegions.filter((r) => (r.endKey.length === 0 || cmp(r.endKey, start) > 0) && (end.length === 0 || cmp(r.startKey, end) < 0));
+      let rs = this.schedulerRegions.filter((r) => rangesOverlap(r, { startKey: start, endKey: end }));
       if (call.request.limit > 0) rs = rs.slice(0, call.request.limit);
       cb(null, {
         header: this.header(),
         regions: rs.map(toMetaRegion),
-        leaders: rs.map((r) => r.peers.find((p) => p.storeId === r.leaderStoreId) ?? { id: 0, storeId: 0 }),
+        leaders: rs.map((r) => leaderPeer(r) ?? { id: 0, storeId: 0 }),
       });
     };
     h.getStore = (call: grpc.ServerUnaryCall<schedulerpb.GetStoreRequest, unknown>, cb: Cb<schedulerpb.IGetStoreResponse>) => {
@@ -440,7 +438,7 @@ export class FakeCluster {
       const stores = ids.map((id) => this.storeMeta(id)!);
       const stats = ids.map((id) => ({
         storeId: id,
-        regionCount: this.schedulerRegions.filter((r) => r.peers.some((p) => p.storeId === id)).length,
+        regionCount: this.schedulerRegions.filter((r) => findPeer(r, id)).length,
         leaderCount: this.schedulerRegions.filter((r) => r.leaderStoreId === id).length,
       }));
       // A stopped fake store has not heart-beaten for a minute.
