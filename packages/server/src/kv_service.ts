@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { errorpb, kvrpcpb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { SnapshotBusyError, SnapshotCorruptError } from '@tskv/raftstore';
 import type { Logger, RaftMessage, SnapshotChunk } from '@tskv/raftstore';
+import { frameEnd } from '@tskv/util';
 import type { ServerMetrics } from './metrics.js';
 import { Undecodable } from './decode_guard.js';
 import { BadRequest, DEFAULT_INPUT_LIMITS, InputCheck, inputLimitsProblem, type InputLimits } from './input_limits.js';
@@ -421,15 +422,7 @@ export class TinyKvService {
       scheduled = false;
       if (gone || ended) return;
       while (ids.length > 0) {
-        // Cut frames at about maxFrameBytes (a frame holds at least one answer).
-        let n = 0;
-        let b = 0;
-        while (n < ids.length) {
-          const x = approxBytes(responses[n]!);
-          if (n > 0 && b + x > this.maxFrameBytes) break;
-          b += x;
-          n++;
-        }
+        const n = frameEnd(responses, 0, approxBytes, this.maxFrameBytes);
         const frame = { requestIds: ids.slice(0, n), responses: responses.slice(0, n) };
         ids = ids.slice(n);
         responses = responses.slice(n);

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { metapb } from '@tskv/proto';
 import type { Logger, Store } from '@tskv/raftstore';
+import { epochOf } from '@tskv/util';
 import { joinHostPort, splitHostPort } from './config.js';
 import type { ServerMetrics } from './metrics.js';
 
@@ -13,10 +14,6 @@ export interface StatusInfo {
 }
 
 const hex = (b: Uint8Array | null | undefined): string => Buffer.from(b ?? []).toString('hex');
-
-function epochOf(r: metapb.IRegion): { confVer: number; version: number } {
-  return { confVer: Number(r.regionEpoch?.confVer ?? 0), version: Number(r.regionEpoch?.version ?? 0) };
-}
 
 function peerOf(p: metapb.IPeer): { id: number; storeId: number; role: number } {
   return { id: Number(p.id ?? 0), storeId: Number(p.storeId ?? 0), role: Number(p.role ?? 0) };

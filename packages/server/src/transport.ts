@@ -18,6 +18,7 @@ import { eraftpb, raft_serverpb } from '@tskv/proto';
 import { createLogger } from '@tskv/raftstore';
 import type { Logger, RaftMessage, SnapshotChunk, SnapshotEndpoint, Transport } from '@tskv/raftstore';
 import { newTinyKvGrpcClient, type TinyKvGrpcClient } from '@tskv/rpc';
+import { frameEnd } from '@tskv/util';
 import { ServerMetrics, type DropReason } from './metrics.js';
 
 /** What the transport needs of the local store (a raftstore Store satisfies it). */
@@ -212,14 +213,7 @@ export class GrpcTransport implements Transport {
     if (c.blocked) return;
     const s = c.stream;
     while (c.queue.length > 0) {
-      let n = 0;
-      let bytes = 0;
-      while (n < c.queue.length) {
-        const b = approxBytes(c.queue[n]!);
-        if (n > 0 && bytes + b > this.maxFrameBytes) break;
-        bytes += b;
-        n++;
-      }
+      const n = frameEnd(c.queue, 0, approxBytes, this.maxFrameBytes);
       const msgs = n === c.queue.length ? c.queue : c.queue.slice(0, n);
       c.queue = n === c.queue.length ? [] : c.queue.slice(n);
       this.stats.framesSent++;

@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { eraftpb, metapb, schedulerpb } from '@tskv/proto';
 import { type TlsConfig, schedulerService, secureServerOptions, serverCredentials } from '@tskv/rpc';
+import { findPeerById, isEpochStale, keyInRegion } from '@tskv/util';
 
 type Op = Pick<schedulerpb.IRegionHeartbeatResponse, 'changePeer' | 'changePeerV2' | 'transferLeader'>;
 
@@ -21,12 +22,6 @@ export interface FakeSchedulerOptions {
 
 function clone(r: metapb.IRegion): metapb.Region {
   return metapb.Region.decode(metapb.Region.encode(r).finish());
-}
-
-function inRegion(key: Uint8Array, r: metapb.IRegion): boolean {
-  const s = r.startKey ?? new Uint8Array(0);
-  const e = r.endKey ?? new Uint8Array(0);
-  return Buffer.compare(key, s) >= 0 && (e.length === 0 || Buffer.compare(key, e) < 0);
 }
 
 export class FakeScheduler {
@@ -99,9 +94,7 @@ export class FakeScheduler {
   private putRegion(r: metapb.IRegion, leader: metapb.IPeer | null): boolean {
     const known = this.regions.get(Number(r.id));
     if (known) {
-      const a = known.region.regionEpoch;
-      const b = r.regionEpoch;
-      if (Number(b?.version ?? 0) < Number(a?.version ?? 0) || Number(b?.confVer ?? 0) < Number(a?.confVer ?? 0)) return false;
+      if (isEpochStale(r.regionEpoch ?? {}, known.region.regionEpoch ?? {})) return false;
     }
     this.regions.set(Number(r.id), { region: clone(r), leader: leader ?? known?.leader ?? null });
     return true;
@@ -109,7 +102,7 @@ export class FakeScheduler {
 
   /** Whether the region shows the operator done. */
   private done(op: Op, r: metapb.IRegion, leader: metapb.IPeer): boolean {
-    const has = (p: metapb.IPeer | null | undefined): metapb.IPeer | undefined => (r.peers ?? []).find((x) => Number(x.id) === Number(p?.id));
+    const has = (p: metapb.IPeer | null | undefined): metapb.IPeer | undefined => findPeerById(r, Number(p?.id));
     const one = (c: schedulerpb.IChangePeer): boolean => {
       const p = has(c.peer);
       if (c.changeType === eraftpb.ConfChangeType.AddNode) return !!p && (p.role ?? 0) === metapb.PeerRole.Voter;
@@ -193,7 +186,7 @@ export class FakeScheduler {
         return { header: this.hdr(), stores: all.map((s) => s.store), stats: all.map((s) => s.stats ?? {}), lastHeartbeatMs: all.map((s) => s.lastHeartbeatMs) };
       }),
       getRegion: u((req: schedulerpb.GetRegionRequest) => {
-        for (const { region, leader } of this.regions.values()) if (inRegion(req.regionKey, region)) return { header: this.hdr(), region, leader };
+        for (const { region, leader } of this.regions.values()) if (keyInRegion(req.regionKey, region)) return { header: this.hdr(), region, leader };
         return { header: this.hdr(schedulerpb.ErrorType.REGION_NOT_FOUND, 'no region') };
       }),
       getRegionByID: u((req: schedulerpb.GetRegionByIDRequest) => {

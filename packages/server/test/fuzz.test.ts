@@ -9,16 +9,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { kvrpcpb } from '@tskv/proto';
+import { Prng, envSeed } from '@tskv/util';
 import { decodeBatchRaftFrame, Undecodable } from '../src/decode_guard.js';
 import { TestCluster, call, ctxOf, dec, enc, waitFor } from './helpers.js';
-import { Prng, fuzzSeed } from './fuzz/prng.js';
 import { fuzzInput, type Region } from './fuzz/inputs.js';
 import { CLIENT_STREAM_METHODS, RawTinyKv, UNARY_METHODS } from './raw_grpc.js';
 
 const ITERATIONS = Number(process.env.TSKV_FUZZ_ITERATIONS || 300);
 
 test('fuzzed requests on every method: no crash, still serving, acknowledged data intact', { timeout: 600_000 }, async () => {
-  const seed = fuzzSeed();
+  const seed = envSeed('TSKV_FUZZ_SEED');
   console.log(`fuzz seed ${seed} (replay: TSKV_FUZZ_SEED=${seed}), ${ITERATIONS} inputs per method`);
   const rng = new Prng(seed);
   const c = await TestCluster.start(1);

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { kvrpcpb } from '@tskv/proto';
 import type { StoreConfig } from '@tskv/raftstore';
 import { newTinyKvGrpcClient, unary, type TinyKvGrpcClient } from '@tskv/rpc';
+import { findPeer } from '@tskv/util';
 import { TinyKvServer, type TinyKvServerOptions } from '../src/index.js';
 import { FakeScheduler } from './fake_scheduler.js';
 
@@ -64,7 +65,7 @@ export function leaderOf(servers: TinyKvServer[], regionId: number): TinyKvServe
 export function ctxOf(s: TinyKvServer, regionId: number): kvrpcpb.IContext {
   const r = s.store.regionStatus().find((x) => x.regionId === regionId);
   if (!r) throw new Error(`store ${s.storeId} has no peer of region ${regionId}`);
-  const peer = (r.region.peers ?? []).find((p) => Number(p.storeId) === s.storeId);
+  const peer = findPeer(r.region, s.storeId);
   return { regionId, regionEpoch: r.region.regionEpoch, peer };
 }
 

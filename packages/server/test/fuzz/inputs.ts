@@ -2,8 +2,8 @@
 // bytes, and mutations of valid encodings that keep most of the structure (so they reach the
 // decoder's and the handlers' deeper branches rather than failing on the first byte).
 import { eraftpb, kvrpcpb, raft_serverpb } from '@tskv/proto';
+import type { Prng } from '@tskv/util';
 import type { MethodName } from '../raw_grpc.js';
-import { Prng } from './prng.js';
 
 const enc = (s: string): Uint8Array => Buffer.from(s);
 const buf = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
