@@ -11,10 +11,10 @@ import type { CfName, Engine, WriteOptions } from '@tskv/engine';
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { Store, StoreConfig, bootstrapRegion, bootstrapStore, storeConfig } from '@tskv/raftstore';
 import type { SchedulerOperator } from '@tskv/raftstore';
+import { Prng, envSeed, findPeer } from '@tskv/util';
 import { MockScheduler, operatorDone } from './mock_scheduler.js';
 import { ClusterClient, Key, show, toBytes } from './cluster_client.js';
 import { MockTransport } from './mock_transport.js';
-import { Prng, testSeed } from './prng.js';
 import { PowerLossJournal } from './power_loss.js';
 
 export { toBytes, bytesToString, ClusterRequestError } from './cluster_client.js';
@@ -138,6 +138,11 @@ function addSnapStats(t: SnapActivity, store: Store): void {
 }
 
 export class Cluster extends ClusterClient {
+  /**
+   * Every random choice of the cluster (dropped messages, partitions, client operations) comes
+   * from this seed; TEST_SEED=<seed> replays the choices, not the interleaving (timers and disks
+   * are real).
+   */
   readonly seed: number;
   readonly rng: Prng;
   readonly transport: MockTransport;
@@ -172,7 +177,7 @@ export class Cluster extends ClusterClient {
     super();
     this.count = opts.stores ?? 5;
     this.name = opts.name ?? 'cluster';
-    this.seed = opts.seed ?? testSeed();
+    this.seed = opts.seed ?? envSeed('TEST_SEED');
     this.rng = new Prng(this.seed);
     this.transport = new MockTransport(this.rng.fork());
     this.scheduler = new MockScheduler();
@@ -488,7 +493,8 @@ export class Cluster extends ClusterClient {
 
   /** The region's peer on a store, per the scheduler's view. */
   peerOnStore(regionId: number, storeId: number): metapb.IPeer | undefined {
-    return this.scheduler.region(regionId)?.peers?.find((p) => p.storeId === storeId);
+    const region = this.scheduler.region(regionId);
+    return region && findPeer(region, storeId);
   }
 
   // ---- raw access ----
@@ -496,7 +502,7 @@ export class Cluster extends ClusterClient {
   /** The header of a command for `regionId` addressed to its peer on `storeId` (current epoch). */
   header(regionId: number, storeId: number): raft_cmdpb.IRaftRequestHeader {
     const region = this.scheduler.region(regionId);
-    const peer = region?.peers?.find((p) => p.storeId === storeId);
+    const peer = region && findPeer(region, storeId);
     return { regionId, peer: peer ?? null, regionEpoch: region?.regionEpoch ?? null };
   }
 

@@ -3,6 +3,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CfName } from '@tskv/engine';
 import { errorpb, metapb, raft_cmdpb } from '@tskv/proto';
+import { findPeerById } from '@tskv/util';
 import { MockScheduler } from './mock_scheduler.js';
 
 export type Key = string | Uint8Array;
@@ -59,7 +60,7 @@ export abstract class ClusterClient {
   private pickTarget(region: metapb.IRegion): metapb.IPeer | undefined {
     const peers = region.peers ?? [];
     const hint = this.scheduler.leader(region.id!);
-    if (hint && this.isRunning(hint.storeId!) && peers.some((p) => p.id === hint.id)) return hint;
+    if (hint && this.isRunning(hint.storeId!) && findPeerById(region, hint.id!)) return hint;
     for (let i = 0; i < peers.length; i++) {
       const p = peers[(this.rr + i) % peers.length]!;
       if (this.isRunning(p.storeId!)) {

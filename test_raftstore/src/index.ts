@@ -14,9 +14,8 @@ export {
 } from './mock_transport.js';
 export { AsyncQueue } from './async_queue.js';
 export type { Filter, RaftReceiver, TransportStats, TypeFilterOptions } from './mock_transport.js';
-export { MockScheduler, keyInRegion } from './mock_scheduler.js';
+export { MockScheduler } from './mock_scheduler.js';
 export type { RegionInfo, HeartbeatRecord } from './mock_scheduler.js';
-export { Prng, testSeed } from './prng.js';
 export { runGeneric, appendKey, appendValue, clientRange, checkAppends, ELECTION_TIMEOUT_MS, CRASH_MODES } from './generic.js';
 export type { GenericOptions, GenericReport, RoundReport, CrashMode, ReadMode } from './generic.js';
 export { RegisterHistory, registerKey } from './register_workload.js';

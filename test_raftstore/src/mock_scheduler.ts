@@ -3,6 +3,7 @@
 // known leader from heartbeats and client responses, and finds the region of a key.
 import { eraftpb, metapb } from '@tskv/proto';
 import { roleOf } from '@tskv/raftstore';
+import { compareBytes, epochOf, isEpochStale, keyInRegion, rangesOverlap } from '@tskv/util';
 import type { RegionStats, SchedulerClient, SchedulerOperator, StoreStats } from '@tskv/raftstore';
 
 export interface RegionInfo {
@@ -16,30 +17,8 @@ export interface HeartbeatRecord {
   leader: metapb.IPeer;
 }
 
-function epochOf(r: metapb.IRegion): { version: number; confVer: number } {
-  return { version: r.regionEpoch?.version ?? 0, confVer: r.regionEpoch?.confVer ?? 0 };
-}
-
 function cloneRegion(r: metapb.IRegion): metapb.IRegion {
   return metapb.Region.decode(metapb.Region.encode(r).finish());
-}
-
-function cmp(a: Uint8Array, b: Uint8Array): number {
-  return Buffer.compare(a, b);
-}
-
-function overlaps(a: metapb.IRegion, b: metapb.IRegion): boolean {
-  const aEnd = a.endKey ?? new Uint8Array(0);
-  const bEnd = b.endKey ?? new Uint8Array(0);
-  const aStart = a.startKey ?? new Uint8Array(0);
-  const bStart = b.startKey ?? new Uint8Array(0);
-  return (aEnd.length === 0 || cmp(bStart, aEnd) < 0) && (bEnd.length === 0 || cmp(aStart, bEnd) < 0);
-}
-
-export function keyInRegion(key: Uint8Array, r: metapb.IRegion): boolean {
-  const start = r.startKey ?? new Uint8Array(0);
-  const end = r.endKey ?? new Uint8Array(0);
-  return cmp(key, start) >= 0 && (end.length === 0 || cmp(key, end) < 0);
 }
 
 /** Whether a region (with its leader) shows an operator carried out. */
@@ -127,13 +106,9 @@ export class MockScheduler implements SchedulerClient {
   regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer, stats?: RegionStats): SchedulerOperator | null {
     const id = region.id!;
     const known = this.regions.get(id);
-    if (known) {
-      const a = epochOf(region);
-      const b = epochOf(known.region);
-      if (a.version < b.version || a.confVer < b.confVer) {
-        this.staleHeartbeats++;
-        return null;
-      }
+    if (known && isEpochStale(epochOf(region), epochOf(known.region))) {
+      this.staleHeartbeats++;
+      return null;
     }
     this.put(region, { ...leader });
     if (stats) this.regionStats.set(id, stats);
@@ -157,7 +132,7 @@ export class MockScheduler implements SchedulerClient {
     const v = epochOf(region).version;
     for (const [other, info] of this.regions) {
       if (other === id) continue;
-      if (overlaps(info.region, region) && epochOf(info.region).version <= v) {
+      if (rangesOverlap(info.region, region) && epochOf(info.region).version <= v) {
         this.widenSpan(info.region);
         this.regions.delete(other);
       }
@@ -207,7 +182,7 @@ export class MockScheduler implements SchedulerClient {
   }
 
   allRegions(): metapb.IRegion[] {
-    return [...this.regions.values()].map((i) => i.region).sort((a, b) => cmp(a.startKey ?? new Uint8Array(0), b.startKey ?? new Uint8Array(0)));
+    return [...this.regions.values()].map((i) => i.region).sort((a, b) => compareBytes(a.startKey ?? new Uint8Array(0), b.startKey ?? new Uint8Array(0)));
   }
 
   /** The region whose range holds `key`, with its last known leader (first by start key if stale overlaps remain). */
@@ -223,16 +198,16 @@ export class MockScheduler implements SchedulerClient {
     // has not reported yet (the old region's heartbeat with its new, shorter range can come
     // first), not a key outside the cluster.
     for (const { region } of this.regions.values()) this.widenSpan(region);
-    if (this.spanLo === null || cmp(key, this.spanLo) < 0) return false;
-    return this.spanUnbounded || (this.spanHi !== null && cmp(key, this.spanHi) < 0);
+    if (this.spanLo === null || compareBytes(key, this.spanLo) < 0) return false;
+    return this.spanUnbounded || (this.spanHi !== null && compareBytes(key, this.spanHi) < 0);
   }
 
   private widenSpan(region: metapb.IRegion): void {
     const s = region.startKey ?? new Uint8Array(0);
     const e = region.endKey ?? new Uint8Array(0);
-    if (this.spanLo === null || cmp(s, this.spanLo) < 0) this.spanLo = s;
+    if (this.spanLo === null || compareBytes(s, this.spanLo) < 0) this.spanLo = s;
     if (e.length === 0) this.spanUnbounded = true;
-    else if (this.spanHi === null || cmp(e, this.spanHi) > 0) this.spanHi = e;
+    else if (this.spanHi === null || compareBytes(e, this.spanHi) > 0) this.spanHi = e;
   }
 
   private spanLo: Uint8Array | null = null;
@@ -252,11 +227,7 @@ export class MockScheduler implements SchedulerClient {
   /** A newer view of a region (an EpochNotMatch answer carries the current regions). */
   updateRegion(region: metapb.IRegion): void {
     const known = this.regions.get(region.id!);
-    if (known) {
-      const a = epochOf(region);
-      const b = epochOf(known.region);
-      if (a.version < b.version || a.confVer < b.confVer) return;
-    }
+    if (known && isEpochStale(epochOf(region), epochOf(known.region))) return;
     this.put(region, undefined);
   }
 }

@@ -20,8 +20,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eraftpb, raft_serverpb } from '@tskv/proto';
 import type { RaftMessage, SnapshotChunk, SnapshotEndpoint, Transport } from '@tskv/raftstore';
+import type { Prng } from '@tskv/util';
 import { AsyncQueue } from './async_queue.js';
-import { Prng } from './prng.js';
 
 export type MessageType = eraftpb.MessageType;
 export const MessageType = eraftpb.MessageType;

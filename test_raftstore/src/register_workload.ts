@@ -10,8 +10,8 @@
 // (RequestOptions.retryAmbiguous false): a retry could apply it twice behind the checker's back.
 import { checkHistory, formatHistory, registerModel } from '@tskv/checker';
 import type { CheckResult, RegisterInput, RegisterOp, RegisterOutput } from '@tskv/checker';
+import type { Prng } from '@tskv/util';
 import { ClusterClient, ClusterRequestError, bytesToString } from './cluster_client.js';
-import { Prng } from './prng.js';
 
 /** Registers per round: a round's keys are new, so each check covers one round's history. */
 export const REGISTERS_PER_ROUND = 3;

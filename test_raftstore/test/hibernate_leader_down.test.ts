@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { findPeer } from '@tskv/util';
 import { Cluster } from '../src/index.js';
 
 const N = 1000;
@@ -46,7 +47,7 @@ test('1,000 hibernating regions elect new leaders without client traffic when th
     for (let i = 0; i < moves.length; i += 100) {
       await Promise.all(
         moves.slice(i, i + 100).map((r) => {
-          const peer = c.scheduler.region(r)!.peers!.find((p) => p.storeId === victim)!;
+          const peer = findPeer(c.scheduler.region(r)!, victim)!;
           return c.mustTransferLeader(r, peer);
         }),
       );

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { findPeer } from '@tskv/util';
 import type { Filter } from '../src/index.js';
 import { Cluster, MessageType, bytesToString } from '../src/index.js';
 
@@ -65,7 +66,7 @@ async function putAt(c: Cluster, storeId: number, value: string): Promise<void> 
 }
 
 function transferLeader(c: Cluster, from: number, to: number): Promise<raft_cmdpb.IRaftCmdResponse> {
-  const peer = c.scheduler.region(1)!.peers!.find((p) => p.storeId === to)!;
+  const peer = findPeer(c.scheduler.region(1)!, to)!;
   return c.call(from, {
     header: c.header(1, from),
     adminRequest: { cmdType: raft_cmdpb.AdminCmdType.TransferLeader, transferLeader: { peer } },

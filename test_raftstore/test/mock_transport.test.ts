@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RaftMessage } from '@tskv/raftstore';
-import { MessageType, MockTransport, Prng, checkAppends, appendKey, appendValue } from '../src/index.js';
+import { Prng } from '@tskv/util';
+import { MessageType, MockTransport, checkAppends, appendKey, appendValue } from '../src/index.js';
 
 function msg(from: number, to: number, type: MessageType = MessageType.MsgHeartbeat, regionId = 1): RaftMessage {
   return {

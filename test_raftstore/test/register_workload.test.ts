@@ -2,7 +2,8 @@
 // and catches a stale read, a double apply and a lost write.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { ClusterRequestError, Prng, RegisterHistory, type Key } from '../src/index.js';
+import { Prng } from '@tskv/util';
+import { ClusterRequestError, RegisterHistory, type Key } from '../src/index.js';
 
 type Fault = 'none' | 'stale' | 'double-apply' | 'lose-ambiguous';
 

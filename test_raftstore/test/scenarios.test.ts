@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { raft_cmdpb } from '@tskv/proto';
+import { findPeer } from '@tskv/util';
 import { Cluster, ELECTION_TIMEOUT_MS, GenericOptions, bytesToString, runGeneric } from '../src/index.js';
 
 const ROUND_MS = 5000;
@@ -71,7 +72,7 @@ test('OnePartition', TIMEOUT, async () => {
     await sleep(300);
     for (const s of minority) assert.equal(bytesToString(await c.engineGet(s, 'k1')), 'v1', `minority store ${s} saw a write across the partition`);
     // And it serves no stale read: the deposed leader must not answer k1 = v1.
-    const peerOnOld = region.peers!.find((p) => p.storeId === oldLeader)!;
+    const peerOnOld = findPeer(region, oldLeader)!;
     const resp = await c.call(
       oldLeader,
       { header: { regionId: 1, peer: peerOnOld, regionEpoch: region.regionEpoch }, requests: [{ cmdType: raft_cmdpb.CmdType.Get, get: { key: Buffer.from('k1') } }] },
