@@ -52,7 +52,7 @@ function putReq(c: Cluster, storeId: number, key: string, value: string): raft_c
 }
 
 describe('raftstore regressions', () => {
-  // Peer.takeProposal assumes Peer.proposals sorted by index. A deposed leader keeps the
+  // ProposalQueue.take assumes the proposals sorted by index. A deposed leader keeps the
   // proposals of its old term (at high indexes, later overwritten) and, once leader again with a
   // shorter log, used to push new proposals at LOWER indexes behind them: the new proposal's entry
   // committed and applied but its callback was not found (an older one with a higher index was in
@@ -93,7 +93,7 @@ describe('raftstore regressions', () => {
         c.transport.clearFilters();
         const last = (s: number): number => c.store(s)!.peer(1)!.raw.raft.raftLog.lastIndex();
         await until('the old leader truncated its log to the new leader', () => !peerL.isLeader() && last(L) === last(M) && peerL.raw.raft.raftLog.committed === last(M));
-        const stale = peerL.proposals.map((p) => p.index);
+        const stale = peerL.proposals.indexes();
 
         // 3. The old leader becomes leader again (M cut off, X may not campaign), with a log now
         //    shorter than the indexes of its old proposals.

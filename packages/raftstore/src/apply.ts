@@ -64,7 +64,7 @@ export function applyEntries(p: Peer, ents: Entry[], ctx: ApplyContext, logger: 
     } else if (e.entryType !== EntryType.EntryNormal) {
       resp = applyConfChange(p, e, ctx, logger);
     }
-    const cb = p.takeProposal(e.index, e.term);
+    const cb = p.proposals.take(e.index, e.term);
     if (!cb) continue;
     const answer = { cb, resp: resp ?? { header: { currentTerm: e.term }, responses: [] } };
     if (e.entryType === EntryType.EntryNormal && !answer.resp.adminResponse) ctx.answers.push(answer);
@@ -147,7 +147,7 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
       ctx.syncKv = true;
       // Followers create the new regions' peers when they apply the split: tell them it committed
       // now rather than with the next heartbeat (commits are not broadcast, see Peer).
-      if (p.isLeader()) p.raw.raft.bcastAppend();
+      if (p.isLeader()) p.raw.broadcastAppend();
       logger.info('region split', { regionId: p.regionId, index: e.index, version: derived.regionEpoch?.version, newRegions: regions.map((r) => r.id).join(',') });
       return { ...ok, adminResponse: { cmdType: admin.cmdType, splits: { regions: [derived, ...regions] } } };
     }

@@ -325,12 +325,7 @@ export class RaftWorker {
 
   private serveReads(p: Peer): void {
     if (p.applyingSnapshot) return;
-    const applied = p.storage.applyState.appliedIndex;
-    let n = 0;
-    while (n < p.readsAwaitingApply.length && p.readsAwaitingApply[n]!.readIndex <= applied) n++;
-    if (n === 0) return;
-    const ready = p.readsAwaitingApply.splice(0, n);
-    for (const r of ready) {
+    for (const r of p.takeReadsToServe()) {
       // The region may have split or changed since the read was accepted.
       try {
         checkEpoch(r.req, p.region);
