@@ -3,6 +3,7 @@
 // any FAIL makes the process exit 1. Deterministic: election timeouts come from seeded PRNGs.
 //
 //   node packages/raft/dist/bin/demo.js        (or `npm start` at the repo root)
+import { mulberry32 } from '@tskv/util';
 import {
   ConfChangeType,
   ConfState,
@@ -52,18 +53,6 @@ const roleName = (r: StateRole): string => StateRole[r] ?? String(r);
 
 // ---------------------------------------------------------------------------------------------
 // The in-process cluster
-
-/** mulberry32: a seeded PRNG, so elections (and so this whole demo) replay identically. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -132,7 +121,7 @@ class Cluster {
     if (voters.length > 0) store.setConfState(newConfState({ voters }));
     // preVote + checkQuorum, as a production deployment would: an isolated leader steps down, and
     // a node rejoining after a partition cannot disrupt the group with a higher term.
-    const node = new RawNode({ id, electionTick: 10, heartbeatTick: 1, preVote: true, checkQuorum: true, random: rng(id * 7919) }, store);
+    const node = new RawNode({ id, electionTick: 10, heartbeatTick: 1, preVote: true, checkQuorum: true, random: mulberry32(id * 7919) }, store);
     const m = new Member(id, node, store);
     store.member = m;
     this.members.set(id, m);

@@ -1,6 +1,7 @@
 // A deterministic discrete-event simulation of one Raft group. Virtual time advances from event
 // to event (ticks, message deliveries, client and fault actions, restarts); each processed event
 // is one step, after which every invariant is checked. All randomness comes from the seed.
+import { Prng, deriveSeed } from '@tskv/util';
 import { Message, MessageType, ProposalDroppedError, StateRole, StepPeerNotFoundError } from '../src/index.js';
 import type { Logger } from '../src/index.js';
 import { Checker, Invariant, Violation } from './checker.js';
@@ -9,7 +10,6 @@ import { checkFinalState, describeNodes, neededNodes, quiescentLeader } from './
 import { NetworkSink, SimNetwork } from './network.js';
 import { NodeEnv, NodeFactory, SimNode, defaultFactory } from './node.js';
 import { Profile, SimParams, TICK, describeParams, makeParams } from './params.js';
-import { Prng, deriveSeed } from './prng.js';
 import { EventQueue } from './queue.js';
 import { Workload, WorkloadHost } from './workload.js';
 

@@ -1,6 +1,7 @@
 // One simulated server: durable state (MemoryStorage + state machine) that survives crashes, and
 // a RawNode plus client bookkeeping that do not. Drives the Ready protocol in the order documented
 // in raw_node.ts, with optional crash points inside it.
+import { Prng, mulberry32 } from '@tskv/util';
 import {
   Config,
   EntryType,
@@ -19,7 +20,6 @@ import type { Entry, Logger, Ready } from '../src/index.js';
 import { Checker, Violation } from './checker.js';
 import { BOOT_PREFIX, entryDigest } from './hash.js';
 import { SimParams } from './params.js';
-import { Prng, mulberry32 } from './prng.js';
 import { LogShadow, PendingView } from './shadow.js';
 import { StateMachine, decodeProposal, decodeReadCtx } from './state_machine.js';
 import { SimStorage } from './storage.js';

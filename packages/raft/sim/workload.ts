@@ -1,6 +1,7 @@
 // Random client traffic and faults. Client actions go to random live nodes (followers forward or
 // drop them, as real clients would experience); membership changes are planned against the
 // current leader's configuration so they are always valid where they land in the log.
+import type { Prng } from '@tskv/util';
 import {
   ConfChangeSingle,
   ConfChangeTransition,
@@ -16,7 +17,6 @@ import { Checker } from './checker.js';
 import { SimNetwork } from './network.js';
 import { CrashPoint, SimNode } from './node.js';
 import { SimParams } from './params.js';
-import { Prng } from './prng.js';
 import { encodeProposal, encodeReadCtx } from './state_machine.js';
 
 export interface WorkloadHost {

@@ -1,4 +1,4 @@
-import { rng as mulberry32 } from './network.js';
+import { mulberry32 } from '@tskv/util';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Changer, describeChanges } from '../src/confchange/changer.js';

@@ -2,10 +2,11 @@
 // raft_paper_test.go / raft_test.go: Raft state machines stepped directly or through the Network.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '@tskv/util';
 import { Raft } from '../src/raft.js';
 import { INVALID_ID, StateRole } from '../src/state_role.js';
 import { Message, MessageType, newHardState } from '../src/types.js';
-import { Network, PeerSlot, ent, hup, msg, newStorage, newTestRaft, nextEnts, persist, propose, readMessages, rng } from './network.js';
+import { Network, PeerSlot, ent, hup, msg, newStorage, newTestRaft, nextEnts, persist, propose, readMessages } from './network.js';
 
 const MT = MessageType;
 
@@ -35,7 +36,7 @@ test('follower starts an election once its randomized election timeout [et, 2et)
   const et = 10;
   const seen = new Set<number>();
   for (let seed = 1; seed <= 300; seed++) {
-    const r = newTestRaft(1, [1, 2, 3], et, 1, { random: rng(seed) });
+    const r = newTestRaft(1, [1, 2, 3], et, 1, { random: mulberry32(seed) });
     const drawn = r.randomizedElectionTimeout;
     assert.ok(drawn >= et && drawn < 2 * et, `seed ${seed}: randomized timeout ${drawn} outside [${et}, ${2 * et})`);
     let ticks = 0;
@@ -58,7 +59,7 @@ test('follower starts an election once its randomized election timeout [et, 2et)
 test('custom minElectionTick/maxElectionTick bound the randomized timeout', () => {
   const seen = new Set<number>();
   for (let seed = 1; seed <= 200; seed++) {
-    const r = newTestRaft(1, [1, 2, 3], 10, 1, { random: rng(seed), minElectionTick: 15, maxElectionTick: 18 });
+    const r = newTestRaft(1, [1, 2, 3], 10, 1, { random: mulberry32(seed), minElectionTick: 15, maxElectionTick: 18 });
     for (let i = 0; i < 5; i++) {
       const t = r.randomizedElectionTimeout;
       assert.ok(t >= 15 && t < 18, `seed ${seed}: timeout ${t} outside [15, 18)`);

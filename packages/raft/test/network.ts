@@ -1,22 +1,19 @@
 // Test harness in the etcd/raft-rs style: Raft state machines stepped directly, with persistence
 // emulated synchronously after every step, and a Network that routes messages with drops,
 // cuts, isolation and message-type filters.
+import { mulberry32 } from '@tskv/util';
 import { Config, ConfigOptions } from '../src/config.js';
 import { ProposalDroppedError } from '../src/errors.js';
 import { Raft } from '../src/raft.js';
 import { MemoryStorage } from '../src/storage.js';
 import { Entry, Message, MessageType, newConfState, newEntry, newMessage } from '../src/types.js';
 
-/** Deterministic PRNG (mulberry32, shared with the simulation) so randomized tests replay from their seed. */
-import { mulberry32 as rng } from '../sim/prng.js';
-export { rng };
-
 export function newStorage(voters: number[], learners: number[] = []): MemoryStorage {
   return MemoryStorage.newWithConfState(newConfState({ voters, learners }));
 }
 
 export function newConfig(id: number, election = 10, heartbeat = 1, extra: Partial<ConfigOptions> = {}): Config {
-  return new Config({ id, electionTick: election, heartbeatTick: heartbeat, maxSizePerMsg: Infinity, maxInflightMsgs: 256, random: rng(id * 7919), ...extra });
+  return new Config({ id, electionTick: election, heartbeatTick: heartbeat, maxSizePerMsg: Infinity, maxInflightMsgs: 256, random: mulberry32(id * 7919), ...extra });
 }
 
 /** A Raft over a MemoryStorage whose configuration is `voters` (+ `learners`). */
@@ -105,7 +102,7 @@ export class Network {
    * Ids are 1..n in slot order.
    */
   constructor(slots: PeerSlot[], extra: Partial<ConfigOptions> = {}, seed = 1) {
-    this.random = rng(seed);
+    this.random = mulberry32(seed);
     const ids = slots.map((_, i) => i + 1);
     slots.forEach((p, i) => {
       const id = i + 1;

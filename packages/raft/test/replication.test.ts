@@ -2,11 +2,12 @@
 // how followers check and repair their logs, and how fast a divergent follower is brought in line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mulberry32 } from '@tskv/util';
 import { Raft } from '../src/raft.js';
 import { StateRole } from '../src/state_role.js';
 import { MemoryStorage } from '../src/storage.js';
 import { Entry, Message, MessageType } from '../src/types.js';
-import { Network, beat, ent, hup, msg, newStorage, newTestRaft, nextEnts, persist, propose, readMessages, rng } from './network.js';
+import { Network, beat, ent, hup, msg, newStorage, newTestRaft, nextEnts, persist, propose, readMessages } from './network.js';
 
 const dec = new TextDecoder();
 
@@ -375,7 +376,7 @@ test('fast backtracking: rejections are bounded by the conflicting terms, not th
 test('fast backtracking and log convergence on random divergent logs', () => {
   const stats: number[] = [];
   for (let seed = 1; seed <= 40; seed++) {
-    const rand = rng(seed);
+    const rand = mulberry32(seed);
     const int = (n: number): number => Math.floor(rand() * n);
     // Common prefix, then two divergent suffixes written by disjoint sets of leaders (terms), as
     // in any valid Raft history.
