@@ -26,18 +26,7 @@
 // words per op, XORed in and out in O(1)) picks the bucket; unknown ops are not hashed, so
 // configurations that dominate each other share one. Hits are confirmed exactly (bitsets, and
 // Model.equal when the model's key is only a fingerprint): collisions cost time, never correctness.
-
-/** A splitmix32 generator: deterministic, so a search is reproducible run to run. */
-function splitmix32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x9e3779b9) >>> 0;
-    let z = s;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-    return (z ^ (z >>> 16)) >>> 0;
-  };
-}
+import { splitmix32 } from '@tskv/util';
 
 export class LinearizedSet {
   /** 'ok' ops: bit k of the k-th 'ok' op in call order. */
@@ -67,6 +56,7 @@ export class LinearizedSet {
     this.unknown = new Uint32Array(Math.ceil(nUnknown / 32));
     this.z1 = new Uint32Array(nOk);
     this.z2 = new Uint32Array(nOk);
+    // Seeded: the buckets, and so a search's cost, are the same run to run.
     const rnd = splitmix32(0x5eed ^ n);
     for (let k = 0; k < nOk; k++) {
       this.z1[k] = rnd();

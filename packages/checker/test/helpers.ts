@@ -1,4 +1,5 @@
 // Shared test helpers (no tests here): history builders, a seeded PRNG, a brute-force reference.
+import { Prng, envSeed } from '@tskv/util';
 import type { Model, Operation, RegisterInput, RegisterOp, RegisterOutput, SetInput, SetOp, SetOutput } from '../src/index.js';
 
 /** Builds a register history; times are explicit, ids sequential. Unknown ops return at Infinity. */
@@ -48,27 +49,11 @@ export class SetHistory {
   }
 }
 
-export interface Rng {
-  seed: number;
-  next(): number;
-  int(n: number): number;
-  pick<T>(xs: readonly T[]): T;
-}
-
-/** mulberry32; the seed comes from TSKV_CHECKER_SEED or the clock, and is printed. */
-export function seededRandom(label: string): Rng {
-  const env = process.env.TSKV_CHECKER_SEED;
-  const seed = env !== undefined && env !== '' ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+/** A seeded PRNG; the seed comes from TSKV_CHECKER_SEED or is fresh, and is printed. */
+export function seededRandom(label: string): Prng {
+  const seed = envSeed('TSKV_CHECKER_SEED');
   console.log(`# ${label}: seed=${seed} (replay with TSKV_CHECKER_SEED=${seed})`);
-  let a = seed;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { seed, next, int: (n) => Math.floor(next() * n), pick: (xs) => xs[Math.floor(next() * xs.length)]! };
+  return new Prng(seed);
 }
 
 /**

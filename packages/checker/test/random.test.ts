@@ -3,11 +3,12 @@
 // Seeded: the seed is printed; replay with TSKV_CHECKER_SEED=<seed>.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Prng } from '@tskv/util';
 import { checkHistory, formatHistory, registerModel, setModel, type RegisterOp, type SetOp } from '../src/index.js';
-import { bruteForceLinearizable, seededRandom, type Rng } from './helpers.js';
+import { bruteForceLinearizable, seededRandom } from './helpers.js';
 import { simulateRegister, simulateSet } from './sim.js';
 
-function simOptions(rng: Rng) {
+function simOptions(rng: Prng) {
   return {
     clients: 2 + rng.int(6),
     opsPerClient: 5 + rng.int(60),
@@ -21,7 +22,7 @@ function simOptions(rng: Rng) {
 const clone = <T>(ops: T[]): T[] => structuredClone(ops);
 
 /** A stale read: a get after w2, which completed after w1 completed; values are unique, so w1's value is impossible. */
-function staleReadMutation(ops: RegisterOp[], rng: Rng): RegisterOp[] | undefined {
+function staleReadMutation(ops: RegisterOp[], rng: Prng): RegisterOp[] | undefined {
   const writes = ops.filter((o) => o.status === 'ok' && o.input.kind !== 'get');
   const gets = ops.filter((o) => o.status === 'ok' && o.input.kind === 'get');
   for (let attempt = 0; attempt < 50 && gets.length > 0; attempt++) {

@@ -1,8 +1,8 @@
 // Simulated linearizable stores for randomized tests: each op takes effect at a random instant
 // inside its interval (an unknown op: at some instant after its call, or never), so the recorded
 // history is linearizable by construction.
+import type { Prng } from '@tskv/util';
 import type { RegisterOp, RegisterState, SetOp } from '../src/index.js';
-import type { Rng } from './helpers.js';
 
 export interface SimOptions {
   clients: number;
@@ -25,7 +25,7 @@ interface Planned {
 }
 
 /** Per-client sequential timelines with overlapping intervals across clients. */
-function plan(rng: Rng, o: SimOptions): Planned[] {
+function plan(rng: Prng, o: SimOptions): Planned[] {
   const out: Planned[] = [];
   for (let c = 0; c < o.clients; c++) {
     let t = rng.next() * o.maxGap;
@@ -42,7 +42,7 @@ function plan(rng: Rng, o: SimOptions): Planned[] {
   return out;
 }
 
-export function simulateRegister(rng: Rng, o: SimOptions): RegisterOp[] {
+export function simulateRegister(rng: Prng, o: SimOptions): RegisterOp[] {
   const planned = plan(rng, o);
   const ops: RegisterOp[] = planned.map((p, id) => {
     const key = `k${rng.int(o.keys)}`;
@@ -62,7 +62,7 @@ export function simulateRegister(rng: Rng, o: SimOptions): RegisterOp[] {
   return ops;
 }
 
-export function simulateSet(rng: Rng, o: SimOptions): SetOp[] {
+export function simulateSet(rng: Prng, o: SimOptions): SetOp[] {
   const planned = plan(rng, o);
   const ops: SetOp[] = planned.map((p, id) => {
     const key = `l${rng.int(o.keys)}`;

@@ -74,10 +74,10 @@ async function main(): Promise<void> {
     const tSettle = performance.now();
     for (;;) {
       await new Promise((r) => setTimeout(r, 500));
-      const asleep = [...stores.values()].reduce((n, s) => n + s.hibernatingPeers(), 0);
+      const asleep = [...stores.values()].reduce((n, s) => n + s.stats().hibernating, 0);
       if (!hibernate || asleep === nRegions * 3 || performance.now() - tSettle > 60_000) break;
     }
-    const asleep = [...stores.values()].reduce((n, s) => n + s.hibernatingPeers(), 0);
+    const asleep = [...stores.values()].reduce((n, s) => n + s.stats().hibernating, 0);
     global.gc?.();
     const mem1 = process.memoryUsage();
     const cpu0 = process.cpuUsage();
