@@ -89,11 +89,6 @@ export function cfRange(cf: CfName, start: Uint8Array, end: Uint8Array): { gte: 
   };
 }
 
-/** Whether `start <= key < end`, an empty `end` being unbounded (a region's key range test). */
-export function keyInRange(key: Uint8Array, start: Uint8Array, end: Uint8Array): boolean {
-  return compareKeys(key, start) >= 0 && (end.length === 0 || compareKeys(key, end) < 0);
-}
-
 /** The smallest key strictly greater than every key starting with `prefix`; empty if none (all 0xff). */
 export function prefixEnd(prefix: Uint8Array): Uint8Array {
   let i = prefix.length - 1;
@@ -102,16 +97,6 @@ export function prefixEnd(prefix: Uint8Array): Uint8Array {
   const out = prefix.slice(0, i + 1);
   out[i]! += 1;
   return out;
-}
-
-/** Byte-wise comparison, the order LevelDB sorts keys in: negative, zero or positive. */
-export function compareKeys(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a[i]! - b[i]!;
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Prng, envSeed } from '@tskv/util';
 
 export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'tskv-engine-'));
@@ -30,18 +31,9 @@ export function k2(n: number): Uint8Array {
   return Uint8Array.of(n >> 8, n & 0xff);
 }
 
-/** A seeded PRNG (mulberry32); the seed comes from ENGINE_TEST_SEED or the clock and is printed. */
-export function seededRandom(label: string): { seed: number; next: () => number; int: (n: number) => number } {
-  const env = process.env.ENGINE_TEST_SEED;
-  const seed = env !== undefined ? Number(env) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
+/** A seeded PRNG; the seed comes from ENGINE_TEST_SEED or is fresh, and is printed. */
+export function seededRandom(label: string): Prng {
+  const seed = envSeed('ENGINE_TEST_SEED');
   console.log(`# ${label}: seed=${seed} (rerun with ENGINE_TEST_SEED=${seed})`);
-  let a = seed;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { seed, next, int: (n: number) => Math.floor(next() * n) };
+  return new Prng(seed);
 }

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { compareBytes, keyInRange } from '@tskv/util';
 import {
   ALL_CFS,
   CF_PREFIX,
   applyStateKey,
   cfRange,
-  compareKeys,
   decodeKey,
   decodeRaftLogKey,
   decodeU64,
   encodeKey,
   encodeU64,
   isRegionStateKey,
-  keyInRange,
   prefixEnd,
   prepareBootstrapKey,
   raftLogKey,
@@ -100,7 +99,7 @@ describe('keys: CF encoding and ranges', () => {
       for (const other of ALL_CFS) {
         for (const k of [b([]), b([0]), b([0xff, 0xff, 0xff, 0xff]), b('zzz')]) {
           const s = encodeKey(other, k);
-          const inside = compareKeys(s, gte) >= 0 && compareKeys(s, lt) < 0;
+          const inside = compareBytes(s, gte) >= 0 && compareBytes(s, lt) < 0;
           assert.equal(inside, other === cf, `${other} key ${hex(k)} vs ${cf} range`);
         }
       }
@@ -110,7 +109,7 @@ describe('keys: CF encoding and ranges', () => {
     assert.equal(hex(r.lt), '6c63');
   });
 
-  it('prefixEnd, keyInRange, compareKeys', () => {
+  it('prefixEnd, keyInRange, compareBytes', () => {
     assert.equal(hex(prefixEnd(b([1, 2]))), '0103');
     assert.equal(hex(prefixEnd(b([1, 0xff, 0xff]))), '02');
     assert.equal(hex(prefixEnd(b([0xff, 0xff]))), '');
@@ -119,9 +118,9 @@ describe('keys: CF encoding and ranges', () => {
     assert.ok(!keyInRange(b('c'), b('a'), b('c')));
     assert.ok(keyInRange(b([0xff, 0xff]), b('a'), b([])));
     assert.ok(!keyInRange(b(''), b('a'), b([])));
-    assert.ok(compareKeys(b('a'), b('ab')) < 0);
-    assert.ok(compareKeys(b([0xff]), b([0x00, 0x00])) > 0);
-    assert.equal(compareKeys(b('x'), b('x')), 0);
+    assert.ok(compareBytes(b('a'), b('ab')) < 0);
+    assert.ok(compareBytes(b([0xff]), b([0x00, 0x00])) > 0);
+    assert.equal(compareBytes(b('x'), b('x')), 0);
   });
 });
 
@@ -141,7 +140,7 @@ describe('keys: raft local keys', () => {
       const ka = raftLogKey(a[0], a[1]);
       const kc = raftLogKey(c[0], c[1]);
       assert.deepEqual(decodeRaftLogKey(ka), { regionId: a[0], index: a[1] }, `seed=${rnd.seed}`);
-      assert.equal(sign(compareKeys(ka, kc)), cmpTuple(a, c), `seed=${rnd.seed} ${a} vs ${c}`);
+      assert.equal(sign(compareBytes(ka, kc)), cmpTuple(a, c), `seed=${rnd.seed} ${a} vs ${c}`);
       // Every key of region a[0] lies inside its region prefix range and outside c's (if different).
       const pa = regionRaftPrefix(a[0]);
       for (const k of [ka, raftStateKey(a[0]), applyStateKey(a[0])]) {
@@ -152,8 +151,8 @@ describe('keys: raft local keys', () => {
         }
       }
       // Raft and apply state keys sort after all of the region's log entries.
-      assert.ok(compareKeys(ka, raftStateKey(a[0])) < 0);
-      assert.ok(compareKeys(raftStateKey(a[0]), applyStateKey(a[0])) < 0);
+      assert.ok(compareBytes(ka, raftStateKey(a[0])) < 0);
+      assert.ok(compareBytes(raftStateKey(a[0]), applyStateKey(a[0])) < 0);
     }
   });
 
@@ -196,8 +195,8 @@ describe('keys: raft local keys', () => {
       }
     }
     // Region states enumerate in region id order.
-    assert.ok(compareKeys(regionStateKey(2), regionStateKey(10)) < 0);
-    assert.ok(compareKeys(regionStateKey(2 ** 32 - 1), regionStateKey(2 ** 32)) < 0);
+    assert.ok(compareBytes(regionStateKey(2), regionStateKey(10)) < 0);
+    assert.ok(compareBytes(regionStateKey(2 ** 32 - 1), regionStateKey(2 ** 32)) < 0);
   });
 
   it('store ident and prepare-bootstrap keys lie in no region range', () => {
