@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Engines, WriteBatch } from '@tskv/engine';
 import type { CfName, Engine, WriteOptions } from '@tskv/engine';
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
-import { Store, StoreConfig, bootstrapRegion, bootstrapStore, storeConfig } from '@tskv/raftstore';
-import type { SchedulerOperator } from '@tskv/raftstore';
+import { Store, StoreConfig, bootstrapRegion, bootstrapStore, createLogger, storeConfig } from '@tskv/raftstore';
+import type { Logger, SchedulerOperator } from '@tskv/raftstore';
 import { Prng, envSeed, findPeer } from '@tskv/util';
 import { MockScheduler, operatorDone } from './mock_scheduler.js';
 import { ClusterClient, Key, show, toBytes } from './cluster_client.js';
@@ -66,6 +66,8 @@ interface StoreSlot {
   dir: string;
   engines: Engines | null;
   store: Store | null;
+  /** The running store's logger (a new one per start, as a store makes by itself). */
+  logger: Logger | null;
   /** Set by crashStore: every engine write of the running incarnation fails from now on. */
   crash: { crashed: boolean };
   /** With ClusterOptions.powerLoss: the durable side of each database. */
@@ -128,13 +130,14 @@ export interface SnapActivity {
 }
 
 function addSnapStats(t: SnapActivity, store: Store): void {
-  const m = store.snapMgr.stats;
+  const stats = store.stats();
+  const m = stats.snap;
   t.generated += m.generated;
   t.sent += m.sent;
   t.received += m.received;
   t.applied += m.applied;
   t.receiveFailed += m.receiveFailed;
-  t.compactions += store.worker.stats.compactions;
+  t.compactions += stats.raftWorker.compactions;
 }
 
 export class Cluster extends ClusterClient {
@@ -218,7 +221,7 @@ export class Cluster extends ClusterClient {
       const journaled = crashableEngines(engines, { crashed: false }, journals);
       await bootstrapStore(journaled, this.clusterId, id);
       for (const r of this.initialRegions) await bootstrapRegion(journaled, r);
-      this.slots.set(id, { id, dir, engines, store: null, crash: { crashed: false }, journals });
+      this.slots.set(id, { id, dir, engines, store: null, logger: null, crash: { crashed: false }, journals });
     }
     for (const r of this.initialRegions) this.scheduler.bootstrap(r);
     for (let id = 1; id <= this.count; id++) await this.startStore(id);
@@ -238,6 +241,13 @@ export class Cluster extends ClusterClient {
   /** The running Store with this id, or undefined when it is stopped. */
   store(id: number): Store | undefined {
     return this.slot(id).store ?? undefined;
+  }
+
+  /** Mutes a running store's log: a test provoking its failure expects the errors it logs. */
+  silence(id: number): void {
+    const s = this.slot(id);
+    if (!s.logger) throw new Error(`store ${id} is not running`);
+    s.logger.silent = true;
   }
 
   engines(id: number): Engines | undefined {
@@ -276,9 +286,10 @@ export class Cluster extends ClusterClient {
     this.transport.disconnect(id);
     const store = s.store;
     s.store = null;
+    s.logger = null;
     await store.stop();
     addSnapStats(this.pastSnap, store);
-    if (store.worker.fatal && !s.crash.crashed) this.deaths.push(`store ${id}'s raft worker had died before it was stopped: ${store.worker.fatal.message}`);
+    if (store.failed && !s.crash.crashed) this.deaths.push(`store ${id}'s raft worker had died before it was stopped: ${store.failed.message}`);
     await s.engines?.close();
     s.engines = null;
     await this.losePower(s);
@@ -316,9 +327,11 @@ export class Cluster extends ClusterClient {
       reportStoreUnreachable: (storeId) => holder.store?.reportStoreUnreachable(storeId),
     });
     s.crash = { crashed: false };
-    const store = await Store.create(this.configFor(id), crashableEngines(s.engines, s.crash, s.journals), endpoint, this.scheduler);
+    const logger = createLogger({ storeId: id });
+    const store = await Store.create(this.configFor(id), crashableEngines(s.engines, s.crash, s.journals), endpoint, this.scheduler, logger);
     holder.store = store;
     s.store = store;
+    s.logger = logger;
     store.start();
   }
 
@@ -336,11 +349,12 @@ export class Cluster extends ClusterClient {
     s.crash.crashed = true;
     const store = s.store;
     s.store = null;
-    store.logger.silent = true; // its worker dies on the refused write: expected, not news
+    s.logger!.silent = true; // its worker dies on the refused write: expected, not news
+    s.logger = null;
     await store.stop();
     addSnapStats(this.pastSnap, store);
     this.crashStats.kills++;
-    if (store.worker.fatal) this.crashStats.diedOnWrite++;
+    if (store.failed) this.crashStats.diedOnWrite++;
     await s.engines?.close();
     s.engines = null;
     await this.losePower(s);
@@ -393,7 +407,7 @@ export class Cluster extends ClusterClient {
     if (this.transport.errors.length > 0) throw new Error(`a store threw on a raft message: ${this.transport.errors[0]!.stack}`);
     if (this.deaths.length > 0) throw new Error(this.deaths.join('; '));
     for (const s of this.slots.values()) {
-      const f = s.store?.worker.fatal;
+      const f = s.store?.failed;
       if (f && !s.crash.crashed) throw new Error(`store ${s.id}'s raft worker died: ${f.message}`);
     }
   }

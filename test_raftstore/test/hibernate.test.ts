@@ -12,7 +12,7 @@ const key = (i: number): string => `h${String(i).padStart(3, '0')}`;
 async function untilAllAsleep(c: Cluster, peers: number, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const asleep = c.storeIds().reduce((n, id) => n + (c.store(id)?.hibernatingPeers() ?? 0), 0);
+    const asleep = c.storeIds().reduce((n, id) => n + (c.store(id)?.stats().hibernating ?? 0), 0);
     if (asleep === peers) return;
     if (Date.now() > deadline) throw new Error(`${asleep} of ${peers} peers hibernating after ${timeoutMs} ms`);
     await sleep(100);

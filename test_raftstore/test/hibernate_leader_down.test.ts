@@ -70,7 +70,7 @@ test('1,000 hibernating regions elect new leaders without client traffic when th
           return [`store ${id} ${ROLES[raft.state] ?? raft.state}${p.hibernating ? ' asleep' : ''} term ${raft.term} leader ${raft.leaderId} vote ${raft.vote} elapsed ${raft.electionElapsed}/${raft.randomizedElectionTimeout} last ${raft.raftLog.lastIndex()}`];
         })
         .join(', ');
-    const asleep = (): number => c.storeIds().reduce((n, id) => n + (c.store(id)?.hibernatingPeers() ?? 0), 0);
+    const asleep = (): number => c.storeIds().reduce((n, id) => n + (c.store(id)?.stats().hibernating ?? 0), 0);
     await until('every peer hibernating', 120_000, () => (asleep() === N * 3 ? null : `${asleep()} of ${N * 3} peers hibernating`));
     // Asleep a while, as idle regions are (the last ones just fell asleep).
     await sleep(2 * ELECTION_MS);
@@ -109,7 +109,7 @@ test('a live store reported unreachable: followers asleep for an election timeou
   // A long election timeout, so that "within one" and "at once" are far apart on a loaded machine.
   const electionMs = 100 * TICK_MS;
   const c = new Cluster({ stores: 3, name: 'HibernateFalseAlarm', config: { raftBaseTickMs: TICK_MS, raftElectionTicks: 100 } });
-  const asleep = (): number => c.storeIds().reduce((n, id) => n + (c.store(id)?.hibernatingPeers() ?? 0), 0);
+  const asleep = (): number => c.storeIds().reduce((n, id) => n + (c.store(id)?.stats().hibernating ?? 0), 0);
   const term = (storeId: number): number => c.store(storeId)!.peer(1)!.raw.raft.term;
   try {
     await c.start();

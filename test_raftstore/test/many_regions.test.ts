@@ -13,7 +13,7 @@ test('1,000 regions on 3 stores stay correct, through a restart of every store',
   try {
     await c.start();
     assert.equal(c.scheduler.allRegions().length, N);
-    for (const id of c.storeIds()) assert.equal(c.store(id)!.meta.size, N, `store ${id}'s range index`);
+    for (const id of c.storeIds()) assert.equal(c.store(id)!.stats().ranges, N, `store ${id}'s range index`);
     const t0 = Date.now();
     // One key per region, 50 at a time: every region elects a leader and commits.
     for (let i = 0; i < N; i += 50) {
@@ -64,7 +64,7 @@ test('mustSplit: a region split by hand routes keys to the right side and keeps 
     await c.mustPut('e', 'E2');
     await c.mustGetEqual('e', 'E2');
     assert.equal((await c.scan('', '')).length, 4);
-    for (const id of c.storeIds()) assert.equal(c.store(id)!.meta.size, 3);
+    for (const id of c.storeIds()) assert.equal(c.store(id)!.stats().ranges, 3);
     c.assertHealthy();
   } finally {
     await c.shutdown();

@@ -128,11 +128,11 @@ describe('raftstore regressions', () => {
         await c.mustPut('a', '1');
         const leader = (await c.waitForLeader()).storeId!;
         const victim = c.storeIds().find((s) => s !== leader)!;
-        c.store(victim)!.logger.silent = true; // its worker's death is logged as an error: expected here
+        c.silence(victim); // its worker's death is logged as an error: expected here
         c.failWrites(victim);
         await c.mustPut('b', '2'); // the majority goes on; the victim's worker dies on its next write
         const st = c.store(victim)!;
-        await until('the raft worker notices the failed write', () => st.worker.fatal !== null);
+        await until('the raft worker notices the failed write', () => st.failed !== null);
         // A request timeout far beyond the test's: only a refusal can answer in time, and its
         // message (not the timeout's) says so.
         const resp = await c.call(victim, { header: c.header(1, victim), requests: [{ cmdType: CmdType.Get, get: { key: b('a') } }] }, LONG_TIMEOUT_MS);
@@ -155,7 +155,7 @@ describe('raftstore regressions', () => {
       withCluster({ stores: 3, name: 'fatal-mailbox' }, async (c) => {
         await c.mustPut('a', '1');
         const L = (await c.waitForLeader()).storeId!;
-        c.store(L)!.logger.silent = true;
+        c.silence(L);
         // A burst of writes; the disk fails while a round's write is in flight (the write lands,
         // then fails), so the requests that arrived during that await are still in the mailbox.
         const resps = await Promise.all(
@@ -166,7 +166,7 @@ describe('raftstore regressions', () => {
             return { i, err: r.header?.error?.message ?? 'ok' };
           }),
         );
-        assert.ok(c.store(L)!.worker.fatal, 'the raft worker did not die');
+        assert.ok(c.store(L)!.failed, 'the raft worker did not die');
         assertAnsweredByStore(resps, new RegExp(`^store ${L} failed`));
       }),
   );
@@ -271,9 +271,9 @@ describe('raftstore regressions', () => {
         const key = { regionId: 1, term: g.snap.metadata.term, index: g.snap.metadata.index };
 
         // Its files go (as the GC did), then snapshots get through again.
-        const mgr = c.store(1)!.snapMgr;
-        await rm(mgr.metaPath('gen', key), { force: true });
-        for (const cf of ['default', 'lock', 'write'] as const) await rm(mgr.cfPath('gen', key, cf), { force: true });
+        const files = c.store(1)!.snapshotFiles('gen', key);
+        await rm(files.meta, { force: true });
+        for (const path of Object.values(files.cfs)) await rm(path, { force: true });
         c.transport.removeFilter(snaps);
         await c.mustEngineGetEqual(3, 'k20', 'v20', 10_000);
         await c.mustPut('k21', 'v21'); // stores 1 and 3 commit again

@@ -79,7 +79,7 @@ test('a generated snapshot file damaged on disk before it is sent: the send fail
         if (index !== 0 || damaged > 0) return chunk;
         const md = msg.message!.snapshot!.metadata!;
         const key = { regionId: Number(msg.regionId), term: Number(md.term), index: Number(md.index) };
-        flipMiddleByte(c.store(msg.fromPeer!.storeId!)!.snapMgr.cfPath('gen', key, 'default'));
+        flipMiddleByte(c.store(msg.fromPeer!.storeId!)!.snapshotFiles('gen', key).cfs.default);
         damaged++;
         return chunk;
       },
@@ -88,10 +88,10 @@ test('a generated snapshot file damaged on disk before it is sent: the send fail
     await c.mustEngineGetEqual(lagging, 'key0039', 'v39', 20_000);
     await c.mustEngineGetEqual(lagging, 'key0000', 'v0', 1000);
     assert.equal(damaged, 1, 'no file was damaged: the test did not test anything');
-    const sender = c.store(leader)!.snapMgr.stats;
+    const sender = c.store(leader)!.stats().snap;
     assert.ok(sender.sendFailed >= 1, `the damaged snapshot was sent: ${JSON.stringify(sender)}`);
     assert.ok(sender.generated >= 2, `the snapshot was not generated again: ${JSON.stringify(sender)}`);
-    assert.ok(c.store(lagging)!.snapMgr.stats.applied >= 1);
+    assert.ok(c.store(lagging)!.stats().snap.applied >= 1);
     c.assertHealthy();
   } finally {
     await c.shutdown();
@@ -110,13 +110,13 @@ test('a store killed while applying a snapshot finishes it at restart', TIMEOUT,
     await c.mustPut('key0005', 'old');
     await c.mustEngineGetEqual(lagging, 'key0005', 'old');
     let batches = 0;
-    c.store(lagging)!.regionWorker.beforeApplyBatch = (_regionId, n) => {
+    c.store(lagging)!.beforeSnapshotApplyBatch((_regionId, n) => {
       batches = n;
       if (n === 3) {
-        c.store(lagging)!.logger.silent = true; // its failure is expected, not news
+        c.silence(lagging); // its failure is expected, not news
         c.failWrites(lagging); // the disk "dies": this and every later write fails
       }
-    };
+    });
     await fallBehind(c, lagging, 60);
     // The apply starts, fails at its third batch, and the store stops (a failed write is fatal).
     const deadline = Date.now() + 15_000;
@@ -137,7 +137,7 @@ test('a store killed while applying a snapshot finishes it at restart', TIMEOUT,
     await c.mustEngineGetEqual(lagging, 'key0005', 'v5', 1000);
     await c.mustPut('after', 'restart');
     await c.mustEngineGetEqual(lagging, 'after', 'restart');
-    assert.ok(c.store(lagging)!.snapMgr.stats.applied >= 1, 'the restarted store applied no snapshot');
+    assert.ok(c.store(lagging)!.stats().snap.applied >= 1, 'the restarted store applied no snapshot');
     c.assertHealthy();
   } finally {
     await c.shutdown();

@@ -54,7 +54,7 @@ test('OneSnapshot', TIMEOUT, async () => {
     await c.mustEngineGetNone(1, 'k2', 5000, cf);
     const after = c.snapStats();
     assert.ok(after.applied > before.applied, `store 1 caught up without a snapshot: ${JSON.stringify(after)}`);
-    assert.ok(c.store(1)!.snapMgr.stats.applied >= 1, 'store 1 applied no snapshot');
+    assert.ok(c.store(1)!.stats().snap.applied >= 1, 'store 1 applied no snapshot');
 
     // It survives a restart.
     await c.stopStore(1);
@@ -67,7 +67,7 @@ test('OneSnapshot', TIMEOUT, async () => {
     // Every store's log is trimmed, on disk too: no entry at or below the truncated index remains.
     for (const id of c.storeIds()) {
       const store = c.store(id)!;
-      await store.logGc.idle();
+      await store.logGcIdle();
       const st = store.peer(1)!.storage.applyState;
       assert.ok(st.appliedIndex - st.truncatedIndex <= 2 * limit, `store ${id}: applied ${st.appliedIndex}, truncated ${st.truncatedIndex}`);
       const { start } = raftLogRange(1, 0);

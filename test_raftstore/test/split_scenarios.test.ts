@@ -47,7 +47,7 @@ test('OneSplit', TIMEOUT, async () => {
     assert.ok(c.store(5)!.peer(left.id!) && c.store(5)!.peer(right.id!)?.isInitialized(), 'store 5 does not host both regions');
     // Every store's range index is exact: no overlap, both regions present.
     for (const id of c.storeIds()) {
-      const ranges = c.store(id)!.meta.all();
+      const ranges = c.store(id)!.rangeIndex();
       assert.ok(ranges.length >= 2, `store ${id} knows ${ranges.length} ranges`);
       for (let i = 1; i < ranges.length; i++) assert.ok(Buffer.compare(ranges[i - 1]!.end, ranges[i]!.start) <= 0, `store ${id}: ranges overlap`);
     }

@@ -68,8 +68,8 @@ async function runOne(nRegions: number, nClients: number): Promise<Result> {
     }
   };
   const leaders = await Promise.all(regions.map((r) => leaderOf(r.id!)));
-  const writesBefore = [...stores.values()].reduce((n, s) => n + s.worker.stats.raftWrites, 0);
-  const entriesBefore = [...stores.values()].reduce((n, s) => n + s.worker.stats.entriesPersisted, 0);
+  const writesBefore = [...stores.values()].reduce((n, s) => n + s.stats().raftWorker.raftWrites, 0);
+  const entriesBefore = [...stores.values()].reduce((n, s) => n + s.stats().raftWorker.entriesPersisted, 0);
   const value = new Uint8Array(100).fill(120);
   const lat: number[] = [];
   let puts = 0;
@@ -96,8 +96,8 @@ async function runOne(nRegions: number, nClients: number): Promise<Result> {
   );
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const writes = [...stores.values()].reduce((n, s) => n + s.worker.stats.raftWrites, 0) - writesBefore;
-  const entries = [...stores.values()].reduce((n, s) => n + s.worker.stats.entriesPersisted, 0) - entriesBefore;
+  const writes = [...stores.values()].reduce((n, s) => n + s.stats().raftWorker.raftWrites, 0) - writesBefore;
+  const entries = [...stores.values()].reduce((n, s) => n + s.stats().raftWorker.entriesPersisted, 0) - entriesBefore;
   for (const s of stores.values()) await s.stop();
   for (const e of engines) await e.close();
   rmSync(dir, { recursive: true, force: true });

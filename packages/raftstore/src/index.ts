@@ -1,18 +1,16 @@
 // Public API of @tskv/raftstore.
 export { Store } from './store.js';
-export type { PeriodicJob } from './store.js';
 export { storeConfig } from './config.js';
 export type { StoreConfig } from './config.js';
 export { bootstrapStore, bootstrapRegion } from './bootstrap.js';
-export type { StoreObserver, RoundStats, RegionStatus } from './observer.js';
+export type { StoreObserver, RoundStats, RegionStatus, StoreRuntimeStats } from './observer.js';
+export type { RaftWorkerStats } from './raft_worker.js';
+export type { RaftLogGcStats } from './raft_log_gc.js';
 export type { Transport, SchedulerClient, SchedulerOperator, RegionStats, StoreStats, RaftMessage, SnapshotChunk, SnapshotEndpoint } from './transport.js';
 export { confStateFromRegion } from './peer_storage.js';
 export { applyChanges, roleOf, isJoint } from './conf_change.js';
-export type { StoreMeta } from './store_meta.js';
 export { SnapManager, SnapshotCorruptError, SnapshotBusyError, snapKeyString } from './snap/index.js';
-export type { SnapKey, SnapPurpose } from './snap/index.js';
-export type { RegionWorker } from './region_worker.js';
-export type { RaftLogGcWorker } from './raft_log_gc.js';
+export type { SnapKey, SnapKind, SnapPurpose, SnapStats } from './snap/index.js';
 export {
   StoreError,
   NotLeaderError,

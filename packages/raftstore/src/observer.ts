@@ -1,5 +1,12 @@
-// Optional hooks for metrics: the raft worker reports each round once (never per message), so an
-// observer costs one call per round on the hot path. A store without an observer pays nothing.
+// What a store reports for metrics, status pages and tests. Optional hooks: the raft worker reports
+// each round once (never per message), so an observer costs one call per round on the hot path,
+// and a store without an observer pays nothing. Snapshots of its state are asked for
+// (Store.stats, Store.regionStatus), never pushed.
+import type { metapb } from '@tskv/proto';
+import type { RaftLogGcStats } from './raft_log_gc.js';
+import type { RaftDropReason } from './raft_msg_filter.js';
+import type { RaftWorkerStats } from './raft_worker.js';
+import type { SnapPurpose, SnapStats } from './snap/index.js';
 
 /** What one raft worker round did and how long its parts took (milliseconds, performance.now()). */
 export interface RoundStats {
@@ -25,8 +32,8 @@ export interface RegionStatus {
   regionId: number;
   peerId: number;
   /** The region as this peer knows it (empty peers: uninitialized, waiting for a snapshot). */
-  region: import('@tskv/proto').metapb.IRegion;
-  leader: import('@tskv/proto').metapb.IPeer | null;
+  region: metapb.IRegion;
+  leader: metapb.IPeer | null;
   isLeader: boolean;
   term: number;
   commitIndex: number;
@@ -34,4 +41,29 @@ export interface RegionStatus {
   truncatedIndex: number;
   hibernating: boolean;
   applyingSnapshot: boolean;
+}
+
+/** A store's counts and its workers' counters, as they stand now (copies; metrics, tests). */
+export interface StoreRuntimeStats {
+  /** Regions with a peer on this store. */
+  regions: number;
+  /** Regions whose leader is this store's peer. */
+  leaders: number;
+  /** Peers not ticking (idle regions). */
+  hibernating: number;
+  /** Peers applying a received snapshot. */
+  applyingSnapshots: number;
+  /** Snapshots registered now, by purpose (generating, sending, receiving, applying). */
+  snapshotsInUse: Record<SnapPurpose, number>;
+  /** Initialized regions in the store's range index. */
+  ranges: number;
+  /** Regions whose peer was destroyed here. */
+  tombstones: number;
+  /** Inbound raft messages refused before reaching a peer, by reason (since start). */
+  raftDrops: Map<RaftDropReason, number>;
+  raftWorker: RaftWorkerStats;
+  snap: SnapStats;
+  logGc: RaftLogGcStats;
+  /** Split checks run. */
+  splitChecks: number;
 }

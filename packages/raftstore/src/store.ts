@@ -5,8 +5,8 @@
 // destroying peers), split_flow.ts (split check to new peers), scheduler_task.ts (heartbeats,
 // operators, leader liveness), store_snapshots.ts (snapshot streams and file GC).
 import { join } from 'node:path';
-import { Engines } from '@tskv/engine';
-import { raft_cmdpb } from '@tskv/proto';
+import { type CfName, Engines } from '@tskv/engine';
+import { metapb, raft_cmdpb } from '@tskv/proto';
 import { RaftMessageDrops } from './raft_msg_filter.js';
 import { StoreConfig } from './config.js';
 import { errorResponse } from './cmd.js';
@@ -19,9 +19,9 @@ import { RegionWorker } from './region_worker.js';
 import { Router } from './router.js';
 import { StoreMeta } from './store_meta.js';
 import { SplitCheckWorker } from './split_check.js';
-import { SnapManager } from './snap/index.js';
+import { type SnapKey, type SnapKind, SnapManager } from './snap/index.js';
 import { RaftMessage, SchedulerClient, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
-import type { RegionStatus, StoreObserver } from './observer.js';
+import type { RegionStatus, StoreObserver, StoreRuntimeStats } from './observer.js';
 import type { StoreContext } from './store_context.js';
 import { PeerLifecycle } from './peer_lifecycle.js';
 import { RaftMessageHandler } from './raft_msg_handler.js';
@@ -30,19 +30,19 @@ import { SplitFlow } from './split_flow.js';
 import { StoreSnapshots } from './store_snapshots.js';
 import { checkStoreIdent, loadPeers } from './startup.js';
 
-export type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat' | 'snapGc';
+type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat' | 'snapGc';
 
 export class Store implements SnapshotEndpoint {
-  readonly router = new Router();
-  /** Inbound raft messages refused before reaching a peer, by reason (metrics, tests). */
-  readonly raftDrops = new RaftMessageDrops(() => this.logger);
-  readonly worker: RaftWorker;
-  readonly regionWorker: RegionWorker;
-  readonly logGc: RaftLogGcWorker;
-  readonly snapMgr: SnapManager;
-  readonly meta = new StoreMeta();
-  readonly splitChecker: SplitCheckWorker;
-  readonly logger: Logger;
+  private readonly router = new Router();
+  /** Inbound raft messages refused before reaching a peer, by reason. */
+  private readonly raftDrops = new RaftMessageDrops(() => this.logger);
+  private readonly worker: RaftWorker;
+  private readonly regionWorker: RegionWorker;
+  private readonly logGc: RaftLogGcWorker;
+  private readonly snapMgr: SnapManager;
+  private readonly meta = new StoreMeta();
+  private readonly splitChecker: SplitCheckWorker;
+  private readonly logger: Logger;
   private readonly ctx: StoreContext;
   private readonly lifecycle: PeerLifecycle;
   private readonly raftMessages: RaftMessageHandler;
@@ -53,10 +53,10 @@ export class Store implements SnapshotEndpoint {
   private stopped = false;
 
   private constructor(
-    readonly cfg: StoreConfig,
-    readonly engines: Engines,
-    readonly transport: Transport,
-    readonly scheduler: SchedulerClient,
+    private readonly cfg: StoreConfig,
+    engines: Engines,
+    transport: Transport,
+    scheduler: SchedulerClient,
     logger?: Logger,
   ) {
     this.logger = logger ?? createLogger({ storeId: cfg.storeId });
@@ -69,7 +69,7 @@ export class Store implements SnapshotEndpoint {
     this.regionWorker = new RegionWorker(cfg, engines, this.snapMgr, this.router, this.logger);
     this.logGc = new RaftLogGcWorker(engines, this.logger);
     this.worker = new RaftWorker(cfg, engines, this.router, transport, this.regionWorker, this.logGc, this.logger);
-    this.ctx = {
+    const ctx: StoreContext = {
       cfg,
       engines,
       transport,
@@ -83,7 +83,7 @@ export class Store implements SnapshotEndpoint {
       logger: this.logger,
       call: (req) => this.call(req),
     };
-    const ctx = this.ctx;
+    this.ctx = ctx;
     this.lifecycle = new PeerLifecycle(ctx);
     this.raftMessages = new RaftMessageHandler(ctx, this.lifecycle);
     this.splitChecker = new SplitCheckWorker(cfg, engines, this.logger, (r) => void this.splits.onCheckResult(r));
@@ -96,7 +96,7 @@ export class Store implements SnapshotEndpoint {
     this.worker.onSplit = (sp) => this.splits.onSplitApplied(sp);
     this.worker.onFatal = (e) => {
       // Memory may be ahead of disk: refuse everything until a restart rebuilds from disk.
-      this.failed = e;
+      this.failure = e;
       for (const t of this.timers) clearInterval(t);
       this.timers = [];
       try {
@@ -107,8 +107,13 @@ export class Store implements SnapshotEndpoint {
     };
   }
 
+  private failure: Error | null = null;
+
   /** Set when the raft worker stopped on a failed write (e.g. a full disk). */
-  failed: Error | null = null;
+  get failed(): Error | null {
+    return this.failure;
+  }
+
   /**
    * Told once when the store fails (`failed` is set): the process hosting it decides what to do
    * (tinykv-server exits for its supervisor to restart it; a restart rebuilds from disk).
@@ -126,7 +131,7 @@ export class Store implements SnapshotEndpoint {
   /** Periodic jobs driven by the store's ticker, registered at start. */
   private readonly jobs: Record<PeriodicJob, (() => void)[]> = { raftLogGc: [], splitCheck: [], schedulerHeartbeat: [], snapGc: [] };
 
-  onPeriodic(job: PeriodicJob, fn: () => void): void {
+  private onPeriodic(job: PeriodicJob, fn: () => void): void {
     this.jobs[job].push(fn);
   }
 
@@ -176,11 +181,6 @@ export class Store implements SnapshotEndpoint {
   onRaftMessage(msg: RaftMessage): void {
     if (this.stopped || this.failed) return;
     this.raftMessages.handle(msg);
-  }
-
-  /** Destroys a removed peer (see PeerLifecycle.destroy). */
-  destroyPeer(p: Peer): Promise<void> {
-    return this.lifecycle.destroy(p);
   }
 
   /** Executes a client command; region errors come back in the response header, never thrown. */
@@ -275,15 +275,64 @@ export class Store implements SnapshotEndpoint {
     return out;
   }
 
-  /** How many of this store's peers are hibernating (observability, tests). */
-  hibernatingPeers(): number {
-    let n = 0;
-    for (const p of this.router.all()) if (p.hibernating) n++;
-    return n;
+  /** The store's counts and its workers' counters, as they stand now (metrics, status, tests). */
+  stats(): StoreRuntimeStats {
+    let leaders = 0;
+    let hibernating = 0;
+    let applyingSnapshots = 0;
+    for (const p of this.router.all()) {
+      if (p.isLeader()) leaders++;
+      if (p.hibernating) hibernating++;
+      if (p.applyingSnapshot) applyingSnapshots++;
+    }
+    return {
+      regions: this.router.size,
+      leaders,
+      hibernating,
+      applyingSnapshots,
+      snapshotsInUse: this.snapMgr.inUse(),
+      ranges: this.meta.size,
+      tombstones: this.meta.tombstones.size,
+      raftDrops: new Map(this.raftDrops.counts),
+      raftWorker: { ...this.worker.stats },
+      snap: { ...this.snapMgr.stats },
+      logGc: { ...this.logGc.stats },
+      splitChecks: this.splitChecker.checks,
+    };
   }
 
   /** The peer of a region on this store, if any (tests and tools). */
   peer(regionId: number): Peer | undefined {
     return this.router.get(regionId);
+  }
+
+  /** The key ranges of the initialized regions, in key order, as the store's range index has them. */
+  rangeIndex(): ReturnType<StoreMeta['all']> {
+    return this.meta.all();
+  }
+
+  /** The epoch and peer id a region had when its peer here was destroyed, if it was. */
+  tombstone(regionId: number): { epoch: metapb.IRegionEpoch; peerId: number } | undefined {
+    const t = this.meta.tombstones.get(regionId);
+    return t && { epoch: t.epoch, peerId: t.peerId };
+  }
+
+  /** Where the files of a snapshot are: its meta and one file per data CF (tests damage them). */
+  snapshotFiles(kind: SnapKind, key: SnapKey): { meta: string; cfs: { default: string; lock: string; write: string } } {
+    const cf = (name: CfName): string => this.snapMgr.cfPath(kind, key, name);
+    return { meta: this.snapMgr.metaPath(kind, key), cfs: { default: cf('default'), lock: cf('lock'), write: cf('write') } };
+  }
+
+  /** Resolves when every raft-log deletion scheduled so far has finished. */
+  logGcIdle(): Promise<void> {
+    return this.logGc.idle();
+  }
+
+  /**
+   * Test hook: awaited before each batch a snapshot apply writes (a test injects a fault between
+   * two batches); null removes it.
+   */
+  beforeSnapshotApplyBatch(hook: ((regionId: number, batch: number) => Promise<void> | void) | null): void {
+    this.regionWorker.beforeApplyBatch = hook;
   }
 }

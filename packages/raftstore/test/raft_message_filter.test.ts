@@ -68,14 +68,14 @@ test('raft messages that must not reach a peer are dropped, counted, and change 
       ['no_peer', { regionId: 7, toPeer: { id: 20, storeId: STORE }, fromPeer: stranger, regionEpoch: { confVer: 2, version: 1 }, startKey: enc('a'), endKey: enc('z'), message: hb(20, 9) }],
     ];
     for (const [reason, m] of cases) {
-      const before = s.raftDrops.counts.get(reason as never) ?? 0;
+      const before = s.stats().raftDrops.get(reason as never) ?? 0;
       s.onRaftMessage(roundTrip(m));
-      assert.equal(s.raftDrops.counts.get(reason as never) ?? 0, before + 1, `${reason}: ${JSON.stringify(m)}`);
+      assert.equal(s.stats().raftDrops.get(reason as never) ?? 0, before + 1, `${reason}: ${JSON.stringify(m)}`);
     }
     await new Promise((r) => setTimeout(r, 200)); // a few rounds: anything delivered would show
     assert.equal(term(), term0, 'no dropped message reached raft');
     assert.ok(s.peer(1)!.isLeader());
-    assert.equal(s.router.size, 1, 'no peer was created');
+    assert.equal(s.stats().regions, 1, 'no peer was created');
 
     // Control: a heartbeat for a free range starts an (uninitialized) peer of region 7...
     const newRegion = { regionId: 7, fromPeer: stranger, startKey: enc('m'), endKey: new Uint8Array(0) };
@@ -83,12 +83,12 @@ test('raft messages that must not reach a peer are dropped, counted, and change 
     await until('peer 20 of region 7 created', () => s.peer(7)?.peerId === 20);
     // ...then it is told it was removed, and goes (a tombstone: peer 20, destroyed).
     s.onRaftMessage(roundTrip({ ...newRegion, toPeer: { id: 20, storeId: STORE }, regionEpoch: { confVer: 3, version: 1 }, isTombstone: true }));
-    await until('peer 20 destroyed', () => !s.peer(7) && s.meta.tombstones.has(7));
+    await until('peer 20 destroyed', () => !s.peer(7) && s.tombstone(7) !== undefined);
     // A message of no newer membership than the destroyed peer's: stale, nothing created.
-    const stale = s.raftDrops.counts.get('stale_peer') ?? 0;
-    const destroyedAt = s.meta.tombstones.get(7)!.epoch;
+    const stale = s.stats().raftDrops.get('stale_peer') ?? 0;
+    const destroyedAt = s.tombstone(7)!.epoch;
     s.onRaftMessage(roundTrip({ ...newRegion, toPeer: { id: 20, storeId: STORE }, regionEpoch: destroyedAt, message: { msgType: T.MsgHeartbeat, to: 20, from: 9, term: 4 } }));
-    assert.equal(s.raftDrops.counts.get('stale_peer'), stale + 1);
+    assert.equal(s.stats().raftDrops.get('stale_peer'), stale + 1);
     assert.equal(s.peer(7), undefined);
     // A newer peer of a newer membership may come back.
     s.onRaftMessage(roundTrip({ ...newRegion, toPeer: { id: 21, storeId: STORE }, regionEpoch: { confVer: 9, version: 1 }, message: { msgType: T.MsgHeartbeat, to: 21, from: 9, term: 4 } }));

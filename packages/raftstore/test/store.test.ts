@@ -209,7 +209,7 @@ test('group commit: concurrent writes to many regions share raft-engine batches'
   await c.bootstrap();
   try {
     const leaders = await Promise.all(regions.map((r) => c.leader(r.id!)));
-    const before = [...c.stores.values()].reduce((n, s) => n + s.worker.stats.raftWrites, 0);
+    const before = [...c.stores.values()].reduce((n, s) => n + s.stats().raftWorker.raftWrites, 0);
     let ok = 0;
     await Promise.all(
       regions.map(async (r, i) => {
@@ -221,8 +221,8 @@ test('group commit: concurrent writes to many regions share raft-engine batches'
       }),
     );
     assert.equal(ok, 80);
-    const writes = [...c.stores.values()].reduce((n, s) => n + s.worker.stats.raftWrites, 0) - before;
-    const entries = [...c.stores.values()].reduce((n, s) => n + s.worker.stats.entriesPersisted, 0);
+    const writes = [...c.stores.values()].reduce((n, s) => n + s.stats().raftWorker.raftWrites, 0) - before;
+    const entries = [...c.stores.values()].reduce((n, s) => n + s.stats().raftWorker.entriesPersisted, 0);
     // 80 proposals replicated to 3 stores = 240 entry writes; without group commit that is >= 240
     // raft-engine writes. Batching across regions must do markedly better.
     assert.ok(entries >= 240, `entries persisted ${entries}`);

@@ -61,7 +61,7 @@ export class ServerMetrics {
       labelNames: ['reason'],
       registers,
       collect() {
-        for (const [reason, n] of self.store?.raftDrops.counts ?? []) this.set({ reason }, n);
+        for (const [reason, n] of self.store?.stats().raftDrops ?? []) this.set({ reason }, n);
       },
     });
     this.raftStreamReconnects = new Counter({ name: 'tskv_raft_stream_reconnects_total', help: 'Raft streams reopened after a failure', registers });
@@ -79,7 +79,7 @@ export class ServerMetrics {
       help: 'Regions with a peer on this store',
       registers,
       collect() {
-        this.set(self.store?.router.size ?? 0);
+        this.set(self.store?.stats().regions ?? 0);
       },
     });
     new Gauge({
@@ -87,9 +87,7 @@ export class ServerMetrics {
       help: 'Regions whose leader is on this store',
       registers,
       collect() {
-        let n = 0;
-        if (self.store) for (const p of self.store.router.all()) if (p.isLeader()) n++;
-        this.set(n);
+        this.set(self.store?.stats().leaders ?? 0);
       },
     });
     new Gauge({
@@ -97,7 +95,7 @@ export class ServerMetrics {
       help: 'Peers of this store not ticking (idle regions)',
       registers,
       collect() {
-        this.set(self.store?.hibernatingPeers() ?? 0);
+        this.set(self.store?.stats().hibernating ?? 0);
       },
     });
     // Both are measured since the previous scrape: a scrape resets them.
@@ -132,7 +130,7 @@ export class ServerMetrics {
       help: 'Snapshot bytes streamed to other stores (since start)',
       registers,
       collect() {
-        this.set(self.store?.snapMgr.stats.bytesSent ?? 0);
+        this.set(self.store?.stats().snap.bytesSent ?? 0);
       },
     });
   }

@@ -69,7 +69,8 @@ export class TinyKvServer {
     private readonly service: TinyKvService,
     private readonly status: StatusServer | null,
     private readonly pd: PdClient,
-    private readonly engines: Engines,
+    /** The store's engines, opened and closed by the server. */
+    readonly engines: Engines,
     private readonly tuning: ServerTuning,
   ) {}
 
@@ -149,7 +150,7 @@ export class TinyKvServer {
       service.setStore(store, storeLogger);
       await retryUntil('put store', deadline, storeLogger, () => pd.putStore({ id: storeId, address: addr, statusAddress, state: metapb.StoreState.Up }));
       store.start();
-      storeLogger.info('store serving', { addr, statusAddr: statusAddress, regions: store.router.size, bootstrappedCluster: ident.bootstrappedCluster });
+      storeLogger.info('store serving', { addr, statusAddr: statusAddress, regions: store.stats().regions, bootstrappedCluster: ident.bootstrappedCluster });
       return new TinyKvServer(store, addr, status?.addr ?? null, metrics, transport, scheduler, storeLogger, grpcServer, service, status, pd, engines, tuning);
     } catch (e) {
       service.beginShutdown();

@@ -26,9 +26,9 @@ test('the loser of the bootstrap race deletes its prepared region and starts emp
     assert.equal(fake.bootstrapCalls, 2);
     assert.equal(a.store.regionStatus().length, 1);
     assert.equal(b.store.regionStatus().length, 0, 'the loser holds no region');
-    assert.equal(await b.store.engines.kv.get('raft', prepareBootstrapKey()), undefined, 'marker cleared');
-    assert.equal(await a.store.engines.kv.get('raft', prepareBootstrapKey()), undefined, 'winner cleared its marker too');
-    assert.equal(await regionCount(b.store.engines), 0);
+    assert.equal(await b.engines.kv.get('raft', prepareBootstrapKey()), undefined, 'marker cleared');
+    assert.equal(await a.engines.kv.get('raft', prepareBootstrapKey()), undefined, 'winner cleared its marker too');
+    assert.equal(await regionCount(b.engines), 0);
     await Promise.all([a.stop(), b.stop()]);
   } finally {
     fake.stop();

@@ -106,7 +106,7 @@ test('three servers form a cluster and serve the raw API over unary calls and Ba
 
     // Every store applied the writes (raft traffic went over the gRPC transport).
     await waitFor('followers applied the batch', async () => {
-      for (const s of followers) if (dec(await s.store.engines.kv.get('default', enc('s299'))) !== 'sv299') return false;
+      for (const s of followers) if (dec(await s.engines.kv.get('default', enc('s299'))) !== 'sv299') return false;
       return true;
     });
 

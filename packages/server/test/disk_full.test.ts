@@ -151,7 +151,7 @@ test('a full disk: writes fail fast with an error, the failed stores recover by 
       for (const [i, s] of servers.entries()) {
         await waitFor(`store ${i} has every acknowledged write`, async () => {
           const s2 = servers[i]!;
-          for (const [k, v] of want) if (Buffer.from((await s2.store.engines.kv.get('default', enc(k))) ?? []).toString() !== v) return false;
+          for (const [k, v] of want) if (Buffer.from((await s2.engines.kv.get('default', enc(k))) ?? []).toString() !== v) return false;
           return true;
         }, 30_000, 200);
         void s;

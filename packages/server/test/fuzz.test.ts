@@ -66,7 +66,7 @@ test('fuzzed requests on every method: no crash, still serving, acknowledged dat
       if (frame instanceof Undecodable) undecodable++;
       else for (const m of frame.msgs ?? []) s.store.onRaftMessage(m);
     }
-    console.log(`outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; in-process raft frames undecodable: ${undecodable}/${ITERATIONS * 10}; raft drops: ${JSON.stringify(Object.fromEntries(s.store.raftDrops.counts))}`);
+    console.log(`outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; in-process raft frames undecodable: ${undecodable}/${ITERATIONS * 10}; raft drops: ${JSON.stringify(Object.fromEntries(s.store.stats().raftDrops))}`);
 
     // Still healthy and serving: a put/get round trip, and everything acknowledged reads back.
     assert.equal(s.store.failed, null, 'the store did not fail');

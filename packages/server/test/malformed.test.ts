@@ -119,7 +119,7 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
       setTimeout(() => ss.cancel(), 300);
     });
     assert.equal(cut?.code, grpc.status.CANCELLED);
-    await waitFor('the receiver gave up the cut stream', () => !s.store.snapMgr.isRegistered(key, 'receiving'), 5000);
+    await waitFor('the receiver gave up the cut stream', () => s.store.stats().snapshotsInUse.receiving === 0, 5000);
     // The same with garbage instead of the archive: refused as corrupt.
     const corrupt = await new Promise<grpc.ServiceError | null>((resolve) => {
       const ss = kc.snapshot((err: grpc.ServiceError | null) => resolve(err));
@@ -128,7 +128,7 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
       ss.end();
     });
     assert.ok(corrupt && (corrupt.code === grpc.status.DATA_LOSS || corrupt.code === grpc.status.INTERNAL), `corrupt archive refused: ${corrupt?.message}`);
-    assert.ok(!s.store.snapMgr.isRegistered(key, 'receiving'));
+    assert.equal(s.store.stats().snapshotsInUse.receiving, 0);
 
     // BatchCommands with an empty request, missing ids and a bad request: answered, stream alive.
     const bs = kc.batchCommands();

@@ -13,7 +13,7 @@ test('a restarted store keeps its id and data, and the raft streams to it reconn
     const idx = c.servers.findIndex((s) => s !== null && s !== leader);
     const victim = c.servers[idx]!;
     const victimId = victim.storeId;
-    await waitFor('victim applied the first writes', async () => dec(await victim.store.engines.kv.get('default', enc('a19'))) === 'x19');
+    await waitFor('victim applied the first writes', async () => dec(await victim.engines.kv.get('default', enc('a19'))) === 'x19');
     await victim.stop();
     c.servers[idx] = null;
 
@@ -28,14 +28,14 @@ test('a restarted store keeps its id and data, and the raft streams to it reconn
     assert.equal(back.storeId, victimId, 'same store id');
     assert.equal(c.fake.stores.get(victimId)!.store.address, back.addr, 'registered with its new address');
     // Its own data is there at once, before anyone talks to it.
-    assert.equal(dec(await back.store.engines.kv.get('default', enc('a19'))), 'x19');
+    assert.equal(dec(await back.engines.kv.get('default', enc('a19'))), 'x19');
     const r = back.store.regionStatus().find((x) => x.regionId === regionId);
     assert.ok(r && (r.region.peers ?? []).length === 3, 'its region came back from disk');
 
     // The leader reconnects (after its backoff) and catches it up, and it keeps up with new writes.
-    await waitFor('restarted store caught up', async () => dec(await back.store.engines.kv.get('default', enc('b19'))) === 'y19', 20_000);
+    await waitFor('restarted store caught up', async () => dec(await back.engines.kv.get('default', enc('b19'))) === 'y19', 20_000);
     await c.put(regionId, 'after', 'restart');
-    await waitFor('new write reached the restarted store', async () => dec(await back.store.engines.kv.get('default', enc('after'))) === 'restart');
+    await waitFor('new write reached the restarted store', async () => dec(await back.engines.kv.get('default', enc('after'))) === 'restart');
     assert.ok((await leader.metrics.value('tskv_raft_stream_reconnects_total')) >= 1, 'the raft stream was reopened');
     assert.equal(await c.get(regionId, 'a0'), 'x0');
   } finally {

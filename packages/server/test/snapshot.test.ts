@@ -39,18 +39,18 @@ test('a follower behind the compacted log gets a snapshot over the Snapshot stre
     const sentOkBefore = await leader.metrics.value('tskv_snapshots_sent_total', { result: 'ok' });
     const back = await startServer(c.fake, c.dirs[idx]!, { storeConfig: { raftLogGcTickMs: 100, raftLogGcCountLimit: 10, raftLogGcThreshold: 1 }, snapshotChunkFilter });
     c.servers[idx] = back;
-    await waitFor('restarted follower has every key', async () => dec(await back.store.engines.kv.get('default', enc('k59'))) === `59:${big}`, 30_000);
-    for (let i = 0; i < 60; i += 7) assert.equal(dec(await back.store.engines.kv.get('default', enc(`k${String(i).padStart(2, '0')}`))), `${i}:${big}`);
+    await waitFor('restarted follower has every key', async () => dec(await back.engines.kv.get('default', enc('k59'))) === `59:${big}`, 30_000);
+    for (let i = 0; i < 60; i += 7) assert.equal(dec(await back.engines.kv.get('default', enc(`k${String(i).padStart(2, '0')}`))), `${i}:${big}`);
 
     assert.equal(corrupted, 1, 'one chunk was corrupted on the wire');
     assert.ok((await back.metrics.value('tskv_snapshots_received_total', { result: 'failed' })) >= 1, 'the receiver rejected the corrupted snapshot');
     assert.ok((await back.metrics.value('tskv_snapshots_received_total', { result: 'ok' })) >= 1, 'and accepted the resent one');
     assert.ok((await leader.metrics.value('tskv_snapshots_sent_total', { result: 'failed' })) >= 1, 'the sender learnt of the failure');
     assert.ok((await leader.metrics.value('tskv_snapshots_sent_total', { result: 'ok' })) > sentOkBefore);
-    assert.ok(back.store.snapMgr.stats.receiveFailed >= 1);
+    assert.ok(back.store.stats().snap.receiveFailed >= 1);
     // And it serves as a full member again.
     await c.put(regionId, 'last', 'one');
-    await waitFor('new writes reach it', async () => dec(await back.store.engines.kv.get('default', enc('last'))) === 'one');
+    await waitFor('new writes reach it', async () => dec(await back.engines.kv.get('default', enc('last'))) === 'one');
   } finally {
     await c.stopAll();
   }

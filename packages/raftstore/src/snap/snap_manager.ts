@@ -147,6 +147,11 @@ export class SnapManager {
     this.totals[purpose]--;
   }
 
+  /** How many snapshots are registered for each purpose now (metrics, tests). */
+  inUse(): Record<SnapPurpose, number> {
+    return { ...this.totals };
+  }
+
   isRegistered(key: SnapKey, purpose?: SnapPurpose): boolean {
     const m = this.registry.get(snapKeyString(key));
     return m !== undefined && (purpose === undefined || m.has(purpose));
