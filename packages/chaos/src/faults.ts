@@ -3,10 +3,10 @@
 // attributable in the report; kills and partitions still overlap with the recovery (elections,
 // snapshots, catch-up) of the fault before.
 import type { ProcessCluster } from '@tskv/cluster';
+import type { Prng } from '@tskv/util';
 import { fillDisk, freeDisk } from './disk.js';
 import type { LazyFs } from './lazyfs.js';
 import type { ProxyMesh } from './mesh.js';
-import { type Random, pick, randInt } from './random.js';
 
 export const FAULT_KINDS = ['kill', 'pause', 'partition', 'isolate-leader', 'bridge', 'delay', 'loss', 'disk-full', 'powerloss'] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -29,7 +29,7 @@ export interface FaultEvent {
 export interface FaultContext {
   cluster: ProcessCluster;
   mesh: ProxyMesh;
-  random: Random;
+  random: Prng;
   /** The store index (1-based) the scheduler last saw leading the workload's region; 0 if none. */
   leaderIndex(): Promise<number>;
   log(msg: string): void;
@@ -45,13 +45,9 @@ interface Active {
   heal(): Promise<void>;
 }
 
-function shuffled(r: Random, n: number): number[] {
-  const xs = Array.from({ length: n }, (_, i) => i + 1);
-  for (let i = xs.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [xs[i], xs[j]] = [xs[j]!, xs[i]!];
-  }
-  return xs;
+/** Store numbers 1..n in a random order. */
+function shuffled(r: Prng, n: number): number[] {
+  return r.shuffle(Array.from({ length: n }, (_, i) => i + 1));
 }
 
 async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promise<Active> {
@@ -59,19 +55,19 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
   const n = cluster.storeCount;
   switch (kind) {
     case 'kill': {
-      const s = randInt(r, 1, n);
+      const s = r.range(1, n);
       await cluster.kill(s, 'SIGKILL');
       return { detail: `SIGKILL store ${s}, restarted after ${(holdMs / 1000).toFixed(1)} s`, heal: () => cluster.startStore(s) };
     }
     case 'pause': {
-      const s = randInt(r, 1, n);
+      const s = r.range(1, n);
       cluster.pause(s);
       return { detail: `SIGSTOP store ${s} for ${(holdMs / 1000).toFixed(1)} s, then SIGCONT`, heal: async () => cluster.resume(s) };
     }
     case 'partition': {
       // A minority (at most (n-1)/2 stores, at least one) cut off from the majority.
       const order = shuffled(r, n);
-      const k = randInt(r, 1, Math.floor((n - 1) / 2));
+      const k = r.range(1, Math.floor((n - 1) / 2));
       const minority = order.slice(0, k);
       const majority = order.slice(k);
       mesh.partition([minority, majority]);
@@ -79,7 +75,7 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
     }
     case 'isolate-leader': {
       let s = await ctx.leaderIndex();
-      if (s === 0) s = randInt(r, 1, n);
+      if (s === 0) s = r.range(1, n);
       const others = Array.from({ length: n }, (_, i) => i + 1).filter((x) => x !== s);
       mesh.partition([[s], others]);
       return { detail: `leader (store ${s}) isolated from {${others.join(',')}}`, heal: async () => mesh.healAll() };
@@ -96,13 +92,13 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
       return { detail: `bridge: {${a.join(',')}} x {${b.join(',')}} cut, store ${bridge} reaches both`, heal: async () => mesh.healAll() };
     }
     case 'delay': {
-      const delayMs = randInt(r, 20, 150);
+      const delayMs = r.range(20, 150);
       const jitterMs = Math.floor(delayMs / 2);
       mesh.all({ delayMs, jitterMs });
       return { detail: `every link delayed ${delayMs} ± ${jitterMs} ms`, heal: async () => mesh.healAll() };
     }
     case 'disk-full': {
-      const s = randInt(r, 1, n);
+      const s = r.range(1, n);
       const dir = cluster.store(s).dataDir;
       ctx.diskFull.add(s);
       const filler = fillDisk(dir);
@@ -121,8 +117,8 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
     }
     case 'powerloss': {
       // One store, or the whole rack at once: then only what a quorum had fsynced survives.
-      const all = pick(r, ['one', 'all'] as const) === 'all';
-      const stores = all ? Array.from({ length: n }, (_, i) => i + 1) : [randInt(r, 1, n)];
+      const all = r.pick(['one', 'all'] as const) === 'all';
+      const stores = all ? Array.from({ length: n }, (_, i) => i + 1) : [r.range(1, n)];
       const disks = stores.map((s) => {
         const fs = ctx.lazyfs.get(s);
         if (!fs) throw new Error(`powerloss: store ${s}'s data directory is not on lazyfs`);
@@ -145,7 +141,7 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
       };
     }
     case 'loss': {
-      const lossRate = pick(r, [0.05, 0.1, 0.2, 0.3]);
+      const lossRate = r.pick([0.05, 0.1, 0.2, 0.3]);
       mesh.all({ lossRate, retransmitMs: 200 });
       return { detail: `every link loses ${Math.round(lossRate * 100)}% of segments (200 ms retransmission stalls)`, heal: async () => mesh.healAll() };
     }
@@ -168,10 +164,10 @@ export async function runFaults(ctx: FaultContext, o: ScheduleOptions, t0: numbe
   const events: FaultEvent[] = [];
   const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
   while (until()) {
-    await sleep(randInt(ctx.random, o.gapMs[0], o.gapMs[1]));
+    await sleep(ctx.random.range(o.gapMs[0], o.gapMs[1]));
     if (!until() || o.kinds.length === 0) break;
-    const kind = pick(ctx.random, o.kinds);
-    const holdMs = randInt(ctx.random, o.holdMs[0], o.holdMs[1]);
+    const kind = ctx.random.pick(o.kinds);
+    const holdMs = ctx.random.range(o.holdMs[0], o.holdMs[1]);
     const start = performance.now() - t0;
     const active = await apply(kind, ctx, holdMs);
     ctx.log(`fault at ${(start / 1000).toFixed(1)} s: ${active.detail}`);

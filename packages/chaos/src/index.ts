@@ -9,7 +9,6 @@ export { FAULT_KINDS } from './faults.js';
 export type { FaultKind, FaultEvent } from './faults.js';
 export { checkRecorded } from './verdict.js';
 export type { Verdict, ModelVerdict } from './verdict.js';
-export { seededRandom } from './random.js';
 export type { RecordedOp, OpInput, OpOutput } from './workload.js';
 export { LazyFs, lazyfsProblem, LAZYFS_BIN } from './lazyfs.js';
 export type { DiscardResult } from './lazyfs.js';

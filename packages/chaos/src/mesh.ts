@@ -2,8 +2,8 @@
 // (i, j) (its --peer-address-overrides maps j's address to the proxy), so a link, a direction
 // pair or any partition shape can be faulted. Clients and the scheduler talk to stores directly:
 // the faults are between stores, as in etcd's robustness tests.
+import type { Prng } from '@tskv/util';
 import { FaultProxy, type LinkFaults, NO_FAULTS } from './proxy.js';
-import { type Random, fork } from './random.js';
 
 function splitAddr(addr: string): { host: string; port: number } {
   const i = addr.lastIndexOf(':');
@@ -20,14 +20,14 @@ export class ProxyMesh {
   constructor(
     readonly stores: number,
     private readonly storeAddr: (j: number) => string,
-    private readonly random: Random,
+    private readonly random: Prng,
   ) {}
 
   async start(): Promise<void> {
     for (let i = 1; i <= this.stores; i++) {
       for (let j = 1; j <= this.stores; j++) {
         if (i === j) continue;
-        const p = new FaultProxy(`${i}->${j}`, () => splitAddr(this.storeAddr(j)), fork(this.random));
+        const p = new FaultProxy(`${i}->${j}`, () => splitAddr(this.storeAddr(j)), this.random.fork());
         await p.start();
         this.proxies.set(`${i}->${j}`, p);
       }

@@ -15,6 +15,7 @@
 //   partition heals, marked connections are reset, because a stream with a hole in it must never
 //   be delivered. New connections during a partition are accepted and starved the same way.
 import { type Server, type Socket, createServer, connect } from 'node:net';
+import type { Prng } from '@tskv/util';
 
 export interface LinkFaults {
   /** Drop everything (a silent partition of this direction pair). */
@@ -106,7 +107,7 @@ export class FaultProxy {
   constructor(
     readonly name: string,
     private readonly target: () => { host: string; port: number },
-    private readonly random: () => number,
+    private readonly random: Prng,
     private readonly host = '127.0.0.1',
   ) {}
 
@@ -173,8 +174,8 @@ export class FaultProxy {
       this.stats.bytesDropped += data.length;
       return;
     }
-    let delay = f.delayMs + (f.jitterMs > 0 ? (this.random() * 2 - 1) * f.jitterMs : 0);
-    if (f.lossRate > 0 && this.random() < f.lossRate) delay += f.retransmitMs;
+    let delay = f.delayMs + (f.jitterMs > 0 ? (this.random.next() * 2 - 1) * f.jitterMs : 0);
+    if (this.random.chance(f.lossRate)) delay += f.retransmitMs;
     pipe.push(data, delay);
   }
 

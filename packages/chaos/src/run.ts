@@ -12,12 +12,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RawClient, allRegions } from '@tskv/client';
 import { ProcessCluster, type UnexpectedExit } from '@tskv/cluster';
+import { Prng } from '@tskv/util';
 import { type FaultEvent, type FaultKind, DEFAULT_FAULT_KINDS, runFaults } from './faults.js';
 import { LazyFs, lazyfsProblem } from './lazyfs.js';
 import { checkRecorded, type Verdict } from './verdict.js';
 import { mountTmpfs, unmount } from './disk.js';
 import { ProxyMesh } from './mesh.js';
-import { fork, seededRandom } from './random.js';
 import { type RecordedOp, Workload, regKey, setPrefix } from './workload.js';
 import { latencySummary, type LatencySummary } from './latency.js';
 
@@ -128,7 +128,10 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const tStart = performance.now();
-  const random = seededRandom(o.seed);
+  // Every random choice of the run (the fault schedule, the workload's operations, the proxies'
+  // loss and jitter draws) comes from the seed, each part from a stream of its own, so a seed
+  // replays the same choices; timing on a real machine still differs, which is why runs are many.
+  const random = new Prng(o.seed);
   const dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'tskv-chaos-'));
   const configDir = join(dataDir, 'config');
   mkdirSync(configDir, { recursive: true });
@@ -176,7 +179,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   const lazyfs = new Map<number, LazyFs>();
 
   let cluster: ProcessCluster | null = null;
-  const mesh = new ProxyMesh(o.stores, (j) => cluster!.store(j).addr, fork(random));
+  const mesh = new ProxyMesh(o.stores, (j) => cluster!.store(j).addr, random.fork());
   cluster = new ProcessCluster({
     dataDir,
     stores: o.stores,
@@ -216,11 +219,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     o.log(`cluster up: scheduler ${cluster.schedulerAddr}, ${o.stores} stores behind ${o.stores * (o.stores - 1)} proxies; data in ${dataDir}`);
     const clientOpts = { schedulerAddr: cluster.schedulerAddr, timeoutMs: 4000, attemptTimeoutMs: 1500, retryAmbiguousWrites: o.retryAmbiguousWrites === true, scanBatchSize: 1 << 20 };
     for (let i = 0; i < o.clients; i++) clients.push(await RawClient.connect(clientOpts));
-    const workload = new Workload(clients, { clients: o.clients, registers: o.registers, sets, readRatio: 0.5, setRatio: sets > 0 ? 0.4 : 0, thinkMs: 5, newKeysPerSec, valueBytes }, fork(random));
+    const workload = new Workload(clients, { clients: o.clients, registers: o.registers, sets, readRatio: 0.5, setRatio: sets > 0 ? 0.4 : 0, thinkMs: 5, newKeysPerSec, valueBytes }, random.fork());
 
     const t0 = performance.now();
     workload.start();
-    const faultRandom = fork(random);
+    const faultRandom = random.fork();
     const events = await runFaults(
       {
         cluster,

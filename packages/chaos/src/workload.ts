@@ -12,7 +12,7 @@
 // runs with retryAmbiguousWrites false, so a write is never applied twice behind its back);
 // a failed read says nothing and is recorded as failed (dropped before checking).
 import { type RawClient, InvalidArgumentError } from '@tskv/client';
-import { type Random, fork, randInt } from './random.js';
+import type { Prng } from '@tskv/util';
 
 export type OpInput =
   | { kind: 'put'; key: string; value: string }
@@ -79,7 +79,7 @@ export class Workload {
   constructor(
     private readonly clients: RawClient[],
     private readonly opts: WorkloadOptions,
-    private readonly random: Random,
+    private readonly random: Prng,
   ) {
     if (clients.length !== opts.clients) throw new Error('one RawClient per workload client');
   }
@@ -87,7 +87,7 @@ export class Workload {
   start(): void {
     this.running = true;
     this.startedAt = performance.now();
-    this.loops = this.clients.map((c, i) => this.loop(c, i + 1, fork(this.random)));
+    this.loops = this.clients.map((c, i) => this.loop(c, i + 1, this.random.fork()));
   }
 
   /** Stops issuing; resolves when every client's last operation has completed. */
@@ -104,23 +104,23 @@ export class Workload {
     return o.registers + Math.floor((((this.stoppedAt || performance.now()) - this.startedAt) / 1000) * o.newKeysPerSec);
   }
 
-  private nextOp(r: Random, clientId: number): OpInput {
+  private nextOp(r: Prng, clientId: number): OpInput {
     const o = this.opts;
-    const read = r() < o.readRatio;
-    if (r() < o.setRatio && o.sets > 0) {
-      const key = setPrefix(randInt(r, 0, o.sets - 1));
+    const read = r.next() < o.readRatio;
+    if (r.next() < o.setRatio && o.sets > 0) {
+      const key = setPrefix(r.range(0, o.sets - 1));
       return read ? { kind: 'read', key } : { kind: 'append', key, element: `${clientId}-${++this.nextValue}` };
     }
     const n = this.registerCount;
-    const recent = o.newKeysPerSec && r() < RECENT_SHARE;
-    const key = regKey(recent ? randInt(r, Math.max(0, n - RECENT_KEYS), n - 1) : randInt(r, 0, n - 1));
+    const recent = o.newKeysPerSec && r.next() < RECENT_SHARE;
+    const key = regKey(recent ? r.range(Math.max(0, n - RECENT_KEYS), n - 1) : r.range(0, n - 1));
     return read ? { kind: 'get', key } : { kind: 'put', key, value: `${clientId}-${++this.nextValue}` };
   }
 
-  private async loop(c: RawClient, clientId: number, r: Random): Promise<void> {
+  private async loop(c: RawClient, clientId: number, r: Prng): Promise<void> {
     while (this.running) {
       await this.invoke(c, clientId, this.nextOp(r, clientId));
-      if (this.opts.thinkMs > 0) await new Promise((res) => setTimeout(res, randInt(r, 0, this.opts.thinkMs)));
+      if (this.opts.thinkMs > 0) await new Promise((res) => setTimeout(res, r.range(0, this.opts.thinkMs)));
     }
   }
 

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { type Server, type Socket, connect, createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { FaultProxy, seededRandom } from '../src/index.js';
+import { Prng } from '@tskv/util';
+import { FaultProxy } from '../src/index.js';
 
 let echo: Server;
 let echoPort = 0;
@@ -47,7 +48,7 @@ function receive(s: Socket, n: number, ms: number): Promise<Buffer> {
 }
 
 const newProxy = async (): Promise<FaultProxy> => {
-  const p = new FaultProxy('t', () => ({ host: '127.0.0.1', port: echoPort }), seededRandom(7));
+  const p = new FaultProxy('t', () => ({ host: '127.0.0.1', port: echoPort }), new Prng(7));
   await p.start();
   return p;
 };
