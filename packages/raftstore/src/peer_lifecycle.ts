@@ -3,6 +3,7 @@
 // tombstone on disk, its raft state and log deleted, its data deleted in the background).
 import { applyStateKey, prefixEnd, regionRaftPrefix, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
 import { metapb, raft_serverpb } from '@tskv/proto';
+import { findPeer } from '@tskv/util';
 import { RegionNotFoundError } from './errors.js';
 import { Peer } from './peer.js';
 import { PeerStorage, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
@@ -28,7 +29,7 @@ export class PeerLifecycle {
   createBySplit(r: metapb.IRegion, campaign: boolean): void {
     const { cfg, router, meta, logger } = this.ctx;
     const id = r.id!;
-    const me = (r.peers ?? []).find((x) => x.storeId === cfg.storeId);
+    const me = findPeer(r, cfg.storeId);
     if (!me) return;
     const existing = router.get(id);
     if (existing?.isInitialized()) {

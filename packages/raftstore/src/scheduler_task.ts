@@ -4,6 +4,7 @@
 // scheduler asked about a region whose leader is missing for long; followers woken when their
 // leader's store becomes unreachable).
 import { metapb, raft_cmdpb } from '@tskv/proto';
+import { findPeerById } from '@tskv/util';
 import type { StoreContext } from './store_context.js';
 import type { SchedulerOperator } from './transport.js';
 
@@ -70,7 +71,7 @@ export class SchedulerTask {
         if (!info) continue;
         const theirs = info.region.regionEpoch?.confVer ?? 0;
         const ours = p.region.regionEpoch?.confVer ?? 0;
-        if (theirs > ours && !(info.region.peers ?? []).some((x) => x.id === p.peerId)) {
+        if (theirs > ours && !findPeerById(info.region, p.peerId)) {
           logger.info('the scheduler says this peer was removed: destroying', { regionId: p.regionId, peerId: p.peerId, theirConfVer: theirs, ourConfVer: ours });
           router.send(p.regionId, { kind: 'gcPeer', msg: { regionId: p.regionId, toPeer: p.metaPeer(), regionEpoch: info.region.regionEpoch, isTombstone: true } });
         }

@@ -3,6 +3,7 @@
 // apply, raft-log GC). Damaged records refuse the start (storage_check.ts).
 import { Engines, regionStateRange, storeIdentKey } from '@tskv/engine';
 import { metapb, raft_serverpb } from '@tskv/proto';
+import { findPeer } from '@tskv/util';
 import type { StoreConfig } from './config.js';
 import { Peer } from './peer.js';
 import type { PeerLifecycle } from './peer_lifecycle.js';
@@ -35,7 +36,7 @@ export async function loadPeers(ctx: Pick<StoreContext, 'cfg' | 'engines' | 'rou
       leftovers.push(st.region);
       continue;
     }
-    const me = (st.region.peers ?? []).find((p) => p.storeId === cfg.storeId);
+    const me = findPeer(st.region, cfg.storeId);
     if (!me) {
       // Removed by a change applied before a crash cut the destroy short: finish it.
       await lifecycle.writeTombstone(st.region);
