@@ -1,5 +1,5 @@
-// Regression tests: minimal reproductions of raftstore issues found with the mock cluster (each
-// failed before its fix).
+// Regression tests: minimal reproductions of raftstore failures the mock cluster found, each
+// asserting the behaviour that rules its failure out.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { rm } from 'node:fs/promises';
@@ -53,12 +53,11 @@ function putReq(c: Cluster, storeId: number, key: string, value: string): raft_c
 
 describe('raftstore regressions', () => {
   // ProposalQueue.take assumes the proposals sorted by index. A deposed leader keeps the
-  // proposals of its old term (at high indexes, later overwritten) and, once leader again with a
-  // shorter log, used to push new proposals at LOWER indexes behind them: the new proposal's entry
-  // committed and applied but its callback was not found (an older one with a higher index was in
-  // front), so the client got a Timeout, or a StaleCommand once a later index applied: a committed
-  // write reported as not applied. Fixed in 6ea8329 (overwritten proposals are answered when a
-  // new proposal takes their index).
+  // proposals of its old term (at high indexes, later overwritten); once leader again with a
+  // shorter log, its new proposals take LOWER indexes. The overwritten proposals are answered when
+  // a new proposal takes their index: left in front, they would hide the new proposal's callback
+  // when its entry applies, and the client would get a Timeout, or a StaleCommand once a later
+  // index applied: a committed write reported as not applied.
   test(
     'a leader re-elected with a shorter log answers its new proposals',
     T,
@@ -115,11 +114,11 @@ describe('raftstore regressions', () => {
       }),
   );
 
-  // When the raft worker died on a failed write (RaftWorker.run sets `fatal` and leaves its
-  // loop), the Store used to stay half-alive: its tick/heartbeat timers kept running, Store.call
-  // queued every new command into a mailbox nobody drained (answered only by the request timeout)
-  // and every tick and raft message piled up in the peers' mailboxes without bound. Fixed in
-  // b8ce228 (Store.failed: refuse at once, stop the timers).
+  // When the raft worker dies on a failed write (RaftWorker.fail sets `fatal` and leaves its
+  // loop), the Store must not stay half-alive: Store.failed refuses every new command at once and
+  // the tick and heartbeat timers stop. Otherwise Store.call would queue commands into a mailbox
+  // nobody drains (answered only by the request timeout), and ticks and raft messages would pile
+  // up in the peers' mailboxes without bound.
   test(
     'a store whose disk fails answers promptly and stops queueing mail',
     T,
@@ -144,10 +143,10 @@ describe('raftstore regressions', () => {
       }),
   );
 
-  // Open: when the raft worker dies, RaftWorker.run empties every mailbox (`p.mailbox.length = 0`)
-  // before failAll, so commands that arrived while the failing round was awaiting its write are
-  // dropped unanswered: their callers wait for the whole request timeout instead of getting the
-  // store's error at once. Fix: answer the dropped 'cmd' mails with the same TimeoutError.
+  // Commands that arrived while the failing round was awaiting its write are still in the
+  // mailboxes when the raft worker dies: Peer.failAll answers them with the store's error at once
+  // (they were never proposed, so that answer is exact). Dropped unanswered, their callers would
+  // wait for the whole request timeout.
   test(
     'commands queued when the raft worker dies are answered at once',
     T,
@@ -171,9 +170,9 @@ describe('raftstore regressions', () => {
       }),
   );
 
-  // Open, same root cause on a clean stop: Store.stop() stops the worker at a round boundary and
-  // fails the peers' proposals and reads, but commands still in the mailboxes (arrived during
-  // the last round) are never answered; callers wait for the request timeout.
+  // The same on a clean stop: Store.stop() stops the worker at a round boundary, and the commands
+  // still in the mailboxes (arrived during the last round) are answered with the stop error at
+  // once, with the peers' proposals and reads, rather than left to the request timeout.
   test(
     'commands queued when a store stops are answered at once',
     T,
@@ -197,14 +196,14 @@ describe('raftstore regressions', () => {
   );
 
   // A peer removed before its first snapshot (the ConfChangeRecover scenario adds and removes
-  // peers every 0-200 ms) stayed on its store uninitialized for good: nobody tells a removed peer
-  // that never got its region (it does not campaign, and it still knows the leader it heard, so
-  // the leader-missing check never runs). A newer peer added later on the same store never
-  // started either: the store routed its messages to the old peer, which dropped them (addressed
-  // to another peer id). Once the region's other voters were removed it had no quorum: no leader
-  // for good ("peer is not leader for region 1" for 20 s in ConfChangeRecover). Fixed: a message
-  // for a newer (higher id) peer of the region means this store's older peer was removed, and it
-  // is destroyed (as TiKV/TinyKV do); the next message creates the new one.
+  // peers every 0-200 ms) can stay on its store uninitialized: nobody tells a removed peer that
+  // never got its region (it does not campaign, and it still knows the leader it heard, so the
+  // leader-missing check never runs). A newer peer of the region added later on the same store
+  // must still start: a message for a newer (higher id) peer of the region means this store's
+  // older peer was removed, so the store destroys it (as TiKV/TinyKV do) and the next message
+  // creates the new one. Routed to the old peer, which drops them (addressed to another peer id),
+  // the new peer's messages would never start it, and once the region's other voters were removed
+  // the region would have no quorum and no leader for good.
   test(
     'a peer added on a store that still hosts an older, never initialized peer of the region starts',
     T,
@@ -239,12 +238,11 @@ describe('raftstore regressions', () => {
       }),
   );
 
-  // The snapshot GC could delete a leader's freshly generated snapshot (see the SnapManager.gc
-  // test in packages/raftstore). Nothing then replaced it: the leader offered the same snapshot,
-  // whose files were gone, to the follower on every attempt ("ENOENT ... gen_1_7_238_default.sst"
-  // 200 times) until its log moved past it, and a region whose quorum needs that follower never
-  // moves (ConfChangeRecover: no leader able to commit for 20 s). Fixed: a send that finds the
-  // files gone makes the peer drop that snapshot, and the next request generates a new one.
+  // A leader's generated snapshot can lose its files (deleted under it, e.g. by a snapshot GC
+  // racing its generation: see the SnapManager.gc test in packages/raftstore). A send that finds the files gone makes the
+  // peer drop that snapshot, and the next request generates a new one. Without that, the leader
+  // would offer the same snapshot, whose files are gone, to the follower on every attempt until its
+  // log moved past it, and a region whose quorum needs that follower would not move.
   test(
     'a leader whose generated snapshot lost its files generates a new one',
     T,

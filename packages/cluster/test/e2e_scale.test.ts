@@ -1,4 +1,4 @@
-// End to end at scale with the real processes (issue 6, point 7): tinykv-scheduler and
+// End to end at scale with the real processes: tinykv-scheduler and
 // tinykv-server as child processes on free ports of 127.0.0.1, a temp data dir, sync writes,
 // driven by RawClient.
 //

@@ -1,4 +1,4 @@
-// Startup validation of a region's local state on disk (issue 8 §2).
+// Startup validation of a region's local state on disk.
 //
 // A store rebuilds every peer from its records at restart (region state and apply state in the kv
 // engine, raft state and log in the raft engine). If one of them is damaged — an undecodable

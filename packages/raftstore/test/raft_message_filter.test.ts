@@ -1,4 +1,4 @@
-// Inbound raft messages that must not reach a peer (issue 8 §2): incomplete ones, ones for
+// Inbound raft messages that must not reach a peer: incomplete ones, ones for
 // another store, from a non-member, for an older or destroyed peer, for a region that a message
 // of that kind cannot start. Each is dropped and counted by reason; none moves the leader's term,
 // none creates a peer where it must not, and the store keeps serving.

@@ -385,10 +385,11 @@ test('manager: delete, gc, totalSize, init', async (t) => {
   assert.equal(await mgr.totalSize(), 0);
 });
 
-// The store's snapshot GC used to decide what was wanted once, before its scan: a snapshot that
-// finished generating during the GC's awaits (its peer's current one from then on) was deleted,
-// and the peer offered a snapshot whose files were gone to every follower (ConfChangeRecover: a
-// new voter that could only catch up by snapshot never did, and the region had no quorum).
+// The store's snapshot GC asks before each file whether its snapshot is wanted, not once before
+// its scan: a snapshot that finishes generating during the GC's awaits is its peer's current one
+// from then on, and deleting it would leave the peer offering a snapshot whose files are gone to
+// every follower (a new voter that can only catch up by snapshot never would, and the region
+// could lose its quorum).
 test('manager: gc asks again before each file whether a snapshot is wanted; complete()', async (t) => {
   const dir = await tempDir(t);
   const mgr = new SnapManager(dir);

@@ -164,7 +164,8 @@ try {
 } catch (e) {
   logger.error('startup failed', { err: e instanceof Error ? e.message : String(e) });
   process.stderr.write(`tinykv-server: startup failed: ${e instanceof Error ? e.message : String(e)}\n`);
-  // The exit code also when the process ends by itself before the (unref'd) timer: it used to exit 0.
+  // Set the exit code too: the process may end by itself before the (unref'd) timer fires, and
+  // would then exit 0.
   process.exitCode = 1;
   logger.end();
   setTimeout(() => process.exit(1), 200).unref();

@@ -1,4 +1,4 @@
-// Size limits of client requests, checked before anything is proposed (issue 8 §2). A request
+// Size limits of client requests, checked before anything is proposed. A request
 // over a limit is answered in `error` naming the limit and the offending key or pair; a batch with
 // one bad pair is refused whole (a batch is one raft entry: it is applied whole or not at all).
 //

@@ -1,4 +1,4 @@
-// A full disk (issue 8 §2): every store of an in-process cluster keeps its data directory on one
+// A full disk: every store of an in-process cluster keeps its data directory on one
 // small tmpfs; a filler file takes the rest of it while clients keep writing. Writes must fail
 // with an error (no hang, no crash of the process, no ok for a write that is not durable); a
 // store whose raft or kv write failed reports a fatal error and refuses everything. Once space

@@ -1,4 +1,4 @@
-// Fuzzing the server's inputs (issue 8 §2): random bytes and mutations of valid encodings sent
+// Fuzzing the server's inputs: random bytes and mutations of valid encodings sent
 // to every TinyKv method of a running server over a real socket (unary calls, the BatchCommands
 // stream, the Raft/BatchRaft/Snapshot streams), and fed straight to the raft-frame decoding and
 // delivery the BatchRaft handler uses. The server must never fail, must keep serving, and data

@@ -1,4 +1,4 @@
-// Bad input over a real socket (issue 8 §2): wrong-typed fields get INVALID_ARGUMENT naming the
+// Bad input over a real socket: wrong-typed fields get INVALID_ARGUMENT naming the
 // field on every method, keys/values/batches over the configured limits get an error naming the
 // limit, a batch with one bad pair writes nothing, writes with an unknown region or a stale
 // epoch get region errors and write nothing, and bad limits are refused at configuration.

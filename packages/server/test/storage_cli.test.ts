@@ -1,4 +1,4 @@
-// The tinykv-server process on damaged or full storage (issue 8 §2), as an operator sees it:
+// The tinykv-server process on damaged or full storage, as an operator sees it:
 // - a record damaged on disk found at start: exit 1, stderr naming the region, the key and what
 //   is wrong (the store does not start on a state it cannot trust);
 // - a disk that fills while serving: writes fail, the process exits 3 naming the error, and the
