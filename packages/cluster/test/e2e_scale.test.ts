@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allRegions, compareBytes, type RawClient, type RegionInfo } from '@tskv/client';
 import type { PdClient } from '@tskv/rpc';
-import { keyInRegion } from '@tskv/util';
+import { findPeer, keyInRegion } from '@tskv/util';
 import { DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN, ProcessCluster, type UnexpectedExit } from '../src/index.js';
 
 const missing = [DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN].filter((f) => !existsSync(f));
@@ -441,7 +441,7 @@ test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000
           const lr = ls.regions.find((x) => x.id === r.id);
           assert.ok(lr, `the leader's store reports region ${r.id}`);
           target.set(r.id, lr.commitIndex);
-          assert.ok(r.peers.some((p) => p.storeId === victimId), `region ${r.id} still has a replica on store ${victimId}`);
+          assert.ok(findPeer(r, victimId), `region ${r.id} still has a replica on store ${victimId}`);
         }
         t0 = Date.now();
         const caught = await waitFor('the restarted store to catch up', 60_000, async (): Promise<Probe<StoreStatus>> => {
@@ -587,7 +587,7 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
         // The new store's own view agrees: it holds the replicas and leads some regions.
         const st4 = await waitFor(`store ${s4}'s /status to agree`, 30_000, async (): Promise<Probe<StoreStatus>> => {
           const st = await getJson<StoreStatus>(c.store(idx4).statusAddr, '/status');
-          const want = balanced.filter((r) => r.peers.some((p) => p.storeId === s4)).map((r) => r.id);
+          const want = balanced.filter((r) => findPeer(r, s4)).map((r) => r.id);
           const has = new Set(st.regions.map((r) => r.id));
           const absent = want.filter((id) => !has.has(id));
           if (absent.length || st.leaderCount < 1) return { ok: false, why: `missing regions ${absent.join(',')}, ${st.leaderCount} leaders` };
@@ -601,7 +601,7 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
         const { leaders } = perStore(await allRegions(pd));
         const deadId = [...leaders.entries()].filter(([s]) => s !== s4).sort((x, y) => y[1] - x[1])[0]![0];
         const deadIdx = storeIndexOf(c, deadId);
-        const onDead = balanced.filter((r) => r.peers.some((p) => p.storeId === deadId)).length;
+        const onDead = balanced.filter((r) => findPeer(r, deadId)).length;
         await c.kill(deadIdx);
         t0 = Date.now();
         log(`store${deadIdx} (id ${deadId}, ${leaders.get(deadId)} leaders, ${onDead} replicas) SIGKILLed for good`);
