@@ -4,14 +4,14 @@
 import { WriteBatch, applyStateKey, regionStateKey } from '@tskv/engine';
 import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { Entry, EntryType, RaftError, decodeConfChange, toConfChangeV2 } from '@tskv/raft';
-import { applyWrites, errorResponse } from './cmd.js';
+import { applyWrites, checkEpoch, errorResponse } from './cmd.js';
 import { applyChanges, changesOf } from './conf_change.js';
 import { encodeApplyState, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 import { applySplit } from './split.js';
 import { EpochNotMatchError, InvalidRequestError, StoreError } from './errors.js';
 import { Logger } from './logger.js';
 import { CmdCallback } from './msg.js';
-import { Peer, checkEpoch } from './peer.js';
+import type { Peer } from './peer.js';
 
 export interface Answer {
   cb: CmdCallback;
@@ -70,7 +70,7 @@ export function applyEntries(p: Peer, ents: Entry[], ctx: ApplyContext, logger: 
     if (e.entryType === EntryType.EntryNormal && !answer.resp.adminResponse) ctx.answers.push(answer);
     else ctx.answersAfterWrite.push(answer);
   }
-  p.storage.applyState.appliedIndex = ents[ents.length - 1]!.index;
+  p.storage.setApplied(ents[ents.length - 1]!.index);
   p.storage.saveApplyState(ctx.kvWb);
   ctx.entriesApplied += ents.length;
 }
@@ -94,7 +94,7 @@ function applyCommand(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raf
   }
   const before = ctx.kvWb.byteSize;
   const responses = applyWrites(req, ctx.kvWb);
-  p.sizeDiffHint += ctx.kvWb.byteSize - before;
+  p.onDataWritten(ctx.kvWb.byteSize - before);
   return { header: { currentTerm: e.term }, responses };
 }
 
@@ -112,8 +112,7 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
         return ok;
       }
       ctx.compactions.push({ peer: p, oldTruncated: st.truncatedIndex, index });
-      st.truncatedIndex = index;
-      st.truncatedTerm = term;
+      p.storage.compactTo(index, term);
       ctx.syncKv = true;
       return { ...ok, adminResponse: { cmdType: admin.cmdType, compactLog: {} } };
     }
@@ -127,7 +126,7 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
         throw err;
       }
       const { derived, regions } = split;
-      p.storage.region = derived;
+      p.storage.setRegion(derived);
       const put = (r: metapb.IRegion): void =>
         void ctx.kvWb.put('raft', regionStateKey(r.id!), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region: r }).finish());
       put(derived);
@@ -198,12 +197,12 @@ function applyConfChange(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): 
     }
     throw err;
   }
-  p.storage.region = region;
+  p.storage.setRegion(region);
   ctx.kvWb.put('raft', regionStateKey(p.regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
   // Raft now counts votes and commits under the new configuration, and the synced raft engine
   // records what it does under it: the region state that defines it must be as durable.
   ctx.syncKv = true;
-  if (!(region.peers ?? []).some((x) => x.id === p.peerId)) p.pendingRemove = true;
+  if (!(region.peers ?? []).some((x) => x.id === p.peerId)) p.onRemovedFromRegion();
   logger.info('membership changed', { regionId: p.regionId, index: e.index, confVer: region.regionEpoch?.confVer, peers: (region.peers ?? []).map((x) => `${x.id}@${x.storeId}:${x.role ?? 0}`).join(',') });
   return { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType, changePeer: { region }, changePeerV2: { region } } };
 }

@@ -2,7 +2,7 @@
 import { CfName, DATA_CFS, Engine, WriteBatch } from '@tskv/engine';
 import { metapb, raft_cmdpb } from '@tskv/proto';
 import { keyInRegion } from '@tskv/util';
-import { InvalidRequestError, KeyNotInRegionError, StoreError } from './errors.js';
+import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, StoreError } from './errors.js';
 
 const CmdType = raft_cmdpb.CmdType;
 
@@ -65,6 +65,24 @@ export function checkKeyInRegion(r: raft_cmdpb.IRequest, region: metapb.IRegion)
   if (r.cmdType === CmdType.Snap) {
     const s = r.snap?.startKey;
     if (s && s.length > 0 && !keyInRegion(s, region)) throw new KeyNotInRegionError(s, region);
+  }
+}
+
+/**
+ * Rejects commands built against a different region version or membership. Membership changes
+ * check only conf_ver (`{ version: false }`), data commands and the rest check both.
+ */
+export function checkEpoch(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion, check: { version?: boolean; confVer?: boolean } = {}): void {
+  const want = req.header?.regionEpoch;
+  const have = region.regionEpoch;
+  if (!want) throw new InvalidRequestError('missing region epoch');
+  const badVersion = check.version !== false && (want.version ?? 0) !== (have?.version ?? 0);
+  const badConfVer = check.confVer !== false && (want.confVer ?? 0) !== (have?.confVer ?? 0);
+  if (badVersion || badConfVer) {
+    throw new EpochNotMatchError(
+      `epoch not match: request (version ${want.version ?? 0}, conf_ver ${want.confVer ?? 0}) vs region ${region.id} (version ${have?.version ?? 0}, conf_ver ${have?.confVer ?? 0})`,
+      [region],
+    );
   }
 }
 

@@ -1,22 +1,41 @@
-// Peer: one region's replica on this store. Wraps a RawNode and its PeerStorage, turns client
-// commands into proposals or read-index requests, and answers them when applied. Its parts, each
-// in its own file: the proposal queue (peer_proposals.ts), the pending reads (peer_reads.ts), the
-// leader lease and the vote grace (peer_lease.ts), hibernation (peer_hibernate.ts).
-import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
-import { Config as RaftConfig, EMPTY_BYTES, Entry, Message, ProgressState, ProposalDroppedError, RaftError, RawNode, StateRole } from '@tskv/raft';
+// Peer: one region's replica on this store. Wraps a RawNode and its PeerStorage; handles its mail
+// (a handler per kind: raft messages, commands, ticks, worker results), turns client commands into
+// proposals or read-index requests, takes its part in each raft-worker round (collectReady,
+// afterPersist, afterApply, serveReads) and answers commands when applied. Its parts, each in its
+// own file: the proposal queue (peer_proposals.ts), the pending reads (peer_reads.ts), the leader
+// lease and the vote grace (peer_lease.ts), hibernation (peer_hibernate.ts).
+import { WriteBatch } from '@tskv/engine';
+import { eraftpb, metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { Config as RaftConfig, EMPTY_BYTES, Entry, Message, ProgressState, ProposalDroppedError, RaftError, RawNode, Ready, StateRole } from '@tskv/raft';
+import { ApplyContext, applyEntries } from './apply.js';
 import { StoreConfig } from './config.js';
-import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
+import { InvalidRequestError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
 import { Logger } from './logger.js';
 import type { CmdCallback, PeerMsg } from './msg.js';
 import { PeerStorage, RAFT_INIT_LOG_TERM } from './peer_storage.js';
-import { RaftMessage } from './transport.js';
-import { checkKeyInRegion, errorResponse, isReadOnly, validateRequests } from './cmd.js';
+import { RaftMessage, Transport } from './transport.js';
+import { checkEpoch, checkKeyInRegion, errorResponse, executeReads, isReadOnly, validateRequests } from './cmd.js';
 import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_change.js';
 import { QueuedCmd, mergeWrites } from './batch.js';
 import { ProposalQueue } from './peer_proposals.js';
-import { PendingRead, ReadQueue, newReadContext } from './peer_reads.js';
+import { ReadQueue, newReadContext } from './peer_reads.js';
 import { LeaderLease, VoteGrace } from './peer_lease.js';
 import { Hibernation, pickCampaigner } from './peer_hibernate.js';
+
+/** The round's raft-engine batch, the kv batch of its snapshot acceptances, and the transport. */
+export interface ReadyContext {
+  readonly raftWb: WriteBatch;
+  /** Written (synced) before raftWb: see PeerStorage.acceptSnapshot. */
+  readonly snapKvWb: WriteBatch;
+  readonly transport: Transport;
+}
+
+/** A snapshot for the region worker to generate from a kv engine view taken right away. */
+export interface SnapshotToGenerate {
+  region: metapb.IRegion;
+  index: number;
+  term: number;
+}
 
 export class Peer {
   readonly regionId: number;
@@ -26,6 +45,7 @@ export class Peer {
   readonly storage: PeerStorage;
   readonly mailbox: PeerMsg[] = [];
   readonly logger: Logger;
+  private readonly cfg: StoreConfig;
   /** Proposed commands, answered when their entry is applied. */
   readonly proposals = new ProposalQueue();
   /** Accepted reads waiting for their read index, then for the apply to reach it. */
@@ -39,28 +59,28 @@ export class Peer {
   private readonly voteGrace: VoteGrace;
   private readonly hibernation = new Hibernation();
   /** The raft local state changed without a Ready to carry it (commit index from a LightReady). */
-  raftStateDirty = false;
+  private raftStateDirty = false;
   /**
    * Set from accepting a snapshot until the region worker has put its data in place. Meanwhile
    * the raft worker takes no Ready from this peer (raft keeps stepping messages in memory), and
    * entries committed in the acceptance round wait in `deferredEntries`.
    */
-  applyingSnapshot: { index: number; term: number } | null = null;
-  deferredEntries: Entry[] = [];
+  #applyingSnapshot: { readonly index: number; readonly term: number } | null = null;
+  private deferredEntries: Entry[] = [];
   /** Bytes written to the region since its last split check (checks only regions that grew). */
-  sizeDiffHint = Number.MAX_SAFE_INTEGER;
+  #sizeDiffHint = Number.MAX_SAFE_INTEGER;
   /** The last split check's measure of the region (reported to the scheduler). */
-  approximateSize = 0;
-  approximateKeys = 0;
+  #approximateSize = 0;
+  #approximateKeys = 0;
   /** This peer applied its own removal: it is destroyed once it is no longer leader. */
-  pendingRemove = false;
+  #pendingRemove = false;
   /**
    * Messages to send at the end of the round, after the round's raft messages (a hibernate notice
    * must reach followers after the last heartbeat, which would wake them again).
    */
-  outbox: RaftMessage[] = [];
+  private outbox: RaftMessage[] = [];
   /** performance.now() since when this peer has known no leader (0: it knows one). */
-  leaderMissingSince = 0;
+  private leaderMissingSince = 0;
   /** Peers learnt from messages (an uninitialized peer's region does not list them yet). */
   private readonly peerCache = new Map<number, metapb.IPeer>();
   private wasLeader = false;
@@ -69,6 +89,7 @@ export class Peer {
     this.regionId = storage.regionId;
     this.peerId = peerId;
     this.storeId = storeCfg.storeId;
+    this.cfg = storeCfg;
     this.storage = storage;
     this.logger = logger.child({ regionId: this.regionId, peerId });
     const raftLogger = {
@@ -151,9 +172,81 @@ export class Peer {
     return this.lease.reads;
   }
 
-  // ---- inbound ----
+  get applyingSnapshot(): { readonly index: number; readonly term: number } | null {
+    return this.#applyingSnapshot;
+  }
 
-  stepRaftMessage(m: RaftMessage): void {
+  get pendingRemove(): boolean {
+    return this.#pendingRemove;
+  }
+
+  get sizeDiffHint(): number {
+    return this.#sizeDiffHint;
+  }
+
+  get approximateSize(): number {
+    return this.#approximateSize;
+  }
+
+  get approximateKeys(): number {
+    return this.#approximateKeys;
+  }
+
+  // ---- mail: one handler per kind ----
+
+  /** Handles the mail of this round, then proposes what it queued; returns the commands taken. */
+  handleMail(): number {
+    let commands = 0;
+    for (const m of this.mailbox.splice(0)) {
+      switch (m.kind) {
+        case 'raft':
+          this.stepRaftMessage(m.msg);
+          break;
+        case 'cmd':
+          commands++;
+          this.propose(m.req, m.cb);
+          break;
+        case 'tick':
+          this.tick();
+          break;
+        case 'hibernate':
+          this.onHibernateNotice(m.msg);
+          break;
+        case 'leaderStoreUnreachable':
+          this.onLeaderStoreUnreachable(m.storeId);
+          break;
+        case 'raftLogGcTick':
+          this.maybeCompactLog();
+          break;
+        case 'snapGenerated':
+          this.storage.onSnapshotGenerated(m.snap);
+          break;
+        case 'snapApplied':
+          this.onSnapshotApplied(m.index);
+          break;
+        case 'snapMissing':
+          this.storage.onSnapshotMissing(m.term, m.index);
+          break;
+        case 'snapStatus':
+          this.raw.reportSnapshot(m.toPeerId, m.ok ? 'finish' : 'failure');
+          break;
+        case 'unreachable':
+          // Raft stops pipelining to the peer (probe state) until it answers again.
+          if (this.isLeader()) this.raw.reportUnreachable(m.toPeerId);
+          break;
+        case 'gcPeer':
+          this.onGcMessage(m.msg);
+          break;
+        default:
+          break;
+      }
+    }
+    // The round's writes as one raft entry, its reads under one read index.
+    this.flushProposals();
+    return commands;
+  }
+
+  private stepRaftMessage(m: RaftMessage): void {
     if (!m.message || !m.toPeer || m.toPeer.id !== this.peerId) {
       this.logger.debug('dropping raft message for another peer', { to: m.toPeer?.id });
       return;
@@ -177,7 +270,7 @@ export class Peer {
    * index are queued and go to raft together at the end of the peer's mail (flushProposals):
    * the writes of a round as one merged entry, its reads under one ReadIndex.
    */
-  propose(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
+  private propose(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
     try {
       if (req.adminRequest) {
         this.proposeAdmin(req, cb);
@@ -200,7 +293,7 @@ export class Peer {
   }
 
   /** Proposes the writes queued this round (merged, see batch.ts) and requests one read index for its reads. */
-  flushProposals(): void {
+  private flushProposals(): void {
     if (this.queuedWrites.length > 0) {
       const cmds = this.queuedWrites;
       this.queuedWrites = [];
@@ -333,19 +426,25 @@ export class Peer {
    * missed its own removal (a partition, a crash). Only a strictly newer conf_ver that leaves
    * this peer out counts.
    */
-  onGcMessage(m: RaftMessage): void {
+  private onGcMessage(m: RaftMessage): void {
     if (m.toPeer?.id !== this.peerId) return;
     const theirs = m.regionEpoch?.confVer ?? 0;
     const ours = this.region.regionEpoch?.confVer ?? 0;
     if (theirs <= ours && this.isInitialized()) return;
     this.logger.info('removed from the region while away: destroying', { theirConfVer: theirs, ourConfVer: ours });
-    this.pendingRemove = true;
+    this.#pendingRemove = true;
+  }
+
+  /** The region worker put the data of the accepted snapshot at `index` in place. */
+  private onSnapshotApplied(index: number): void {
+    if (this.#applyingSnapshot?.index === index) this.#applyingSnapshot = null;
   }
 
   // ---- ticks and hibernation (StoreConfig.hibernateRegions) ----
 
   /** One tick; an idle leader goes to sleep after hibernateIdleTicks and tells its followers. */
-  tick(cfg: StoreConfig): void {
+  private tick(): void {
+    const cfg = this.cfg;
     if (this.hibernating) return;
     this.voteGrace.tick();
     this.raw.tick();
@@ -372,17 +471,17 @@ export class Peer {
     const last = raw.lastIndex();
     if (this.proposals.length > 0 || !this.reads.isEmpty) return false;
     if (this.queuedWrites.length > 0 || this.queuedReads.length > 0) return false;
-    if (this.applyingSnapshot || this.pendingRemove || raw.leadTransferee !== 0) return false;
+    if (this.#applyingSnapshot || this.#pendingRemove || raw.leadTransferee !== 0) return false;
     if (raw.committed !== last || this.storage.applyState.appliedIndex !== last || raw.pendingConfIndex > last) return false;
     for (const [id, pr] of raw.progresses()) if (id !== this.peerId && pr.matched !== last) return false;
     return true;
   }
 
   /** The leader hibernates: so does this follower if it is exactly where the leader is. */
-  onHibernateNotice(m: RaftMessage): void {
+  private onHibernateNotice(m: RaftMessage): void {
     const raw = this.raw;
     const n = m.message;
-    if (!n || this.isLeader() || this.applyingSnapshot || raw.leaderId !== n.from || raw.term !== n.term) return;
+    if (!n || this.isLeader() || this.#applyingSnapshot || raw.leaderId !== n.from || raw.term !== n.term) return;
     if (raw.lastIndex() !== n.index || raw.committed !== n.commit || this.storage.applyState.appliedIndex !== n.commit) return;
     this.hibernation.sleepOnNotice(performance.now());
   }
@@ -397,8 +496,9 @@ export class Peer {
    * follower asleep that long does it (its leader has confirmed nothing with it since). One that
    * fell asleep more recently is just awake, its election timer running as usual.
    */
-  onLeaderStoreUnreachable(storeId: number, cfg: StoreConfig): void {
-    if (this.raw.role !== StateRole.Follower || this.applyingSnapshot) return;
+  private onLeaderStoreUnreachable(storeId: number): void {
+    const cfg = this.cfg;
+    if (this.raw.role !== StateRole.Follower || this.#applyingSnapshot) return;
     const leader = this.leaderPeer();
     if (leader && leader.storeId !== storeId) return; // another leader since the report
     if (!this.hibernation.asleepFor(cfg.raftElectionTicks * cfg.raftBaseTickMs, performance.now())) return;
@@ -418,8 +518,9 @@ export class Peer {
    * hold the log back; it catches up by snapshot), but when over a limit a healthy follower may
    * not hold it back below applied - countLimit either: the limit bounds the log.
    */
-  maybeCompactLog(cfg: StoreConfig): void {
-    if (!this.isLeader() || this.applyingSnapshot) return;
+  private maybeCompactLog(): void {
+    const cfg = this.cfg;
+    if (!this.isLeader() || this.#applyingSnapshot) return;
     const { appliedIndex: applied, truncatedIndex: truncated } = this.storage.applyState;
     if (applied <= truncated) return;
     let replicated = applied;
@@ -445,10 +546,91 @@ export class Peer {
     }
   }
 
-  // ---- after each Ready ----
+  // ---- the round's Ready (RaftWorker.round) ----
 
-  /** Called by the raft worker after every ready cycle to notice role changes. */
-  onRoleMaybeChanged(): void {
+  /**
+   * Takes this peer's Ready, if any, into the round (TiKV's handle_raft_ready_append): sends the
+   * messages that may leave before persistence (a leader's appends), stages an accepted snapshot,
+   * the entries and the raft state into the round's batches. Returns the Ready for afterPersist.
+   */
+  collectReady(rc: ReadyContext): Ready | null {
+    if (this.#applyingSnapshot || !this.raw.hasReady()) return null;
+    const rd = this.raw.ready();
+    this.send(rd.messages, rc.transport);
+    if (rd.snapshot) {
+      const data = raft_serverpb.RaftSnapshotData.decode(rd.snapshot.data);
+      if (!data.region) throw new Error(`region ${this.regionId}: snapshot ${rd.snapshot.metadata.index} carries no region`);
+      this.storage.acceptSnapshot(rd.snapshot, data.region, rc.raftWb, rc.snapKvWb);
+      this.#applyingSnapshot = { index: rd.snapshot.metadata.index, term: rd.snapshot.metadata.term };
+    }
+    if (rd.entries.length > 0) this.storage.append(rd.entries, rc.raftWb);
+    if (rd.hardState) this.storage.setHardState(rd.hardState);
+    if (rd.mustSync) {
+      this.storage.saveRaftState(rc.raftWb);
+      this.raftStateDirty = false;
+    } else if (rd.hardState) {
+      // A new commit index alone: it needs no write of its own (a restart takes commit >=
+      // applied and learns the rest from the leader). It goes with the peer's next raft write,
+      // which keeps this round's apply (often the commit path of a client write) from waiting
+      // for a raft-engine write.
+      this.raftStateDirty = true;
+    }
+    if (rd.snapshot) this.storage.saveSnapshotRaftState(rc.snapKvWb);
+    return rd;
+  }
+
+  /**
+   * A raft state left unsaved (a commit index alone) rides along with a round that writes the
+   * raft engine anyway. Losing it in a crash is harmless: commit is re-learned.
+   */
+  saveDirtyRaftState(raftWb: WriteBatch): void {
+    if (!this.raftStateDirty) return;
+    this.storage.saveRaftState(raftWb);
+    this.raftStateDirty = false;
+  }
+
+  /**
+   * After the round's raft write (TiKV's post_raft_ready_append): sends the messages that had to
+   * wait for persistence, applies the committed entries into the round's apply context, takes
+   * the read states, and advances raft; what that makes available (the leader's own ack may
+   * commit more) is sent and applied too.
+   */
+  afterPersist(rd: Ready, ctx: ApplyContext, transport: Transport): void {
+    this.send(rd.persistedMessages, transport);
+    this.apply(rd.committedEntries, ctx);
+    for (const rs of rd.readStates) this.onReadState(rs.index, rs.requestCtx);
+    const light = this.raw.advance(rd);
+    this.send(light.messages, transport);
+    this.apply(light.committedEntries, ctx);
+    if (light.commitIndex !== null) {
+      this.storage.setCommit(light.commitIndex);
+      this.raftStateDirty = true;
+    }
+  }
+
+  /** Applies the entries held back while a snapshot was being applied, once it is in place. */
+  applyDeferredEntries(ctx: ApplyContext): void {
+    if (this.#applyingSnapshot || this.deferredEntries.length === 0) return;
+    const ents = this.deferredEntries;
+    this.deferredEntries = [];
+    applyEntries(this, ents, ctx, this.logger);
+  }
+
+  /** Committed entries wait while the peer's snapshot is being applied (they come after it). */
+  private apply(ents: Entry[], ctx: ApplyContext): void {
+    if (ents.length === 0) return;
+    if (this.#applyingSnapshot) this.deferredEntries.push(...ents);
+    else applyEntries(this, ents, ctx, this.logger);
+  }
+
+  /** After the round's kv write: raft learns what is applied, and a lost leadership is noticed. */
+  afterApply(): void {
+    this.raw.advanceApply();
+    this.onRoleMaybeChanged();
+    this.storage.trimCache(this.storage.applyState.appliedIndex);
+  }
+
+  private onRoleMaybeChanged(): void {
     const leader = this.isLeader();
     if (!leader) this.lease.expire();
     if (this.wasLeader && !leader) {
@@ -460,14 +642,126 @@ export class Peer {
   }
 
   /** A ReadState arrived: the read may proceed once the state machine reaches its index. */
-  onReadState(index: number, ctx: Uint8Array): void {
+  private onReadState(index: number, ctx: Uint8Array): void {
     const issuedAt = this.reads.onReadState(index, ctx);
     if (issuedAt !== null && this.lease.enabled && this.isLeader()) this.lease.renew(issuedAt, this.raw.term);
   }
 
-  /** Takes the reads whose read index the state machine has applied. */
-  takeReadsToServe(): PendingRead[] {
-    return this.reads.takeApplied(this.storage.applyState.appliedIndex);
+  /**
+   * Serves the reads whose read index is applied (after the round's kv write), each checked
+   * against the region again: it may have split or changed since the read was accepted.
+   */
+  serveReads(): void {
+    if (this.#applyingSnapshot) return;
+    for (const r of this.reads.takeApplied(this.storage.applyState.appliedIndex)) {
+      try {
+        checkEpoch(r.req, this.region);
+        for (const q of r.req.requests ?? []) checkKeyInRegion(q, this.region);
+      } catch (e) {
+        if (!(e instanceof StoreError)) throw e;
+        r.cb(errorResponse(e));
+        continue;
+      }
+      const fail = (err: unknown): void => {
+        this.logger.error('read failed', { err: String(err) });
+        r.cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));
+      };
+      let out: ReturnType<typeof executeReads>;
+      try {
+        out = executeReads(r.req, this.region, this.storage.engines.kv);
+      } catch (err) {
+        fail(err);
+        continue;
+      }
+      if (out instanceof Promise) out.then(r.cb, fail);
+      else r.cb(out);
+    }
+  }
+
+  /** Sends the messages kept for the end of the round (hibernate notices). */
+  flushOutbox(transport: Transport): void {
+    if (this.outbox.length === 0) return;
+    for (const m of this.outbox) transport.send(m);
+    this.outbox = [];
+  }
+
+  /**
+   * After the round's kv write: the snapshot raft asked for (PeerStorage.snapshot), now marked
+   * generating. The kv engine holds exactly the applied state until this round's caller yields
+   * (nothing else writes this region's data): a view taken right away is the snapshot's content.
+   */
+  takeSnapshotToGenerate(): SnapshotToGenerate | null {
+    if (this.storage.genState.status !== 'requested' || this.#applyingSnapshot) return null;
+    const index = this.storage.applyState.appliedIndex;
+    const term = this.storage.term(index);
+    this.storage.startGenerating();
+    return { region: structuredClone(this.region), index, term };
+  }
+
+  /**
+   * A removed peer goes once it is not the leader (raft steps a removed leader down only after
+   * the new configuration knows the change committed) and no snapshot of it is being applied (the
+   * apply's last write would bring the region state back from the tombstone).
+   */
+  isReadyToDestroy(): boolean {
+    return this.#pendingRemove && !this.isLeader() && !this.#applyingSnapshot;
+  }
+
+  private send(msgs: Message[], transport: Transport): void {
+    for (const m of msgs) {
+      const rm = this.toRaftMessage(m);
+      if (rm) transport.send(rm);
+    }
+  }
+
+  // ---- what the store and apply tell the peer ----
+
+  /** A restart found the region Applying a snapshot: the region worker applies it again; no Ready until then. */
+  resumeSnapshotApply(index: number, term: number): void {
+    this.#applyingSnapshot = { index, term };
+  }
+
+  /** Applied writes added `bytes` to the region. */
+  onDataWritten(bytes: number): void {
+    this.#sizeDiffHint += bytes;
+  }
+
+  /** A split check of the region was scheduled: writes are counted from zero again. */
+  onSplitCheckScheduled(): void {
+    this.#sizeDiffHint = 0;
+  }
+
+  /** A split check measured the region. */
+  onSizeMeasured(size: number, keys: number): void {
+    this.#approximateSize = size;
+    this.#approximateKeys = keys;
+  }
+
+  /** The region must split: it stays due for another check until a split lands. */
+  keepSplitCheckDue(): void {
+    this.#sizeDiffHint = Number.MAX_SAFE_INTEGER;
+  }
+
+  /** The split was proposed: writes are counted from zero again. */
+  onSplitProposed(): void {
+    this.#sizeDiffHint = 0;
+  }
+
+  /** This peer applied a membership change that removes it. */
+  onRemovedFromRegion(): void {
+    this.#pendingRemove = true;
+  }
+
+  /**
+   * Whether to ask the scheduler if this peer is still a member: it has known no leader for
+   * `maxMs` (a sleeping follower, whose ticks do not count that, from the first time it is
+   * asked); then not again for another `maxMs`.
+   */
+  dueForMembershipCheck(now: number, maxMs: number): boolean {
+    if (this.hibernating && !this.isLeader() && this.leaderMissingSince === 0) this.leaderMissingSince = now;
+    if (this.leaderMissingSince === 0 || now - this.leaderMissingSince < maxMs) return false;
+    this.leaderMissingSince = now;
+    return true;
   }
 
   /** Fails everything pending and every command still in the mailbox (store stopping or failed). */
@@ -504,23 +798,3 @@ export class Peer {
     };
   }
 }
-
-/**
- * Rejects commands built against a different region version or membership. Membership changes
- * check only conf_ver (`{ version: false }`), data commands and the rest check both.
- */
-export function checkEpoch(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion, check: { version?: boolean; confVer?: boolean } = {}): void {
-  const want = req.header?.regionEpoch;
-  const have = region.regionEpoch;
-  if (!want) throw new InvalidRequestError('missing region epoch');
-  const badVersion = check.version !== false && (want.version ?? 0) !== (have?.version ?? 0);
-  const badConfVer = check.confVer !== false && (want.confVer ?? 0) !== (have?.confVer ?? 0);
-  if (badVersion || badConfVer) {
-    throw new EpochNotMatchError(
-      `epoch not match: request (version ${want.version ?? 0}, conf_ver ${want.confVer ?? 0}) vs region ${region.id} (version ${have?.version ?? 0}, conf_ver ${have?.confVer ?? 0})`,
-      [region],
-    );
-  }
-}
-
-export { KeyNotInRegionError };

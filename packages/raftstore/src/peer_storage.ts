@@ -40,6 +40,13 @@ export interface RaftApplyState {
   truncatedTerm: number;
 }
 
+/** What others read of a peer's raft local state: only PeerStorage changes it. */
+export interface ReadonlyRaftLocalState {
+  readonly hardState: Readonly<HardState>;
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+}
+
 /**
  * The raft configuration a region's peers describe. In a joint state the incoming side has the
  * voters and incoming voters, the outgoing side the voters and demoting voters, and demoting
@@ -107,15 +114,15 @@ export type GenState =
 
 export class PeerStorage implements Storage {
   readonly regionId: number;
-  region: metapb.IRegion;
-  raftState: RaftLocalState;
-  applyState: RaftApplyState;
+  #region: metapb.IRegion;
+  #raftState: RaftLocalState;
+  #applyState: RaftApplyState;
   /** Contiguous tail of the log: cache[i] has index cacheStart + i. */
   private cache: Entry[] = [];
   private cacheStart = 0;
-  genState: GenState = { status: 'idle' };
+  #genState: GenState = { status: 'idle' };
   /** Approximate bytes of log appended since the last compaction (raft-log GC's size limit). */
-  logSizeHint = 0;
+  #logSizeHint = 0;
   /** The region's state keys, written every round it is active (write batches copy keys). */
   private readonly raftStateKey: Uint8Array;
   private readonly applyStateKey: Uint8Array;
@@ -129,9 +136,9 @@ export class PeerStorage implements Storage {
     this.regionId = region.id!;
     this.raftStateKey = raftStateKey(this.regionId);
     this.applyStateKey = applyStateKey(this.regionId);
-    this.region = region;
-    this.raftState = raftState;
-    this.applyState = applyState;
+    this.#region = region;
+    this.#raftState = raftState;
+    this.#applyState = applyState;
     this.cacheStart = raftState.lastIndex + 1;
     if (raftState.lastIndex < applyState.truncatedIndex) {
       throw new Error(`region ${this.regionId}: raft last index ${raftState.lastIndex} < truncated index ${applyState.truncatedIndex}`);
@@ -183,31 +190,51 @@ export class PeerStorage implements Storage {
     return new PeerStorage(engines, region, { hardState: { ...hardState, commit: 0 }, lastIndex: 0, lastTerm: 0 }, { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 });
   }
 
+  get region(): metapb.IRegion {
+    return this.#region;
+  }
+
+  get raftState(): ReadonlyRaftLocalState {
+    return this.#raftState;
+  }
+
+  get applyState(): Readonly<RaftApplyState> {
+    return this.#applyState;
+  }
+
+  get genState(): GenState {
+    return this.#genState;
+  }
+
+  get logSizeHint(): number {
+    return this.#logSizeHint;
+  }
+
   // ---- raft Storage ----
 
   initialState(): RaftState {
-    return { hardState: { ...this.raftState.hardState }, confState: confStateFromRegion(this.region) };
+    return { hardState: { ...this.#raftState.hardState }, confState: confStateFromRegion(this.#region) };
   }
 
   firstIndex(): number {
-    return this.applyState.truncatedIndex + 1;
+    return this.#applyState.truncatedIndex + 1;
   }
 
   lastIndex(): number {
-    return this.raftState.lastIndex;
+    return this.#raftState.lastIndex;
   }
 
   term(idx: number): number {
-    if (idx === this.applyState.truncatedIndex) return this.applyState.truncatedTerm;
-    if (idx < this.applyState.truncatedIndex) throw new CompactedError();
-    if (idx > this.raftState.lastIndex) throw new UnavailableError();
-    if (idx === this.raftState.lastIndex) return this.raftState.lastTerm;
+    if (idx === this.#applyState.truncatedIndex) return this.#applyState.truncatedTerm;
+    if (idx < this.#applyState.truncatedIndex) throw new CompactedError();
+    if (idx > this.#raftState.lastIndex) throw new UnavailableError();
+    if (idx === this.#raftState.lastIndex) return this.#raftState.lastTerm;
     return this.entry(idx).term;
   }
 
   entries(low: number, high: number, maxSize = Infinity): Entry[] {
-    if (low <= this.applyState.truncatedIndex) throw new CompactedError();
-    if (high > this.raftState.lastIndex + 1) throw new UnavailableError();
+    if (low <= this.#applyState.truncatedIndex) throw new CompactedError();
+    if (high > this.#raftState.lastIndex + 1) throw new UnavailableError();
     const out: Entry[] = [];
     let size = 0;
     for (let i = low; i < high; i++) {
@@ -227,22 +254,33 @@ export class PeerStorage implements Storage {
    * restored to an older point would need entries that are gone), and taken after `to` joined.
    */
   snapshot(requestIndex: number, to: number): Snapshot {
-    const g = this.genState;
+    const g = this.#genState;
     if (g.status === 'ready') {
       const idx = g.snap.metadata.index;
       // A peer added after the snapshot was taken is not in its configuration and would ignore it.
       const cs = g.snap.metadata.confState;
       const hasTo = to === 0 || cs.voters.includes(to) || cs.learners.includes(to) || cs.votersOutgoing.includes(to) || cs.learnersNext.includes(to);
-      if (idx >= requestIndex && idx >= this.applyState.truncatedIndex && hasTo) return g.snap;
-      this.genState = { status: 'idle' }; // stale: its files go with the next snap GC
+      if (idx >= requestIndex && idx >= this.#applyState.truncatedIndex && hasTo) return g.snap;
+      this.#genState = { status: 'idle' }; // stale: its files go with the next snap GC
     }
-    if (this.genState.status === 'idle') this.genState = { status: 'requested' };
+    if (this.#genState.status === 'idle') this.#genState = { status: 'requested' };
     throw new SnapshotTemporarilyUnavailableError();
+  }
+
+  /** The requested snapshot was handed to the region worker. */
+  startGenerating(): void {
+    this.#genState = { status: 'generating' };
   }
 
   /** The region worker's answer to a generate task (null: it failed; raft will ask again). */
   onSnapshotGenerated(snap: Snapshot | null): void {
-    this.genState = snap ? { status: 'ready', snap } : { status: 'idle' };
+    this.#genState = snap ? { status: 'ready', snap } : { status: 'idle' };
+  }
+
+  /** The files of the snapshot (term, index) are gone: if it is the ready one, the next request generates anew. */
+  onSnapshotMissing(term: number, index: number): void {
+    const g = this.#genState;
+    if (g.status === 'ready' && g.snap.metadata.term === term && g.snap.metadata.index === index) this.#genState = { status: 'idle' };
   }
 
   /**
@@ -257,23 +295,23 @@ export class PeerStorage implements Storage {
    */
   acceptSnapshot(snap: Snapshot, region: metapb.IRegion, raftWb: WriteBatch, kvWb: WriteBatch): void {
     const { index, term } = snap.metadata;
-    for (let i = this.applyState.truncatedIndex + 1; i <= this.raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
-    this.raftState.lastIndex = index;
-    this.raftState.lastTerm = term;
-    if (this.raftState.hardState.commit < index) this.raftState.hardState.commit = index;
-    this.applyState = { appliedIndex: index, truncatedIndex: index, truncatedTerm: term };
-    this.region = region;
+    for (let i = this.#applyState.truncatedIndex + 1; i <= this.#raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
+    this.#raftState.lastIndex = index;
+    this.#raftState.lastTerm = term;
+    if (this.#raftState.hardState.commit < index) this.#raftState.hardState.commit = index;
+    this.#applyState = { appliedIndex: index, truncatedIndex: index, truncatedTerm: term };
+    this.#region = region;
     this.cache = [];
     this.cacheStart = index + 1;
-    this.logSizeHint = 0;
-    this.genState = { status: 'idle' };
+    this.#logSizeHint = 0;
+    this.#genState = { status: 'idle' };
     kvWb.put('raft', regionStateKey(this.regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Applying, region }).finish());
     this.saveApplyState(kvWb);
   }
 
   /** Records the raft state the acceptance round will persist (call after staging its entries). */
   saveSnapshotRaftState(kvWb: WriteBatch): void {
-    kvWb.put('raft', snapshotRaftStateKey(this.regionId), encodeRaftLocalState(this.raftState));
+    kvWb.put('raft', snapshotRaftStateKey(this.regionId), encodeRaftLocalState(this.#raftState));
   }
 
   /** A CompactLog was applied and written: entries up to `index` are no longer served. */
@@ -283,8 +321,8 @@ export class PeerStorage implements Storage {
       this.cache = this.cache.slice(drop);
       this.cacheStart += drop;
     }
-    const span = this.raftState.lastIndex - oldTruncated;
-    this.logSizeHint = span > 0 ? Math.round((this.logSizeHint * (this.raftState.lastIndex - index)) / span) : 0;
+    const span = this.#raftState.lastIndex - oldTruncated;
+    this.#logSizeHint = span > 0 ? Math.round((this.#logSizeHint * (this.#raftState.lastIndex - index)) / span) : 0;
   }
 
   private entry(idx: number): Entry {
@@ -315,12 +353,12 @@ export class PeerStorage implements Storage {
     for (const e of entries) {
       const b = eraftpb.Entry.encode(e).finish();
       raftWb.put('raft', raftLogKey(this.regionId, e.index), b);
-      this.logSizeHint += b.length;
+      this.#logSizeHint += b.length;
     }
     // Entries past the new last index belong to a deposed leader: delete them.
-    for (let i = last + 1; i <= this.raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
-    this.raftState.lastIndex = last;
-    this.raftState.lastTerm = entries[entries.length - 1]!.term;
+    for (let i = last + 1; i <= this.#raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
+    this.#raftState.lastIndex = last;
+    this.#raftState.lastTerm = entries[entries.length - 1]!.term;
     // Cache: keep a contiguous tail ending at the new last index.
     if (first >= this.cacheStart && first <= this.cacheStart + this.cache.length) {
       this.cache.length = first - this.cacheStart;
@@ -332,16 +370,40 @@ export class PeerStorage implements Storage {
   }
 
   setHardState(hs: HardState): void {
-    this.raftState.hardState = { term: hs.term, vote: hs.vote, commit: hs.commit };
+    this.#raftState.hardState = { term: hs.term, vote: hs.vote, commit: hs.commit };
+  }
+
+  /** A new commit index (saved with the next raft state write). */
+  setCommit(index: number): void {
+    this.#raftState.hardState.commit = index;
+  }
+
+  /** Entries up to `index` were applied (saved by saveApplyState into the same kv batch as their data). */
+  setApplied(index: number): void {
+    this.#applyState.appliedIndex = index;
+  }
+
+  /**
+   * A CompactLog applied: the log now starts after (index, term), saved with the apply state; the
+   * entries are deleted once that is written (onCompacted, then the raft-log GC worker).
+   */
+  compactTo(index: number, term: number): void {
+    this.#applyState.truncatedIndex = index;
+    this.#applyState.truncatedTerm = term;
+  }
+
+  /** The region's range or membership changed (split, conf change); its region state is written by the caller. */
+  setRegion(region: metapb.IRegion): void {
+    this.#region = region;
   }
 
   /** Persists the RaftLocalState into the raft batch. */
   saveRaftState(raftWb: WriteBatch): void {
-    raftWb.put('raft', this.raftStateKey, encodeRaftLocalState(this.raftState));
+    raftWb.put('raft', this.raftStateKey, encodeRaftLocalState(this.#raftState));
   }
 
   saveApplyState(kvWb: WriteBatch): void {
-    kvWb.put('raft', this.applyStateKey, encodeApplyState(this.applyState));
+    kvWb.put('raft', this.applyStateKey, encodeApplyState(this.#applyState));
   }
 
   /** Drops cached entries below `index` (they were applied and are rarely read again). */

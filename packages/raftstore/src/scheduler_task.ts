@@ -62,10 +62,7 @@ export class SchedulerTask {
     if (!scheduler.getRegionById) return;
     const now = performance.now();
     for (const p of [...router.all()]) {
-      // Hibernating followers do not tick (their leader may be gone unnoticed): they ask too.
-      if (p.hibernating && !p.isLeader() && p.leaderMissingSince === 0) p.leaderMissingSince = now;
-      if (p.leaderMissingSince === 0 || now - p.leaderMissingSince < cfg.maxLeaderMissingMs) continue;
-      p.leaderMissingSince = now; // ask again only after another period
+      if (!p.dueForMembershipCheck(now, cfg.maxLeaderMissingMs)) continue;
       try {
         const info = await scheduler.getRegionById(p.regionId);
         if (!info) continue;

@@ -23,7 +23,7 @@ export class SplitFlow {
       // A region near the limit is checked again as soon as enough was written to cross it.
       const due = p.approximateSize > 0 ? Math.min(diff, Math.max(1, cfg.regionMaxSize - p.approximateSize)) : diff;
       if (p.sizeDiffHint < due) continue;
-      p.sizeDiffHint = 0;
+      p.onSplitCheckScheduled();
       this.checker.schedule(structuredClone(p.region));
     }
   }
@@ -33,11 +33,10 @@ export class SplitFlow {
     const { scheduler, logger } = this.ctx;
     const p = this.ctx.router.get(r.region.id!);
     if (!p) return;
-    p.approximateSize = r.size;
-    p.approximateKeys = r.keys;
+    p.onSizeMeasured(r.size, r.keys);
     if (r.splitKeys.length === 0 || !scheduler.askBatchSplit) return;
     // Until a split lands, keep the region due for another check (no write may come to ask again).
-    p.sizeDiffHint = Number.MAX_SAFE_INTEGER;
+    p.keepSplitCheckDue();
     if (!p.isLeader()) return;
     try {
       const ids = await scheduler.askBatchSplit(r.region, r.splitKeys.length);
@@ -47,7 +46,7 @@ export class SplitFlow {
         adminRequest: { cmdType: raft_cmdpb.AdminCmdType.BatchSplit, splits: { requests } },
       });
       if (resp.header?.error) logger.info('split not done', { regionId: r.region.id, err: resp.header.error.message });
-      else p.sizeDiffHint = 0;
+      else p.onSplitProposed();
     } catch (e) {
       logger.debug('split not done', { regionId: r.region.id, err: String(e) });
     }

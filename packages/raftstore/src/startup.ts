@@ -57,7 +57,7 @@ export async function loadPeers(ctx: Pick<StoreContext, 'cfg' | 'engines' | 'rou
       if (!(await snapMgr.exists('rev', key))) {
         throw new Error(`region ${peer.regionId}: applying snapshot ${snapKeyString(key)} at restart, but its files are gone from ${snapMgr.dir}`);
       }
-      peer.applyingSnapshot = { index, term };
+      peer.resumeSnapshotApply(index, term);
       regionWorker.apply({ region: ps.region, key });
       applying++;
     }

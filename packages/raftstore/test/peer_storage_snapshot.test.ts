@@ -43,7 +43,7 @@ test('snapshot(): temporarily unavailable until generated, reused while recent, 
   await withStorage(async (_e, ps) => {
     assert.throws(() => ps.snapshot(0, 2), SnapshotTemporarilyUnavailableError);
     assert.equal(status(ps), 'requested', 'the first call asks for a generation');
-    ps.genState = { status: 'generating' };
+    ps.startGenerating();
     assert.throws(() => ps.snapshot(0, 2), SnapshotTemporarilyUnavailableError);
     assert.equal(status(ps), 'generating', 'a call while generating does not ask again');
     const s = snapAt(8, 6);
@@ -56,8 +56,7 @@ test('snapshot(): temporarily unavailable until generated, reused while recent, 
     assert.throws(() => ps.snapshot(9, 2), SnapshotTemporarilyUnavailableError, 'older than the requested index');
     assert.equal(status(ps), 'requested');
     ps.onSnapshotGenerated(snapAt(8, 6));
-    ps.applyState.truncatedIndex = 9; // the log was compacted past it: a follower could not continue
-    ps.applyState.truncatedTerm = 6;
+    ps.compactTo(9, 6); // the log was compacted past it: a follower could not continue
     assert.throws(() => ps.snapshot(0, 2), SnapshotTemporarilyUnavailableError);
     assert.equal(status(ps), 'requested');
     ps.onSnapshotGenerated(null); // a failed generation: raft asks again later
