@@ -1,5 +1,6 @@
 // PeerStorage's part in snapshots: the generate state machine behind raft's snapshot() calls, and
-// crash recovery of a snapshot accepted between its kv write and its raft write.
+// crash recovery of a snapshot accepted between its kv write and its raft write; and the methods
+// through which its states change.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -61,6 +62,42 @@ test('snapshot(): temporarily unavailable until generated, reused while recent, 
     assert.equal(status(ps), 'requested');
     ps.onSnapshotGenerated(null); // a failed generation: raft asks again later
     assert.equal(status(ps), 'idle');
+  });
+});
+
+test('onSnapshotMissing drops the ready snapshot only if it is the one whose files are gone', async () => {
+  await withStorage(async (_e, ps) => {
+    assert.throws(() => ps.snapshot(0, 2), SnapshotTemporarilyUnavailableError);
+    ps.startGenerating();
+    ps.onSnapshotGenerated(snapAt(8, 6));
+    ps.onSnapshotMissing(6, 7);
+    ps.onSnapshotMissing(5, 8);
+    assert.equal(status(ps), 'ready', 'another snapshot\'s files');
+    ps.onSnapshotMissing(6, 8);
+    assert.equal(status(ps), 'idle', 'the next request generates anew');
+  });
+});
+
+test('state changes go through methods and are what the next save writes', async () => {
+  await withStorage(async (e, ps) => {
+    ps.setCommit(9);
+    assert.equal(ps.raftState.hardState.commit, 9);
+    ps.setApplied(8);
+    ps.compactTo(7, 6);
+    assert.deepEqual({ ...ps.applyState }, { appliedIndex: 8, truncatedIndex: 7, truncatedTerm: 6 });
+    assert.equal(ps.firstIndex(), 8);
+    const moved = { ...region, regionEpoch: { confVer: 2, version: 1 } };
+    ps.setRegion(moved);
+    assert.equal(ps.region, moved);
+    const kvWb = e.kv.writeBatch();
+    ps.saveApplyState(kvWb);
+    const raftWb = e.raft.writeBatch();
+    ps.saveRaftState(raftWb);
+    await e.kv.write(kvWb);
+    await e.raft.write(raftWb);
+    const back = await PeerStorage.load(e, moved);
+    assert.deepEqual({ ...back.applyState }, { appliedIndex: 8, truncatedIndex: 7, truncatedTerm: 6 });
+    assert.equal(back.raftState.hardState.commit, 9);
   });
 });
 
