@@ -1,49 +1,37 @@
-// Store: hosts the region peers of one store over its engines. It builds the store's workers and
-// parts, runs the ticker and the periodic jobs, routes client commands and the transport's
-// reports to the peers, and answers for the store as a whole. The parts: startup.ts (rebuilding
-// from disk), raft_msg_handler.ts (inbound raft messages), peer_lifecycle.ts (creating and
-// destroying peers), split_flow.ts (split check to new peers), scheduler_task.ts (heartbeats,
-// operators, leader liveness), store_snapshots.ts (snapshot streams and file GC).
-import { join } from 'node:path';
-import { type CfName, Engines } from '@tskv/engine';
-import { metapb, raft_cmdpb } from '@tskv/proto';
-import { RaftMessageDrops } from './raft_msg_filter.js';
-import { StoreConfig } from './config.js';
+// Store: hosts the region peers of one store over its engines. It wires the raft worker and the
+// parts over the shared StoreContext (store_context.ts), runs the ticker and the periodic jobs,
+// routes client commands and the transport's reports to the peers, and answers for the store as a
+// whole. The parts: startup.ts (rebuilding from disk), raft_msg_handler.ts (inbound raft
+// messages), peer_lifecycle.ts (creating and destroying peers), split_flow.ts (split check to new
+// peers), scheduler_task.ts (heartbeats, operators, leader liveness), store_snapshots.ts
+// (snapshot streams and file GC).
+import type { CfName, Engines } from '@tskv/engine';
+import type { metapb, raft_cmdpb } from '@tskv/proto';
+import type { StoreConfig } from './config.js';
 import { errorResponse } from './cmd.js';
 import { InvalidRequestError, RegionNotFoundError, TimeoutError } from './errors.js';
-import { Logger, createLogger } from './logger.js';
-import { Peer } from './peer.js';
-import { RaftLogGcWorker } from './raft_log_gc.js';
-import { RaftWorker } from './raft_worker.js';
-import { RegionWorker } from './region_worker.js';
-import { Router } from './router.js';
-import { StoreMeta } from './store_meta.js';
-import { SplitCheckWorker } from './split_check.js';
-import { type SnapKey, type SnapKind, SnapManager } from './snap/index.js';
-import { RaftMessage, SchedulerClient, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
+import { type Logger, createLogger } from './logger.js';
 import type { RegionStatus, StoreObserver, StoreRuntimeStats } from './observer.js';
-import type { StoreContext } from './store_context.js';
+import type { Peer } from './peer.js';
 import { PeerLifecycle } from './peer_lifecycle.js';
 import { RaftMessageHandler } from './raft_msg_handler.js';
+import { RaftWorker } from './raft_worker.js';
 import { SchedulerTask } from './scheduler_task.js';
+import type { SnapKey, SnapKind } from './snap/index.js';
+import { SplitCheckWorker } from './split_check.js';
 import { SplitFlow } from './split_flow.js';
-import { StoreSnapshots } from './store_snapshots.js';
 import { checkStoreIdent, loadPeers } from './startup.js';
+import { type StoreContext, createStoreContext } from './store_context.js';
+import type { StoreMeta } from './store_meta.js';
+import { StoreSnapshots } from './store_snapshots.js';
+import type { RaftMessage, SchedulerClient, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
 
 type PeriodicJob = 'raftLogGc' | 'splitCheck' | 'schedulerHeartbeat' | 'snapGc';
 
 export class Store implements SnapshotEndpoint {
-  private readonly router = new Router();
-  /** Inbound raft messages refused before reaching a peer, by reason. */
-  private readonly raftDrops = new RaftMessageDrops(() => this.logger);
-  private readonly worker: RaftWorker;
-  private readonly regionWorker: RegionWorker;
-  private readonly logGc: RaftLogGcWorker;
-  private readonly snapMgr: SnapManager;
-  private readonly meta = new StoreMeta();
-  private readonly splitChecker: SplitCheckWorker;
-  private readonly logger: Logger;
   private readonly ctx: StoreContext;
+  private readonly worker: RaftWorker;
+  private readonly splitChecker: SplitCheckWorker;
   private readonly lifecycle: PeerLifecycle;
   private readonly raftMessages: RaftMessageHandler;
   private readonly splits: SplitFlow;
@@ -59,39 +47,17 @@ export class Store implements SnapshotEndpoint {
     scheduler: SchedulerClient,
     logger?: Logger,
   ) {
-    this.logger = logger ?? createLogger({ storeId: cfg.storeId });
-    this.snapMgr = new SnapManager(join(engines.dataDir, 'snap'), {
-      maxConcurrentGenerating: cfg.snapMaxConcurrentGenerating,
-      maxConcurrentReceiving: cfg.snapMaxConcurrentReceiving,
-      staleAgeMs: cfg.snapStaleAgeMs,
-      logger: this.logger,
-    });
-    this.regionWorker = new RegionWorker(cfg, engines, this.snapMgr, this.router, this.logger);
-    this.logGc = new RaftLogGcWorker(engines, this.logger);
-    this.worker = new RaftWorker(cfg, engines, this.router, transport, this.regionWorker, this.logGc, this.logger);
-    const ctx: StoreContext = {
-      cfg,
-      engines,
-      transport,
-      scheduler,
-      router: this.router,
-      meta: this.meta,
-      regionWorker: this.regionWorker,
-      logGc: this.logGc,
-      snapMgr: this.snapMgr,
-      raftDrops: this.raftDrops,
-      logger: this.logger,
-      call: (req) => this.call(req),
-    };
+    const ctx = createStoreContext(cfg, engines, transport, scheduler, logger ?? createLogger({ storeId: cfg.storeId }), (req) => this.call(req));
     this.ctx = ctx;
+    this.worker = new RaftWorker(cfg, engines, ctx.router, transport, ctx.regionWorker, ctx.logGc, ctx.logger);
     this.lifecycle = new PeerLifecycle(ctx);
     this.raftMessages = new RaftMessageHandler(ctx, this.lifecycle);
-    this.splitChecker = new SplitCheckWorker(cfg, engines, this.logger, (r) => void this.splits.onCheckResult(r));
+    this.splitChecker = new SplitCheckWorker(cfg, engines, ctx.logger, (r) => void this.splits.onCheckResult(r));
     this.splits = new SplitFlow(ctx, this.splitChecker, this.lifecycle);
     this.schedulerTask = new SchedulerTask(ctx);
     this.snapshots = new StoreSnapshots(ctx);
-    this.regionWorker.onFatal = (e) => this.worker.fail(e);
-    this.worker.onRegionChanged = (p) => this.meta.setRegion(p.region);
+    ctx.regionWorker.onFatal = (e) => this.worker.fail(e);
+    this.worker.onRegionChanged = (p) => ctx.meta.setRegion(p.region);
     this.worker.onPeerRemoved = (p) => this.lifecycle.destroy(p);
     this.worker.onSplit = (sp) => this.splits.onSplitApplied(sp);
     this.worker.onFatal = (e) => {
@@ -102,7 +68,7 @@ export class Store implements SnapshotEndpoint {
       try {
         this.onFailed?.(e);
       } catch (err) {
-        this.logger.error('store failure listener failed', { err: String(err) });
+        this.ctx.logger.error('store failure listener failed', { err: String(err) });
       }
     };
   }
@@ -138,7 +104,7 @@ export class Store implements SnapshotEndpoint {
   start(): void {
     this.worker.start();
     this.onPeriodic('schedulerHeartbeat', () => this.schedulerTask.heartbeat());
-    this.onPeriodic('raftLogGc', () => this.router.broadcast({ kind: 'raftLogGcTick' }));
+    this.onPeriodic('raftLogGc', () => this.ctx.router.broadcast({ kind: 'raftLogGcTick' }));
     this.onPeriodic('snapGc', () => void this.snapshots.collectGarbage());
     this.onPeriodic('splitCheck', () => this.splits.scheduleChecks());
     const every = (ms: number, fn: () => void): void => {
@@ -146,7 +112,7 @@ export class Store implements SnapshotEndpoint {
       t.unref();
       this.timers.push(t);
     };
-    every(this.cfg.raftBaseTickMs, () => this.router.broadcastTick());
+    every(this.cfg.raftBaseTickMs, () => this.ctx.router.broadcastTick());
     every(this.cfg.raftLogGcTickMs, () => this.runJobs('raftLogGc'));
     every(this.cfg.splitCheckTickMs, () => this.runJobs('splitCheck'));
     every(this.cfg.schedulerHeartbeatTickMs, () => this.runJobs('schedulerHeartbeat'));
@@ -158,7 +124,7 @@ export class Store implements SnapshotEndpoint {
       try {
         fn();
       } catch (e) {
-        this.logger.error('periodic job failed', { job, err: String(e) });
+        this.ctx.logger.error('periodic job failed', { job, err: String(e) });
       }
     }
   }
@@ -169,8 +135,8 @@ export class Store implements SnapshotEndpoint {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.worker.stop();
-    await Promise.all([this.regionWorker.stop(), this.logGc.stop(), this.splitChecker.stop()]);
-    for (const p of this.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} stopped`));
+    await Promise.all([this.ctx.regionWorker.stop(), this.ctx.logGc.stop(), this.splitChecker.stop()]);
+    for (const p of this.ctx.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} stopped`));
   }
 
   get storeId(): number {
@@ -202,7 +168,7 @@ export class Store implements SnapshotEndpoint {
         clearTimeout(timer);
         resolve(resp);
       };
-      if (!this.router.send(regionId, { kind: 'cmd', req, cb })) cb(errorResponse(new RegionNotFoundError(regionId)));
+      if (!this.ctx.router.send(regionId, { kind: 'cmd', req, cb })) cb(errorResponse(new RegionNotFoundError(regionId)));
     });
   }
 
@@ -222,7 +188,7 @@ export class Store implements SnapshotEndpoint {
   /** Tells the sending peer's raft whether its snapshot got through (raft then resumes). */
   reportSnapshotStatus(regionId: number, toPeerId: number, ok: boolean): void {
     if (this.stopped || this.failed) return;
-    this.router.send(regionId, { kind: 'snapStatus', toPeerId, ok });
+    this.ctx.router.send(regionId, { kind: 'snapStatus', toPeerId, ok });
   }
 
   /**
@@ -232,7 +198,7 @@ export class Store implements SnapshotEndpoint {
    */
   reportUnreachable(regionId: number, toPeerId: number): void {
     if (this.stopped || this.failed || !regionId || !toPeerId) return;
-    this.router.send(regionId, { kind: 'unreachable', toPeerId });
+    this.ctx.router.send(regionId, { kind: 'unreachable', toPeerId });
   }
 
   /**
@@ -256,7 +222,7 @@ export class Store implements SnapshotEndpoint {
   /** Every region this store has a peer of, as it stands now (status pages, tools). */
   regionStatus(): RegionStatus[] {
     const out: RegionStatus[] = [];
-    for (const p of this.router.all()) {
+    for (const p of this.ctx.router.all()) {
       const raft = p.raw.raft;
       out.push({
         regionId: p.regionId,
@@ -280,52 +246,52 @@ export class Store implements SnapshotEndpoint {
     let leaders = 0;
     let hibernating = 0;
     let applyingSnapshots = 0;
-    for (const p of this.router.all()) {
+    for (const p of this.ctx.router.all()) {
       if (p.isLeader()) leaders++;
       if (p.hibernating) hibernating++;
       if (p.applyingSnapshot) applyingSnapshots++;
     }
     return {
-      regions: this.router.size,
+      regions: this.ctx.router.size,
       leaders,
       hibernating,
       applyingSnapshots,
-      snapshotsInUse: this.snapMgr.inUse(),
-      ranges: this.meta.size,
-      tombstones: this.meta.tombstones.size,
-      raftDrops: new Map(this.raftDrops.counts),
+      snapshotsInUse: this.ctx.snapMgr.inUse(),
+      ranges: this.ctx.meta.size,
+      tombstones: this.ctx.meta.tombstones.size,
+      raftDrops: new Map(this.ctx.raftDrops.counts),
       raftWorker: { ...this.worker.stats },
-      snap: { ...this.snapMgr.stats },
-      logGc: { ...this.logGc.stats },
+      snap: { ...this.ctx.snapMgr.stats },
+      logGc: { ...this.ctx.logGc.stats },
       splitChecks: this.splitChecker.checks,
     };
   }
 
   /** The peer of a region on this store, if any (tests and tools). */
   peer(regionId: number): Peer | undefined {
-    return this.router.get(regionId);
+    return this.ctx.router.get(regionId);
   }
 
   /** The key ranges of the initialized regions, in key order, as the store's range index has them. */
   rangeIndex(): ReturnType<StoreMeta['all']> {
-    return this.meta.all();
+    return this.ctx.meta.all();
   }
 
   /** The epoch and peer id a region had when its peer here was destroyed, if it was. */
   tombstone(regionId: number): { epoch: metapb.IRegionEpoch; peerId: number } | undefined {
-    const t = this.meta.tombstones.get(regionId);
+    const t = this.ctx.meta.tombstones.get(regionId);
     return t && { epoch: t.epoch, peerId: t.peerId };
   }
 
   /** Where the files of a snapshot are: its meta and one file per data CF (tests damage them). */
   snapshotFiles(kind: SnapKind, key: SnapKey): { meta: string; cfs: { default: string; lock: string; write: string } } {
-    const cf = (name: CfName): string => this.snapMgr.cfPath(kind, key, name);
-    return { meta: this.snapMgr.metaPath(kind, key), cfs: { default: cf('default'), lock: cf('lock'), write: cf('write') } };
+    const cf = (name: CfName): string => this.ctx.snapMgr.cfPath(kind, key, name);
+    return { meta: this.ctx.snapMgr.metaPath(kind, key), cfs: { default: cf('default'), lock: cf('lock'), write: cf('write') } };
   }
 
   /** Resolves when every raft-log deletion scheduled so far has finished. */
   logGcIdle(): Promise<void> {
-    return this.logGc.idle();
+    return this.ctx.logGc.idle();
   }
 
   /**
@@ -333,6 +299,6 @@ export class Store implements SnapshotEndpoint {
    * two batches); null removes it.
    */
   beforeSnapshotApplyBatch(hook: ((regionId: number, batch: number) => Promise<void> | void) | null): void {
-    this.regionWorker.beforeApplyBatch = hook;
+    this.ctx.regionWorker.beforeApplyBatch = hook;
   }
 }
