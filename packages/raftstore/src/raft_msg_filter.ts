@@ -49,8 +49,8 @@ export class RaftMessageDrops {
 
 /**
  * What is wrong with a message's structure, or null. Every message a store sends names the region,
- * both peers (with their stores) and the sender's epoch (peer.ts, store.ts); one that does not
- * cannot be routed or judged stale, so it is not guessed at.
+ * both peers (with their stores) and the sender's epoch (peer.ts, raft_msg_handler.ts); one that
+ * does not cannot be routed or judged stale, so it is not guessed at.
  */
 export function malformedReason(msg: RaftMessage, storeId: number): { reason: RaftDropReason; detail: string } | null {
   if (!msg || typeof msg !== 'object') return { reason: 'malformed', detail: 'not a message' };
