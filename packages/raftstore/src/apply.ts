@@ -1,6 +1,7 @@
 // Applying committed entries of a round into the round's one kv batch. Normal commands are
 // checked against the region epoch and staged; CompactLog moves the truncated index (the log
 // entries themselves are deleted later by the raft-log GC worker, once this batch is durable).
+import { findPeerById } from '@tskv/util';
 import { WriteBatch, applyStateKey, regionStateKey } from '@tskv/engine';
 import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { Entry, EntryType, RaftError, decodeConfChange, toConfChangeV2 } from '@tskv/raft';
@@ -202,7 +203,7 @@ function applyConfChange(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): 
   // Raft now counts votes and commits under the new configuration, and the synced raft engine
   // records what it does under it: the region state that defines it must be as durable.
   ctx.syncKv = true;
-  if (!(region.peers ?? []).some((x) => x.id === p.peerId)) p.onRemovedFromRegion();
+  if (!findPeerById(region, p.peerId)) p.onRemovedFromRegion();
   logger.info('membership changed', { regionId: p.regionId, index: e.index, confVer: region.regionEpoch?.confVer, peers: (region.peers ?? []).map((x) => `${x.id}@${x.storeId}:${x.role ?? 0}`).join(',') });
   return { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType, changePeer: { region }, changePeerV2: { region } } };
 }

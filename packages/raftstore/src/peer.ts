@@ -5,6 +5,7 @@
 // own file: the proposal queue (peer_proposals.ts), the pending reads (peer_reads.ts), the leader
 // lease and the vote grace (peer_lease.ts), hibernation (peer_hibernate.ts).
 import { WriteBatch } from '@tskv/engine';
+import { findPeerById } from '@tskv/util';
 import { eraftpb, metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { Config as RaftConfig, EMPTY_BYTES, Entry, Message, ProgressState, ProposalDroppedError, RaftError, RawNode, Ready, StateRole } from '@tskv/raft';
 import { ApplyContext, applyEntries } from './apply.js';
@@ -141,7 +142,7 @@ export class Peer {
   }
 
   findPeer(peerId: number): metapb.IPeer | undefined {
-    return this.region.peers?.find((p) => p.id === peerId) ?? this.peerCache.get(peerId);
+    return findPeerById(this.region, peerId) ?? this.peerCache.get(peerId);
   }
 
   /** A peer with a region (range, members) from bootstrap, a split or a snapshot. */
@@ -359,7 +360,7 @@ export class Peer {
       case T.TransferLeader: {
         checkEpoch(req, this.region);
         const to = admin.transferLeader?.peer;
-        const target = to?.id ? this.region.peers?.find((p) => p.id === to.id) : undefined;
+        const target = to?.id ? findPeerById(this.region, to.id) : undefined;
         if (!target) throw new InvalidRequestError(`transfer leader: peer ${to?.id} is not a member of region ${this.regionId}`);
         if (target.id !== this.peerId) this.raw.transferLeader(target.id!);
         this.noteTransfer();

@@ -223,15 +223,14 @@ export class Store implements SnapshotEndpoint {
   regionStatus(): RegionStatus[] {
     const out: RegionStatus[] = [];
     for (const p of this.ctx.router.all()) {
-      const raft = p.raw.raft;
       out.push({
         regionId: p.regionId,
         peerId: p.peerId,
         region: p.region,
         leader: p.leaderPeer(),
         isLeader: p.isLeader(),
-        term: raft.term,
-        commitIndex: raft.raftLog.committed,
+        term: p.raw.term,
+        commitIndex: p.raw.committed,
         appliedIndex: p.storage.applyState.appliedIndex,
         truncatedIndex: p.storage.applyState.truncatedIndex,
         hibernating: p.hibernating,
