@@ -81,10 +81,14 @@ async function main(): Promise<void> {
     global.gc?.();
     const mem1 = process.memoryUsage();
     const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
     const m0 = messages;
     const t0 = performance.now();
     await new Promise((r) => setTimeout(r, measureMs));
     const cpu = process.cpuUsage(cpu0);
+    // The share of the time the stores' own JS ran; process CPU also counts LevelDB's and the
+    // garbage collector's threads.
+    const elu = performance.eventLoopUtilization(elu0);
     const wall = performance.now() - t0;
     const cpuPct = ((cpu.user + cpu.system) / 1000 / wall) * 100;
     const peers = nRegions * 3;
@@ -97,6 +101,7 @@ async function main(): Promise<void> {
       electAllMs: Math.round(electMs),
       idleCpuPctOneCoreAllStores: Number(cpuPct.toFixed(1)),
       idleCpuPctPerStore: Number((cpuPct / 3).toFixed(1)),
+      idleEventLoopPct: Number((elu.utilization * 100).toFixed(1)),
       idleMessagesPerSec: Math.round(((messages - m0) / wall) * 1000),
       rssPerPeerKb: Number(((mem1.rss - mem0.rss) / peers / 1024).toFixed(1)),
       heapPerPeerKb: Number(((mem1.heapUsed - mem0.heapUsed) / peers / 1024).toFixed(1)),
@@ -105,6 +110,7 @@ async function main(): Promise<void> {
     console.log(`idle regions: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}; ${nRegions} regions x 3 stores in one process, tick ${tickMs} ms, hibernation ${hibernate ? `on (${asleep} of ${nRegions * 3} peers asleep)` : 'off'}`);
     console.log(`  bootstrap ${r.bootstrapMs} ms, every region elected in ${r.electAllMs} ms`);
     console.log(`  idle CPU: ${r.idleCpuPctOneCoreAllStores}% of one core for the 3 stores (${r.idleCpuPctPerStore}% per store), ${r.idleMessagesPerSec} raft messages/s`);
+    console.log(`  event loop busy ${r.idleEventLoopPct}% of the time (the stores' JS, without LevelDB's and the GC's threads)`);
     console.log(`  memory per peer: ${r.rssPerPeerKb} KiB RSS, ${r.heapPerPeerKb} KiB JS heap (process RSS ${r.rssMb} MB)`);
     console.log(JSON.stringify({ bench: 'idle', node: process.version, ...r }));
   } finally {
