@@ -10,7 +10,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const files = ['scenarios', 'snapshot_scenarios', 'confchange_scenarios', 'split_scenarios'].map((f) => join(root, 'dist', 'test', `${f}.test.js`));
+const files = ['scenarios', 'snapshot_scenarios', 'confchange_scenarios', 'split_scenarios'].map((f) =>
+  join(root, 'dist', 'test', `${f}.test.js`),
+);
 const n = Number(process.argv[2] ?? 5);
 const only = process.argv[3] ? new RegExp(process.argv[3]) : null;
 if (!Number.isInteger(n) || n < 1) {
@@ -52,7 +54,13 @@ for (let i = 1; i <= n; i++) {
       res.fail++;
       res.failedSeeds.push(seed);
       console.log(`run ${i}/${n} ${name}: FAIL in ${(ms / 1000).toFixed(1)} s (seed ${seed})`);
-      console.log((r.stdout ?? '').split('\n').filter((l) => /not ok|Error|error|fail/i.test(l)).slice(0, 20).join('\n'));
+      console.log(
+        (r.stdout ?? '')
+          .split('\n')
+          .filter((l) => /not ok|Error|error|fail/i.test(l))
+          .slice(0, 20)
+          .join('\n'),
+      );
     }
   }
 }
@@ -62,6 +70,8 @@ let failures = 0;
 for (const [name, r] of results) {
   failures += r.fail;
   const avg = r.ms.reduce((a, b) => a + b, 0) / r.ms.length / 1000;
-  console.log(`${name.padEnd(40)}  ${String(r.pass).padStart(4)}  ${String(r.fail).padStart(4)}  ${avg.toFixed(1).padStart(5)}  ${r.failedSeeds.join(' ')}`);
+  console.log(
+    `${name.padEnd(40)}  ${String(r.pass).padStart(4)}  ${String(r.fail).padStart(4)}  ${avg.toFixed(1).padStart(5)}  ${r.failedSeeds.join(' ')}`,
+  );
 }
 process.exit(failures > 0 ? 1 : 0);

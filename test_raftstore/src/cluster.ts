@@ -6,19 +6,19 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Engines, WriteBatch } from '@tskv/engine';
 import type { CfName, Engine, WriteOptions } from '@tskv/engine';
+import { Engines, WriteBatch } from '@tskv/engine';
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
-import { Store, StoreConfig, bootstrapRegion, bootstrapStore, createLogger, storeConfig } from '@tskv/raftstore';
 import type { Logger, SchedulerOperator } from '@tskv/raftstore';
-import { Prng, envSeed, findPeer } from '@tskv/util';
+import { bootstrapRegion, bootstrapStore, createLogger, Store, type StoreConfig, storeConfig } from '@tskv/raftstore';
+import { envSeed, findPeer, Prng } from '@tskv/util';
+import { ClusterClient, type Key, show, toBytes } from './cluster_client.js';
 import { MockScheduler, operatorDone } from './mock_scheduler.js';
-import { ClusterClient, Key, show, toBytes } from './cluster_client.js';
 import { MockTransport } from './mock_transport.js';
 import { PowerLossJournal } from './power_loss.js';
 
-export { toBytes, bytesToString, ClusterRequestError } from './cluster_client.js';
 export type { Key, RequestOptions } from './cluster_client.js';
+export { bytesToString, ClusterRequestError, toBytes } from './cluster_client.js';
 
 /** Store timings for tests: TinyKV-like (tick 50 ms, election ≈ 500 ms), short request timeout. */
 export const TEST_STORE_CONFIG: Partial<StoreConfig> = {
@@ -59,7 +59,6 @@ export interface ClusterOptions {
   /** Print cluster events (also TEST_VERBOSE=1). */
   verbose?: boolean;
 }
-
 
 interface StoreSlot {
   id: number;
@@ -187,7 +186,8 @@ export class Cluster extends ClusterClient {
     this.clusterId = opts.clusterId ?? 1;
     this.requestDeadlineMs = opts.requestDeadlineMs ?? 20_000;
     const readMode = process.env['TEST_READ_MODE'];
-    if (readMode && readMode !== 'readIndex' && readMode !== 'lease') throw new Error(`TEST_READ_MODE must be readIndex or lease, got '${readMode}'`);
+    if (readMode && readMode !== 'readIndex' && readMode !== 'lease')
+      throw new Error(`TEST_READ_MODE must be readIndex or lease, got '${readMode}'`);
     this.cfgOverrides = { ...TEST_STORE_CONFIG, ...(readMode ? { readMode: readMode as StoreConfig['readMode'] } : {}), ...opts.config };
     this.requestTimeoutMs = this.cfgOverrides.requestTimeoutMs ?? 2000;
     this.engineSync = opts.engineSync ?? true;
@@ -215,7 +215,10 @@ export class Cluster extends ClusterClient {
     for (let id = 1; id <= this.count; id++) {
       const dir = await mkdtemp(join(tmpdir(), `tskv-${this.name.replace(/[^A-Za-z0-9_-]/g, '_')}-s${id}-`));
       const journals = this.powerLoss
-        ? { kv: await PowerLossJournal.open(join(dir, 'kv'), join(`${dir}.durable`, 'kv')), raft: await PowerLossJournal.open(join(dir, 'raft'), join(`${dir}.durable`, 'raft')) }
+        ? {
+            kv: await PowerLossJournal.open(join(dir, 'kv'), join(`${dir}.durable`, 'kv')),
+            raft: await PowerLossJournal.open(join(dir, 'raft'), join(`${dir}.durable`, 'raft')),
+          }
         : null;
       const engines = await Engines.open(dir, { sync: this.engineSync });
       const journaled = crashableEngines(engines, { crashed: false }, journals);
@@ -289,7 +292,8 @@ export class Cluster extends ClusterClient {
     s.logger = null;
     await store.stop();
     addSnapStats(this.pastSnap, store);
-    if (store.failed && !s.crash.crashed) this.deaths.push(`store ${id}'s raft worker had died before it was stopped: ${store.failed.message}`);
+    if (store.failed && !s.crash.crashed)
+      this.deaths.push(`store ${id}'s raft worker had died before it was stopped: ${store.failed.message}`);
     await s.engines?.close();
     s.engines = null;
     await this.losePower(s);
@@ -302,7 +306,9 @@ export class Cluster extends ClusterClient {
     const raft = await s.journals.raft.powerLoss();
     this.crashStats.powerLosses++;
     this.crashStats.unsyncedWritesLost += kv.writes + raft.writes;
-    this.log(`power loss on store ${s.id}: lost ${kv.writes} unsynced kv writes (${kv.ops} ops), ${raft.writes} raft writes (${raft.ops} ops)`);
+    this.log(
+      `power loss on store ${s.id}: lost ${kv.writes} unsynced kv writes (${kv.ops} ops), ${raft.writes} raft writes (${raft.ops} ops)`,
+    );
   }
 
   /** Starts a stopped store from its data directory. */
@@ -328,7 +334,13 @@ export class Cluster extends ClusterClient {
     });
     s.crash = { crashed: false };
     const logger = createLogger({ storeId: id });
-    const store = await Store.create(this.configFor(id), crashableEngines(s.engines, s.crash, s.journals), endpoint, this.scheduler, logger);
+    const store = await Store.create(
+      this.configFor(id),
+      crashableEngines(s.engines, s.crash, s.journals),
+      endpoint,
+      this.scheduler,
+      logger,
+    );
     holder.store = store;
     s.store = store;
     s.logger = logger;
@@ -396,7 +408,12 @@ export class Cluster extends ClusterClient {
       console.log(`[${this.name}] KEEP_DATA=1: data kept in ${[...this.slots.values()].map((s) => s.dir).join(' ')}`);
       return;
     }
-    await Promise.all([...this.slots.values()].flatMap((s) => [rm(s.dir, { recursive: true, force: true }), rm(`${s.dir}.durable`, { recursive: true, force: true })]));
+    await Promise.all(
+      [...this.slots.values()].flatMap((s) => [
+        rm(s.dir, { recursive: true, force: true }),
+        rm(`${s.dir}.durable`, { recursive: true, force: true }),
+      ]),
+    );
   }
 
   /**
@@ -451,27 +468,50 @@ export class Cluster extends ClusterClient {
       }
       if (Date.now() > deadline) {
         this.scheduler.clearOperator(regionId);
-        throw new Error(`${what} not done within ${timeoutMs} ms; region is ${JSON.stringify(metapb.Region.toObject(metapb.Region.fromObject(region ?? {})))}`);
+        throw new Error(
+          `${what} not done within ${timeoutMs} ms; region is ${JSON.stringify(metapb.Region.toObject(metapb.Region.fromObject(region ?? {})))}`,
+        );
       }
       await sleep(20);
     }
   }
 
   mustAddPeer(regionId: number, peer: metapb.IPeer): Promise<void> {
-    return this.mustRunOperator(regionId, { changePeer: { changeType: eraftpb.ConfChangeType.AddNode, peer } }, `add peer ${peer.id} on store ${peer.storeId}`);
+    return this.mustRunOperator(
+      regionId,
+      { changePeer: { changeType: eraftpb.ConfChangeType.AddNode, peer } },
+      `add peer ${peer.id} on store ${peer.storeId}`,
+    );
   }
 
   mustAddLearner(regionId: number, peer: metapb.IPeer): Promise<void> {
-    return this.mustRunOperator(regionId, { changePeer: { changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: { ...peer, isLearner: true, role: metapb.PeerRole.Learner } } }, `add learner ${peer.id} on store ${peer.storeId}`);
+    return this.mustRunOperator(
+      regionId,
+      {
+        changePeer: {
+          changeType: eraftpb.ConfChangeType.AddLearnerNode,
+          peer: { ...peer, isLearner: true, role: metapb.PeerRole.Learner },
+        },
+      },
+      `add learner ${peer.id} on store ${peer.storeId}`,
+    );
   }
 
   mustRemovePeer(regionId: number, peer: metapb.IPeer): Promise<void> {
-    return this.mustRunOperator(regionId, { changePeer: { changeType: eraftpb.ConfChangeType.RemoveNode, peer } }, `remove peer ${peer.id} on store ${peer.storeId}`);
+    return this.mustRunOperator(
+      regionId,
+      { changePeer: { changeType: eraftpb.ConfChangeType.RemoveNode, peer } },
+      `remove peer ${peer.id} on store ${peer.storeId}`,
+    );
   }
 
   /** Several changes at once through a joint configuration (ChangePeerV2). */
   mustChangePeers(regionId: number, changes: { changeType: eraftpb.ConfChangeType; peer: metapb.IPeer }[]): Promise<void> {
-    return this.mustRunOperator(regionId, { changePeerV2: { changes } }, `joint change ${changes.map((c) => `${eraftpb.ConfChangeType[c.changeType]} ${c.peer.id}`).join(', ')}`);
+    return this.mustRunOperator(
+      regionId,
+      { changePeerV2: { changes } },
+      `joint change ${changes.map((c) => `${eraftpb.ConfChangeType[c.changeType]} ${c.peer.id}`).join(', ')}`,
+    );
   }
 
   async mustTransferLeader(regionId: number, peer: metapb.IPeer): Promise<void> {
@@ -491,7 +531,10 @@ export class Cluster extends ClusterClient {
         const [ids] = await this.scheduler.askBatchSplit(info.region, 1);
         const resp = await this.call(leader.storeId!, {
           header: { regionId: info.region.id, peer: leader, regionEpoch: info.region.regionEpoch },
-          adminRequest: { cmdType: raft_cmdpb.AdminCmdType.BatchSplit, splits: { requests: [{ splitKey: k, newRegionId: ids!.newRegionId, newPeerIds: ids!.newPeerIds }] } },
+          adminRequest: {
+            cmdType: raft_cmdpb.AdminCmdType.BatchSplit,
+            splits: { requests: [{ splitKey: k, newRegionId: ids!.newRegionId, newPeerIds: ids!.newPeerIds }] },
+          },
         });
         const err = resp.header?.error;
         if (!err) {

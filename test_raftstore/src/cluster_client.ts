@@ -2,9 +2,9 @@
 // request by key to the region's leader (from the scheduler's view), and retry on region errors.
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CfName } from '@tskv/engine';
-import { errorpb, metapb, raft_cmdpb } from '@tskv/proto';
+import { type errorpb, type metapb, raft_cmdpb } from '@tskv/proto';
 import { findPeerById } from '@tskv/util';
-import { MockScheduler } from './mock_scheduler.js';
+import type { MockScheduler } from './mock_scheduler.js';
 
 export type Key = string | Uint8Array;
 const CmdType = raft_cmdpb.CmdType;
@@ -55,7 +55,6 @@ export abstract class ClusterClient {
   /** True once the cluster is shut down: requests stop retrying. */
   protected abstract get closed(): boolean;
   private rr = 0;
-
 
   private pickTarget(region: metapb.IRegion): metapb.IPeer | undefined {
     const peers = region.peers ?? [];
@@ -142,7 +141,8 @@ export abstract class ClusterClient {
       } else if (err.staleCommand) {
         await sleep(20);
       } else if (err.timeout) {
-        if (opts.retryAmbiguous === false) throw new ClusterRequestError(`request on key ${show(k)}: outcome unknown: ${lastMsg}`, err, true, true);
+        if (opts.retryAmbiguous === false)
+          throw new ClusterRequestError(`request on key ${show(k)}: outcome unknown: ${lastMsg}`, err, true, true);
         // Maybe a deposed leader that does not know it yet: look elsewhere too.
         // The wait already happened (or the store was just stopped: a short pause).
         this.scheduler.setLeader(region.id!, null);
@@ -154,7 +154,7 @@ export abstract class ClusterClient {
         // The region split (or the cache was stale): refresh it from the store's answer and retry.
         const r = err.keyNotInRegion;
         const cur = this.scheduler.region(r.regionId ?? 0);
-        if (cur) this.scheduler.updateRegion({ ...cur, startKey: r.startKey ?? new Uint8Array(0), endKey: r.endKey ?? new Uint8Array(0), });
+        if (cur) this.scheduler.updateRegion({ ...cur, startKey: r.startKey ?? new Uint8Array(0), endKey: r.endKey ?? new Uint8Array(0) });
         await sleep(20);
       } else {
         // StoreNotMatch, invalid request: retrying cannot help.
@@ -179,7 +179,7 @@ export abstract class ClusterClient {
     const resp = await this.request(k, [{ cmdType: CmdType.Get, get: { cf, key: k } }], opts);
     const g = resp.responses?.[0]?.get;
     if (!g) throw new Error(`get ${show(k)}: response without a get result: ${JSON.stringify(resp)}`);
-    return g.found ? g.value ?? new Uint8Array(0) : undefined;
+    return g.found ? (g.value ?? new Uint8Array(0)) : undefined;
   }
 
   /** A linearizable get that must find the key; returns its value. */

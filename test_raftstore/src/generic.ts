@@ -34,10 +34,10 @@
 // a missing acknowledged value, a value that was never attempted, or a wrong value is a failure.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eraftpb } from '@tskv/proto';
-import { Prng, envSeed, findPeer } from '@tskv/util';
-import { Cluster, ClusterOptions, bytesToString } from './cluster.js';
-import { RegisterHistory } from './register_workload.js';
+import { envSeed, findPeer, Prng } from '@tskv/util';
+import { bytesToString, Cluster, type ClusterOptions } from './cluster.js';
 import { PartitionFilter } from './mock_transport.js';
+import { RegisterHistory } from './register_workload.js';
 
 export interface GenericOptions {
   name: string;
@@ -263,7 +263,7 @@ async function lagger(cluster: Cluster, rng: Prng, done: () => boolean): Promise
   try {
     while (!done()) {
       const l = cluster.leaderOf();
-      const truncated = l ? cluster.store(l.storeId!)?.peer(1)?.storage.applyState.truncatedIndex ?? 0 : 0;
+      const truncated = l ? (cluster.store(l.storeId!)?.peer(1)?.storage.applyState.truncatedIndex ?? 0) : 0;
       if (truncated > applied) break;
       await sleep(20);
     }
@@ -283,12 +283,22 @@ async function confChanger(cluster: Cluster, rng: Prng, done: () => boolean, sta
     try {
       if (p) {
         if ((region?.peers?.length ?? 0) > 2) {
-          await cluster.mustRunOperator(1, { changePeer: { changeType: eraftpb.ConfChangeType.RemoveNode, peer: p } }, `confchange: remove ${p.id}@${store}`, 10_000);
+          await cluster.mustRunOperator(
+            1,
+            { changePeer: { changeType: eraftpb.ConfChangeType.RemoveNode, peer: p } },
+            `confchange: remove ${p.id}@${store}`,
+            10_000,
+          );
           stats.changes++;
         }
       } else {
         const peer = { id: cluster.scheduler.allocId(), storeId: store };
-        await cluster.mustRunOperator(1, { changePeer: { changeType: eraftpb.ConfChangeType.AddNode, peer } }, `confchange: add ${peer.id}@${store}`, 10_000);
+        await cluster.mustRunOperator(
+          1,
+          { changePeer: { changeType: eraftpb.ConfChangeType.AddNode, peer } },
+          `confchange: add ${peer.id}@${store}`,
+          10_000,
+        );
         stats.changes++;
       }
     } catch (e) {
@@ -309,7 +319,8 @@ async function checkLogTrimmed(cluster: Cluster, limit: number): Promise<void> {
     const bad: string[] = [];
     for (const id of cluster.storeIds()) {
       const st = cluster.store(id)?.peer(1)?.storage.applyState;
-      if (st && st.appliedIndex - st.truncatedIndex > 2 * limit) bad.push(`store ${id}: applied ${st.appliedIndex}, truncated ${st.truncatedIndex}`);
+      if (st && st.appliedIndex - st.truncatedIndex > 2 * limit)
+        bad.push(`store ${id}: applied ${st.appliedIndex}, truncated ${st.truncatedIndex}`);
     }
     if (bad.length === 0) return;
     if (Date.now() > deadline) throw new Error(`raft log not compacted (limit ${limit}): ${bad.join('; ')}`);
@@ -321,9 +332,11 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   const rounds = envInt('GENERIC_ROUNDS') ?? o.rounds ?? 3;
   const roundMs = envInt('GENERIC_ROUND_MS') ?? o.roundMs ?? 5000;
   const envCrash = process.env['GENERIC_CRASH'];
-  if (envCrash && !CRASH_MODES.includes(envCrash as CrashMode)) throw new Error(`GENERIC_CRASH must be one of ${CRASH_MODES.join(', ')}, got '${envCrash}'`);
+  if (envCrash && !CRASH_MODES.includes(envCrash as CrashMode))
+    throw new Error(`GENERIC_CRASH must be one of ${CRASH_MODES.join(', ')}, got '${envCrash}'`);
   const envRead = process.env['TEST_READ_MODE'];
-  if (envRead && !READ_MODES.includes(envRead as ReadMode)) throw new Error(`TEST_READ_MODE must be one of ${READ_MODES.join(', ')}, got '${envRead}'`);
+  if (envRead && !READ_MODES.includes(envRead as ReadMode))
+    throw new Error(`TEST_READ_MODE must be one of ${READ_MODES.join(', ')}, got '${envRead}'`);
   // The modes not given are drawn from the seed (a stream of their own: the cluster's choices
   // are the same whatever is drawn here).
   const seed = o.seed ?? envSeed('TEST_SEED');
@@ -363,7 +376,9 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       const lag = o.maxRaftLog ? lagger(cluster, rng.fork(), () => clientsDone) : Promise.resolve(0);
       const cstats = { changes: 0, failed: 0 };
       let changerError: unknown = null;
-      const changer = o.confchange ? confChanger(cluster, rng.fork(), () => clientsDone, cstats).catch((e: unknown) => void (changerError = e)) : Promise.resolve();
+      const changer = o.confchange
+        ? confChanger(cluster, rng.fork(), () => clientsDone, cstats).catch((e: unknown) => void (changerError = e))
+        : Promise.resolve();
 
       await sleep(roundMs);
       clientsDone = true;
@@ -379,8 +394,12 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       await part;
       const laggedStore = await lag;
       await changer;
-      if (changerError) throw new Error(`round ${round}: membership change failed: ${changerError instanceof Error ? changerError.message : String(changerError)}`);
-      if (o.confchange && cstats.changes === 0) throw new Error(`round ${round}: no membership change was done (${cstats.failed} not done in time)`);
+      if (changerError)
+        throw new Error(
+          `round ${round}: membership change failed: ${changerError instanceof Error ? changerError.message : String(changerError)}`,
+        );
+      if (o.confchange && cstats.changes === 0)
+        throw new Error(`round ${round}: no membership change was done (${cstats.failed} not done in time)`);
       // Healed: requests stuck in a minority are answered once a new term starts there.
       if (o.partitions) await sleep(ELECTION_TIMEOUT_MS);
       await Promise.all(running);
@@ -423,22 +442,32 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
           (cluster.crashStats.kills > 0 || cluster.crashStats.powerLosses > 0 ? `; crashes ${JSON.stringify(cluster.crashStats)}` : '') +
           (registers ? `; registers ${registers.puts} puts, ${registers.gets} gets, ${registers.unknown} unknown, linearizable` : '') +
           (o.maxRaftLog ? `; lagged store ${laggedStore}, snapshots ${JSON.stringify(cluster.snapStats())}` : '') +
-          (o.confchange ? `; membership changes ${cstats.changes} (${cstats.failed} not done in time), peers now ${(cluster.scheduler.region(1)?.peers ?? []).map((p) => `${p.id}@${p.storeId}`).join(' ')}` : ''),
+          (o.confchange
+            ? `; membership changes ${cstats.changes} (${cstats.failed} not done in time), peers now ${(cluster.scheduler.region(1)?.peers ?? []).map((p) => `${p.id}@${p.storeId}`).join(' ')}`
+            : ''),
       );
     }
     if (o.split) {
       const first = cluster.scheduler.regionByKey(new Uint8Array(0))?.region;
-      if (!first || (first.endKey ?? new Uint8Array(0)).length === 0) throw new Error(`the first region never split: ${JSON.stringify(first)}`);
-      console.log(`[${o.name}] regions at the end: ${cluster.scheduler.allRegions().length}, splits asked ${cluster.scheduler.splitsAsked}`);
+      if (!first || (first.endKey ?? new Uint8Array(0)).length === 0)
+        throw new Error(`the first region never split: ${JSON.stringify(first)}`);
+      console.log(
+        `[${o.name}] regions at the end: ${cluster.scheduler.allRegions().length}, splits asked ${cluster.scheduler.splitsAsked}`,
+      );
     }
     const snapshots = cluster.snapStats();
-    if (o.maxRaftLog && snapshots.applied === 0) throw new Error(`no snapshot was applied in ${rounds} rounds: ${JSON.stringify(snapshots)}`);
+    if (o.maxRaftLog && snapshots.applied === 0)
+      throw new Error(`no snapshot was applied in ${rounds} rounds: ${JSON.stringify(snapshots)}`);
     return {
       seed: cluster.seed,
       crashMode,
       readMode,
       registers: { puts: registers?.puts ?? 0, gets: registers?.gets ?? 0, unknown: registers?.unknown ?? 0 },
-      rounds: reports, totalAppends: clients.reduce((a, c) => a + c.acked, 0), ms: Date.now() - t0, snapshots };
+      rounds: reports,
+      totalAppends: clients.reduce((a, c) => a + c.acked, 0),
+      ms: Date.now() - t0,
+      snapshots,
+    };
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     throw new Error(`[${o.name}] seed ${cluster.seed} (replay with TEST_SEED=${cluster.seed}): ${msg}`, { cause: e });

@@ -2,9 +2,9 @@
 // (the bootstrapped first region, then whatever leaders report), records each region's last
 // known leader from heartbeats and client responses, and finds the region of a key.
 import { eraftpb, metapb } from '@tskv/proto';
+import type { RegionStats, SchedulerClient, SchedulerOperator, StoreStats } from '@tskv/raftstore';
 import { roleOf } from '@tskv/raftstore';
 import { compareBytes, epochOf, isEpochStale, keyInRegion, rangesOverlap } from '@tskv/util';
-import type { RegionStats, SchedulerClient, SchedulerOperator, StoreStats } from '@tskv/raftstore';
 
 export interface RegionInfo {
   region: metapb.IRegion;
@@ -139,7 +139,7 @@ export class MockScheduler implements SchedulerClient {
     }
     const known = this.regions.get(id);
     if (known) this.widenSpan(known.region);
-    this.regions.set(id, { region: cloneRegion(region), leader: leader === undefined ? known?.leader ?? null : leader });
+    this.regions.set(id, { region: cloneRegion(region), leader: leader === undefined ? (known?.leader ?? null) : leader });
   }
 
   /** Ids for a split, refused when the region's version is older than the known one. */
@@ -182,7 +182,9 @@ export class MockScheduler implements SchedulerClient {
   }
 
   allRegions(): metapb.IRegion[] {
-    return [...this.regions.values()].map((i) => i.region).sort((a, b) => compareBytes(a.startKey ?? new Uint8Array(0), b.startKey ?? new Uint8Array(0)));
+    return [...this.regions.values()]
+      .map((i) => i.region)
+      .sort((a, b) => compareBytes(a.startKey ?? new Uint8Array(0), b.startKey ?? new Uint8Array(0)));
   }
 
   /** The region whose range holds `key`, with its last known leader (first by start key if stale overlaps remain). */

@@ -119,7 +119,10 @@ export class DropFilter implements Filter {
 export class DelayFilter implements Filter {
   readonly name: string;
 
-  constructor(readonly minMs: number, readonly maxMs = minMs) {
+  constructor(
+    readonly minMs: number,
+    readonly maxMs = minMs,
+  ) {
     if (!(minMs >= 0 && maxMs >= minMs)) throw new RangeError(`bad delay range [${minMs}, ${maxMs}]`);
     this.name = minMs === maxMs ? `delay ${minMs} ms` : `delay ${minMs}-${maxMs} ms`;
   }
@@ -133,7 +136,10 @@ export class DelayFilter implements Filter {
 export class OneWayDropFilter implements Filter {
   readonly name: string;
 
-  constructor(readonly from: number, readonly to: number) {
+  constructor(
+    readonly from: number,
+    readonly to: number,
+  ) {
     this.name = `drop ${from} -> ${to}`;
   }
 
@@ -156,7 +162,10 @@ export class MessageTypeFilter implements Filter {
   readonly name: string;
   private readonly types: Set<MessageType>;
 
-  constructor(types: MessageType[], readonly opts: TypeFilterOptions = {}) {
+  constructor(
+    types: MessageType[],
+    readonly opts: TypeFilterOptions = {},
+  ) {
     this.types = new Set(types);
     const where = [
       opts.from !== undefined ? `from ${opts.from}` : '',
@@ -177,7 +186,10 @@ export class MessageTypeFilter implements Filter {
 
 /** Any predicate: true delivers, false drops. */
 export class PredicateFilter implements Filter {
-  constructor(readonly name: string, private readonly pred: (msg: RaftMessage) => boolean) {}
+  constructor(
+    readonly name: string,
+    private readonly pred: (msg: RaftMessage) => boolean,
+  ) {}
 
   before(msg: RaftMessage): boolean {
     return this.pred(msg);

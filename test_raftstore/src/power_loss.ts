@@ -12,7 +12,7 @@
 // Writes still in flight when power goes (issued, not yet completed) are dropped unless a later
 // synced write completed: the store never counted on them either.
 import { cp, rm } from 'node:fs/promises';
-import { Engine, WriteBatch, decodeKey } from '@tskv/engine';
+import { decodeKey, Engine, WriteBatch } from '@tskv/engine';
 
 /** Copies a batch's operations (values included: the caller may reuse its buffers later). */
 function copyBatch(b: WriteBatch): WriteBatch {

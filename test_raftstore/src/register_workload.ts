@@ -8,10 +8,11 @@
 //
 // A put that times out has an unknown outcome. It is recorded as such and never retried
 // (RequestOptions.retryAmbiguous false): a retry could apply it twice behind the checker's back.
-import { checkHistory, formatHistory, registerModel } from '@tskv/checker';
+
 import type { CheckResult, RegisterInput, RegisterOp, RegisterOutput } from '@tskv/checker';
+import { checkHistory, formatHistory, registerModel } from '@tskv/checker';
 import type { Prng } from '@tskv/util';
-import { ClusterClient, ClusterRequestError, bytesToString } from './cluster_client.js';
+import { bytesToString, type ClusterClient, ClusterRequestError } from './cluster_client.js';
 
 /** Registers per round: a round's keys are new, so each check covers one round's history. */
 export const REGISTERS_PER_ROUND = 3;
@@ -66,7 +67,14 @@ export class RegisterHistory {
     }
   }
 
-  private record(clientId: number, input: RegisterInput, output: RegisterOutput | undefined, call: number, ret: number, status: 'ok' | 'unknown'): void {
+  private record(
+    clientId: number,
+    input: RegisterInput,
+    output: RegisterOutput | undefined,
+    call: number,
+    ret: number,
+    status: 'ok' | 'unknown',
+  ): void {
     this.ops.push({ id: this.nextId++, clientId, input, output, call, return: ret, status });
   }
 
@@ -74,7 +82,8 @@ export class RegisterHistory {
   check(): CheckResult<RegisterInput, RegisterOutput> {
     const r = checkHistory(registerModel, this.ops, { timeoutMs: 60_000 });
     if (r.verdict === 'ok') return r;
-    if (r.verdict === 'timeout') throw new Error(`register history: the checker did not finish (${r.timedOut?.join(', ')}) over ${this.ops.length} operations`);
+    if (r.verdict === 'timeout')
+      throw new Error(`register history: the checker did not finish (${r.timedOut?.join(', ')}) over ${this.ops.length} operations`);
     const f = r.failure!;
     throw new Error(`register history is not linearizable on ${f.partition}: ${f.explanation}\n${formatHistory(f.minimal, registerModel)}`);
   }

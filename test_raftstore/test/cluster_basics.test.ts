@@ -3,8 +3,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorpb, raft_cmdpb } from '@tskv/proto';
-import { Cluster, ClusterRequestError, MessageType, appendKey, appendValue, bytesToString, checkAppends, clientRange } from '../src/index.js';
+import { type errorpb, raft_cmdpb } from '@tskv/proto';
+import {
+  appendKey,
+  appendValue,
+  bytesToString,
+  Cluster,
+  ClusterRequestError,
+  checkAppends,
+  clientRange,
+  MessageType,
+} from '../src/index.js';
 
 const CmdType = raft_cmdpb.CmdType;
 const T = { timeout: 60_000 };
@@ -104,9 +113,18 @@ describe('cluster basics', () => {
       await c.mustPut('a2', '2');
       await c.mustPut('b1', '3');
       const kvs = await c.scan('a', 'b');
-      assert.deepEqual(kvs.map(([k, v]) => [bytesToString(k), bytesToString(v)]), [['a1', '1'], ['a2', '2']]);
+      assert.deepEqual(
+        kvs.map(([k, v]) => [bytesToString(k), bytesToString(v)]),
+        [
+          ['a1', '1'],
+          ['a2', '2'],
+        ],
+      );
       const all = await c.scan('', '');
-      assert.deepEqual(all.map(([k]) => bytesToString(k)), ['a1', 'a2', 'b1']);
+      assert.deepEqual(
+        all.map(([k]) => bytesToString(k)),
+        ['a1', 'a2', 'b1'],
+      );
     }),
   );
 
@@ -157,7 +175,11 @@ describe('cluster basics', () => {
       }
       // The client helper fails at once (no region holds the key), without retrying for 20 s:
       // giving up at the deadline would be a retryable error saying so.
-      await assert.rejects(c.mustPut('z', 'x'), (e: unknown) => e instanceof ClusterRequestError && !e.retryable && e.regionError === null && e.message === 'no region holds key "z"');
+      await assert.rejects(
+        c.mustPut('z', 'x'),
+        (e: unknown) =>
+          e instanceof ClusterRequestError && !e.retryable && e.regionError === null && e.message === 'no region holds key "z"',
+      );
 
       // Malformed requests: a plain message error.
       const malformed: [string, raft_cmdpb.IRequest[]][] = [
@@ -173,12 +195,16 @@ describe('cluster basics', () => {
         assert.match(e.message ?? '', /invalid request/, `${what}: ${JSON.stringify(e)}`);
         assert.ok(!e.notLeader && !e.epochNotMatch && !e.keyNotInRegion, `${what}: ${JSON.stringify(e)}`);
       }
-      const noEpoch = regionError(await callLeader(c, (sid) => ({ header: { regionId: 1, peer: hdr(sid).peer }, requests: [put(b('c'))] })));
+      const noEpoch = regionError(
+        await callLeader(c, (sid) => ({ header: { regionId: 1, peer: hdr(sid).peer }, requests: [put(b('c'))] })),
+      );
       assert.match(noEpoch.message ?? '', /epoch/);
 
       // Unknown region.
       const leader = await c.waitForLeader();
-      const nf = regionError(await c.call(leader.storeId!, { header: { regionId: 99, regionEpoch: { confVer: 1, version: 1 } }, requests: [get(b('c'))] }));
+      const nf = regionError(
+        await c.call(leader.storeId!, { header: { regionId: 99, regionEpoch: { confVer: 1, version: 1 } }, requests: [get(b('c'))] }),
+      );
       assert.equal(nf.regionNotFound?.regionId, 99);
       const noRegion = regionError(await c.call(leader.storeId!, { header: {}, requests: [get(b('c'))] }));
       assert.match(noRegion.message ?? '', /region id/);
@@ -199,7 +225,10 @@ describe('cluster basics', () => {
       // Nothing was lost or written.
       await c.mustGetEqual('c', '1');
       const all = await c.scan('a', 'm');
-      assert.deepEqual(all.map(([k, v]) => [bytesToString(k), bytesToString(v)]), [['c', '1']]);
+      assert.deepEqual(
+        all.map(([k, v]) => [bytesToString(k), bytesToString(v)]),
+        [['c', '1']],
+      );
       for (const s of c.storeIds()) {
         assert.equal(await c.engineGet(s, 'z'), undefined);
         assert.equal(await c.engineGet(s, '0'), undefined);
@@ -268,7 +297,7 @@ describe('cluster basics', () => {
     }),
   );
 
-  test('a follower cut off during 1500 writes catches up from the leader\'s raft engine, also after a restart', T, () =>
+  test("a follower cut off during 1500 writes catches up from the leader's raft engine, also after a restart", T, () =>
     withCluster({ stores: 3, name: 'catch-up' }, async (c) => {
       await c.mustPut('first', '1');
       const leader = (await c.waitForLeader()).storeId!;
@@ -325,7 +354,10 @@ describe('cluster basics', () => {
   for (const readMode of ['readIndex', 'lease'] as const) {
     test(`a leader cut off from the majority serves no stale read (readMode ${readMode})`, T, () =>
       withCluster({ stores: 3, name: `stale-read-${readMode}`, config: { readMode } }, async (c) => {
-        const get = (sid: number): raft_cmdpb.IRaftCmdRequest => ({ header: c.header(1, sid), requests: [{ cmdType: CmdType.Get, get: { key: b('k') } }] });
+        const get = (sid: number): raft_cmdpb.IRaftCmdRequest => ({
+          header: c.header(1, sid),
+          requests: [{ cmdType: CmdType.Get, get: { key: b('k') } }],
+        });
         for (let trial = 0; trial < 3; trial++) {
           const old = `v${trial}`;
           const next = `v${trial + 1}`;
@@ -354,7 +386,11 @@ describe('cluster basics', () => {
           const others = c.storeIds().filter((s) => s !== L);
           for (let i = 0; ; i++) {
             const sid = others[i % others.length]!;
-            const r = await c.call(sid, { header: c.header(1, sid), requests: [{ cmdType: CmdType.Put, put: { key: b('k'), value: b(next) } }] }, 50);
+            const r = await c.call(
+              sid,
+              { header: c.header(1, sid), requests: [{ cmdType: CmdType.Put, put: { key: b('k'), value: b(next) } }] },
+              50,
+            );
             if (!r.header?.error) break;
             await sleep(2);
           }
@@ -362,7 +398,11 @@ describe('cluster basics', () => {
           await sleep(1200); // past any lease and check-quorum step-down
           stop = true;
           await reader;
-          assert.deepEqual(stale, [], `trial ${trial}: the cut-off leader served ${stale.length} stale reads (ms after the newer write was acknowledged: ${stale.slice(0, 5)})`);
+          assert.deepEqual(
+            stale,
+            [],
+            `trial ${trial}: the cut-off leader served ${stale.length} stale reads (ms after the newer write was acknowledged: ${stale.slice(0, 5)})`,
+          );
           c.transport.clearFilters();
           await c.mustGetEqual('k', next);
           c.log(`trial ${trial}: the cut-off leader served ${served} reads`);

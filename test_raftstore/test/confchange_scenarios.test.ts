@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { eraftpb, metapb } from '@tskv/proto';
-import { Cluster, GenericOptions, runGeneric } from '../src/index.js';
+import { Cluster, type GenericOptions, runGeneric } from '../src/index.js';
 
 const TIMEOUT = { timeout: 120_000 };
 const R = 1;
@@ -36,7 +36,11 @@ test('BasicConfChange', TIMEOUT, () =>
   withCluster('BasicConfChange', 5, async (c) => {
     await c.mustTransferLeader(R, peer(1, 1));
     for (const s of [2, 3, 4, 5]) await c.mustRemovePeer(R, peer(s, s));
-    assert.deepEqual(c.scheduler.region(R)!.peers!.map((p) => p.id), [1], 'region 1 should have only peer 1 left');
+    assert.deepEqual(
+      c.scheduler.region(R)!.peers!.map((p) => p.id),
+      [1],
+      'region 1 should have only peer 1 left',
+    );
     await c.mustPut('k1', 'v1');
     await c.mustEngineGetNone(2, 'k1');
 
@@ -117,9 +121,15 @@ test('a voter replaced through a joint configuration, and a learner promoted', T
     // majorities must agree; raft leaves the joint state by itself), then the demoted 3 is removed.
     // Store 4's promoted peer has taken 3's place as a voter: voters are now 1 and 4.
     const before = c.scheduler.region(R)!.regionEpoch!.confVer!;
-    await c.mustChangePeers(R, [{ changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: peer(3, 3) }, { changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: peer(2, 2) }]);
+    await c.mustChangePeers(R, [
+      { changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: peer(3, 3) },
+      { changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: peer(2, 2) },
+    ]);
     const mid = c.scheduler.region(R)!;
-    assert.ok((mid.regionEpoch!.confVer ?? 0) >= before + 3, `conf_ver ${mid.regionEpoch!.confVer} after entering and leaving the joint state (was ${before})`);
+    assert.ok(
+      (mid.regionEpoch!.confVer ?? 0) >= before + 3,
+      `conf_ver ${mid.regionEpoch!.confVer} after entering and leaving the joint state (was ${before})`,
+    );
     assert.ok(!mid.peers!.some((p) => p.role === metapb.PeerRole.IncomingVoter || p.role === metapb.PeerRole.DemotingVoter), 'still joint');
     await c.mustRemovePeer(R, peer(3, 3));
     await c.mustPut('c', '3');
@@ -148,16 +158,28 @@ const off = { unreliable: false, crash: false, partitions: false };
 const LONG = { timeout: 180_000 };
 test('ConfChangeRecover', LONG, () => generic({ name: 'ConfChangeRecover', nclients: 1, ...off, crash: true }));
 
-test('ConfChangeRecoverManyClients', LONG, () => generic({ name: 'ConfChangeRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }));
+test('ConfChangeRecoverManyClients', LONG, () =>
+  generic({ name: 'ConfChangeRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }),
+);
 
 test('ConfChangeUnreliable', LONG, () => generic({ name: 'ConfChangeUnreliable', nclients: 5, ...off, unreliable: true }));
 
-test('ConfChangeUnreliableRecover', LONG, () => generic({ name: 'ConfChangeUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true }));
+test('ConfChangeUnreliableRecover', LONG, () =>
+  generic({ name: 'ConfChangeUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true }),
+);
 
 test('ConfChangeSnapshotUnreliableRecover', LONG, () =>
   generic({ name: 'ConfChangeSnapshotUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true, maxRaftLog: 100 }),
 );
 
 test('ConfChangeSnapshotUnreliableRecoverConcurrentPartition', LONG, () =>
-  generic({ name: 'ConfChangeSnapshotUnreliableRecoverConcurrentPartition', nclients: 5, ...off, unreliable: true, crash: true, partitions: true, maxRaftLog: 100 }),
+  generic({
+    name: 'ConfChangeSnapshotUnreliableRecoverConcurrentPartition',
+    nclients: 5,
+    ...off,
+    unreliable: true,
+    crash: true,
+    partitions: true,
+    maxRaftLog: 100,
+  }),
 );

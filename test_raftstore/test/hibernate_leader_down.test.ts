@@ -29,9 +29,16 @@ async function until(what: string, timeoutMs: number, check: () => string | null
   }
 }
 
-test('1,000 hibernating regions elect new leaders without client traffic when their leaders\' store dies', { timeout: 400_000 }, async () => {
+test("1,000 hibernating regions elect new leaders without client traffic when their leaders' store dies", {
+  timeout: 400_000,
+}, async () => {
   const splitKeys = Array.from({ length: N - 1 }, (_, i) => key(i + 1));
-  const c = new Cluster({ stores: 3, name: 'HibernateLeaderDown', splitKeys, config: { raftBaseTickMs: TICK_MS, raftElectionTicks: ELECTION_TICKS } });
+  const c = new Cluster({
+    stores: 3,
+    name: 'HibernateLeaderDown',
+    splitKeys,
+    config: { raftBaseTickMs: TICK_MS, raftElectionTicks: ELECTION_TICKS },
+  });
   try {
     await c.start();
     await until('a leader in every region', 120_000, () => {
@@ -67,7 +74,9 @@ test('1,000 hibernating regions elect new leaders without client traffic when th
           const p = c.store(id)?.peer(r);
           if (!p) return [];
           const raft = p.raw.raft;
-          return [`store ${id} ${ROLES[raft.state] ?? raft.state}${p.hibernating ? ' asleep' : ''} term ${raft.term} leader ${raft.leaderId} vote ${raft.vote} elapsed ${raft.electionElapsed}/${raft.randomizedElectionTimeout} last ${raft.raftLog.lastIndex()}`];
+          return [
+            `store ${id} ${ROLES[raft.state] ?? raft.state}${p.hibernating ? ' asleep' : ''} term ${raft.term} leader ${raft.leaderId} vote ${raft.vote} elapsed ${raft.electionElapsed}/${raft.randomizedElectionTimeout} last ${raft.raftLog.lastIndex()}`,
+          ];
         })
         .join(', ');
     const asleep = (): number => c.storeIds().reduce((n, id) => n + (c.store(id)?.stats().hibernating ?? 0), 0);
@@ -86,7 +95,9 @@ test('1,000 hibernating regions elect new leaders without client traffic when th
         timeline.push(`${((Date.now() - t0) / 1000).toFixed(1)}s:${N - missing.length}`);
         nextMark += 1000;
       }
-      return missing.length ? `${missing.length} regions without a leader (over time: ${timeline.join(' ')}), e.g. ${missing.slice(0, 3).map(describe).join('; ')}` : null;
+      return missing.length
+        ? `${missing.length} regions without a leader (over time: ${timeline.join(' ')}), e.g. ${missing.slice(0, 3).map(describe).join('; ')}`
+        : null;
     });
     console.log(`regions with a leader over time: ${timeline.join(' ')}`);
     const seen = await until('the scheduler to know every new leader', BOUND_MS, () => {
@@ -105,7 +116,9 @@ test('1,000 hibernating regions elect new leaders without client traffic when th
   }
 });
 
-test('a live store reported unreachable: followers asleep for an election timeout elect at once, those just asleep keep their leader', { timeout: 120_000 }, async () => {
+test('a live store reported unreachable: followers asleep for an election timeout elect at once, those just asleep keep their leader', {
+  timeout: 120_000,
+}, async () => {
   // A long election timeout, so that "within one" and "at once" are far apart on a loaded machine.
   const electionMs = 100 * TICK_MS;
   const c = new Cluster({ stores: 3, name: 'HibernateFalseAlarm', config: { raftBaseTickMs: TICK_MS, raftElectionTicks: 100 } });
@@ -137,11 +150,18 @@ test('a live store reported unreachable: followers asleep for an election timeou
     const l2 = c.leaderOf(1)!;
     const t2 = term(l2.storeId!);
     for (const id of c.storeIds().filter((s) => s !== l2.storeId)) c.store(id)!.reportStoreUnreachable(l2.storeId!);
-    const elected = await until('a new leader elsewhere', 60_000, () => {
-      const l = c.leaderOf(1);
-      return l && l.storeId !== l2.storeId && term(l.storeId!) > t2 ? null : `leader ${JSON.stringify(l)}`;
-    }, 10);
-    console.log(`asleep for an election timeout (${electionMs} ms), the followers of a leader reported unreachable elected another in ${elected} ms`);
+    const elected = await until(
+      'a new leader elsewhere',
+      60_000,
+      () => {
+        const l = c.leaderOf(1);
+        return l && l.storeId !== l2.storeId && term(l.storeId!) > t2 ? null : `leader ${JSON.stringify(l)}`;
+      },
+      10,
+    );
+    console.log(
+      `asleep for an election timeout (${electionMs} ms), the followers of a leader reported unreachable elected another in ${elected} ms`,
+    );
     assert.ok(elected < electionMs, `the election took ${elected} ms: the followers waited for their election timers`);
     await until('the region asleep again', 60_000, () => (asleep() === 3 ? null : `${asleep()} of 3 peers asleep`));
     await c.mustGetEqual('k', 'v');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { raft_cmdpb } from '@tskv/proto';
-import { Cluster, bytesToString } from '../src/index.js';
+import { bytesToString, Cluster } from '../src/index.js';
 
 const CmdType = raft_cmdpb.CmdType;
 const b = (s: string): Uint8Array => Buffer.from(s);
@@ -13,7 +13,11 @@ const b = (s: string): Uint8Array => Buffer.from(s);
 test('a follower restarted inside the lease does not help elect another leader before it ends', { timeout: 60_000 }, async () => {
   // Election timeout 2 s (lease 1.6 s): room for a store restart inside the lease.
   // Hibernation off: an idle region going to sleep mid-test only adds noise.
-  const c = new Cluster({ stores: 3, name: 'lease-restart', config: { readMode: 'lease', raftElectionTicks: 40, hibernateRegions: false } });
+  const c = new Cluster({
+    stores: 3,
+    name: 'lease-restart',
+    config: { readMode: 'lease', raftElectionTicks: 40, hibernateRegions: false },
+  });
   try {
     await c.start();
     await c.mustPut('k', 'v0');
@@ -45,7 +49,10 @@ test('a follower restarted inside the lease does not help elect another leader b
     c.log(`store ${C} restarted ${Math.round(performance.now() - leaseFrom)} ms into L's lease`);
     // B's election timer may fire again at any moment: let it fire now.
     raftB.electionElapsed = raftB.randomizedElectionTimeout;
-    const put = (sid: number): raft_cmdpb.IRaftCmdRequest => ({ header: c.header(1, sid), requests: [{ cmdType: CmdType.Put, put: { key: b('k'), value: b('v1') } }] });
+    const put = (sid: number): raft_cmdpb.IRaftCmdRequest => ({
+      header: c.header(1, sid),
+      requests: [{ cmdType: CmdType.Put, put: { key: b('k'), value: b('v1') } }],
+    });
     // With C ignoring B, a new leader (B or C) is elected only after L's lease.
     const deadline = Date.now() + 15_000;
     let newLeader = 0;
@@ -60,8 +67,14 @@ test('a follower restarted inside the lease does not help elect another leader b
     const stillLeader = peerL.isLeader();
     const r = await c.call(L, get(), 1000);
     const value = r.header?.error ? undefined : bytesToString(r.responses?.[0]?.get?.value);
-    c.log(`v1 acknowledged by ${newLeader} ${Math.round(ackedAt)} ms into L's lease; read at L (leader when asked: ${stillLeader}): ${r.header?.error ? JSON.stringify(r.header.error) : value}`);
-    assert.notEqual(value, 'v0', `the old leader (store ${L}) answered the stale v0 after store ${newLeader} acknowledged v1 (${Math.round(ackedAt)} ms after L's lease began)`);
+    c.log(
+      `v1 acknowledged by ${newLeader} ${Math.round(ackedAt)} ms into L's lease; read at L (leader when asked: ${stillLeader}): ${r.header?.error ? JSON.stringify(r.header.error) : value}`,
+    );
+    assert.notEqual(
+      value,
+      'v0',
+      `the old leader (store ${L}) answered the stale v0 after store ${newLeader} acknowledged v1 (${Math.round(ackedAt)} ms after L's lease began)`,
+    );
     if (value !== undefined) assert.equal(value, 'v1');
     c.transport.clearFilters();
     await c.mustGetEqual('k', 'v1');

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import { findPeer } from '@tskv/util';
 import type { Filter } from '../src/index.js';
-import { Cluster, MessageType, bytesToString } from '../src/index.js';
+import { bytesToString, Cluster, MessageType } from '../src/index.js';
 
 const CmdType = raft_cmdpb.CmdType;
 const T = { timeout: 60_000 };
@@ -56,7 +56,10 @@ async function untilLeaseRead(c: Cluster, storeId: number): Promise<void> {
 
 /** Puts k=value at storeId, retrying until it is acknowledged there. */
 async function putAt(c: Cluster, storeId: number, value: string): Promise<void> {
-  const req = (): raft_cmdpb.IRaftCmdRequest => ({ header: c.header(1, storeId), requests: [{ cmdType: CmdType.Put, put: { key: b('k'), value: b(value) } }] });
+  const req = (): raft_cmdpb.IRaftCmdRequest => ({
+    header: c.header(1, storeId),
+    requests: [{ cmdType: CmdType.Put, put: { key: b('k'), value: b(value) } }],
+  });
   for (let i = 0; i < 200; i++) {
     const r = await c.call(storeId, req(), 500);
     if (!r.header?.error) return;
@@ -79,7 +82,11 @@ async function assertNotStale(c: Cluster, oldLeader: number, what: string): Prom
   const r = await c.call(oldLeader, get(c, oldLeader), 1000);
   const value = r.header?.error ? undefined : bytesToString(r.responses?.[0]?.get?.value);
   c.log(`read at the old leader (leader when asked: ${stillLeader}): ${r.header?.error ? JSON.stringify(r.header.error) : value}`);
-  assert.notEqual(value, 'v0', `${what}: the old leader (store ${oldLeader}) answered the stale v0 after v1 was acknowledged by the new leader`);
+  assert.notEqual(
+    value,
+    'v0',
+    `${what}: the old leader (store ${oldLeader}) answered the stale v0 after v1 was acknowledged by the new leader`,
+  );
   if (value !== undefined) assert.equal(value, 'v1');
 }
 

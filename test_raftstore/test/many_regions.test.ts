@@ -59,7 +59,10 @@ test('mustSplit: a region split by hand routes keys to the right side and keeps 
     await c.mustSplit('f');
     const regions = c.scheduler.allRegions();
     assert.equal(regions.length, 3);
-    assert.deepEqual(regions.map((r) => Buffer.from(r.startKey ?? []).toString()), ['', 'd', 'f']);
+    assert.deepEqual(
+      regions.map((r) => Buffer.from(r.startKey ?? []).toString()),
+      ['', 'd', 'f'],
+    );
     for (const k of ['a', 'c', 'e', 'g']) await c.mustGetEqual(k, k.toUpperCase());
     await c.mustPut('e', 'E2');
     await c.mustGetEqual('e', 'E2');

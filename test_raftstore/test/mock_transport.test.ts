@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RaftMessage } from '@tskv/raftstore';
 import { Prng } from '@tskv/util';
-import { MessageType, MockTransport, checkAppends, appendKey, appendValue } from '../src/index.js';
+import { appendKey, appendValue, checkAppends, MessageType, MockTransport } from '../src/index.js';
 
 function msg(from: number, to: number, type: MessageType = MessageType.MsgHeartbeat, regionId = 1): RaftMessage {
   return {
@@ -64,7 +64,15 @@ describe('MockTransport', () => {
   test('partition drops messages across groups only', async () => {
     const { t, ends, got } = net(4);
     t.partition([1, 2], [3]); // 4 is in neither group: a group of its own
-    for (const [f, to] of [[1, 2], [1, 3], [3, 1], [2, 4], [4, 3], [2, 1]] as const) ends.get(f)!.send(msg(f, to));
+    for (const [f, to] of [
+      [1, 2],
+      [1, 3],
+      [3, 1],
+      [2, 4],
+      [4, 3],
+      [2, 1],
+    ] as const)
+      ends.get(f)!.send(msg(f, to));
     await tick();
     assert.equal(got.get(2)!.length, 1);
     assert.equal(got.get(1)!.length, 1);
@@ -122,7 +130,10 @@ describe('MockTransport', () => {
     ends.get(1)!.send(msg(1, 3, MessageType.MsgHeartbeat));
     ends.get(1)!.send(msg(1, 2, MessageType.MsgAppend));
     await tick();
-    assert.deepEqual(got.get(3)!.map((m) => m.message!.msgType), [MessageType.MsgHeartbeat]);
+    assert.deepEqual(
+      got.get(3)!.map((m) => m.message!.msgType),
+      [MessageType.MsgHeartbeat],
+    );
     assert.equal(got.get(2)!.length, 2);
     t.clearFilters();
 
@@ -144,8 +155,14 @@ describe('MockTransport', () => {
 
   test('a store going down is reported to the stores that had sent to it', async () => {
     const t = new MockTransport(new Prng(1));
-    const told = new Map<number, number[]>([[1, []], [2, []], [3, []]]);
-    const ends = new Map([1, 2, 3].map((i) => [i, t.connect(i, { onRaftMessage: () => {}, reportStoreUnreachable: (s) => told.get(i)!.push(s) })]));
+    const told = new Map<number, number[]>([
+      [1, []],
+      [2, []],
+      [3, []],
+    ]);
+    const ends = new Map(
+      [1, 2, 3].map((i) => [i, t.connect(i, { onRaftMessage: () => {}, reportStoreUnreachable: (s) => told.get(i)!.push(s) })]),
+    );
     ends.get(1)!.send(msg(1, 2));
     ends.get(2)!.send(msg(2, 3));
     t.partition([1], [2, 3]);
@@ -155,7 +172,14 @@ describe('MockTransport', () => {
     assert.deepEqual(told.get(1), [], 'told synchronously');
     await tick();
     // Store 1 had sent to 2; store 3 had not (2's own stream to 3 died with it).
-    assert.deepEqual([...told], [[1, [2]], [2, []], [3, []]]);
+    assert.deepEqual(
+      [...told],
+      [
+        [1, [2]],
+        [2, []],
+        [3, []],
+      ],
+    );
     t.disconnect(3);
     await tick();
     assert.deepEqual(told.get(1), [2, 3]);

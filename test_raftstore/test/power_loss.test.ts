@@ -69,7 +69,10 @@ async function durableRegion(dir: string, regionId: number): Promise<DurableRegi
   try {
     const s = await e.kv.get('raft', regionStateKey(regionId));
     const r = await e.raft.get('raft', raftStateKey(regionId));
-    return { state: s ? raft_serverpb.RegionLocalState.decode(s) : undefined, raft: r ? raft_serverpb.RaftLocalState.decode(r) : undefined };
+    return {
+      state: s ? raft_serverpb.RegionLocalState.decode(s) : undefined,
+      raft: r ? raft_serverpb.RaftLocalState.decode(r) : undefined,
+    };
   } finally {
     await e.close();
   }
@@ -104,7 +107,10 @@ test('PowerLossSplit: a new region survives a power loss of every store with its
     for (const id of c.storeIds()) {
       const p = c.store(id)!.peer(right.id!);
       assert.ok(p && p.isInitialized(), `store ${id} does not host region ${right.id} after the restart`);
-      assert.ok(p.raw.raft.term >= terms.get(id)!, `store ${id}: region ${right.id} went back from term ${terms.get(id)} to ${p.raw.raft.term}`);
+      assert.ok(
+        p.raw.raft.term >= terms.get(id)!,
+        `store ${id}: region ${right.id} went back from term ${terms.get(id)} to ${p.raw.raft.term}`,
+      );
     }
     for (let i = 0; i < 20; i++) await c.mustGetEqual(`m${i}`, `v${i}`);
     await c.mustGetEqual('a', 'a0');
@@ -166,36 +172,40 @@ test('PowerLossOneStore: a store that loses power rejoins and catches up; nothin
   }
 });
 
-test('PowerLossSnapshot: a store that caught up by snapshot keeps it through a power loss, and so do the raft-log GC and the leader', T, async () => {
-  const c = new Cluster({ stores: 3, name: 'PowerLossSnapshot', powerLoss: true, config: { raftLogGcCountLimit: 10 } });
-  try {
-    await c.start();
-    await c.mustPut('k0', 'v0');
-    await c.mustEngineGetEqual(1, 'k0', 'v0');
-    c.transport.partition([1], [2, 3]);
-    for (let i = 1; i < 40; i++) await c.mustPut(`k${i}`, `v${i}`);
-    const leader = c.leaderOf()!;
-    const deadline = Date.now() + 10_000;
-    const s1Applied = c.store(1)!.peer(1)!.storage.applyState.appliedIndex;
-    while (c.store(leader.storeId!)!.peer(1)!.storage.applyState.truncatedIndex <= s1Applied) {
-      assert.ok(Date.now() < deadline, 'the leader never compacted its log past store 1');
-      await sleep(20);
+test(
+  'PowerLossSnapshot: a store that caught up by snapshot keeps it through a power loss, and so do the raft-log GC and the leader',
+  T,
+  async () => {
+    const c = new Cluster({ stores: 3, name: 'PowerLossSnapshot', powerLoss: true, config: { raftLogGcCountLimit: 10 } });
+    try {
+      await c.start();
+      await c.mustPut('k0', 'v0');
+      await c.mustEngineGetEqual(1, 'k0', 'v0');
+      c.transport.partition([1], [2, 3]);
+      for (let i = 1; i < 40; i++) await c.mustPut(`k${i}`, `v${i}`);
+      const leader = c.leaderOf()!;
+      const deadline = Date.now() + 10_000;
+      const s1Applied = c.store(1)!.peer(1)!.storage.applyState.appliedIndex;
+      while (c.store(leader.storeId!)!.peer(1)!.storage.applyState.truncatedIndex <= s1Applied) {
+        assert.ok(Date.now() < deadline, 'the leader never compacted its log past store 1');
+        await sleep(20);
+      }
+      const before = c.snapStats().applied;
+      c.transport.clearFilters();
+      await c.mustEngineGetEqual(1, 'k39', 'v39', 10_000);
+      assert.ok(c.snapStats().applied > before, 'store 1 caught up without a snapshot');
+      // Power goes on store 1 right after the snapshot, then on every store.
+      await c.crashStore(1);
+      await c.startStore(1);
+      for (let i = 0; i < 40; i++) await c.mustEngineGetEqual(1, `k${i}`, `v${i}`, 10_000);
+      await c.crashAll();
+      await c.startAll();
+      for (let i = 0; i < 40; i++) await c.mustGetEqual(`k${i}`, `v${i}`);
+      for (const id of c.storeIds()) await c.mustEngineGetEqual(id, 'k39', 'v39', 10_000);
+      assert.ok(c.crashStats.powerLosses >= 4);
+      c.assertHealthy();
+    } finally {
+      await c.shutdown();
     }
-    const before = c.snapStats().applied;
-    c.transport.clearFilters();
-    await c.mustEngineGetEqual(1, 'k39', 'v39', 10_000);
-    assert.ok(c.snapStats().applied > before, 'store 1 caught up without a snapshot');
-    // Power goes on store 1 right after the snapshot, then on every store.
-    await c.crashStore(1);
-    await c.startStore(1);
-    for (let i = 0; i < 40; i++) await c.mustEngineGetEqual(1, `k${i}`, `v${i}`, 10_000);
-    await c.crashAll();
-    await c.startAll();
-    for (let i = 0; i < 40; i++) await c.mustGetEqual(`k${i}`, `v${i}`);
-    for (const id of c.storeIds()) await c.mustEngineGetEqual(id, 'k39', 'v39', 10_000);
-    assert.ok(c.crashStats.powerLosses >= 4);
-    c.assertHealthy();
-  } finally {
-    await c.shutdown();
-  }
-});
+  },
+);

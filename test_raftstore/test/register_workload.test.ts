@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Prng } from '@tskv/util';
-import { ClusterRequestError, RegisterHistory, type Key } from '../src/index.js';
+import { ClusterRequestError, type Key, RegisterHistory } from '../src/index.js';
 
 type Fault = 'none' | 'stale' | 'double-apply' | 'lose-ambiguous';
 

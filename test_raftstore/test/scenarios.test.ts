@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { raft_cmdpb } from '@tskv/proto';
 import { findPeer } from '@tskv/util';
-import { Cluster, ELECTION_TIMEOUT_MS, GenericOptions, bytesToString, runGeneric } from '../src/index.js';
+import { bytesToString, Cluster, ELECTION_TIMEOUT_MS, type GenericOptions, runGeneric } from '../src/index.js';
 
 const ROUND_MS = 5000;
 const TIMEOUT = { timeout: 180_000 };
@@ -70,16 +70,23 @@ test('OnePartition', TIMEOUT, async () => {
     // The minority keeps the old value: it sees no new write.
     for (const s of minority) await c.mustEngineGetEqual(s, 'k1', 'v1');
     await sleep(300);
-    for (const s of minority) assert.equal(bytesToString(await c.engineGet(s, 'k1')), 'v1', `minority store ${s} saw a write across the partition`);
+    for (const s of minority)
+      assert.equal(bytesToString(await c.engineGet(s, 'k1')), 'v1', `minority store ${s} saw a write across the partition`);
     // And it serves no stale read: the deposed leader must not answer k1 = v1.
     const peerOnOld = findPeer(region, oldLeader)!;
     const resp = await c.call(
       oldLeader,
-      { header: { regionId: 1, peer: peerOnOld, regionEpoch: region.regionEpoch }, requests: [{ cmdType: raft_cmdpb.CmdType.Get, get: { key: Buffer.from('k1') } }] },
+      {
+        header: { regionId: 1, peer: peerOnOld, regionEpoch: region.regionEpoch },
+        requests: [{ cmdType: raft_cmdpb.CmdType.Get, get: { key: Buffer.from('k1') } }],
+      },
       1500,
     );
     assert.ok(resp.header?.error, `the old leader in the minority served a read: ${JSON.stringify(resp.responses)}`);
-    assert.ok(resp.header.error.notLeader || resp.header.error.timeout, `unexpected error from the old leader: ${JSON.stringify(resp.header.error)}`);
+    assert.ok(
+      resp.header.error.notLeader || resp.header.error.timeout,
+      `unexpected error from the old leader: ${JSON.stringify(resp.header.error)}`,
+    );
     // Check quorum: the deposed leader steps down once it has not heard a quorum for an election timeout.
     const deadline = Date.now() + 4 * ELECTION_TIMEOUT_MS;
     while (c.store(oldLeader)!.peer(1)!.isLeader() && Date.now() < deadline) await sleep(20);

@@ -17,7 +17,11 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
 }
 
 test('heartbeats carry region size, pending peers and store stats', TIMEOUT, async () => {
-  const c = new Cluster({ stores: 3, name: 'Heartbeats', config: { splitCheckTickMs: 100, regionSplitCheckDiff: 1, raftLogGcCountLimit: 10 } });
+  const c = new Cluster({
+    stores: 3,
+    name: 'Heartbeats',
+    config: { splitCheckTickMs: 100, regionSplitCheckDiff: 1, raftLogGcCountLimit: 10 },
+  });
   try {
     await c.start();
     for (let i = 0; i < 30; i++) await c.mustPut(`k${i}`, 'x'.repeat(100));

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { test } from 'node:test';
-import { raft_serverpb } from '@tskv/proto';
 import { regionStateKey } from '@tskv/engine';
+import { raft_serverpb } from '@tskv/proto';
 import { Cluster, CorruptSnapshotFilter, type Filter } from '../src/index.js';
 
 const TIMEOUT = { timeout: 60_000 };
@@ -61,42 +61,46 @@ function flipMiddleByte(path: string): void {
   }
 }
 
-test('a generated snapshot file damaged on disk before it is sent: the send fails, the snapshot is generated again, the follower catches up', TIMEOUT, async () => {
-  const c = new Cluster({ stores: 3, name: 'DamagedGenFile', config: { raftLogGcCountLimit: 10 } });
-  try {
-    await c.start();
-    await c.waitForLeader();
-    const leader = c.leaderOf()!.storeId!;
-    const lagging = c.storeIds().find((id) => id !== leader)!;
-    await fallBehind(c, lagging, 40);
-    let damaged = 0;
-    // The first chunk (the message) is handed over before the sender opens any file: damaging
-    // the file then is "between generation and send".
-    const damage: Filter = {
-      name: 'damage the generated default.sst once',
-      before: () => true,
-      onSnapshotChunk: (chunk, index, msg) => {
-        if (index !== 0 || damaged > 0) return chunk;
-        const md = msg.message!.snapshot!.metadata!;
-        const key = { regionId: Number(msg.regionId), term: Number(md.term), index: Number(md.index) };
-        flipMiddleByte(c.store(msg.fromPeer!.storeId!)!.snapshotFiles('gen', key).cfs.default);
-        damaged++;
-        return chunk;
-      },
-    };
-    c.transport.addFilter(damage);
-    await c.mustEngineGetEqual(lagging, 'key0039', 'v39', 20_000);
-    await c.mustEngineGetEqual(lagging, 'key0000', 'v0', 1000);
-    assert.equal(damaged, 1, 'no file was damaged: the test did not test anything');
-    const sender = c.store(leader)!.stats().snap;
-    assert.ok(sender.sendFailed >= 1, `the damaged snapshot was sent: ${JSON.stringify(sender)}`);
-    assert.ok(sender.generated >= 2, `the snapshot was not generated again: ${JSON.stringify(sender)}`);
-    assert.ok(c.store(lagging)!.stats().snap.applied >= 1);
-    c.assertHealthy();
-  } finally {
-    await c.shutdown();
-  }
-});
+test(
+  'a generated snapshot file damaged on disk before it is sent: the send fails, the snapshot is generated again, the follower catches up',
+  TIMEOUT,
+  async () => {
+    const c = new Cluster({ stores: 3, name: 'DamagedGenFile', config: { raftLogGcCountLimit: 10 } });
+    try {
+      await c.start();
+      await c.waitForLeader();
+      const leader = c.leaderOf()!.storeId!;
+      const lagging = c.storeIds().find((id) => id !== leader)!;
+      await fallBehind(c, lagging, 40);
+      let damaged = 0;
+      // The first chunk (the message) is handed over before the sender opens any file: damaging
+      // the file then is "between generation and send".
+      const damage: Filter = {
+        name: 'damage the generated default.sst once',
+        before: () => true,
+        onSnapshotChunk: (chunk, index, msg) => {
+          if (index !== 0 || damaged > 0) return chunk;
+          const md = msg.message!.snapshot!.metadata!;
+          const key = { regionId: Number(msg.regionId), term: Number(md.term), index: Number(md.index) };
+          flipMiddleByte(c.store(msg.fromPeer!.storeId!)!.snapshotFiles('gen', key).cfs.default);
+          damaged++;
+          return chunk;
+        },
+      };
+      c.transport.addFilter(damage);
+      await c.mustEngineGetEqual(lagging, 'key0039', 'v39', 20_000);
+      await c.mustEngineGetEqual(lagging, 'key0000', 'v0', 1000);
+      assert.equal(damaged, 1, 'no file was damaged: the test did not test anything');
+      const sender = c.store(leader)!.stats().snap;
+      assert.ok(sender.sendFailed >= 1, `the damaged snapshot was sent: ${JSON.stringify(sender)}`);
+      assert.ok(sender.generated >= 2, `the snapshot was not generated again: ${JSON.stringify(sender)}`);
+      assert.ok(c.store(lagging)!.stats().snap.applied >= 1);
+      c.assertHealthy();
+    } finally {
+      await c.shutdown();
+    }
+  },
+);
 
 test('a store killed while applying a snapshot finishes it at restart', TIMEOUT, async () => {
   // Tiny apply batches: the apply takes many writes, and the kill lands between two of them.

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { raftLogRange } from '@tskv/engine';
-import { Cluster, GenericOptions, runGeneric } from '../src/index.js';
+import { Cluster, type GenericOptions, runGeneric } from '../src/index.js';
 
 const ROUND_MS = 5000;
 const TIMEOUT = { timeout: 180_000 };
@@ -43,7 +43,10 @@ test('OneSnapshot', TIMEOUT, async () => {
     const leader = c.leaderOf()!;
     const leaderState = c.store(leader.storeId!)!.peer(1)!.storage.applyState;
     const s1Applied = c.store(1)!.peer(1)!.storage.applyState.appliedIndex;
-    assert.ok(leaderState.truncatedIndex > s1Applied, `the leader did not compact past store 1 (truncated ${leaderState.truncatedIndex}, store 1 applied ${s1Applied})`);
+    assert.ok(
+      leaderState.truncatedIndex > s1Applied,
+      `the leader did not compact past store 1 (truncated ${leaderState.truncatedIndex}, store 1 applied ${s1Applied})`,
+    );
     const before = c.snapStats();
     c.transport.clearFilters();
 
@@ -69,11 +72,18 @@ test('OneSnapshot', TIMEOUT, async () => {
       const store = c.store(id)!;
       await store.logGcIdle();
       const st = store.peer(1)!.storage.applyState;
-      assert.ok(st.appliedIndex - st.truncatedIndex <= 2 * limit, `store ${id}: applied ${st.appliedIndex}, truncated ${st.truncatedIndex}`);
+      assert.ok(
+        st.appliedIndex - st.truncatedIndex <= 2 * limit,
+        `store ${id}: applied ${st.appliedIndex}, truncated ${st.truncatedIndex}`,
+      );
       const { start } = raftLogRange(1, 0);
       const { start: end } = raftLogRange(1, st.truncatedIndex + 1);
       const left = await c.engines(id)!.raft.collect('raft', start, end);
-      assert.equal(left.length, 0, `store ${id}: ${left.length} log entries at or below truncated index ${st.truncatedIndex} are still on disk`);
+      assert.equal(
+        left.length,
+        0,
+        `store ${id}: ${left.length} log entries at or below truncated index ${st.truncatedIndex} are still on disk`,
+      );
       assert.ok(st.truncatedIndex > 5, `store ${id}: the log was never compacted`);
     }
     c.assertHealthy();
@@ -84,11 +94,15 @@ test('OneSnapshot', TIMEOUT, async () => {
 
 test('SnapshotRecover', TIMEOUT, () => generic({ name: 'SnapshotRecover', nclients: 1, ...off, crash: true }));
 
-test('SnapshotRecoverManyClients', TIMEOUT, () => generic({ name: 'SnapshotRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }));
+test('SnapshotRecoverManyClients', TIMEOUT, () =>
+  generic({ name: 'SnapshotRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }),
+);
 
 test('SnapshotUnreliable', TIMEOUT, () => generic({ name: 'SnapshotUnreliable', nclients: 5, ...off, unreliable: true }));
 
-test('SnapshotUnreliableRecover', TIMEOUT, () => generic({ name: 'SnapshotUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true }));
+test('SnapshotUnreliableRecover', TIMEOUT, () =>
+  generic({ name: 'SnapshotUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true }),
+);
 
 test('SnapshotUnreliableRecoverConcurrentPartition', TIMEOUT, () =>
   generic({ name: 'SnapshotUnreliableRecoverConcurrentPartition', nclients: 5, ...off, unreliable: true, crash: true, partitions: true }),

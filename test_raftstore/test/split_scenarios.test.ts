@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { raft_cmdpb } from '@tskv/proto';
-import { Cluster, GenericOptions, bytesToString, runGeneric } from '../src/index.js';
+import { bytesToString, Cluster, type GenericOptions, runGeneric } from '../src/index.js';
 
 const TIMEOUT = { timeout: 180_000 };
 const b = (s: string): Uint8Array => Buffer.from(s);
@@ -23,7 +23,8 @@ test('OneSplit', TIMEOUT, async () => {
     c.transport.clearFilters();
 
     const deadline = Date.now() + 10_000;
-    while (c.scheduler.regionByKey(b('k1'))!.region.id === c.scheduler.regionByKey(b('k2'))!.region.id && Date.now() < deadline) await sleep(50);
+    while (c.scheduler.regionByKey(b('k1'))!.region.id === c.scheduler.regionByKey(b('k2'))!.region.id && Date.now() < deadline)
+      await sleep(50);
     const left = c.scheduler.regionByKey(b('k1'))!.region;
     const right = c.scheduler.regionByKey(b('k2'))!.region;
     assert.notEqual(left.id, right.id, 'the region did not split');
@@ -49,7 +50,8 @@ test('OneSplit', TIMEOUT, async () => {
     for (const id of c.storeIds()) {
       const ranges = c.store(id)!.rangeIndex();
       assert.ok(ranges.length >= 2, `store ${id} knows ${ranges.length} ranges`);
-      for (let i = 1; i < ranges.length; i++) assert.ok(Buffer.compare(ranges[i - 1]!.end, ranges[i]!.start) <= 0, `store ${id}: ranges overlap`);
+      for (let i = 1; i < ranges.length; i++)
+        assert.ok(Buffer.compare(ranges[i - 1]!.end, ranges[i]!.start) <= 0, `store ${id}: ranges overlap`);
     }
     c.assertHealthy();
   } finally {
@@ -69,16 +71,37 @@ const off = { unreliable: false, crash: false, partitions: false };
 
 test('SplitRecover', TIMEOUT, () => generic({ name: 'SplitRecover', nclients: 1, ...off, crash: true }));
 
-test('SplitRecoverManyClients', TIMEOUT, () => generic({ name: 'SplitRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }));
+test('SplitRecoverManyClients', TIMEOUT, () =>
+  generic({ name: 'SplitRecoverManyClients', nclients: 20, ...off, crash: true, crashMode: 'powerloss' }),
+);
 
 test('SplitUnreliable', TIMEOUT, () => generic({ name: 'SplitUnreliable', nclients: 5, ...off, unreliable: true }));
 
-test('SplitUnreliableRecover', TIMEOUT, () => generic({ name: 'SplitUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true }));
+test('SplitUnreliableRecover', TIMEOUT, () =>
+  generic({ name: 'SplitUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true }),
+);
 
 test('SplitConfChangeSnapshotUnreliableRecover', TIMEOUT, () =>
-  generic({ name: 'SplitConfChangeSnapshotUnreliableRecover', nclients: 5, ...off, unreliable: true, crash: true, confchange: true, maxRaftLog: 100 }),
+  generic({
+    name: 'SplitConfChangeSnapshotUnreliableRecover',
+    nclients: 5,
+    ...off,
+    unreliable: true,
+    crash: true,
+    confchange: true,
+    maxRaftLog: 100,
+  }),
 );
 
 test('SplitConfChangeSnapshotUnreliableRecoverConcurrentPartition', TIMEOUT, () =>
-  generic({ name: 'SplitConfChangeSnapshotUnreliableRecoverConcurrentPartition', nclients: 5, ...off, unreliable: true, crash: true, partitions: true, confchange: true, maxRaftLog: 100 }),
+  generic({
+    name: 'SplitConfChangeSnapshotUnreliableRecoverConcurrentPartition',
+    nclients: 5,
+    ...off,
+    unreliable: true,
+    crash: true,
+    partitions: true,
+    confchange: true,
+    maxRaftLog: 100,
+  }),
 );

@@ -5,19 +5,29 @@
 //
 // Exit codes: 0 done, 1 a failure (a process died, a setup step failed), 2 bad flags,
 // 130 interrupted (Ctrl-C; everything started is stopped first).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir, loadavg } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessCluster, UnexpectedExit } from '@tskv/cluster';
 import { ArgsError, type BenchOptions, cells, connectionsFor, parseArgs } from '../src/args.js';
 import { EtcdCluster, ensureEtcd, etcdVersion } from '../src/etcd/cluster.js';
 import { runGoCell } from '../src/etcd/go_driver.js';
-import { type GoTool, ensureGoTool } from '../src/etcd/go_tool.js';
+import { ensureGoTool, type GoTool } from '../src/etcd/go_tool.js';
 import { EtcdSystem } from '../src/etcd/system.js';
 import { KeySpace } from '../src/keyspace.js';
-import { DOCS_HEADING, cpuTable, describeRun, docsSection, machine, replaceSection, resultsTable, runLine, saturationNotes } from '../src/report.js';
-import { type RunResult, preload, runCell } from '../src/runner.js';
+import {
+  cpuTable,
+  DOCS_HEADING,
+  describeRun,
+  docsSection,
+  machine,
+  replaceSection,
+  resultsTable,
+  runLine,
+  saturationNotes,
+} from '../src/report.js';
+import { preload, type RunResult, runCell } from '../src/runner.js';
 import { TskvSystem } from '../src/tskv.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -28,7 +38,9 @@ try {
   o = parseArgs(process.argv.slice(2), join(REPO, 'docs/benchmarks.md'));
 } catch (e) {
   if (e instanceof ArgsError) {
-    (e.exitCode === 0 ? process.stdout : process.stderr).write(e.exitCode === 0 ? e.message : `bench-cluster: ${e.message}\n(see --help)\n`);
+    (e.exitCode === 0 ? process.stdout : process.stderr).write(
+      e.exitCode === 0 ? e.message : `bench-cluster: ${e.message}\n(see --help)\n`,
+    );
     process.exit(e.exitCode);
   }
   throw e;
@@ -81,7 +93,9 @@ async function main(): Promise<void> {
   const list = cells(o);
   const systems = o.compare ? 2 : 1;
   const estS = list.length * systems * (o.warmupS + o.durationS);
-  log(`bench-cluster: ${list.length} cells × ${systems} system${systems > 1 ? 's' : ''}, ${o.warmupS} s warm-up + ${o.durationS} s each: about ${Math.ceil(estS / 60)} min of runs plus setup; data in ${root}`);
+  log(
+    `bench-cluster: ${list.length} cells × ${systems} system${systems > 1 ? 's' : ''}, ${o.warmupS} s warm-up + ${o.durationS} s each: about ${Math.ceil(estS / 60)} min of runs plus setup; data in ${root}`,
+  );
 
   let etcdSys: EtcdSystem | null = null;
   let goTool: GoTool | null = null;
@@ -89,14 +103,19 @@ async function main(): Promise<void> {
     if (o.etcdDriver !== 'node') {
       goTool = ensureGoTool(log);
       if (!goTool && o.etcdDriver === 'go') throw new Error("--etcd-driver go: etcd's benchmark tool could not be built (see above)");
-      if (!goTool) log("bench-cluster: note: etcd's own benchmark tool is not available: etcd is driven by the Node loops (grpc-js), which limit its figures at 64+ clients");
+      if (!goTool)
+        log(
+          "bench-cluster: note: etcd's own benchmark tool is not available: etcd is driven by the Node loops (grpc-js), which limit its figures at 64+ clients",
+        );
     }
     mach.etcdDriver = goTool ? `etcd's tools/benchmark ${goTool.version} (Go)` : 'the Node loops (grpc-js)';
     log(`  etcd driver: ${goTool ? `${goTool.bin} (etcd ${goTool.version}'s tools/benchmark)` : 'the Node loops'}`);
     const bin = ensureEtcd(o.etcdBin, log);
     etcd = new EtcdCluster(join(root, 'etcd'), bin);
     await etcd.start();
-    log(`  etcd ${etcdVersion(bin)}: 3 members up (${etcd.members.map((m) => m.clientAddr).join(', ')}), leader ${etcd.members[etcd.leader]!.name}`);
+    log(
+      `  etcd ${etcdVersion(bin)}: 3 members up (${etcd.members.map((m) => m.clientAddr).join(', ')}), leader ${etcd.members[etcd.leader]!.name}`,
+    );
     etcdSys = new EtcdSystem(etcd, ks, o.etcdEndpoints);
   }
 
@@ -107,7 +126,17 @@ async function main(): Promise<void> {
     if (!mine.length) continue;
     log(`regions ${regions || '(as found)'}:`);
     if (o.attach) tskv = await TskvSystem.attach(o.attach, ks, o.pids);
-    else tskv = await TskvSystem.start({ dir: join(root, `tskv-r${regions}`), keys: ks, regions, maxValueSize: maxValue, batchSize: o.batchSize, log, onUnexpectedExit, onCluster: (c) => (startingCluster = c) });
+    else
+      tskv = await TskvSystem.start({
+        dir: join(root, `tskv-r${regions}`),
+        keys: ks,
+        regions,
+        maxValueSize: maxValue,
+        batchSize: o.batchSize,
+        log,
+        onUnexpectedExit,
+        onCluster: (c) => (startingCluster = c),
+      });
     startingCluster = null;
     checkAbort();
     const values = [...new Set(mine.map((c) => c.valueSize))];
@@ -131,9 +160,27 @@ async function main(): Promise<void> {
           checkAbort();
           const processes = [...tskv.processes(), ...(etcd?.pids() ?? []), { name: 'bench', pid: process.pid }];
           const timing = { warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 };
-          const r = sys === etcdSys && goTool
-            ? await runGoCell(etcdSys, { bin: goTool.bin, cell, connections: connectionsFor(cell.clients, o), batchSize: o.batchSize, timing, keys: ks, signal: abort.signal })
-            : await runCell(sys, { cell, connections: connectionsFor(cell.clients, o), threads: o.threads, batchSize: o.batchSize, timing, keys: ks, processes, signal: abort.signal });
+          const r =
+            sys === etcdSys && goTool
+              ? await runGoCell(etcdSys, {
+                  bin: goTool.bin,
+                  cell,
+                  connections: connectionsFor(cell.clients, o),
+                  batchSize: o.batchSize,
+                  timing,
+                  keys: ks,
+                  signal: abort.signal,
+                })
+              : await runCell(sys, {
+                  cell,
+                  connections: connectionsFor(cell.clients, o),
+                  threads: o.threads,
+                  batchSize: o.batchSize,
+                  timing,
+                  keys: ks,
+                  processes,
+                  signal: abort.signal,
+                });
           checkAbort();
           results.push(r);
           log(`  ${runLine(r)}`);
@@ -164,7 +211,14 @@ let runOpts: BenchOptions = o;
 let date = started.toISOString();
 if (o.fromJson) {
   // Only render a saved run: tables, and the docs section with --write-docs.
-  const saved = JSON.parse(readFileSync(o.fromJson, 'utf8')) as { command: string; date: string; machine: typeof mach; options: BenchOptions; complete: boolean; results: RunResult[] };
+  const saved = JSON.parse(readFileSync(o.fromJson, 'utf8')) as {
+    command: string;
+    date: string;
+    machine: typeof mach;
+    options: BenchOptions;
+    complete: boolean;
+    results: RunResult[];
+  };
   results.push(...saved.results);
   Object.assign(mach, saved.machine);
   command = saved.command;
@@ -191,17 +245,39 @@ if (o.fromJson) {
 }
 
 if (results.length) {
-  process.stdout.write(`\n${resultsTable(results)}\n\nCPU % of one core per process over the measured period; the load generator ("bench") and its event-loop delay:\n\n${cpuTable(results)}\n`);
+  process.stdout.write(
+    `\n${resultsTable(results)}\n\nCPU % of one core per process over the measured period; the load generator ("bench") and its event-loop delay:\n\n${cpuTable(results)}\n`,
+  );
   const notes = saturationNotes(results, mach.cores);
   if (notes.length) process.stdout.write(`\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
   if (runOpts.json) {
-    writeFileSync(runOpts.json, `${JSON.stringify({ command, date, machine: mach, options: { ...o, argv: undefined }, complete: code === 0, results }, null, 2)}\n`);
+    writeFileSync(
+      runOpts.json,
+      `${JSON.stringify({ command, date, machine: mach, options: { ...o, argv: undefined }, complete: code === 0, results }, null, 2)}\n`,
+    );
     log(`bench-cluster: results in ${runOpts.json}`);
   }
   if (runOpts.writeDocs && code === 0) {
     const file = runOpts.writeDocs;
     const doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
-    writeFileSync(file, replaceSection(doc, docsSection({ command, date: date.slice(0, 10), machine: mach, results, description: describeRun(runOpts, mach.cores, results.filter((r) => r.system === 'etcd').map((r) => r.driver ?? 'node')), notes })));
+    writeFileSync(
+      file,
+      replaceSection(
+        doc,
+        docsSection({
+          command,
+          date: date.slice(0, 10),
+          machine: mach,
+          results,
+          description: describeRun(
+            runOpts,
+            mach.cores,
+            results.filter((r) => r.system === 'etcd').map((r) => r.driver ?? 'node'),
+          ),
+          notes,
+        }),
+      ),
+    );
     log(`bench-cluster: "${DOCS_HEADING.slice(3)}" written to ${file}`);
   } else if (runOpts.writeDocs) log('bench-cluster: the run did not complete: docs not written');
 }

@@ -42,7 +42,10 @@ export interface BenchOptions {
 }
 
 export class ArgsError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
     super(message);
     this.name = 'ArgsError';
   }
@@ -50,11 +53,15 @@ export class ArgsError extends Error {
 
 function intList(name: string, min: number, max: number): (v: string) => number[] {
   return (v) => {
-    const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const parts = v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     if (parts.length === 0) throw new ArgsError(`${name}: expected a comma-separated list of integers, got "${v}"`);
     const out = parts.map((s) => {
       const n = Number(s);
-      if (!Number.isInteger(n) || n < min || n > max) throw new ArgsError(`${name}: each value must be an integer in [${min}, ${max}], got "${s}"`);
+      if (!Number.isInteger(n) || n < min || n > max)
+        throw new ArgsError(`${name}: each value must be an integer in [${min}, ${max}], got "${s}"`);
       return n;
     });
     return [...new Set(out)];
@@ -72,20 +79,27 @@ function int(name: string, min: number, max: number): (v: string) => number {
 function seconds(name: string, min: number): (v: string) => number {
   return (v) => {
     const n = Number(v);
-    if (!Number.isFinite(n) || n < min || n > 3600) throw new ArgsError(`${name} must be a number of seconds in [${min}, 3600], got "${v}"`);
+    if (!Number.isFinite(n) || n < min || n > 3600)
+      throw new ArgsError(`${name} must be a number of seconds in [${min}, 3600], got "${v}"`);
     return n;
   };
 }
 
 function workloadList(v: string): Workload[] {
-  const parts = v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const parts = v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   if (parts.length === 0) throw new ArgsError(`--workloads: expected a list of ${WORKLOADS.join(', ')}`);
-  for (const p of parts) if (!(WORKLOADS as readonly string[]).includes(p)) throw new ArgsError(`--workloads: unknown workload "${p}" (known: ${WORKLOADS.join(', ')})`);
+  for (const p of parts)
+    if (!(WORKLOADS as readonly string[]).includes(p))
+      throw new ArgsError(`--workloads: unknown workload "${p}" (known: ${WORKLOADS.join(', ')})`);
   return [...new Set(parts)] as Workload[];
 }
 
 function hostPort(v: string): string {
-  if (!/^[^\s:]+:\d+$/.test(v) && !/^\[[^\]]+\]:\d+$/.test(v)) throw new ArgsError(`--attach: expected host:port of the scheduler, got "${v}"`);
+  if (!/^[^\s:]+:\d+$/.test(v) && !/^\[[^\]]+\]:\d+$/.test(v))
+    throw new ArgsError(`--attach: expected host:port of the scheduler, got "${v}"`);
   return v;
 }
 
@@ -101,31 +115,109 @@ export const QUICK: Partial<Record<'clients' | 'values' | 'regions' | 'warmup' |
 
 export function buildCommand(): Command {
   return new Command('bench-cluster')
-    .description('Cluster benchmark: a load generator against a real tskv cluster (scheduler + 3 stores as processes), optionally side by side with a 3-member etcd')
-    .addOption(new Option('--clients <list>', 'concurrent request loops per run').argParser(intList('--clients', 1, 100_000)).default([1, 64, 256], '1,64,256'))
-    .addOption(new Option('--values <list>', 'value sizes in bytes').argParser(intList('--values', 1, 1024 * 1024)).default([100, 1024], '100,1024'))
-    .addOption(new Option('--workloads <list>', `workloads (${WORKLOADS.join(', ')})`).argParser(workloadList).default([...WORKLOADS], WORKLOADS.join(',')))
-    .addOption(new Option('--regions <list>', 'pre-split the key space into this many regions (one fresh cluster per count)').argParser(intList('--regions', 1, 4096)).default([1, 16, 128], '1,16,128'))
-    .addOption(new Option('--full-matrix', 'every workload × clients × values at every region count (default: those at the first count; at the others every workload at the largest client count and the first value size)').default(false))
+    .description(
+      'Cluster benchmark: a load generator against a real tskv cluster (scheduler + 3 stores as processes), optionally side by side with a 3-member etcd',
+    )
+    .addOption(
+      new Option('--clients <list>', 'concurrent request loops per run')
+        .argParser(intList('--clients', 1, 100_000))
+        .default([1, 64, 256], '1,64,256'),
+    )
+    .addOption(
+      new Option('--values <list>', 'value sizes in bytes').argParser(intList('--values', 1, 1024 * 1024)).default([100, 1024], '100,1024'),
+    )
+    .addOption(
+      new Option('--workloads <list>', `workloads (${WORKLOADS.join(', ')})`)
+        .argParser(workloadList)
+        .default([...WORKLOADS], WORKLOADS.join(',')),
+    )
+    .addOption(
+      new Option('--regions <list>', 'pre-split the key space into this many regions (one fresh cluster per count)')
+        .argParser(intList('--regions', 1, 4096))
+        .default([1, 16, 128], '1,16,128'),
+    )
+    .addOption(
+      new Option(
+        '--full-matrix',
+        'every workload × clients × values at every region count (default: those at the first count; at the others every workload at the largest client count and the first value size)',
+      ).default(false),
+    )
     .addOption(new Option('--warmup <s>', 'warm-up seconds before each measured period').argParser(seconds('--warmup', 0)).default(3))
     .addOption(new Option('--duration <s>', 'measured seconds per run').argParser(seconds('--duration', 0.1)).default(10))
-    .addOption(new Option('--connections <n>', 'connections per run (RawClient instances / etcd gRPC channels), shared round-robin by the loops (default: one per --clients-per-connection loops)').argParser(int('--connections', 1, 10_000)))
-    .addOption(new Option('--clients-per-connection <n>', 'loops per connection when --connections is not given').argParser(int('--clients-per-connection', 1, 100_000)).default(64))
-    .addOption(new Option('--threads <n>', 'load generator threads (worker_threads): the loops and connections are split over them (each thread has at least one connection)').argParser(int('--threads', 1, 64)).default(1))
+    .addOption(
+      new Option(
+        '--connections <n>',
+        'connections per run (RawClient instances / etcd gRPC channels), shared round-robin by the loops (default: one per --clients-per-connection loops)',
+      ).argParser(int('--connections', 1, 10_000)),
+    )
+    .addOption(
+      new Option('--clients-per-connection <n>', 'loops per connection when --connections is not given')
+        .argParser(int('--clients-per-connection', 1, 100_000))
+        .default(64),
+    )
+    .addOption(
+      new Option(
+        '--threads <n>',
+        'load generator threads (worker_threads): the loops and connections are split over them (each thread has at least one connection)',
+      )
+        .argParser(int('--threads', 1, 64))
+        .default(1),
+    )
     .addOption(new Option('--batch-size <n>', 'keys per batch-put request').argParser(int('--batch-size', 1, 10_000)).default(64))
-    .addOption(new Option('--keys <n>', 'size of the key space (written before the runs; gets read it)').argParser(int('--keys', 64, 10_000_000)).default(20_000))
-    .addOption(new Option('--attach <addr>', 'use a running cluster: its scheduler address (no pre-split, nothing started or stopped)').argParser(hostPort))
-    .addOption(new Option('--pids <list>', 'with --attach: pids of the cluster processes, for CPU %').argParser(intList('--pids', 1, 2 ** 31 - 1)).default([], ''))
+    .addOption(
+      new Option('--keys <n>', 'size of the key space (written before the runs; gets read it)')
+        .argParser(int('--keys', 64, 10_000_000))
+        .default(20_000),
+    )
+    .addOption(
+      new Option('--attach <addr>', 'use a running cluster: its scheduler address (no pre-split, nothing started or stopped)').argParser(
+        hostPort,
+      ),
+    )
+    .addOption(
+      new Option('--pids <list>', 'with --attach: pids of the cluster processes, for CPU %')
+        .argParser(intList('--pids', 1, 2 ** 31 - 1))
+        .default([], ''),
+    )
     .addOption(new Option('--compare <system>', 'run the same workload against another system, cell by cell').choices(['etcd']))
-    .addOption(new Option('--etcd-bin <path>', 'the etcd command (installed with apt-get install -y etcd-server if "etcd" is missing)').default('etcd'))
-    .addOption(new Option('--etcd-endpoints <mode>', 'etcd connections: all to the leader, or round-robin over the members').choices(['leader', 'all']).default('leader'))
-    .addOption(new Option('--etcd-driver <driver>', "what drives etcd: go (etcd's own benchmark tool, built once from Debian packages into ~/.cache/tskv-bench), node (the harness's loops over grpc-js), auto (go if it can be had, else node with a note)").choices(['go', 'node', 'auto']).default('auto'))
+    .addOption(
+      new Option('--etcd-bin <path>', 'the etcd command (installed with apt-get install -y etcd-server if "etcd" is missing)').default(
+        'etcd',
+      ),
+    )
+    .addOption(
+      new Option('--etcd-endpoints <mode>', 'etcd connections: all to the leader, or round-robin over the members')
+        .choices(['leader', 'all'])
+        .default('leader'),
+    )
+    .addOption(
+      new Option(
+        '--etcd-driver <driver>',
+        "what drives etcd: go (etcd's own benchmark tool, built once from Debian packages into ~/.cache/tskv-bench), node (the harness's loops over grpc-js), auto (go if it can be had, else node with a note)",
+      )
+        .choices(['go', 'node', 'auto'])
+        .default('auto'),
+    )
     .addOption(new Option('--json <file>', 'write every result as JSON'))
-    .addOption(new Option('--write-docs [file]', 'write the results into the "Cluster benchmark (bench:cluster)" section of docs/benchmarks.md (or file)'))
+    .addOption(
+      new Option(
+        '--write-docs [file]',
+        'write the results into the "Cluster benchmark (bench:cluster)" section of docs/benchmarks.md (or file)',
+      ),
+    )
     .addOption(new Option('--data-dir <dir>', 'where the temporary data directory is created (default: the OS temp dir)'))
     .addOption(new Option('--keep-data', 'keep the data directory (logs, data) at the end').default(false))
-    .addOption(new Option('--from-json <file>', 'do not run: print the tables of a saved --json file (and write the docs section with --write-docs)'))
-    .addOption(new Option('--quick', 'a ~1 minute smoke run: clients 1,64; values 100; regions 1,16; warm-up 1 s; 3 s per run; 5,000 keys').default(false))
+    .addOption(
+      new Option(
+        '--from-json <file>',
+        'do not run: print the tables of a saved --json file (and write the docs section with --write-docs)',
+      ),
+    )
+    .addOption(
+      new Option('--quick', 'a ~1 minute smoke run: clients 1,64; values 100; regions 1,16; warm-up 1 s; 3 s per run; 5,000 keys').default(
+        false,
+      ),
+    )
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeOut: () => {}, writeErr: () => {} });
@@ -149,14 +241,16 @@ export function parseArgs(args: string[], defaultDocs = 'docs/benchmarks.md'): B
   }
   const o = cmd.opts();
   const quick = !!o.quick;
-  const pick = <T>(name: keyof typeof QUICK): T => (quick && cmd.getOptionValueSource(name) === 'default' ? (QUICK[name] as T) : (o[name] as T));
+  const pick = <T>(name: keyof typeof QUICK): T =>
+    quick && cmd.getOptionValueSource(name) === 'default' ? (QUICK[name] as T) : (o[name] as T);
   const attach: string | null = o.attach ?? null;
   const pids: number[] = o.pids ?? [];
   if (pids.length && !attach) throw new ArgsError('--pids needs --attach (a started cluster knows its pids)');
   const regionsGiven = cmd.getOptionValueSource('regions') !== 'default';
   let regions = pick<number[]>('regions');
   if (attach) {
-    if (regionsGiven) throw new ArgsError('--regions cannot be used with --attach: a running cluster is measured as it is (its region count is reported)');
+    if (regionsGiven)
+      throw new ArgsError('--regions cannot be used with --attach: a running cluster is measured as it is (its region count is reported)');
     regions = [0]; // 0: as found
   }
   const writeDocs = o.writeDocs === undefined ? null : o.writeDocs === true ? defaultDocs : String(o.writeDocs);
@@ -210,7 +304,8 @@ export function cells(o: Pick<BenchOptions, 'regions' | 'values' | 'workloads' |
     const full = ri === 0 || o.fullMatrix;
     const values = full ? o.values : [o.values[0]!];
     const clients = full ? o.clients : [maxClients];
-    for (const valueSize of values) for (const workload of o.workloads) for (const c of clients) out.push({ workload, valueSize, regions, clients: c });
+    for (const valueSize of values)
+      for (const workload of o.workloads) for (const c of clients) out.push({ workload, valueSize, regions, clients: c });
   });
   return out;
 }

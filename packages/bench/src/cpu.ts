@@ -18,7 +18,10 @@ export function parseProcStat(text: string): CpuTimes {
   const close = text.lastIndexOf(')');
   if (close < 0) throw new Error('not a /proc/<pid>/stat line');
   // After ") ": field 3 (state) is at index 0, so field n is at index n - 3.
-  const f = text.slice(close + 2).trim().split(/\s+/);
+  const f = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const utime = Number(f[14 - 3]);
   const stime = Number(f[15 - 3]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error('bad /proc/<pid>/stat fields');
@@ -64,7 +67,12 @@ export class CpuSampler {
   private t0 = 0;
   private readonly before = new Map<string, CpuTimes | null>();
 
-  constructor(private readonly procs: NamedPid[], private readonly now: () => number = () => performance.now(), private readonly read: (pid: number) => CpuTimes | null = readCpuTimes, private readonly hz = clockTicks()) {}
+  constructor(
+    private readonly procs: NamedPid[],
+    private readonly now: () => number = () => performance.now(),
+    private readonly read: (pid: number) => CpuTimes | null = readCpuTimes,
+    private readonly hz = clockTicks(),
+  ) {}
 
   start(): void {
     this.t0 = this.now();

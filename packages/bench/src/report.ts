@@ -79,7 +79,10 @@ export function driverOf(r: RunResult): 'node' | 'go' {
 
 /** One line per run, for the progress output. */
 export function runLine(r: RunResult): string {
-  const cpu = Object.entries(r.cpu).filter(([, v]) => v !== null && (v as number) >= 0.5).map(([k, v]) => `${k} ${fmtCpu(v)}`).join(', ');
+  const cpu = Object.entries(r.cpu)
+    .filter(([, v]) => v !== null && (v as number) >= 0.5)
+    .map(([k, v]) => `${k} ${fmtCpu(v)}`)
+    .join(', ');
   const unit = r.workload === 'batch-put' ? 'keys/s' : 'ops/s';
   const sys = r.system === 'etcd' ? `etcd[${driverOf(r)}]` : r.system;
   return `${sys.padEnd(4)} ${r.workload.padEnd(9)} ${String(r.valueSize).padStart(5)} B  regions ${regionsLabel(r).padEnd(4)} clients ${String(r.clients).padStart(4)}: ${fmtInt(rate(r)).padStart(8)} ${unit}  p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  errors ${r.errors}  | CPU%: ${cpu} | loop p99 ${fmtMs(r.loopDelay.p99)} ms`;
@@ -109,14 +112,38 @@ export function resultsTable(results: RunResult[]): string {
   const head = ['workload', 'value B', 'regions', 'clients', 'conns', 'tskv ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err'];
   if (compare) head.push('etcd driver', 'etcd ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err', 'tskv/etcd');
   const rows = ps.map(({ tskv: t, etcd: e }) => {
-    const row = [workloadLabel(t.workload, t.batchSize), String(t.valueSize), regionsLabel(t), String(t.clients), String(t.connections), fmtInt(rate(t)), fmtMs(t.latency.p50), fmtMs(t.latency.p99), fmtMs(t.latency.p999), String(t.errors)];
+    const row = [
+      workloadLabel(t.workload, t.batchSize),
+      String(t.valueSize),
+      regionsLabel(t),
+      String(t.clients),
+      String(t.connections),
+      fmtInt(rate(t)),
+      fmtMs(t.latency.p50),
+      fmtMs(t.latency.p99),
+      fmtMs(t.latency.p999),
+      String(t.errors),
+    ];
     if (compare) {
-      if (e) row.push(driverOf(e), fmtInt(rate(e)), fmtMs(e.latency.p50), fmtMs(e.latency.p99), fmtMs(e.latency.p999), String(e.errors), rate(e) > 0 ? `${(rate(t) / rate(e)).toFixed(2)}` : '-');
+      if (e)
+        row.push(
+          driverOf(e),
+          fmtInt(rate(e)),
+          fmtMs(e.latency.p50),
+          fmtMs(e.latency.p99),
+          fmtMs(e.latency.p999),
+          String(e.errors),
+          rate(e) > 0 ? `${(rate(t) / rate(e)).toFixed(2)}` : '-',
+        );
       else row.push('-', '-', '-', '-', '-', '-', '-');
     }
     return row;
   });
-  return table(head, rows, head.map((_, i) => i !== 0));
+  return table(
+    head,
+    rows,
+    head.map((_, i) => i !== 0),
+  );
 }
 
 function cpuCell(r: RunResult | null, names: string[]): string {
@@ -133,11 +160,25 @@ export function cpuTable(results: RunResult[]): string {
   if (compare) head.push('etcd driver', `etcd CPU% ${eNames.join(' / ')}`, 'total', 'bench CPU%', 'bench loop p99 ms');
   const sum = (r: RunResult | null, names: string[]): string => (r ? fmtCpu(names.reduce((a, n) => a + (r.cpu[n] ?? 0), 0)) : '-');
   const rows = ps.map(({ tskv: t, etcd: e }) => {
-    const row = [workloadLabel(t.workload, t.batchSize), String(t.valueSize), regionsLabel(t), String(t.clients), cpuCell(t, tNames), sum(t, tNames), fmtCpu(t.cpu.bench), fmtMs(t.loopDelay.p99)];
-    if (compare) row.push(e ? driverOf(e) : '-', cpuCell(e, eNames), sum(e, eNames), e ? fmtCpu(e.cpu.bench) : '-', e ? fmtMs(e.loopDelay.p99) : '-');
+    const row = [
+      workloadLabel(t.workload, t.batchSize),
+      String(t.valueSize),
+      regionsLabel(t),
+      String(t.clients),
+      cpuCell(t, tNames),
+      sum(t, tNames),
+      fmtCpu(t.cpu.bench),
+      fmtMs(t.loopDelay.p99),
+    ];
+    if (compare)
+      row.push(e ? driverOf(e) : '-', cpuCell(e, eNames), sum(e, eNames), e ? fmtCpu(e.cpu.bench) : '-', e ? fmtMs(e.loopDelay.p99) : '-');
     return row;
   });
-  return table(head, rows, head.map((_, i) => i !== 0));
+  return table(
+    head,
+    rows,
+    head.map((_, i) => i !== 0),
+  );
 }
 
 /** Short name of a run: "etcd put 100 B ×256 (16 regions)". */
@@ -164,8 +205,12 @@ export function saturationNotes(results: RunResult[], cores: number): string[] {
     if (r.errors > 0) errors.push(`${runName(r)}: ${r.errors} errors, e.g. ${r.errorSample}`);
   }
   const notes: string[] = [];
-  if (saturated.length) notes.push(`The load generator was saturated (over 90% of a core per thread): the figure is a lower bound: ${saturated.join('; ')}.`);
-  if (late.length) notes.push(`The load generator's event loop was late by more than 50 ms at p99 (busy with bursts of responses, or waiting for a core), so it may have limited the figure: ${late.join('; ')}.`);
+  if (saturated.length)
+    notes.push(`The load generator was saturated (over 90% of a core per thread): the figure is a lower bound: ${saturated.join('; ')}.`);
+  if (late.length)
+    notes.push(
+      `The load generator's event loop was late by more than 50 ms at p99 (busy with bursts of responses, or waiting for a core), so it may have limited the figure: ${late.join('; ')}.`,
+    );
   if (cpuBound.length) notes.push(`All ${cores} cores were busy with the measured processes (CPU-bound): ${cpuBound.join('; ')}.`);
   notes.push(...errors);
   return notes;
@@ -221,7 +266,14 @@ export function replaceSection(doc: string, section: string, heading = DOCS_HEAD
 }
 
 /** The paragraphs of the docs section that say how the figures were made. */
-export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'> & { threads?: number }, cores: number, etcdDrivers: ('node' | 'go')[] = ['node']): string[] {
+export function describeRun(
+  o: Pick<
+    BenchOptions,
+    'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'
+  > & { threads?: number },
+  cores: number,
+  etcdDrivers: ('node' | 'go')[] = ['node'],
+): string[] {
   const conns = o.connections ? `${o.connections} per run, fixed` : `one per ${o.clientsPerConnection} loops`;
   const tskv = o.attach
     ? `tskv: an attached cluster (${o.attach}), measured as it was.`
@@ -231,7 +283,9 @@ export function describeRun(o: Pick<BenchOptions, 'warmupS' | 'durationS' | 'con
   const goEtcd = `driven by etcd's own benchmark tool (go.etcd.io/etcd/tools/benchmark of the same etcd version, built from Debian's packages; rows with "go" as driver): \`put\` (random keys of the same length, ${o.keys.toLocaleString('en-US')} of them), \`range KEY --consistency l\` (linearizable; the tool reads one preloaded key), \`txn-put --txn-ops ${o.batchSize}\` (consecutive keys) with the row's --clients and --conns, connections to the ${to}; as the tool runs a fixed --total, a cell is a short probe, a warm-up run of about ${o.warmupS} s at the probe's rate, then the measured run with --total set for about ${o.durationS} s at the warm-up's rate (the measured period is the tool's own Total, latency percentiles are the tool's); "bench CPU%" of those rows is the tool's CPU (all its threads) and the etcd CPU is sampled over the tool's lifetime`;
   const drivers = [...new Set(etcdDrivers)];
   const how = drivers.length === 2 ? `${goEtcd}; rows with "node" as driver: ${nodeEtcd}` : drivers[0] === 'go' ? goEtcd : nodeEtcd;
-  const etcd = o.compare ? ` etcd: 3 members on loopback with default settings (fsync per write), ${how}; its history is compacted after each run. Each cell runs tskv, then etcd, before the next cell.` : '';
+  const etcd = o.compare
+    ? ` etcd: 3 members on loopback with default settings (fsync per write), ${how}; its history is compacted after each run. Each cell runs tskv, then etcd, before the next cell.`
+    : '';
   return [
     `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the benchmark process${(o.threads ?? 1) > 1 ? ` (spread over ${o.threads} worker threads, each with its own connections)` : ' (one event loop)'}, sharing "conns" connections (${conns}; a connection is a RawClient with its own stream per store, or one etcd gRPC channel). ${tskv}${etcd} Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; "tskv/etcd" is the ratio of the throughputs.`,
     '',

@@ -121,7 +121,15 @@ export class LoadLoops {
   private loops: Promise<void>[] = [];
   private readonly values: Uint8Array[];
 
-  constructor(private readonly conns: KvConn[], private readonly workload: Cell['workload'], valueSize: number, private readonly batchSize: number, private readonly ks: KeySpace, private readonly ranges: IndexRange[], private readonly count: number) {
+  constructor(
+    private readonly conns: KvConn[],
+    private readonly workload: Cell['workload'],
+    valueSize: number,
+    private readonly batchSize: number,
+    private readonly ks: KeySpace,
+    private readonly ranges: IndexRange[],
+    private readonly count: number,
+  ) {
     this.values = ks.values(valueSize);
   }
 
@@ -199,7 +207,10 @@ export class LoadLoops {
       errors: this.errors,
       warmupErrors: this.warmupErrors,
       errorSample: this.errorSample,
-      loopDelay: d.count > 0 ? { mean: ms(d.mean), p50: ms(d.percentile(50)), p99: ms(d.percentile(99)), max: ms(d.max) } : { mean: NaN, p50: NaN, p99: NaN, max: NaN },
+      loopDelay:
+        d.count > 0
+          ? { mean: ms(d.mean), p50: ms(d.percentile(50)), p99: ms(d.percentile(99)), max: ms(d.max) }
+          : { mean: NaN, p50: NaN, p99: NaN, max: NaN },
     };
   }
 }
@@ -253,7 +264,17 @@ async function startThreads(sys: SystemUnderTest, o: RunOptions, threads: number
   const shares = threadShares(o.cell.clients, o.connections, threads);
   let first = 0;
   const workers = shares.map((s) => {
-    const job: ThreadJob = { target: sys.target(), workload: o.cell.workload, valueSize: o.cell.valueSize, batchSize: o.batchSize, keys: o.keys.size, ranges: sys.batchRanges(), loops: s.loops, connections: s.connections, firstConnection: first };
+    const job: ThreadJob = {
+      target: sys.target(),
+      workload: o.cell.workload,
+      valueSize: o.cell.valueSize,
+      batchSize: o.batchSize,
+      keys: o.keys.size,
+      ranges: sys.batchRanges(),
+      loops: s.loops,
+      connections: s.connections,
+      firstConnection: first,
+    };
     first += s.connections;
     return new Worker(new URL('./worker.js', import.meta.url), { workerData: job });
   });
@@ -270,10 +291,12 @@ async function startThreads(sys: SystemUnderTest, o: RunOptions, threads: number
       w.once('message', onMsg);
       w.once('error', onErr);
     });
-  const ready = await Promise.allSettled(workers.map(async (w) => {
-    const m = await next(w);
-    if (m.type !== 'ready') throw new Error(`generator thread: ${m.error ?? m.type}`);
-  }));
+  const ready = await Promise.allSettled(
+    workers.map(async (w) => {
+      const m = await next(w);
+      if (m.type !== 'ready') throw new Error(`generator thread: ${m.error ?? m.type}`);
+    }),
+  );
   const bad = ready.find((r) => r.status === 'rejected') as PromiseRejectedResult | undefined;
   if (bad) {
     await Promise.all(workers.map((w) => w.terminate()));
@@ -285,13 +308,15 @@ async function startThreads(sys: SystemUnderTest, o: RunOptions, threads: number
     measure: () => workers.forEach((w) => w.postMessage('measure')),
     endMeasure: () => workers.forEach((w) => w.postMessage('endMeasure')),
     stop: async () => {
-      const results = await Promise.all(workers.map(async (w) => {
-        const p = next(w);
-        w.postMessage('stop');
-        const m = await p;
-        if (m.type !== 'result' || !m.result) throw new Error(`generator thread: ${m.error ?? m.type}`);
-        return m.result;
-      }));
+      const results = await Promise.all(
+        workers.map(async (w) => {
+          const p = next(w);
+          w.postMessage('stop');
+          const m = await p;
+          if (m.type !== 'result' || !m.result) throw new Error(`generator thread: ${m.error ?? m.type}`);
+          return m.result;
+        }),
+      );
       await Promise.all(workers.map((w) => w.terminate()));
       return results;
     },
@@ -375,7 +400,12 @@ export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunR
  * Writes every key of the key space with values of this size: batches of consecutive keys,
  * `inflight` batches at a time over the given connections. A failed batch is retried (5 times).
  */
-export async function preload(conns: KvConn[], ks: KeySpace, valueSize: number, o: { batchSize: number; inflight?: number; indices?: number[] } = { batchSize: 64 }): Promise<void> {
+export async function preload(
+  conns: KvConn[],
+  ks: KeySpace,
+  valueSize: number,
+  o: { batchSize: number; inflight?: number; indices?: number[] } = { batchSize: 64 },
+): Promise<void> {
   const values = ks.values(valueSize);
   const idx = o.indices ?? Array.from({ length: ks.size }, (_, i) => i);
   let next = 0;

@@ -58,5 +58,8 @@ export function tskvClient(schedulerAddr: string): Promise<RawClient> {
 export async function connectTarget(t: TargetSpec, n: number, first = 0): Promise<KvConn[]> {
   if (t.kind === 'tskv') return Promise.all(Array.from({ length: n }, async () => new TskvConn(await tskvClient(t.schedulerAddr))));
   const m = t.members;
-  return Array.from({ length: n }, (_, i) => new EtcdConn(new EtcdClient(t.endpoints === 'leader' ? m[t.leader]! : m[(t.leader + first + i) % m.length]!)));
+  return Array.from(
+    { length: n },
+    (_, i) => new EtcdConn(new EtcdClient(t.endpoints === 'leader' ? m[t.leader]! : m[(t.leader + first + i) % m.length]!)),
+  );
 }

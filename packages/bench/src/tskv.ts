@@ -13,8 +13,8 @@ import { ProcessCluster, type UnexpectedExit } from '@tskv/cluster';
 import { PdClient } from '@tskv/rpc';
 import type { NamedPid } from './cpu.js';
 import type { IndexRange, KeySpace } from './keyspace.js';
-import { type KvConn, type SystemUnderTest, preload } from './runner.js';
-import { type TargetSpec, TskvConn, connectTarget, tskvClient } from './targets.js';
+import { type KvConn, preload, type SystemUnderTest } from './runner.js';
+import { connectTarget, type TargetSpec, TskvConn, tskvClient } from './targets.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -39,7 +39,12 @@ export class TskvSystem implements SystemUnderTest {
   /** What pre-splitting took (for the record). */
   splitInfo: Record<string, unknown> = {};
 
-  private constructor(readonly schedulerAddr: string, private readonly ks: KeySpace, readonly cluster: ProcessCluster | null, private readonly attachedPids: number[] = []) {}
+  private constructor(
+    readonly schedulerAddr: string,
+    private readonly ks: KeySpace,
+    readonly cluster: ProcessCluster | null,
+    private readonly attachedPids: number[] = [],
+  ) {}
 
   /** Uses a running cluster as it is. */
   static async attach(schedulerAddr: string, ks: KeySpace, pids: number[]): Promise<TskvSystem> {
@@ -60,8 +65,18 @@ export class TskvSystem implements SystemUnderTest {
     // splits only above 1.5 pieces, so the pieces stay as they are.
     const splitSize = perRegion * pair;
     const splitting = o.regions > 1;
-    writeFileSync(storeJson, JSON.stringify(splitting ? { regionSplitSize: splitSize, regionMaxSize: Math.floor(splitSize * 1.5), splitCheckTickMs: 500 } : {}));
-    const cluster = new ProcessCluster({ dataDir: join(o.dir, 'cluster'), stores: 3, schedulerPort: 0, basePort: 0, configDir, detached: true });
+    writeFileSync(
+      storeJson,
+      JSON.stringify(splitting ? { regionSplitSize: splitSize, regionMaxSize: Math.floor(splitSize * 1.5), splitCheckTickMs: 500 } : {}),
+    );
+    const cluster = new ProcessCluster({
+      dataDir: join(o.dir, 'cluster'),
+      stores: 3,
+      schedulerPort: 0,
+      basePort: 0,
+      configDir,
+      detached: true,
+    });
     cluster.on('unexpected-exit', o.onUnexpectedExit);
     o.onCluster?.(cluster);
     const t0 = Date.now();
@@ -79,7 +94,12 @@ export class TskvSystem implements SystemUnderTest {
       await Promise.all([1, 2, 3].map((i) => cluster.stopStore(i)));
       await Promise.all([1, 2, 3].map((i) => cluster.startStore(i)));
       await cluster.waitUntilReady({ timeoutMs: 120_000 });
-      s.splitInfo = { splitSize, regionMaxSize: Math.floor(splitSize * 1.5), splitSeconds: splitS, restartSeconds: (Date.now() - t2) / 1000 };
+      s.splitInfo = {
+        splitSize,
+        regionMaxSize: Math.floor(splitSize * 1.5),
+        splitSeconds: splitS,
+        restartSeconds: (Date.now() - t2) / 1000,
+      };
       o.log(`  tskv: stores restarted with the default config in ${((Date.now() - t2) / 1000).toFixed(1)} s`);
     }
     await s.waitBalanced(o.log);
@@ -140,7 +160,9 @@ export class TskvSystem implements SystemUnderTest {
         }
         if (Date.now() - lastLog > 5000) {
           lastLog = Date.now();
-          log(`  tskv: waiting for balanced leaders: ${ov.regions.length} regions, leaders per store ${JSON.stringify(ov.leadersPerStore)}`);
+          log(
+            `  tskv: waiting for balanced leaders: ${ov.regions.length} regions, leaders per store ${JSON.stringify(ov.leadersPerStore)}`,
+          );
         }
         await sleep(1000);
       }
@@ -180,7 +202,10 @@ export class TskvSystem implements SystemUnderTest {
 
   processes(): NamedPid[] {
     if (!this.cluster) return this.attachedPids.map((pid) => ({ name: `pid${pid}`, pid }));
-    return this.cluster.processes().filter((p) => p.pid).map((p) => ({ name: p.name === 'scheduler' ? 'scheduler' : p.name, pid: p.pid! }));
+    return this.cluster
+      .processes()
+      .filter((p) => p.pid)
+      .map((p) => ({ name: p.name === 'scheduler' ? 'scheduler' : p.name, pid: p.pid! }));
   }
 
   describe(): Record<string, unknown> {

@@ -1,7 +1,7 @@
 // A load generator thread: makes its own connections from the job (workerData), then follows the
 // main thread's messages: start, measure, endMeasure, stop (answers its LoopsResult).
 import { parentPort, workerData } from 'node:worker_threads';
-import { type ThreadJob, loopsOf } from './runner.js';
+import { loopsOf, type ThreadJob } from './runner.js';
 import { connectTarget } from './targets.js';
 
 const job = workerData as ThreadJob;
@@ -14,10 +14,13 @@ try {
     else if (m === 'measure') loops.measure();
     else if (m === 'endMeasure') loops.endMeasure();
     else if (m === 'stop') {
-      void loops.stop().then((result) => {
-        for (const c of conns) c.close();
-        port.postMessage({ type: 'result', result });
-      }, (e: unknown) => port.postMessage({ type: 'error', error: String(e) }));
+      void loops.stop().then(
+        (result) => {
+          for (const c of conns) c.close();
+          port.postMessage({ type: 'result', result });
+        },
+        (e: unknown) => port.postMessage({ type: 'error', error: String(e) }),
+      );
     }
   });
   port.postMessage({ type: 'ready' });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { ArgsError, cells, connectionsFor, parseArgs } from '../src/args.js';
 import { threadShares } from '../src/runner.js';
 
@@ -28,7 +28,27 @@ test('defaults', () => {
 });
 
 test('lists, numbers, compare, docs and json', () => {
-  const o = parseArgs(['--clients', '4, 8,8', '--values=10', '--regions', '1,128', '--warmup', '0.5', '--duration', '2', '--compare', 'etcd', '--write-docs', '--json', 'out.json', '--workloads', 'get'], '/d.md');
+  const o = parseArgs(
+    [
+      '--clients',
+      '4, 8,8',
+      '--values=10',
+      '--regions',
+      '1,128',
+      '--warmup',
+      '0.5',
+      '--duration',
+      '2',
+      '--compare',
+      'etcd',
+      '--write-docs',
+      '--json',
+      'out.json',
+      '--workloads',
+      'get',
+    ],
+    '/d.md',
+  );
   assert.deepEqual(o.clients, [4, 8]);
   assert.deepEqual(o.values, [10]);
   assert.deepEqual(o.regions, [1, 128]);
@@ -66,10 +86,27 @@ test('--attach: regions as found, --pids only with it', () => {
 });
 
 test('bad flags are ArgsErrors with exit code 2; --help is exit code 0', () => {
-  for (const bad of [['--clients', '0'], ['--clients', 'a,b'], ['--values', ''], ['--workloads', 'scan'], ['--compare', 'redis'], ['--duration', '-1'], ['--nope'], ['extra'], ['--connections', '1.5']]) {
-    assert.throws(() => parseArgs(bad), (e: unknown) => e instanceof ArgsError && e.exitCode === 2, bad.join(' '));
+  for (const bad of [
+    ['--clients', '0'],
+    ['--clients', 'a,b'],
+    ['--values', ''],
+    ['--workloads', 'scan'],
+    ['--compare', 'redis'],
+    ['--duration', '-1'],
+    ['--nope'],
+    ['extra'],
+    ['--connections', '1.5'],
+  ]) {
+    assert.throws(
+      () => parseArgs(bad),
+      (e: unknown) => e instanceof ArgsError && e.exitCode === 2,
+      bad.join(' '),
+    );
   }
-  assert.throws(() => parseArgs(['--help']), (e: unknown) => e instanceof ArgsError && e.exitCode === 0 && /--compare/.test(e.message));
+  assert.throws(
+    () => parseArgs(['--help']),
+    (e: unknown) => e instanceof ArgsError && e.exitCode === 0 && /--compare/.test(e.message),
+  );
 });
 
 test('cells: the full matrix at the first region count, the largest client count at the others', () => {
@@ -77,19 +114,37 @@ test('cells: the full matrix at the first region count, the largest client count
   const cs = cells(o);
   assert.equal(cs.length, 18 + 3 + 3);
   assert.deepEqual(cs[0], { workload: 'put', valueSize: 100, regions: 1, clients: 1 });
-  assert.deepEqual(cs.slice(18).map((c) => `${c.regions}/${c.workload}/${c.clients}/${c.valueSize}`), ['16/put/256/100', '16/get/256/100', '16/batch-put/256/100', '128/put/256/100', '128/get/256/100', '128/batch-put/256/100']);
+  assert.deepEqual(
+    cs.slice(18).map((c) => `${c.regions}/${c.workload}/${c.clients}/${c.valueSize}`),
+    ['16/put/256/100', '16/get/256/100', '16/batch-put/256/100', '128/put/256/100', '128/get/256/100', '128/batch-put/256/100'],
+  );
   assert.equal(cells({ ...o, fullMatrix: true }).length, 54);
 });
 
 test('connections: one per 64 loops by default, or fixed, never more than the loops', () => {
   const d = { connections: null, clientsPerConnection: 64 };
-  assert.deepEqual([1, 64, 65, 256].map((c) => connectionsFor(c, d)), [1, 1, 2, 4]);
-  assert.deepEqual([1, 64, 256].map((c) => connectionsFor(c, { connections: 8, clientsPerConnection: 64 })), [1, 8, 8]);
+  assert.deepEqual(
+    [1, 64, 65, 256].map((c) => connectionsFor(c, d)),
+    [1, 1, 2, 4],
+  );
+  assert.deepEqual(
+    [1, 64, 256].map((c) => connectionsFor(c, { connections: 8, clientsPerConnection: 64 })),
+    [1, 8, 8],
+  );
 });
 
 test('threads: loops and connections split evenly, at least one connection each, never more threads than loops', () => {
-  assert.deepEqual(threadShares(256, 4, 2), [{ loops: 128, connections: 2 }, { loops: 128, connections: 2 }]);
-  assert.deepEqual(threadShares(64, 1, 2), [{ loops: 32, connections: 1 }, { loops: 32, connections: 1 }]);
-  assert.deepEqual(threadShares(5, 3, 2), [{ loops: 3, connections: 2 }, { loops: 2, connections: 1 }]);
+  assert.deepEqual(threadShares(256, 4, 2), [
+    { loops: 128, connections: 2 },
+    { loops: 128, connections: 2 },
+  ]);
+  assert.deepEqual(threadShares(64, 1, 2), [
+    { loops: 32, connections: 1 },
+    { loops: 32, connections: 1 },
+  ]);
+  assert.deepEqual(threadShares(5, 3, 2), [
+    { loops: 3, connections: 2 },
+    { loops: 2, connections: 1 },
+  ]);
   assert.deepEqual(threadShares(1, 1, 4), [{ loops: 1, connections: 1 }]);
 });

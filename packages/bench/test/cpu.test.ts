@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { CpuSampler, cpuPercent, parseProcStat, readCpuTimes } from '../src/cpu.js';
 
 const stat = (comm: string, utime: number, stime: number): string =>
@@ -22,8 +22,20 @@ test('cpuPercent: ticks over wall time, as % of one core', () => {
 
 test('CpuSampler: per process, null when a process cannot be read', () => {
   let now = 0;
-  const ticks = new Map<number, number>([[1, 0], [2, 1000]]);
-  const s = new CpuSampler([{ name: 'a', pid: 1 }, { name: 'b', pid: 2 }, { name: 'gone', pid: 3 }], () => now, (pid) => (ticks.has(pid) ? { utime: ticks.get(pid)!, stime: 0 } : null), 100);
+  const ticks = new Map<number, number>([
+    [1, 0],
+    [2, 1000],
+  ]);
+  const s = new CpuSampler(
+    [
+      { name: 'a', pid: 1 },
+      { name: 'b', pid: 2 },
+      { name: 'gone', pid: 3 },
+    ],
+    () => now,
+    (pid) => (ticks.has(pid) ? { utime: ticks.get(pid)!, stime: 0 } : null),
+    100,
+  );
   s.start();
   now = 2000;
   ticks.set(1, 100); // 1 s of CPU in 2 s

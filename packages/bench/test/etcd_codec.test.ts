@@ -1,6 +1,7 @@
 // The handwritten etcd codec against protobufjs loading the same schema (src/etcd/proto.ts).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import protobuf from 'protobufjs';
 import * as codec from '../src/etcd/codec.js';
 import { ETCD_PROTO } from '../src/etcd/proto.js';
@@ -12,37 +13,60 @@ const big = (n: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => 
 const long = (x: unknown): string => String(x);
 
 test('PutRequest and RangeRequest decode with protobufjs', () => {
-  const put = T('PutRequest').decode(codec.encodePutRequest(b('bench/00000001'), big(1024))) as unknown as { key: Uint8Array; value: Uint8Array };
+  const put = T('PutRequest').decode(codec.encodePutRequest(b('bench/00000001'), big(1024))) as unknown as {
+    key: Uint8Array;
+    value: Uint8Array;
+  };
   assert.deepEqual(Buffer.from(put.key), Buffer.from('bench/00000001'));
   assert.deepEqual(Buffer.from(put.value), Buffer.from(big(1024)));
   const empty = T('PutRequest').decode(codec.encodePutRequest(b('k'), new Uint8Array(0))) as unknown as { value: Uint8Array };
   assert.equal(empty.value.length, 0);
-  const r = T('RangeRequest').toObject(T('RangeRequest').decode(codec.encodeRangeRequest(b('a'), { rangeEnd: b('z'), limit: 300, serializable: true })), { longs: String });
-  assert.deepEqual({ ...r, key: Buffer.from(r.key).toString(), rangeEnd: Buffer.from(r.rangeEnd).toString() }, { key: 'a', rangeEnd: 'z', limit: '300', serializable: true });
+  const r = T('RangeRequest').toObject(
+    T('RangeRequest').decode(codec.encodeRangeRequest(b('a'), { rangeEnd: b('z'), limit: 300, serializable: true })),
+    { longs: String },
+  );
+  assert.deepEqual(
+    { ...r, key: Buffer.from(r.key).toString(), rangeEnd: Buffer.from(r.rangeEnd).toString() },
+    { key: 'a', rangeEnd: 'z', limit: '300', serializable: true },
+  );
   const lin = T('RangeRequest').toObject(T('RangeRequest').decode(codec.encodeRangeRequest(b('a'))), { defaults: true });
   assert.equal(lin.serializable, false, 'linearizable by default');
   // The bytes are what protobufjs itself writes.
-  assert.deepEqual(Buffer.from(codec.encodeRangeRequest(b('a'), { limit: 2, serializable: true })), Buffer.from(T('RangeRequest').encode({ key: b('a'), limit: 2, serializable: true }).finish()));
+  assert.deepEqual(
+    Buffer.from(codec.encodeRangeRequest(b('a'), { limit: 2, serializable: true })),
+    Buffer.from(
+      T('RangeRequest')
+        .encode({ key: b('a'), limit: 2, serializable: true })
+        .finish(),
+    ),
+  );
 });
 
 test('TxnRequest of puts decodes with protobufjs, byte for byte', () => {
   const keys = Array.from({ length: 64 }, (_, i) => b(`bench/${String(i).padStart(8, '0')}`));
   const values = keys.map((_, i) => big(i === 3 ? 0 : 100 + i));
   const enc = codec.encodeTxnPuts(keys, values);
-  const m = T('TxnRequest').decode(enc) as unknown as { success: { requestPut: { key: Uint8Array; value: Uint8Array } }[]; compare: unknown[] };
+  const m = T('TxnRequest').decode(enc) as unknown as {
+    success: { requestPut: { key: Uint8Array; value: Uint8Array } }[];
+    compare: unknown[];
+  };
   assert.equal(m.compare.length, 0);
   assert.equal(m.success.length, 64);
   m.success.forEach((op, i) => {
     assert.deepEqual(Buffer.from(op.requestPut.key), Buffer.from(keys[i]!));
     assert.deepEqual(Buffer.from(op.requestPut.value), Buffer.from(values[i]!));
   });
-  const ref = T('TxnRequest').encode({ success: keys.map((key, i) => ({ requestPut: { key, value: values[i] } })) }).finish();
+  const ref = T('TxnRequest')
+    .encode({ success: keys.map((key, i) => ({ requestPut: { key, value: values[i] } })) })
+    .finish();
   assert.deepEqual(Buffer.from(enc), Buffer.from(ref));
   assert.throws(() => codec.encodeTxnPuts([b('a')], []));
 });
 
 test('CompactionRequest and StatusRequest', () => {
-  const c = T('CompactionRequest').toObject(T('CompactionRequest').decode(codec.encodeCompactionRequest(2 ** 40 + 5, true)), { longs: String });
+  const c = T('CompactionRequest').toObject(T('CompactionRequest').decode(codec.encodeCompactionRequest(2 ** 40 + 5, true)), {
+    longs: String,
+  });
   assert.deepEqual(c, { revision: String(2 ** 40 + 5), physical: true });
   assert.equal(codec.encodeStatusRequest().length, 0);
   assert.throws(() => codec.encodeCompactionRequest(-1, false));
@@ -60,7 +84,9 @@ function checkHeader(h: codec.ResponseHeader | null): void {
 
 test('RangeResponse, PutResponse, TxnResponse from protobufjs decode with the codec', () => {
   const kv = { key: b('bench/00000042'), createRevision: 10, modRevision: 2 ** 35, version: 3, value: big(1024), lease: 0 };
-  const range = T('RangeResponse').encode({ header, kvs: [kv, { ...kv, key: b('k2'), value: b('') }], more: true, count: 2 }).finish();
+  const range = T('RangeResponse')
+    .encode({ header, kvs: [kv, { ...kv, key: b('k2'), value: b('') }], more: true, count: 2 })
+    .finish();
   const r = codec.decodeRangeResponse(range);
   checkHeader(r.header);
   assert.equal(r.kvs.length, 2);
@@ -78,7 +104,11 @@ test('RangeResponse, PutResponse, TxnResponse from protobufjs decode with the co
   assert.deepEqual(Buffer.from(put.prevKv!.key), Buffer.from(kv.key));
   assert.equal(codec.decodePutResponse(T('PutResponse').encode({ header }).finish()).prevKv, null);
 
-  const txn = codec.decodeTxnResponse(T('TxnResponse').encode({ header, succeeded: true, responses: [{ responsePut: { header } }, { responseRange: { kvs: [kv] } }] }).finish());
+  const txn = codec.decodeTxnResponse(
+    T('TxnResponse')
+      .encode({ header, succeeded: true, responses: [{ responsePut: { header } }, { responseRange: { kvs: [kv] } }] })
+      .finish(),
+  );
   checkHeader(txn.header);
   assert.equal(txn.succeeded, true);
   assert.equal(txn.responses.length, 2);
@@ -88,7 +118,22 @@ test('RangeResponse, PutResponse, TxnResponse from protobufjs decode with the co
 });
 
 test('StatusResponse and CompactionResponse; unknown fields are skipped', () => {
-  const s = codec.decodeStatusResponse(T('StatusResponse').encode({ header, version: '3.4.23', dbSize: 20480, leader: '9830162569950760195', raftIndex: 99, raftTerm: 2, raftAppliedIndex: 98, errors: ['e1'], dbSizeInUse: 16384, isLearner: false }).finish());
+  const s = codec.decodeStatusResponse(
+    T('StatusResponse')
+      .encode({
+        header,
+        version: '3.4.23',
+        dbSize: 20480,
+        leader: '9830162569950760195',
+        raftIndex: 99,
+        raftTerm: 2,
+        raftAppliedIndex: 98,
+        errors: ['e1'],
+        dbSizeInUse: 16384,
+        isLearner: false,
+      })
+      .finish(),
+  );
   checkHeader(s.header);
   assert.equal(s.version, '3.4.23');
   assert.equal(s.dbSize, 20480);

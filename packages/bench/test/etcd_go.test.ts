@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseBashTimes, parseGoBenchmark } from '../src/etcd/go_output.js';
+import { test } from 'node:test';
 import { goArgs } from '../src/etcd/go_driver.js';
+import { parseBashTimes, parseGoBenchmark } from '../src/etcd/go_output.js';
 import { debSrcSources } from '../src/etcd/go_tool.js';
 import { KeySpace } from '../src/keyspace.js';
 
@@ -125,9 +125,33 @@ test('goArgs: the tool command of each workload', () => {
   const o = { endpoints: ['127.0.0.1:1', '127.0.0.1:2'], connections: 4, total: 1234.4, batchSize: 64, keys: ks };
   const g = ['--endpoints', '127.0.0.1:1,127.0.0.1:2', '--clients', '256', '--conns', '4', '--precise', '--dial-timeout', '10s'];
   const cell = { valueSize: 100, regions: 1, clients: 256 };
-  assert.deepEqual(goArgs({ ...cell, workload: 'put' }, o), [...g, 'put', '--total', '1234', '--key-size', '14', '--key-space-size', '1000', '--val-size', '100']);
+  assert.deepEqual(goArgs({ ...cell, workload: 'put' }, o), [
+    ...g,
+    'put',
+    '--total',
+    '1234',
+    '--key-size',
+    '14',
+    '--key-space-size',
+    '1000',
+    '--val-size',
+    '100',
+  ]);
   assert.deepEqual(goArgs({ ...cell, workload: 'get' }, o), [...g, 'range', 'bench/00000500', '--total', '1234', '--consistency', 'l']);
-  assert.deepEqual(goArgs({ ...cell, workload: 'batch-put' }, o), [...g, 'txn-put', '--total', '1234', '--txn-ops', '64', '--key-size', '14', '--key-space-size', '1000', '--val-size', '100']);
+  assert.deepEqual(goArgs({ ...cell, workload: 'batch-put' }, o), [
+    ...g,
+    'txn-put',
+    '--total',
+    '1234',
+    '--txn-ops',
+    '64',
+    '--key-size',
+    '14',
+    '--key-space-size',
+    '1000',
+    '--val-size',
+    '100',
+  ]);
   assert.equal(goArgs({ ...cell, clients: 1, workload: 'put' }, o)[5], '1', 'no more connections than clients');
 });
 

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Histogram, bucketOf, bucketRange } from '../src/histogram.js';
+import { test } from 'node:test';
+import { bucketOf, bucketRange, Histogram } from '../src/histogram.js';
 
 test('buckets: exact below 256, contiguous and at most 1/128 wide above', () => {
   for (let v = 0; v < 256; v++) assert.deepEqual(bucketRange(bucketOf(v)), [v, v + 1]);
@@ -20,7 +20,11 @@ test('percentiles of a uniform distribution are within the bucket precision', ()
   const h = new Histogram();
   for (let v = 1; v <= 100_000; v++) h.record(v);
   assert.equal(h.count, 100_000);
-  for (const [q, exact] of [[50, 50_000], [99, 99_000], [99.9, 99_900]] as const) {
+  for (const [q, exact] of [
+    [50, 50_000],
+    [99, 99_000],
+    [99.9, 99_900],
+  ] as const) {
     const p = h.percentile(q);
     assert.ok(Math.abs(p - exact) / exact < 0.005, `p${q} = ${p}, expected ~${exact}`);
   }

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { KeySpace, keyOf, pickBatch } from '../src/keyspace.js';
 import { DOCS_HEADING, replaceSection, table } from '../src/report.js';
 
@@ -16,14 +16,21 @@ test('keys sort in index order; region key ranges map to index ranges', () => {
     { startKey: e, endKey: Buffer.from('b') }, // holds no benchmark key
     { startKey: Buffer.from('b'), endKey: keyOf(300) },
   ]);
-  assert.deepEqual(ranges, [{ lo: 0, hi: 300 }, { lo: 300, hi: 1000 }]);
+  assert.deepEqual(ranges, [
+    { lo: 0, hi: 300 },
+    { lo: 300, hi: 1000 },
+  ]);
   assert.deepEqual(ks.rangesOf([]), [{ lo: 0, hi: 1000 }]);
   assert.equal(ks.values(100).length, 16);
   assert.equal(ks.values(100)[0]!.length, 100);
 });
 
 test('pickBatch stays inside one range when it can', () => {
-  const ranges = [{ lo: 0, hi: 100 }, { lo: 100, hi: 110 }, { lo: 110, hi: 1000 }];
+  const ranges = [
+    { lo: 0, hi: 100 },
+    { lo: 100, hi: 110 },
+    { lo: 110, hi: 1000 },
+  ];
   let seed = 1;
   const rnd = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
   for (let i = 0; i < 2000; i++) {
@@ -50,6 +57,13 @@ test('replaceSection replaces the section up to the next ## heading, or appends 
 });
 
 test('table: aligned Markdown', () => {
-  const t = table(['name', 'n'], [['a', '1'], ['long name', '1,000']], [false, true]);
+  const t = table(
+    ['name', 'n'],
+    [
+      ['a', '1'],
+      ['long name', '1,000'],
+    ],
+    [false, true],
+  );
   assert.equal(t, ['| name      |     n |', '|-----------|------:|', '| a         |     1 |', '| long name | 1,000 |'].join('\n'));
 });

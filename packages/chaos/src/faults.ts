@@ -108,7 +108,9 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
           freeDisk(filler.path);
           // The supervisor's part: a store that stopped on the full disk is started again.
           if (!cluster.store(s).running) {
-            ctx.log(`store ${s} had stopped on the full disk (${cluster.store(s).lastExit?.code === 3 ? 'exit 3' : JSON.stringify(cluster.store(s).lastExit)}): restarting it`);
+            ctx.log(
+              `store ${s} had stopped on the full disk (${cluster.store(s).lastExit?.code === 3 ? 'exit 3' : JSON.stringify(cluster.store(s).lastExit)}): restarting it`,
+            );
             await cluster.startStore(s);
           }
           ctx.diskFull.delete(s);
@@ -143,7 +145,10 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
     case 'loss': {
       const lossRate = r.pick([0.05, 0.1, 0.2, 0.3]);
       mesh.all({ lossRate, retransmitMs: 200 });
-      return { detail: `every link loses ${Math.round(lossRate * 100)}% of segments (200 ms retransmission stalls)`, heal: async () => mesh.healAll() };
+      return {
+        detail: `every link loses ${Math.round(lossRate * 100)}% of segments (200 ms retransmission stalls)`,
+        heal: async () => mesh.healAll(),
+      };
     }
   }
 }

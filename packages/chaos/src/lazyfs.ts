@@ -4,14 +4,15 @@
 // power would. The process answers commands on stdin with one line on stdout each; closing its
 // stdin (this process exiting) makes it unmount by itself.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 
 /** Built by native/build.sh next to dist/src. */
 export const LAZYFS_BIN = fileURLToPath(new URL('../lazyfs', import.meta.url));
 
-export const LAZYFS_NOT_BUILT = 'lazyfs not built: install fuse3 libfuse3-dev (and pkg-config), then rebuild (npm run build -w @tskv/chaos)';
+export const LAZYFS_NOT_BUILT =
+  'lazyfs not built: install fuse3 libfuse3-dev (and pkg-config), then rebuild (npm run build -w @tskv/chaos)';
 
 /** Why lazyfs cannot be used here (null: it can). */
 export function lazyfsProblem(): string | null {
@@ -68,7 +69,13 @@ export class LazyFs {
       fs.waiting.shift()?.(line);
     });
     const failed = new Promise<never>((_, rej) =>
-      child.once('exit', (code, signal) => rej(new Error(`lazyfs at ${mountpoint} exited (${signal ?? `code ${code}`}) before it was mounted: ${(stderr || fs.logTail()).trim()}`))),
+      child.once('exit', (code, signal) =>
+        rej(
+          new Error(
+            `lazyfs at ${mountpoint} exited (${signal ?? `code ${code}`}) before it was mounted: ${(stderr || fs.logTail()).trim()}`,
+          ),
+        ),
+      ),
     );
     const spawnError = new Promise<never>((_, rej) => child.once('error', rej));
     await Promise.race([isReady, failed, spawnError]);
@@ -113,7 +120,10 @@ export class LazyFs {
     if (this.alive) {
       this.child.kill('SIGTERM');
       let t: NodeJS.Timeout | undefined;
-      const timedOut = await Promise.race([this.exited.then(() => false), new Promise<boolean>((r) => (t = setTimeout(() => r(true), 5000)))]);
+      const timedOut = await Promise.race([
+        this.exited.then(() => false),
+        new Promise<boolean>((r) => (t = setTimeout(() => r(true), 5000))),
+      ]);
       clearTimeout(t);
       if (timedOut) {
         this.child.kill('SIGKILL');

@@ -14,7 +14,7 @@
 //   with packets dropped on the wire) and every connection that lost bytes is marked; when the
 //   partition heals, marked connections are reset, because a stream with a hole in it must never
 //   be delivered. New connections during a partition are accepted and starved the same way.
-import { type Server, type Socket, createServer, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { Prng } from '@tskv/util';
 
 export interface LinkFaults {
@@ -29,7 +29,13 @@ export interface LinkFaults {
   retransmitMs: number;
 }
 
-export const NO_FAULTS: Readonly<LinkFaults> = Object.freeze({ partitioned: false, delayMs: 0, jitterMs: 0, lossRate: 0, retransmitMs: 200 });
+export const NO_FAULTS: Readonly<LinkFaults> = Object.freeze({
+  partitioned: false,
+  delayMs: 0,
+  jitterMs: 0,
+  lossRate: 0,
+  retransmitMs: 200,
+});
 
 export interface ProxyStats {
   connections: number;
@@ -63,12 +69,15 @@ class DelayedPipe {
 
   private schedule(): void {
     if (this.timer || this.queue.length === 0) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      const now = Date.now();
-      while (this.queue.length > 0 && this.queue[0]!.due <= now) this.write(this.queue.shift()!.data);
-      this.schedule();
-    }, Math.max(0, this.queue[0]!.due - Date.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        const now = Date.now();
+        while (this.queue.length > 0 && this.queue[0]!.due <= now) this.write(this.queue.shift()!.data);
+        this.schedule();
+      },
+      Math.max(0, this.queue[0]!.due - Date.now()),
+    );
   }
 
   private write(data: Buffer): void {

@@ -1,25 +1,38 @@
 // The human-readable report of a run (the JSON form is the ChaosReport itself).
-import type { ChaosReport } from './run.js';
-import type { LatencySummary } from './latency.js';
 
-const lat = (l: LatencySummary): string => (l.count === 0 ? 'none' : `${l.count} ops, p50 ${l.p50} ms, p99 ${l.p99} ms, p999 ${l.p999} ms, max ${l.max} ms`);
+import type { LatencySummary } from './latency.js';
+import type { ChaosReport } from './run.js';
+
+const lat = (l: LatencySummary): string =>
+  l.count === 0 ? 'none' : `${l.count} ops, p50 ${l.p50} ms, p99 ${l.p99} ms, p999 ${l.p999} ms, max ${l.max} ms`;
 
 export function formatReport(r: ChaosReport): string {
   const lines: string[] = [];
   const o = r.options;
-  lines.push(`chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ${(o.durationMs / 1000).toFixed(0)} s, reads by ${o.readMode}${o.retryAmbiguousWrites ? ', clients RETRY writes of unknown outcome' : ''}`);
+  lines.push(
+    `chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ${(o.durationMs / 1000).toFixed(0)} s, reads by ${o.readMode}${o.retryAmbiguousWrites ? ', clients RETRY writes of unknown outcome' : ''}`,
+  );
   const growth = o.newKeysPerSec > 0 ? `, ${o.newKeysPerSec} new keys/s` : '';
   const padded = o.valueBytes > 0 ? `, values of ${o.valueBytes} B` : '';
-  lines.push(`regions: split size ${o.regionSplitSize > 0 ? `${o.regionSplitSize} B` : 'the store default'}${growth}${padded}, raft-log GC ${o.raftLogGc}; ${r.regions} regions at the end`);
+  lines.push(
+    `regions: split size ${o.regionSplitSize > 0 ? `${o.regionSplitSize} B` : 'the store default'}${growth}${padded}, raft-log GC ${o.raftLogGc}; ${r.regions} regions at the end`,
+  );
   lines.push(`fault schedule (${r.faults.length} faults):`);
-  for (const f of r.faults) lines.push(`  ${(f.start / 1000).toFixed(1).padStart(6)} s .. ${(f.end / 1000).toFixed(1).padStart(6)} s  ${f.kind.padEnd(14)} ${f.detail}`);
+  for (const f of r.faults)
+    lines.push(
+      `  ${(f.start / 1000).toFixed(1).padStart(6)} s .. ${(f.end / 1000).toFixed(1).padStart(6)} s  ${f.kind.padEnd(14)} ${f.detail}`,
+    );
   lines.push(`operations: ${r.ops.total} (ok ${r.ops.ok}, unknown ${r.ops.unknown}, failed ${r.ops.failed})`);
   for (const [k, c] of Object.entries(r.ops.byKind)) lines.push(`  ${k.padEnd(7)} ok ${c.ok}, unknown ${c.unknown}, failed ${c.failed}`);
   lines.push(`latency, no fault active: ${lat(r.latency.quiet)}`);
   lines.push(`latency, under a fault:   ${lat(r.latency.underFaults)}`);
-  lines.push(`recovery after the last fault: ${r.recovery.ok ? `${r.recovery.ms} ms` : `FAILED after ${r.recovery.ms} ms: ${r.recovery.error}`}`);
+  lines.push(
+    `recovery after the last fault: ${r.recovery.ok ? `${r.recovery.ms} ms` : `FAILED after ${r.recovery.ms} ms: ${r.recovery.error}`}`,
+  );
   lines.push(`crashes: ${r.crashes.length === 0 ? 'none' : r.crashes.join('; ')}`);
-  lines.push(`acknowledged writes lost: ${r.lostWrites.length}${r.lostWrites.length ? ` (${r.lostWrites.slice(0, 10).join(', ')}${r.lostWrites.length > 10 ? ', ...' : ''})` : ''}`);
+  lines.push(
+    `acknowledged writes lost: ${r.lostWrites.length}${r.lostWrites.length ? ` (${r.lostWrites.slice(0, 10).join(', ')}${r.lostWrites.length > 10 ? ', ...' : ''})` : ''}`,
+  );
   for (const m of r.verdict.models) {
     lines.push(`linearizability, ${m.model} model: ${m.verdict.toUpperCase()} (${m.ops} ops, ${m.elapsedMs} ms)`);
     if (m.failure) {
@@ -31,6 +44,8 @@ export function formatReport(r: ChaosReport): string {
       for (const l of m.failure.minimal.split('\n')) lines.push(`    ${l.length > 400 ? `${l.slice(0, 400)} ... (${l.length} chars)` : l}`);
     }
   }
-  lines.push(`verdict: ${r.ok ? 'PASS' : 'FAIL'} (${(r.elapsedMs / 1000).toFixed(0)} s)${r.ok ? '' : `; data and logs kept in ${r.dataDir}`}`);
+  lines.push(
+    `verdict: ${r.ok ? 'PASS' : 'FAIL'} (${(r.elapsedMs / 1000).toFixed(0)} s)${r.ok ? '' : `; data and logs kept in ${r.dataDir}`}`,
+  );
   return lines.join('\n');
 }

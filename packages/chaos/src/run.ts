@@ -7,19 +7,19 @@
 // run defaults to what makes power loss bite: small regions that split under a growing key space,
 // and the stores' default raft-log GC (its frequent synced compactions would sync the kv engine
 // behind every other write and hide what an unsynced one loses).
-import { cpSync, mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RawClient, allRegions } from '@tskv/client';
+import { allRegions, RawClient } from '@tskv/client';
 import { ProcessCluster, type UnexpectedExit } from '@tskv/cluster';
 import { Prng } from '@tskv/util';
-import { type FaultEvent, type FaultKind, DEFAULT_FAULT_KINDS, runFaults } from './faults.js';
-import { LazyFs, lazyfsProblem } from './lazyfs.js';
-import { checkRecorded, type Verdict } from './verdict.js';
 import { mountTmpfs, unmount } from './disk.js';
+import { DEFAULT_FAULT_KINDS, type FaultEvent, type FaultKind, runFaults } from './faults.js';
+import { type LatencySummary, latencySummary } from './latency.js';
+import { LazyFs, lazyfsProblem } from './lazyfs.js';
 import { ProxyMesh } from './mesh.js';
-import { type RecordedOp, Workload, regKey, setPrefix } from './workload.js';
-import { latencySummary, type LatencySummary } from './latency.js';
+import { checkRecorded, type Verdict } from './verdict.js';
+import { type RecordedOp, regKey, setPrefix, Workload } from './workload.js';
 
 export interface ChaosOptions {
   seed: number;
@@ -95,7 +95,13 @@ export interface ChaosReport {
   };
   dataDir: string;
   faults: FaultEvent[];
-  ops: { total: number; ok: number; unknown: number; failed: number; byKind: Record<string, { ok: number; unknown: number; failed: number }> };
+  ops: {
+    total: number;
+    ok: number;
+    unknown: number;
+    failed: number;
+    byKind: Record<string, { ok: number; unknown: number; failed: number }>;
+  };
   latency: { quiet: LatencySummary; underFaults: LatencySummary };
   /** Processes that exited without being asked to (a crash is a failure of the run). */
   crashes: string[];
@@ -154,7 +160,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   // Shorter raft-log GC ticks than the default, so that a store down for a few seconds falls
   // behind the truncated index and is caught up by snapshot, not only by appends.
   if (raftLogGc === 'short') Object.assign(storeConfig, { raftLogGcTickMs: 2000, raftLogGcThreshold: 50 });
-  if (regionSplitSize > 0) Object.assign(storeConfig, { regionSplitSize, regionMaxSize: Math.floor(regionSplitSize * 1.5), splitCheckTickMs: 1000 });
+  if (regionSplitSize > 0)
+    Object.assign(storeConfig, { regionSplitSize, regionMaxSize: Math.floor(regionSplitSize * 1.5), splitCheckTickMs: 1000 });
   writeFileSync(join(configDir, 'store.json'), JSON.stringify(storeConfig));
 
   // With powerloss a store's data directory is a lazyfs mount over a backing directory of its
@@ -209,17 +216,42 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   try {
     if (powerloss) {
       mkdirSync(join(dataDir, 'logs'), { recursive: true });
-      for (let i = 1; i <= o.stores; i++) lazyfs.set(i, await LazyFs.mount(diskDir(i), join(dataDir, `store${i}`), join(dataDir, 'logs', `lazyfs-store${i}.log`)));
+      for (let i = 1; i <= o.stores; i++)
+        lazyfs.set(i, await LazyFs.mount(diskDir(i), join(dataDir, `store${i}`), join(dataDir, 'logs', `lazyfs-store${i}.log`)));
       o.log(`every store's data directory on lazyfs (backing directories in ${join(dataDir, 'disks')})`);
     }
-    if (regionSplitSize > 0 || newKeysPerSec > 0) o.log(`region split size ${regionSplitSize || 'default'} B, ${newKeysPerSec} new keys/s, values of ${valueBytes || 'unpadded'} B, raft-log GC ${raftLogGc}`);
+    if (regionSplitSize > 0 || newKeysPerSec > 0)
+      o.log(
+        `region split size ${regionSplitSize || 'default'} B, ${newKeysPerSec} new keys/s, values of ${valueBytes || 'unpadded'} B, raft-log GC ${raftLogGc}`,
+      );
     await mesh.start();
     await cluster.start();
     await cluster.waitUntilReady({ timeoutMs: 60_000, replicas: Math.min(3, o.stores) });
-    o.log(`cluster up: scheduler ${cluster.schedulerAddr}, ${o.stores} stores behind ${o.stores * (o.stores - 1)} proxies; data in ${dataDir}`);
-    const clientOpts = { schedulerAddr: cluster.schedulerAddr, timeoutMs: 4000, attemptTimeoutMs: 1500, retryAmbiguousWrites: o.retryAmbiguousWrites === true, scanBatchSize: 1 << 20 };
+    o.log(
+      `cluster up: scheduler ${cluster.schedulerAddr}, ${o.stores} stores behind ${o.stores * (o.stores - 1)} proxies; data in ${dataDir}`,
+    );
+    const clientOpts = {
+      schedulerAddr: cluster.schedulerAddr,
+      timeoutMs: 4000,
+      attemptTimeoutMs: 1500,
+      retryAmbiguousWrites: o.retryAmbiguousWrites === true,
+      scanBatchSize: 1 << 20,
+    };
     for (let i = 0; i < o.clients; i++) clients.push(await RawClient.connect(clientOpts));
-    const workload = new Workload(clients, { clients: o.clients, registers: o.registers, sets, readRatio: 0.5, setRatio: sets > 0 ? 0.4 : 0, thinkMs: 5, newKeysPerSec, valueBytes }, random.fork());
+    const workload = new Workload(
+      clients,
+      {
+        clients: o.clients,
+        registers: o.registers,
+        sets,
+        readRatio: 0.5,
+        setRatio: sets > 0 ? 0.4 : 0,
+        thinkMs: 5,
+        newKeysPerSec,
+        valueBytes,
+      },
+      random.fork(),
+    );
 
     const t0 = performance.now();
     workload.start();
@@ -383,7 +415,8 @@ function latencies(ops: RecordedOp[], events: FaultEvent[], t0: number): ChaosRe
 export function lostAppends(ops: RecordedOp[]): string[] {
   const finalRead = new Map<string, Set<string>>();
   for (const op of ops) {
-    if (op.clientId === 0 && op.status === 'ok' && op.input.kind === 'read' && op.output && 'elements' in op.output) finalRead.set(op.input.key, new Set(op.output.elements));
+    if (op.clientId === 0 && op.status === 'ok' && op.input.kind === 'read' && op.output && 'elements' in op.output)
+      finalRead.set(op.input.key, new Set(op.output.elements));
   }
   const lost: string[] = [];
   for (const op of ops) {
@@ -402,7 +435,8 @@ export function lostAppends(ops: RecordedOp[]): string[] {
 export function lostPuts(ops: RecordedOp[], t0: number): string[] {
   const finalValue = new Map<string, string | null>();
   for (const op of ops) {
-    if (op.clientId === 0 && op.status === 'ok' && op.input.kind === 'get' && op.output && 'value' in op.output) finalValue.set(op.input.key, op.output.value);
+    if (op.clientId === 0 && op.status === 'ok' && op.input.kind === 'get' && op.output && 'value' in op.output)
+      finalValue.set(op.input.key, op.output.value);
   }
   const putOf = new Map<string, RecordedOp>();
   const acked = new Map<string, RecordedOp[]>();

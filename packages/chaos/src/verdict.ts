@@ -1,6 +1,6 @@
 // The checks of a recorded history: register operations against the register model, set
 // operations against the set model, each partitioned per key by the checker.
-import { checkHistory, formatHistory, registerModel, setModel, type Operation } from '@tskv/checker';
+import { checkHistory, formatHistory, type Operation, registerModel, setModel } from '@tskv/checker';
 import type { RecordedOp } from './workload.js';
 
 export interface ModelVerdict {
@@ -22,7 +22,15 @@ export interface Verdict {
 function toOperations(ops: RecordedOp[], kinds: readonly string[]): Operation[] {
   return ops
     .filter((op) => op.status !== 'failed' && kinds.includes(op.input.kind))
-    .map((op) => ({ id: op.id, clientId: op.clientId, input: op.input, output: op.status === 'ok' ? op.output : undefined, call: op.call, return: op.status === 'ok' ? op.return : Infinity, status: op.status as 'ok' | 'unknown' }));
+    .map((op) => ({
+      id: op.id,
+      clientId: op.clientId,
+      input: op.input,
+      output: op.status === 'ok' ? op.output : undefined,
+      call: op.call,
+      return: op.status === 'ok' ? op.return : Infinity,
+      status: op.status as 'ok' | 'unknown',
+    }));
 }
 
 export function checkRecorded(ops: RecordedOp[], timeoutMs: number): Verdict {
@@ -39,7 +47,12 @@ export function checkRecorded(ops: RecordedOp[], timeoutMs: number): Verdict {
     const v: ModelVerdict = { model: name, ops: history.length, verdict: r.verdict, elapsedMs: Math.round(r.elapsedMs) };
     if (r.failure) {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
-      v.failure = { partition: r.failure.partition, explanation: r.failure.explanation, ops: r.failure.ops.length, minimal: formatHistory(r.failure.minimal as any, model as any) };
+      v.failure = {
+        partition: r.failure.partition,
+        explanation: r.failure.explanation,
+        ops: r.failure.ops.length,
+        minimal: formatHistory(r.failure.minimal as any, model as any),
+      };
     }
     models.push(v);
   }

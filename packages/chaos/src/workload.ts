@@ -11,7 +11,7 @@
 // Outcomes: ok; unknown (a write that failed in any way: it may have been applied; the client
 // runs with retryAmbiguousWrites false, so a write is never applied twice behind its back);
 // a failed read says nothing and is recorded as failed (dropped before checking).
-import { type RawClient, InvalidArgumentError } from '@tskv/client';
+import { InvalidArgumentError, type RawClient } from '@tskv/client';
 import type { Prng } from '@tskv/util';
 
 export type OpInput =

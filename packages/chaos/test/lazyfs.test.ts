@@ -3,7 +3,7 @@
 // why, without them, except under CI=1 where their absence fails (CI installs libfuse3-dev).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -152,7 +152,10 @@ async function runAndKill(db: string, plan: string[]): Promise<void> {
        process.stdout.write('done\\n');
        setInterval(() => {}, 1000);`,
     ],
-    { env: { ...process.env, ENGINE_URL: import.meta.resolve('@tskv/engine'), DB: db, PLAN: plan.join(',') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    {
+      env: { ...process.env, ENGINE_URL: import.meta.resolve('@tskv/engine'), DB: db, PLAN: plan.join(',') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   );
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));

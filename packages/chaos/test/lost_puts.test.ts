@@ -15,7 +15,15 @@ const put = (key: string, value: string, call: number, ret: number, status: Reco
   return: status === 'ok' ? ret : Infinity,
   status,
 });
-const finalGet = (key: string, value: string | null, at: number): RecordedOp => ({ id: id++, clientId: 0, input: { kind: 'get', key }, output: { value }, call: at, return: at + 1, status: 'ok' });
+const finalGet = (key: string, value: string | null, at: number): RecordedOp => ({
+  id: id++,
+  clientId: 0,
+  input: { kind: 'get', key },
+  output: { value },
+  call: at,
+  return: at + 1,
+  status: 'ok',
+});
 
 test('an older final value, or null, after an acknowledged put is reported with the lost puts', () => {
   const lost = lostPuts(

@@ -1,7 +1,7 @@
 // FaultProxy over real sockets: bytes pass in order, delay holds them, a partition starves the
 // connection silently and healing resets it (a stream with a hole is never delivered).
 import assert from 'node:assert/strict';
-import { type Server, type Socket, connect, createServer } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { Prng } from '@tskv/util';
 import { FaultProxy } from '../src/index.js';

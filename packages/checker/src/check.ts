@@ -3,7 +3,7 @@
 import { explainFailure } from './explain.js';
 import { validateHistory } from './history.js';
 import { minimizeHistory } from './minimize.js';
-import { searchPartition, type SearchOutcome } from './search.js';
+import { type SearchOutcome, searchPartition } from './search.js';
 import type { CheckOptions, CheckResult, Model, Operation } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 60_000;
@@ -19,11 +19,7 @@ const DEFAULT_MINIMIZE_MS = 10_000;
  * starve the others of a check); those that ran out are retried, from scratch, in a second round
  * sharing whatever is left.
  */
-export function checkHistory<S, I, O>(
-  model: Model<S, I, O>,
-  ops: Operation<I, O>[],
-  opts: CheckOptions = {},
-): CheckResult<I, O> {
+export function checkHistory<S, I, O>(model: Model<S, I, O>, ops: Operation<I, O>[], opts: CheckOptions = {}): CheckResult<I, O> {
   const start = performance.now();
   validateHistory(ops, model as Model<unknown, I, O>);
   const deadline = start + (opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);

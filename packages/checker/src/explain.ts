@@ -36,13 +36,13 @@ export function explainFailure<S, I, O>(
   lines.push(`State after it: ${showState(outcome.deepestState)}`);
   const inPrefix = new Set(outcome.deepest);
   const rest = ops.filter((op) => !inPrefix.has(op)).map((op) => ({ op }));
-  const due = rest
-    .filter(({ op }) => op.status === 'ok')
-    .sort((a, b) => effectiveReturn(a.op) - effectiveReturn(b.op))[0];
+  const due = rest.filter(({ op }) => op.status === 'ok').sort((a, b) => effectiveReturn(a.op) - effectiveReturn(b.op))[0];
   if (due === undefined) return lines.join('\n');
   const dueAt = effectiveReturn(due.op);
   const origin = ops.reduce((m, op) => Math.min(m, op.call), Infinity); // times as formatHistory shows them
-  lines.push(`#${due.op.id} (${describeOp(m, due.op)}) returned at ${(dueAt - origin).toFixed(3)}, so it or an op concurrent with it must come next:`);
+  lines.push(
+    `#${due.op.id} (${describeOp(m, due.op)}) returned at ${(dueAt - origin).toFixed(3)}, so it or an op concurrent with it must come next:`,
+  );
   for (const { op } of rest) {
     if (op.call > dueAt) continue; // called after the due op returned: cannot precede it
     const [legal] = model.step(outcome.deepestState, op.input, op.status === 'ok' ? op.output : undefined);

@@ -1,15 +1,16 @@
 // @tskv/checker: a linearizability checker for recorded histories. See README.md.
-export type { CheckFailure, CheckOptions, CheckResult, Model, Operation, OpStatus } from './types.js';
+
 export { checkHistory } from './check.js';
 export { formatHistory } from './format.js';
-export { minimizeHistory } from './minimize.js';
-export { searchPartition, type SearchOutcome } from './search.js';
 export { partitionBy } from './history.js';
+export { minimizeHistory } from './minimize.js';
 export {
-  registerModel,
   type RegisterInput,
   type RegisterOp,
   type RegisterOutput,
   type RegisterState,
+  registerModel,
 } from './models/register.js';
-export { setModel, type SetInput, type SetOp, type SetOutput, type SetState } from './models/set.js';
+export { type SetInput, type SetOp, type SetOutput, type SetState, setModel } from './models/set.js';
+export { type SearchOutcome, searchPartition } from './search.js';
+export type { CheckFailure, CheckOptions, CheckResult, Model, Operation, OpStatus } from './types.js';

@@ -17,11 +17,7 @@ import type { Model, Operation } from './types.js';
  * Cost: each probe is one search of the candidate; while large chunks keep falling away the
  * candidates shrink geometrically, so the total is usually a small multiple of one check.
  */
-export function minimizeHistory<S, I, O>(
-  model: Model<S, I, O>,
-  ops: readonly Operation<I, O>[],
-  deadline: number,
-): Operation<I, O>[] {
+export function minimizeHistory<S, I, O>(model: Model<S, I, O>, ops: readonly Operation<I, O>[], deadline: number): Operation<I, O>[] {
   let cur = [...ops].sort((a, b) => a.call - b.call || a.id - b.id);
   // Token bookkeeping (when the model has tokens()): per op its tokens, and how many producers
   // each token has in `cur` (recounted only when `cur` changes). Ops made by project() are

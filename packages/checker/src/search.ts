@@ -1,7 +1,7 @@
 // The linearizability search on one partition: Wing & Gong's algorithm with Lowe's memoization,
 // in the iterative form of Porcupine's checker.go.
 import { ConfigCache, LinearizedSet } from './cache.js';
-import { buildEntries, lift, unlift, type Entry } from './history.js';
+import { buildEntries, type Entry, lift, unlift } from './history.js';
 import type { Model, Operation } from './types.js';
 
 export interface SearchOutcome<S, I = unknown, O = unknown> {

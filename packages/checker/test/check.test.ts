@@ -1,7 +1,16 @@
 // checkHistory as a whole: partitioning, time budgets, minimization, scale, reports.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkHistory, formatHistory, minimizeHistory, registerModel, searchPartition, setModel, type Model, type RegisterOp } from '../src/index.js';
+import {
+  checkHistory,
+  formatHistory,
+  type Model,
+  minimizeHistory,
+  type RegisterOp,
+  registerModel,
+  searchPartition,
+  setModel,
+} from '../src/index.js';
 import { RegisterHistory, SetHistory, seededRandom } from './helpers.js';
 import { simulateRegister, simulateSet } from './sim.js';
 
@@ -29,7 +38,10 @@ describe('partitioning', () => {
     assert.equal(r.verdict, 'illegal');
     assert.equal(r.partitions, 2);
     assert.equal(r.failure!.partition, 'y');
-    assert.deepEqual(r.failure!.ops.map((o) => o.id), [2, 3, 4]);
+    assert.deepEqual(
+      r.failure!.ops.map((o) => o.id),
+      [2, 3, 4],
+    );
   });
 
   it('a value written to one key does not justify a read of another', () => {
@@ -116,30 +128,46 @@ describe('minimization', () => {
     assert.ok(minimal.length < r.failure!.ops.length);
     // The real violation: put A, put B, then a get of A. Not "get B" alone, which only fails
     // once put B is dropped (tokens() keeps the minimizer from doing that).
-    assert.deepEqual(minimal.map((o) => registerModel.describe!(o)), ['put k0 = "A"', 'put k0 = "B"', 'get k0 -> "A"'], formatHistory(minimal, registerModel));
+    assert.deepEqual(
+      minimal.map((o) => registerModel.describe!(o)),
+      ['put k0 = "A"', 'put k0 = "B"', 'get k0 -> "A"'],
+      formatHistory(minimal, registerModel),
+    );
     assert.equal(checkHistory(registerModel, minimal, { minimize: false }).verdict, 'illegal');
     for (let i = 0; i < minimal.length; i++) {
       const without = minimal.filter((_, j) => j !== i);
       // Dropping a put also drops the gets that observed it (as the minimizer does).
-      const orphaned = without.filter((o) => o.input.kind === 'get' && !without.some((w) => w.input.kind === 'put' && w.input.value === o.output?.value));
+      const orphaned = without.filter(
+        (o) => o.input.kind === 'get' && !without.some((w) => w.input.kind === 'put' && w.input.value === o.output?.value),
+      );
       const rest = without.filter((o) => !orphaned.includes(o));
       if (rest.length > 0) assert.equal(checkHistory(registerModel, rest, { minimize: false }).verdict, 'ok', `op ${i} was removable`);
     }
     assert.match(r.failure!.explanation, /No linearization of these \d ops/);
-    console.log(`# minimal failing history:\n${formatHistory(minimal, registerModel)}\n# ${r.failure!.explanation.split('\n').join('\n# ')}`);
+    console.log(
+      `# minimal failing history:\n${formatHistory(minimal, registerModel)}\n# ${r.failure!.explanation.split('\n').join('\n# ')}`,
+    );
   });
 
   it('shrinks a set history to the read that misses an acknowledged append', () => {
     const h = new SetHistory();
     for (let i = 0; i < 50; i++) h.append(1, i * 2, i * 2 + 1, `e${i}`);
     const all = Array.from({ length: 50 }, (_, i) => `e${i}`);
-    h.read(2, 200, 201, all).read(2, 202, 203, all.filter((e) => e !== 'e17'));
+    h.read(2, 200, 201, all).read(
+      2,
+      202,
+      203,
+      all.filter((e) => e !== 'e17'),
+    );
     const r = checkHistory(setModel, h.ops);
     assert.equal(r.verdict, 'illegal');
     const m = r.failure!.minimal;
     assert.ok(m.length < h.ops.length);
     assert.equal(checkHistory(setModel, m, { minimize: false }).verdict, 'illegal');
-    assert.ok(m.some((o) => o.input.kind === 'read' && !o.output!.elements!.includes('e17')), 'keeps the bad read');
+    assert.ok(
+      m.some((o) => o.input.kind === 'read' && !o.output!.elements!.includes('e17')),
+      'keeps the bad read',
+    );
     // Reads are projected onto the appends kept (Model.project), so the rest fall away.
     assert.ok(m.length <= 3, formatHistory(m, setModel));
     assert.ok(m.some((o) => o.input.kind === 'append' && o.input.element === 'e17'));

@@ -1,12 +1,20 @@
 // Shared test helpers (no tests here): history builders, a seeded PRNG, a brute-force reference.
-import { Prng, envSeed } from '@tskv/util';
+import { envSeed, Prng } from '@tskv/util';
 import type { Model, Operation, RegisterInput, RegisterOp, RegisterOutput, SetInput, SetOp, SetOutput } from '../src/index.js';
 
 /** Builds a register history; times are explicit, ids sequential. Unknown ops return at Infinity. */
 export class RegisterHistory {
   readonly ops: RegisterOp[] = [];
   private add(clientId: number, call: number, ret: number, input: RegisterInput, output: RegisterOutput | undefined, ok: boolean): this {
-    this.ops.push({ id: this.ops.length, clientId, input, output: ok ? output : undefined, call, return: ok ? ret : Infinity, status: ok ? 'ok' : 'unknown' });
+    this.ops.push({
+      id: this.ops.length,
+      clientId,
+      input,
+      output: ok ? output : undefined,
+      call,
+      return: ok ? ret : Infinity,
+      status: ok ? 'ok' : 'unknown',
+    });
     return this;
   }
   put(c: number, call: number, ret: number, value: string, key = 'x'): this {
@@ -32,7 +40,15 @@ export class RegisterHistory {
 export class SetHistory {
   readonly ops: SetOp[] = [];
   private add(clientId: number, call: number, ret: number, input: SetInput, output: SetOutput | undefined, ok: boolean): this {
-    this.ops.push({ id: this.ops.length, clientId, input, output: ok ? output : undefined, call, return: ok ? ret : Infinity, status: ok ? 'ok' : 'unknown' });
+    this.ops.push({
+      id: this.ops.length,
+      clientId,
+      input,
+      output: ok ? output : undefined,
+      call,
+      return: ok ? ret : Infinity,
+      status: ok ? 'ok' : 'unknown',
+    });
     return this;
   }
   append(c: number, call: number, ret: number, element: string, key = 'l'): this {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Prng } from '@tskv/util';
-import { checkHistory, formatHistory, registerModel, setModel, type RegisterOp, type SetOp } from '../src/index.js';
+import { checkHistory, formatHistory, type RegisterOp, registerModel, type SetOp, setModel } from '../src/index.js';
 import { bruteForceLinearizable, seededRandom } from './helpers.js';
 import { simulateRegister, simulateSet } from './sim.js';
 
@@ -56,14 +56,21 @@ describe('randomized register histories', () => {
       if (gets.length === 0) continue;
       const never = clone(ops);
       never[ops.indexOf(rng.pick(gets))]!.output = { value: 'never-written' };
-      assert.equal(checkHistory(registerModel, never, { timeoutMs: 5000, minimize: false }).verdict, 'illegal', `round ${round} never-written seed=${rng.seed}`);
+      assert.equal(
+        checkHistory(registerModel, never, { timeoutMs: 5000, minimize: false }).verdict,
+        'illegal',
+        `round ${round} never-written seed=${rng.seed}`,
+      );
 
       const stale = staleReadMutation(ops, rng);
       if (stale !== undefined) {
         const rs = checkHistory(registerModel, stale, { timeoutMs: 5000 });
         assert.equal(rs.verdict, 'illegal', `round ${round} stale read seed=${rng.seed}:\n${formatHistory(stale, registerModel)}`);
         const m = rs.failure!.minimal;
-        assert.ok(m.length < stale.length && m.length <= 8, `minimal stale-read history has ${m.length} ops:\n${formatHistory(m, registerModel)}`);
+        assert.ok(
+          m.length < stale.length && m.length <= 8,
+          `minimal stale-read history has ${m.length} ops:\n${formatHistory(m, registerModel)}`,
+        );
         assert.equal(checkHistory(registerModel, m, { minimize: false }).verdict, 'illegal');
       }
     }
@@ -76,14 +83,19 @@ describe('randomized set histories', () => {
     for (let round = 0; round < 40; round++) {
       const opts = simOptions(rng);
       const ops = simulateSet(rng, opts);
-      assert.equal(checkHistory(setModel, ops, { timeoutMs: 5000 }).verdict, 'ok', `round ${round} seed=${rng.seed}:\n${formatHistory(ops, setModel)}`);
+      assert.equal(
+        checkHistory(setModel, ops, { timeoutMs: 5000 }).verdict,
+        'ok',
+        `round ${round} seed=${rng.seed}:\n${formatHistory(ops, setModel)}`,
+      );
 
       // A read missing an element whose ok append returned before the read was called.
       const candidates: [SetOp, string][] = [];
       for (const r of ops) {
         if (r.status !== 'ok' || r.input.kind !== 'read') continue;
         for (const a of ops) {
-          if (a.status === 'ok' && a.input.kind === 'append' && a.input.key === r.input.key && a.return < r.call) candidates.push([r, a.input.element]);
+          if (a.status === 'ok' && a.input.kind === 'append' && a.input.key === r.input.key && a.return < r.call)
+            candidates.push([r, a.input.element]);
         }
       }
       if (candidates.length === 0) continue;
@@ -113,7 +125,12 @@ describe('agreement with brute force on tiny random histories', () => {
         const ret = call + rng.int(5); // equal times happen: exercises the touching rule
         const r = rng.next();
         const value = rng.pick(['a', 'b', 'c']);
-        const input = r < 0.4 ? { kind: 'put' as const, key: 'x', value } : r < 0.55 ? { kind: 'delete' as const, key: 'x' } : { kind: 'get' as const, key: 'x' };
+        const input =
+          r < 0.4
+            ? { kind: 'put' as const, key: 'x', value }
+            : r < 0.55
+              ? { kind: 'delete' as const, key: 'x' }
+              : { kind: 'get' as const, key: 'x' };
         const output = unknown ? undefined : input.kind === 'get' ? { value: rng.pick(['a', 'b', 'c', null]) } : {};
         ops.push({ id, clientId: id, input, output, call, return: unknown ? Infinity : ret, status: unknown ? 'unknown' : 'ok' });
       }

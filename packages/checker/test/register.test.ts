@@ -128,7 +128,6 @@ describe('register model: non-linearizable histories', () => {
     assert.equal(searchPartition(registerModel, h.ops, Infinity).verdict, 'illegal');
   });
 
-
   it('the failure names the partition and explains itself', () => {
     const h = new RegisterHistory().put(1, 0, 1, 'a', 'k').put(1, 2, 3, 'b', 'k').get(2, 4, 5, 'a', 'k');
     const r = checkHistory(registerModel, h.ops, { minimize: false });

@@ -28,7 +28,12 @@ describe('set model: linearizable histories', () => {
   });
 
   it('an unknown append that later appears, and one that never does', () => {
-    const h = new SetHistory().append(1, 0, 1, 'a').appendUnknown(2, 2, 'b').appendUnknown(2, 3, 'c').read(3, 4, 5, ['a']).read(3, 50, 51, ['a', 'b']);
+    const h = new SetHistory()
+      .append(1, 0, 1, 'a')
+      .appendUnknown(2, 2, 'b')
+      .appendUnknown(2, 3, 'c')
+      .read(3, 4, 5, ['a'])
+      .read(3, 50, 51, ['a', 'b']);
     assert.equal(verdict(h), 'ok');
     // Unpruned search: c never takes effect.
     assert.equal(searchPartition(setModel, h.ops, Infinity).verdict, 'ok');
@@ -63,16 +68,14 @@ describe('set model: non-linearizable histories', () => {
   });
 
   it('two readers seeing concurrent appends in opposite orders', () => {
-    const h = new SetHistory()
-      .append(1, 0, 100, 'a')
-      .append(2, 0, 100, 'b')
-      .read(3, 10, 20, ['a'])
-      .read(4, 10, 20, ['b']);
+    const h = new SetHistory().append(1, 0, 100, 'a').append(2, 0, 100, 'b').read(3, 10, 20, ['a']).read(4, 10, 20, ['b']);
     assert.equal(verdict(h), 'illegal');
   });
 
   it('the explanation shows the set state', () => {
-    const r = checkHistory(setModel, new SetHistory().append(1, 0, 1, 'a').append(1, 2, 3, 'b').read(2, 4, 5, ['b']).ops, { minimize: false });
+    const r = checkHistory(setModel, new SetHistory().append(1, 0, 1, 'a').append(1, 2, 3, 'b').read(2, 4, 5, ['b']).ops, {
+      minimize: false,
+    });
     assert.equal(r.verdict, 'illegal');
     assert.match(r.failure!.explanation, /State after it: \{"a", "b"\}/);
   });

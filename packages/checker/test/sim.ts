@@ -47,7 +47,8 @@ export function simulateRegister(rng: Prng, o: SimOptions): RegisterOp[] {
   const ops: RegisterOp[] = planned.map((p, id) => {
     const key = `k${rng.int(o.keys)}`;
     const r = rng.next();
-    const input = r < 0.4 ? { kind: 'put' as const, key, value: `v${id}` } : r < 0.5 ? { kind: 'delete' as const, key } : { kind: 'get' as const, key };
+    const input =
+      r < 0.4 ? { kind: 'put' as const, key, value: `v${id}` } : r < 0.5 ? { kind: 'delete' as const, key } : { kind: 'get' as const, key };
     return { id, clientId: p.clientId, input, call: p.call, return: p.unknown ? Infinity : p.ret, status: p.unknown ? 'unknown' : 'ok' };
   });
   const state = new Map<string, RegisterState>();

@@ -7,11 +7,12 @@
 // TINYKV_SCHEDULER says otherwise. Errors are one line on stderr and exit code 1; `get` of an
 // absent key prints "not found" on stderr and exits 1. With a cluster on mutual TLS, give
 // --ca-path, --cert-path and --key-path (or TINYKV_CA_PATH, TINYKV_CERT_PATH, TINYKV_KEY_PATH).
+
+import { loadTls, PdClient, type TlsOptions } from '@tskv/rpc';
 import { Command, Option } from 'commander';
-import { PdClient, type TlsOptions, loadTls } from '@tskv/rpc';
-import { RawClient, waitForScheduler } from '../src/raw_client.js';
-import { ClientError } from '../src/errors.js';
 import { allRegions, allStores, clusterOverview, type RegionInfo, type StoreInfo } from '../src/admin.js';
+import { ClientError } from '../src/errors.js';
+import { RawClient, waitForScheduler } from '../src/raw_client.js';
 
 interface GlobalOpts {
   scheduler: string;
@@ -56,7 +57,11 @@ function out(s: string): void {
 
 function table(headers: string[], rows: string[][]): string {
   const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ').trimEnd();
+  const line = (r: string[]): string =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
@@ -73,7 +78,11 @@ function peersText(r: RegionInfo): string {
 }
 
 function regionsJson(rs: RegionInfo[]): object[] {
-  return rs.map(({ startKey, endKey, ...r }) => ({ ...r, startKey: Buffer.from(startKey).toString('hex'), endKey: Buffer.from(endKey).toString('hex') }));
+  return rs.map(({ startKey, endKey, ...r }) => ({
+    ...r,
+    startKey: Buffer.from(startKey).toString('hex'),
+    endKey: Buffer.from(endKey).toString('hex'),
+  }));
 }
 
 /** A scheduler client that has answered (or a one-line error). */
@@ -110,14 +119,29 @@ async function withScheduler(g: GlobalOpts, f: (pd: PdClient) => Promise<number 
 function storesTable(ss: StoreInfo[]): string {
   return table(
     ['ID', 'ADDRESS', 'STATE', 'REGIONS', 'LEADERS', 'HEARTBEAT', 'STATUS'],
-    ss.map((s) => [String(s.id), s.address, s.state + (s.isBusy ? ' (busy)' : ''), s.regionCount === null ? '-' : String(s.regionCount), s.leaderCount === null ? '-' : String(s.leaderCount), age(s.heartbeatAgeMs), s.statusAddress ? `http://${s.statusAddress}` : '-']),
+    ss.map((s) => [
+      String(s.id),
+      s.address,
+      s.state + (s.isBusy ? ' (busy)' : ''),
+      s.regionCount === null ? '-' : String(s.regionCount),
+      s.leaderCount === null ? '-' : String(s.leaderCount),
+      age(s.heartbeatAgeMs),
+      s.statusAddress ? `http://${s.statusAddress}` : '-',
+    ]),
   );
 }
 
 function regionsTable(rs: RegionInfo[]): string {
   return table(
     ['ID', 'START', 'END', 'EPOCH', 'PEERS', 'LEADER'],
-    rs.map((r) => [String(r.id), r.start || '-inf', r.end || '+inf', `${r.confVer}/${r.version}`, peersText(r), r.leader ? `store${r.leader.storeId} (peer ${r.leader.id})` : 'none']),
+    rs.map((r) => [
+      String(r.id),
+      r.start || '-inf',
+      r.end || '+inf',
+      `${r.confVer}/${r.version}`,
+      peersText(r),
+      r.leader ? `store${r.leader.storeId} (peer ${r.leader.id})` : 'none',
+    ]),
   );
 }
 
@@ -125,12 +149,18 @@ function program(): Command {
   const p = new Command('tinykv');
   p.description('Command-line client of a tskv cluster (raw key-value API and cluster views)')
     .addOption(new Option('--scheduler <addr>', 'the scheduler gRPC address').env('TINYKV_SCHEDULER').default('127.0.0.1:2379'))
-    .addOption(new Option('--timeout <ms>', 'deadline of each operation, retries included').argParser(intArg('--timeout', 1)).default(10_000))
-    .addOption(new Option('--connect-timeout <ms>', 'how long to wait for the scheduler to answer').argParser(intArg('--connect-timeout', 1)).default(3_000))
+    .addOption(
+      new Option('--timeout <ms>', 'deadline of each operation, retries included').argParser(intArg('--timeout', 1)).default(10_000),
+    )
+    .addOption(
+      new Option('--connect-timeout <ms>', 'how long to wait for the scheduler to answer')
+        .argParser(intArg('--connect-timeout', 1))
+        .default(3_000),
+    )
     .option('--json', 'machine-readable output (JSON)', false)
     .option('--hex', 'keys and values are hex on the command line and in the output', false)
     .addOption(new Option('--ca-path <file>', 'mutual TLS: the CA certificate (PEM) of the cluster').env('TINYKV_CA_PATH'))
-    .addOption(new Option('--cert-path <file>', 'mutual TLS: this client\'s certificate (PEM)').env('TINYKV_CERT_PATH'))
+    .addOption(new Option('--cert-path <file>', "mutual TLS: this client's certificate (PEM)").env('TINYKV_CERT_PATH'))
     .addOption(new Option('--key-path <file>', 'mutual TLS: the key of --cert-path (PEM)').env('TINYKV_KEY_PATH'))
     .showHelpAfterError()
     .configureOutput({ outputError: (s, write) => write(s) });
@@ -225,7 +255,11 @@ function program(): Command {
 
   p.command('stores')
     .description('the stores: id, address, state, regions, leaders, last heartbeat')
-    .addOption(new Option('--down-after <ms>', 'a store not heard from for this long is shown Down').argParser(intArg('--down-after', 1)).default(20_000))
+    .addOption(
+      new Option('--down-after <ms>', 'a store not heard from for this long is shown Down')
+        .argParser(intArg('--down-after', 1))
+        .default(20_000),
+    )
     .action((o: { downAfter: number }) =>
       run(() =>
         withScheduler(g(), async (pd) => {
@@ -238,7 +272,9 @@ function program(): Command {
   p.command('status')
     .description('overview: scheduler, cluster id, stores up/down, regions, leaders per store, replica health')
     .addOption(new Option('--replicas <n>', 'replicas a healthy region has').argParser(intArg('--replicas', 1)).default(3))
-    .addOption(new Option('--down-after <ms>', 'a store not heard from for this long is down').argParser(intArg('--down-after', 1)).default(20_000))
+    .addOption(
+      new Option('--down-after <ms>', 'a store not heard from for this long is down').argParser(intArg('--down-after', 1)).default(20_000),
+    )
     .action((o: { replicas: number; downAfter: number }) =>
       run(() =>
         withScheduler(g(), async (pd) => {
@@ -253,15 +289,32 @@ function program(): Command {
             `scheduler  ${ov.schedulerAddr} (cluster ${ov.clusterId})`,
             `stores     ${ov.storesUp} up, ${ov.storesDown} down, ${ov.stores.length} in all${notUp.length ? ` (not up: ${notUp.map((s) => `store${s.id} ${s.state}`).join(', ')})` : ''}`,
             `regions    ${ov.regions.length}`,
-            `leaders    ${Object.entries(ov.leadersPerStore).map(([id, n]) => `store${id}: ${n}`).join(', ') || '-'}`,
+            `leaders    ${
+              Object.entries(ov.leadersPerStore)
+                .map(([id, n]) => `store${id}: ${n}`)
+                .join(', ') || '-'
+            }`,
           ];
           if (h.healthy) lines.push(`replicas   healthy: every region has a leader and ${h.replicas} voters on up stores`);
           else {
             const issues: string[] = [];
             if (ov.regions.length === 0) issues.push('no regions (not bootstrapped yet)');
-            if (h.regionsWithoutLeader.length) issues.push(`${h.regionsWithoutLeader.length} without a leader (${h.regionsWithoutLeader.slice(0, 10).join(', ')})`);
-            if (h.underReplicated.length) issues.push(`${h.underReplicated.length} with fewer than ${h.replicas} voters (${h.underReplicated.slice(0, 10).map((r) => `${r.id}: ${r.voters}`).join(', ')})`);
-            if (h.peersOnDownStores.length) issues.push(`${h.peersOnDownStores.length} with peers on stores not up (${h.peersOnDownStores.slice(0, 10).map((r) => r.id).join(', ')})`);
+            if (h.regionsWithoutLeader.length)
+              issues.push(`${h.regionsWithoutLeader.length} without a leader (${h.regionsWithoutLeader.slice(0, 10).join(', ')})`);
+            if (h.underReplicated.length)
+              issues.push(
+                `${h.underReplicated.length} with fewer than ${h.replicas} voters (${h.underReplicated
+                  .slice(0, 10)
+                  .map((r) => `${r.id}: ${r.voters}`)
+                  .join(', ')})`,
+              );
+            if (h.peersOnDownStores.length)
+              issues.push(
+                `${h.peersOnDownStores.length} with peers on stores not up (${h.peersOnDownStores
+                  .slice(0, 10)
+                  .map((r) => r.id)
+                  .join(', ')})`,
+              );
             lines.push(`replicas   NOT healthy: ${issues.join('; ')}`);
           }
           out(lines.join('\n'));

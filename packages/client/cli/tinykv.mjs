@@ -4,6 +4,7 @@
 // compiled command.
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+
 const target = fileURLToPath(new URL('../dist/bin/tinykv.js', import.meta.url));
 if (!existsSync(target)) {
   console.error('tinykv is not built yet: run `npm run build` (or `npm start`) in the repository first');

@@ -164,17 +164,23 @@ export function readiness(ov: ClusterOverview, expect: { stores?: number } = {})
   const want = expect.stores ?? 0;
   if (ov.storesUp < want) {
     const why = (s: StoreInfo): string =>
-      s.state === 'Down' ? (s.heartbeatAgeMs === null ? 'no heartbeat yet' : `last heartbeat ${Math.round(s.heartbeatAgeMs / 1000)} s ago`) : s.state;
+      s.state === 'Down'
+        ? s.heartbeatAgeMs === null
+          ? 'no heartbeat yet'
+          : `last heartbeat ${Math.round(s.heartbeatAgeMs / 1000)} s ago`
+        : s.state;
     const notUp = ov.stores.filter((s) => s.state !== 'Up' && s.state !== 'Tombstone').map((s) => `store ${s.id}: ${why(s)}`);
     missing.push(`stores up: ${ov.storesUp} of ${want}${notUp.length ? ` (${notUp.join(', ')})` : ''}`);
   }
   if (ov.regions.length === 0) missing.push('no region yet (the cluster is not bootstrapped)');
   const h = ov.health;
-  const list = (ids: string[]): string => `region${ids.length > 1 ? 's' : ''} ${ids.length > 8 ? `${ids.slice(0, 8).join(', ')}, ... (${ids.length} in all)` : ids.join(', ')}`;
+  const list = (ids: string[]): string =>
+    `region${ids.length > 1 ? 's' : ''} ${ids.length > 8 ? `${ids.slice(0, 8).join(', ')}, ... (${ids.length} in all)` : ids.join(', ')}`;
   if (h.regionsWithoutLeader.length) missing.push(`no leader yet: ${list(h.regionsWithoutLeader.map(String))}`);
   if (h.underReplicated.length) {
     missing.push(`fewer than ${h.replicas} voters: ${list(h.underReplicated.map((r) => `${r.id} (${r.voters})`))}`);
   }
-  if (h.peersOnDownStores.length) missing.push(`peers on stores not up: ${list(h.peersOnDownStores.map((r) => `${r.id} (store ${r.storeIds.join(', ')})`))}`);
+  if (h.peersOnDownStores.length)
+    missing.push(`peers on stores not up: ${list(h.peersOnDownStores.map((r) => `${r.id} (store ${r.storeIds.join(', ')})`))}`);
   return { ready: missing.length === 0, missing };
 }

@@ -10,7 +10,7 @@ export function toBytes(b: Bytes): Uint8Array {
 }
 
 /** Key order and equality (part of this package's API, so users need not depend on @tskv/util). */
-export { compareBytes, bytesEqual } from '@tskv/util';
+export { bytesEqual, compareBytes } from '@tskv/util';
 
 /** The utf8 text of bytes (no copy). */
 export function utf8(b: Uint8Array): string {

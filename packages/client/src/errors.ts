@@ -3,7 +3,10 @@
 import type { errorpb } from '@tskv/proto';
 
 export class ClientError extends Error {
-  constructor(message: string, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
     super(message);
     this.name = new.target.name;
   }
@@ -21,7 +24,10 @@ export class InvalidArgumentError extends ClientError {
  * bad, retrying it cannot help. Thrown at once.
  */
 export class RequestError extends ClientError {
-  constructor(message: string, readonly storeId: number) {
+  constructor(
+    message: string,
+    readonly storeId: number,
+  ) {
     super(message, false);
   }
 }
@@ -32,21 +38,33 @@ export class RequestError extends ClientError {
  * tried last; `regionError` is the last region error, if the last failure was one.
  */
 export class RegionUnavailableError extends ClientError {
-  constructor(message: string, readonly attempts: number, readonly regionError: errorpb.IError | null) {
+  constructor(
+    message: string,
+    readonly attempts: number,
+    readonly regionError: errorpb.IError | null,
+  ) {
     super(message, true);
   }
 }
 
 /** A store could not be reached or its stream failed (the request's outcome is unknown). */
 export class StoreUnavailableError extends ClientError {
-  constructor(message: string, readonly storeId: number, readonly address: string) {
+  constructor(
+    message: string,
+    readonly storeId: number,
+    readonly address: string,
+  ) {
     super(message, true);
   }
 }
 
 /** One attempt on a store took longer than its timeout (the outcome is unknown). */
 export class AttemptTimeoutError extends ClientError {
-  constructor(message: string, readonly storeId: number, readonly address: string) {
+  constructor(
+    message: string,
+    readonly storeId: number,
+    readonly address: string,
+  ) {
     super(message, true);
   }
 }
@@ -57,14 +75,20 @@ export class AttemptTimeoutError extends ClientError {
  * reading the key tells.
  */
 export class AmbiguousResultError extends ClientError {
-  constructor(message: string, readonly storeId: number) {
+  constructor(
+    message: string,
+    readonly storeId: number,
+  ) {
     super(message, false);
   }
 }
 
 /** The scheduler cannot be reached (at connect, or for a lookup that is past its deadline). */
 export class SchedulerUnavailableError extends ClientError {
-  constructor(message: string, readonly address: string) {
+  constructor(
+    message: string,
+    readonly address: string,
+  ) {
     super(message, true);
   }
 }

@@ -11,10 +11,27 @@
 // deadline (timeoutMs, retries included); each attempt on a store at most attemptTimeoutMs.
 import { status as grpcStatus } from '@grpc/grpc-js';
 import type { errorpb, kvrpcpb, metapb } from '@tskv/proto';
-import { PdClient, type RegionWithLeader, type StoreWithStats, type TlsConfig, type TlsOptions, channelCredentials, loadTls, unary } from '@tskv/rpc';
+import {
+  channelCredentials,
+  loadTls,
+  PdClient,
+  type RegionWithLeader,
+  type StoreWithStats,
+  type TlsConfig,
+  type TlsOptions,
+  unary,
+} from '@tskv/rpc';
 import { RetryState } from './backoff.js';
-import { type Bytes, EMPTY, compareBytes, nextKey, showKey, toBytes } from './bytes.js';
-import { AmbiguousResultError, ClientClosedError, ClientError, InvalidArgumentError, ProtocolError, RequestError, SchedulerUnavailableError } from './errors.js';
+import { type Bytes, compareBytes, EMPTY, nextKey, showKey, toBytes } from './bytes.js';
+import {
+  AmbiguousResultError,
+  ClientClosedError,
+  ClientError,
+  InvalidArgumentError,
+  ProtocolError,
+  RequestError,
+  SchedulerUnavailableError,
+} from './errors.js';
 import { type CachedRegion, RegionCache, type RegionSource, StoreNotFoundError } from './region_cache.js';
 import { type BatchRequest, type BatchResponse, StoreConnection, type StoreConnectionOptions } from './store_connection.js';
 
@@ -122,7 +139,11 @@ export class RawClient {
   private readonly connectionOptions: StoreConnectionOptions | undefined;
 
   /** Use RawClient.connect, or pass any scheduler (tests). */
-  constructor(readonly scheduler: SchedulerLike, readonly schedulerAddr: string, private readonly opts: RawClientOptions = {}) {
+  constructor(
+    readonly scheduler: SchedulerLike,
+    readonly schedulerAddr: string,
+    private readonly opts: RawClientOptions = {},
+  ) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.attemptTimeoutMs = opts.attemptTimeoutMs ?? Math.min(this.timeoutMs, 5_000);
     this.maxBackoffMs = opts.maxBackoffMs ?? 1_000;
@@ -158,7 +179,12 @@ export class RawClient {
   /** The value of key, or null if absent. */
   async get(key: Bytes, cf: string = this.defaultCf): Promise<Uint8Array | null> {
     const k = this.checkKey(key, 'get');
-    const { res } = await this.single(k, `get ${showKey(k)}`, (context) => ({ rawGet: { context, key: k, cf } }), (r) => r.rawGet);
+    const { res } = await this.single(
+      k,
+      `get ${showKey(k)}`,
+      (context) => ({ rawGet: { context, key: k, cf } }),
+      (r) => r.rawGet,
+    );
     return res.notFound ? null : (res.value ?? EMPTY);
   }
 
@@ -169,13 +195,23 @@ export class RawClient {
   async put(key: Bytes, value: Bytes, cf: string = this.defaultCf): Promise<void> {
     const k = this.checkKey(key, 'put');
     const v = toBytes(value);
-    await this.single(k, `put ${showKey(k)}`, (context) => ({ rawPut: { context, key: k, value: v, cf } }), (r) => r.rawPut);
+    await this.single(
+      k,
+      `put ${showKey(k)}`,
+      (context) => ({ rawPut: { context, key: k, value: v, cf } }),
+      (r) => r.rawPut,
+    );
   }
 
   /** Deletes key (no error if it is absent). */
   async delete(key: Bytes, cf: string = this.defaultCf): Promise<void> {
     const k = this.checkKey(key, 'delete');
-    await this.single(k, `delete ${showKey(k)}`, (context) => ({ rawDelete: { context, key: k, cf } }), (r) => r.rawDelete);
+    await this.single(
+      k,
+      `delete ${showKey(k)}`,
+      (context) => ({ rawDelete: { context, key: k, cf } }),
+      (r) => r.rawDelete,
+    );
   }
 
   /**
@@ -446,7 +482,11 @@ export class RawClient {
       resp = await this.connection(storeId, address).send(req, Math.max(1, Math.min(this.attemptTimeoutMs, st.remaining())));
     } catch (err) {
       if (err instanceof ClientClosedError) throw err;
-      if (ambiguousIsFinal) throw new AmbiguousResultError(`${st.what}: store ${storeId} (region ${e.id}): ${errMsg(err)}; the write may or may not have been applied`, storeId);
+      if (ambiguousIsFinal)
+        throw new AmbiguousResultError(
+          `${st.what}: store ${storeId} (region ${e.id}): ${errMsg(err)}; the write may or may not have been applied`,
+          storeId,
+        );
       st.note(`${errMsg(err)} (region ${e.id})`);
       st.avoid.add(storeId);
       this.cache.markStoreDown(storeId);
@@ -457,10 +497,16 @@ export class RawClient {
       return null;
     }
     const res = pick(resp);
-    if (!res) throw new ProtocolError(`${st.what}: store ${storeId} answered with a response of another kind: ${JSON.stringify(Object.keys(resp))}`);
+    if (!res)
+      throw new ProtocolError(
+        `${st.what}: store ${storeId} answered with a response of another kind: ${JSON.stringify(Object.keys(resp))}`,
+      );
     if (res.regionError) {
       if (ambiguousIsFinal && res.regionError.timeout) {
-        throw new AmbiguousResultError(`${st.what}: store ${storeId} (region ${e.id}): ${describeRegionError(res.regionError)}; the write may or may not have been applied`, storeId);
+        throw new AmbiguousResultError(
+          `${st.what}: store ${storeId} (region ${e.id}): ${describeRegionError(res.regionError)}; the write may or may not have been applied`,
+          storeId,
+        );
       }
       await this.onRegionError(e, peer, res.regionError, st);
       return null;
@@ -545,12 +591,23 @@ export async function waitForScheduler(pd: PdClient, addr: string, timeoutMs: nu
     // One call without waiting for the connection tells why it failed (refused, TLS handshake...).
     const why = await unary(pd.grpc, pd.grpc.isBootstrapped, { header: {} }, 1000).then(
       () => '',
-      (e: unknown) => errMsg(e).replace(/\.?\s*Resolution note:.*$/s, '').replace(/\s+/g, ' ').trim(),
+      (e: unknown) =>
+        errMsg(e)
+          .replace(/\.?\s*Resolution note:.*$/s, '')
+          .replace(/\s+/g, ' ')
+          .trim(),
     );
     pd.close();
     const hint =
-      tls === undefined || /ECONNREFUSED/.test(why) ? '' : tls ? ' (TLS on in this client: the scheduler must use TLS with the same CA)' : ' (plaintext client: a scheduler with TLS on refuses it; give the CA, certificate and key)';
-    throw new SchedulerUnavailableError(`cannot reach the scheduler at ${addr} within ${timeoutMs} ms${why ? `: ${why}` : ''}${hint} (is the cluster running? start it with \`npm start\`)`, addr);
+      tls === undefined || /ECONNREFUSED/.test(why)
+        ? ''
+        : tls
+          ? ' (TLS on in this client: the scheduler must use TLS with the same CA)'
+          : ' (plaintext client: a scheduler with TLS on refuses it; give the CA, certificate and key)';
+    throw new SchedulerUnavailableError(
+      `cannot reach the scheduler at ${addr} within ${timeoutMs} ms${why ? `: ${why}` : ''}${hint} (is the cluster running? start it with \`npm start\`)`,
+      addr,
+    );
   }
   // Connected; a scheduler with cert-allowed-cn may still refuse this client's certificate: say so now.
   const refused = await unary(pd.grpc, pd.grpc.isBootstrapped, { header: {} }, Math.max(1000, deadline - Date.now())).then(

@@ -7,7 +7,7 @@
 // regions, RegionNotFound / KeyNotInRegion drop the entry so the next lookup reloads it).
 import type { metapb } from '@tskv/proto';
 import type { RegionWithLeader, StoreWithStats } from '@tskv/rpc';
-import { SortedRangeIndex, epochOf, findPeer, findPeerById } from '@tskv/util';
+import { epochOf, findPeer, findPeerById, SortedRangeIndex } from '@tskv/util';
 import { EMPTY, showKey } from './bytes.js';
 
 /** What the cache needs from the scheduler (PdClient provides it; tests give fakes). */
@@ -41,7 +41,10 @@ export interface CachedRegion {
 
 /** A store's address is unknown to the scheduler, or the store is a tombstone. */
 export class StoreNotFoundError extends Error {
-  constructor(readonly storeId: number, why: string) {
+  constructor(
+    readonly storeId: number,
+    why: string,
+  ) {
     super(`store ${storeId} ${why}`);
   }
 }
@@ -75,7 +78,10 @@ export class RegionCache {
   /** Counters, for tests and diagnostics. */
   readonly stats = { hits: 0, misses: 0, loads: 0, storeLoads: 0 };
 
-  constructor(private readonly source: RegionSource, opts: RegionCacheOptions = {}) {
+  constructor(
+    private readonly source: RegionSource,
+    opts: RegionCacheOptions = {},
+  ) {
     this.storeDownMs = opts.storeDownMs ?? 2_000;
     this.now = opts.now ?? Date.now;
   }
@@ -202,7 +208,7 @@ export class RegionCache {
     this.invalidate(regionId);
     if (currentRegions.length === 0) return false;
     for (const r of currentRegions) {
-      const leader = answeringStoreId ? findPeer(r, answeringStoreId) ?? null : null;
+      const leader = answeringStoreId ? (findPeer(r, answeringStoreId) ?? null) : null;
       this.insert(r, leader);
     }
     return true;

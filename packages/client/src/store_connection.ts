@@ -55,7 +55,7 @@ function estimateSize(r: BatchRequest): number {
   let n = 16;
   const add = (b?: Uint8Array | null): void => void (n += b ? b.length : 0);
   if (r.rawGet) add(r.rawGet.key);
-  else if (r.rawPut) (add(r.rawPut.key), add(r.rawPut.value));
+  else if (r.rawPut) add(r.rawPut.key), add(r.rawPut.value);
   else if (r.rawDelete) add(r.rawDelete.key);
   else if (r.rawScan) add(r.rawScan.startKey);
   else if (r.rawBatchGet) for (const k of r.rawBatchGet.keys ?? []) add(k), (n += 4);
@@ -73,11 +73,22 @@ export class StoreConnection {
   private closed = false;
   private readonly maxBatchRequests: number;
   private readonly maxBatchBytes: number;
-  readonly stats: StoreConnectionStats = { framesSent: 0, requestsSent: 0, framesReceived: 0, streamsOpened: 0, streamFailures: 0, timeouts: 0 };
+  readonly stats: StoreConnectionStats = {
+    framesSent: 0,
+    requestsSent: 0,
+    framesReceived: 0,
+    streamsOpened: 0,
+    streamFailures: 0,
+    timeouts: 0,
+  };
   /** The last stream failure, for diagnostics. */
   lastError: Error | null = null;
 
-  constructor(readonly storeId: number, readonly address: string, private readonly opts: StoreConnectionOptions = {}) {
+  constructor(
+    readonly storeId: number,
+    readonly address: string,
+    private readonly opts: StoreConnectionOptions = {},
+  ) {
     this.maxBatchRequests = opts.maxBatchRequests ?? 4096;
     this.maxBatchBytes = opts.maxBatchBytes ?? 8 * 1024 * 1024;
   }
@@ -96,13 +107,22 @@ export class StoreConnection {
     return new Promise<BatchResponse>((resolve, reject) => {
       const id = this.nextId++;
       const p: Pending = { id, req, size: estimateSize(req), resolve, reject, timer: null, stream: null };
-      p.timer = setTimeout(() => {
-        if (!this.pending.delete(id)) return;
-        this.stats.timeouts++;
-        const i = p.stream ? -1 : this.queue.indexOf(p);
-        if (i >= 0) this.queue.splice(i, 1);
-        reject(new AttemptTimeoutError(`store ${this.storeId} (${this.address}) did not answer within ${timeoutMs} ms`, this.storeId, this.address));
-      }, Math.max(1, timeoutMs));
+      p.timer = setTimeout(
+        () => {
+          if (!this.pending.delete(id)) return;
+          this.stats.timeouts++;
+          const i = p.stream ? -1 : this.queue.indexOf(p);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(
+            new AttemptTimeoutError(
+              `store ${this.storeId} (${this.address}) did not answer within ${timeoutMs} ms`,
+              this.storeId,
+              this.address,
+            ),
+          );
+        },
+        Math.max(1, timeoutMs),
+      );
       this.pending.set(id, p);
       this.queue.push(p);
       if (!this.flushScheduled) {
@@ -164,7 +184,7 @@ export class StoreConnection {
       s = this.open();
     } catch (e) {
       const err = new StoreUnavailableError(`store ${this.storeId} (${this.address}): ${(e as Error).message}`, this.storeId, this.address);
-      for (const p of q) if (this.pending.has(p.id)) (this.settle(p), p.reject(err));
+      for (const p of q) if (this.pending.has(p.id)) this.settle(p), p.reject(err);
       return;
     }
     let i = 0;
@@ -197,7 +217,14 @@ export class StoreConnection {
       this.settle(p);
       const r = rs[i];
       if (r) p.resolve(r);
-      else p.reject(new StoreUnavailableError(`store ${this.storeId} (${this.address}): frame without a response for request ${p.id}`, this.storeId, this.address));
+      else
+        p.reject(
+          new StoreUnavailableError(
+            `store ${this.storeId} (${this.address}): frame without a response for request ${p.id}`,
+            this.storeId,
+            this.address,
+          ),
+        );
     }
   }
 
@@ -206,7 +233,7 @@ export class StoreConnection {
     if (this.closed) return;
     this.closed = true;
     const err = new ClientClosedError();
-    for (const p of [...this.pending.values()]) (this.settle(p), p.reject(err));
+    for (const p of [...this.pending.values()]) this.settle(p), p.reject(err);
     this.queue = [];
     const s = this.stream;
     this.stream = null;

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { PdClient } from '@tskv/rpc';
 import { clusterOverview, readiness } from '../src/admin.js';
 import { FakeCluster } from '../src/testing/index.js';

@@ -1,8 +1,9 @@
 // The tinykv command run as a child process (through its committed launcher) against the fake
 // cluster of this process, and against a scheduler that is not there.
-import { test, before, after } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FakeCluster } from '../src/testing/index.js';
 
@@ -21,7 +22,7 @@ function tinykv(args: string[], env: Record<string, string> = {}): Promise<Run> 
     const e: Record<string, string | undefined> = { ...process.env, ...env };
     if (!env.TINYKV_SCHEDULER) delete e.TINYKV_SCHEDULER;
     execFile(process.execPath, [CLI, ...args], { env: e, timeout: 60_000 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : -1) : 0;
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1) : 0;
       resolve({ code, stdout, stderr, ms: Date.now() - t0 });
     });
   });
@@ -70,7 +71,8 @@ test('the scheduler address from TINYKV_SCHEDULER; --json and --hex output', asy
 });
 
 test('scan: key<TAB>value lines across regions, START/END, --limit, --json', async () => {
-  for (const k of ['a', 'b', 'n', 'x']) cluster.data.get('default')!.set(Buffer.from(k).toString('hex'), { key: Buffer.from(k), value: Buffer.from(k.toUpperCase()) });
+  for (const k of ['a', 'b', 'n', 'x'])
+    cluster.data.get('default')!.set(Buffer.from(k).toString('hex'), { key: Buffer.from(k), value: Buffer.from(k.toUpperCase()) });
   const all = await tinykv([...S, 'scan']);
   assert.equal(all.code, 0, all.stderr);
   const lines = all.stdout.trim().split('\n');

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { InvalidArgumentError, RawClient, RegionUnavailableError, RequestError, SchedulerUnavailableError } from '../src/index.js';
 import { FakeCluster } from '../src/testing/index.js';
 
@@ -67,13 +67,19 @@ test('scan across regions: concatenated in order, end key exclusive, limit, page
   const keys = 'abcdefghijklmnopqrstuvwxyz'.split('');
   await client.batchPut(keys.map((k) => [k, k.toUpperCase()] as const));
   const all = await client.scan();
-  assert.deepEqual(all.map((p) => s(p.key)), keys);
+  assert.deepEqual(
+    all.map((p) => s(p.key)),
+    keys,
+  );
   assert.equal(s(all[3]!.value), 'D');
   assert.deepEqual((await client.scan('b', 'q')).map((p) => s(p.key)).join(''), 'bcdefghijklmnop');
   assert.deepEqual((await client.scan('b', 'q', 5)).map((p) => s(p.key)).join(''), 'bcdef');
   assert.deepEqual((await client.scan('x')).map((p) => s(p.key)).join(''), 'xyz');
   assert.deepEqual(await client.scan('q', 'b'), []);
-  assert.deepEqual((await client.scan('f', 'f\0')).map((p) => s(p.key)), ['f']);
+  assert.deepEqual(
+    (await client.scan('f', 'f\0')).map((p) => s(p.key)),
+    ['f'],
+  );
 });
 
 test('batchGet and batchPut: one request per region, results in the order of the keys', async () => {
@@ -135,7 +141,10 @@ test('EpochNotMatch after a split: the current regions from the store replace th
   assert.equal(client.cache.lookup(Buffer.from('x'))!.id, right.id);
   assert.equal(client.cache.lookup(Buffer.from('x'))!.epoch.version, 2);
   assert.equal(cluster.schedulerCalls.get('getRegion') ?? 0, lookups, 'no scheduler lookup needed');
-  assert.deepEqual((await client.scan()).map((p) => s(p.key)), ['b', 'c', 'x']);
+  assert.deepEqual(
+    (await client.scan()).map((p) => s(p.key)),
+    ['b', 'c', 'x'],
+  );
 });
 
 test('EpochNotMatch without current regions: reloaded from the scheduler', async () => {
@@ -182,7 +191,10 @@ test('a request error is thrown at once, not retried', async () => {
   const { client, cluster } = t;
   let n = 0;
   cluster.inject = () => (n++, { error: 'value too large' });
-  await assert.rejects(client.put('a', '1'), (e: unknown) => e instanceof RequestError && !e.retryable && /value too large/.test(e.message));
+  await assert.rejects(
+    client.put('a', '1'),
+    (e: unknown) => e instanceof RequestError && !e.retryable && /value too large/.test(e.message),
+  );
   assert.equal(n, 1);
   cluster.inject = null;
   await assert.rejects(client.get('a', 'nosuchcf'), (e: unknown) => e instanceof RequestError && /column family/.test(e.message));
@@ -231,7 +243,10 @@ test('giving up at the deadline says what was tried last', async () => {
 
 test('connect to an unreachable scheduler fails with SchedulerUnavailableError within the connect timeout', async () => {
   const t0 = Date.now();
-  await assert.rejects(RawClient.connect({ schedulerAddr: '127.0.0.1:1', connectTimeoutMs: 500 }), (e: unknown) => e instanceof SchedulerUnavailableError && /127\.0\.0\.1:1/.test(e.message));
+  await assert.rejects(
+    RawClient.connect({ schedulerAddr: '127.0.0.1:1', connectTimeoutMs: 500 }),
+    (e: unknown) => e instanceof SchedulerUnavailableError && /127\.0\.0\.1:1/.test(e.message),
+  );
   assert.ok(Date.now() - t0 < 3000);
 });
 
@@ -241,5 +256,8 @@ test('the scheduler going away does not matter while the cache is warm; cold loo
   await client.put('a', '1');
   await (cluster as any).schedulerServer.forceShutdown();
   assert.equal(s(await client.get('a')), '1');
-  await assert.rejects(client.get('z'), (e: unknown) => e instanceof RegionUnavailableError && /region lookup at the scheduler/.test(e.message));
+  await assert.rejects(
+    client.get('z'),
+    (e: unknown) => e instanceof RegionUnavailableError && /region lookup at the scheduler/.test(e.message),
+  );
 });

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import type { metapb } from '@tskv/proto';
 import type { RegionWithLeader, StoreWithStats } from '@tskv/rpc';
 import { findPeer, keyInRegion } from '@tskv/util';
@@ -9,7 +9,13 @@ const k = (s: string): Uint8Array => Buffer.from(s);
 const E = new Uint8Array(0);
 
 function region(id: number, start: string, end: string, version = 1, stores = [1, 2, 3]): metapb.IRegion {
-  return { id, startKey: k(start), endKey: k(end), regionEpoch: { confVer: 1, version }, peers: stores.map((s) => ({ id: id * 10 + s, storeId: s })) };
+  return {
+    id,
+    startKey: k(start),
+    endKey: k(end),
+    regionEpoch: { confVer: 1, version },
+    peers: stores.map((s) => ({ id: id * 10 + s, storeId: s })),
+  };
 }
 
 /** A scheduler over a list of regions, counting calls; lookups can be made to wait. */
@@ -84,7 +90,10 @@ test('concurrent misses on keys of one region share a single scheduler lookup', 
   await new Promise((r) => setImmediate(r));
   open();
   const got = await Promise.all(ps);
-  assert.deepEqual(got.map((e) => e?.id), [1, 1, 1, 1]);
+  assert.deepEqual(
+    got.map((e) => e?.id),
+    [1, 1, 1, 1],
+  );
   assert.equal(src.calls.getRegion, 1);
   src.gate = null;
   assert.equal((await c.locate(k('x')))?.id, 2);
@@ -138,7 +147,7 @@ test('NotLeader: switching to the hinted leader, advancing past a peer without h
   src.regions = [region(1, '', '')];
   const c = new RegionCache(src, { storeDownMs: 60_000 });
   const e = (await c.locate(k('a')))!;
-  assert.ok(e.leader === null, "no leader known yet");
+  assert.ok(e.leader === null, 'no leader known yet');
   assert.equal(c.target(e)?.storeId, 1, 'no leader known: the first peer');
   assert.ok(c.switchLeader(e, { id: 13, storeId: 3 }));
   assert.equal(c.target(e)?.storeId, 3);

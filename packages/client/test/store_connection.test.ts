@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { AttemptTimeoutError, ClientClosedError, StoreUnavailableError } from '../src/errors.js';
 import { StoreConnection } from '../src/store_connection.js';
 import { FakeCluster, toMetaRegion } from '../src/testing/index.js';
@@ -24,11 +24,17 @@ test('requests of one event-loop turn go out as one frame; out-of-order answers 
   const conn = new StoreConnection(1, store.address);
   try {
     const context = ctx(c);
-    await Promise.all(Array.from({ length: 200 }, (_, i) => conn.send({ rawPut: { context, key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), cf: 'default' } }, 5000)));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        conn.send({ rawPut: { context, key: Buffer.from(`k${i}`), value: Buffer.from(`v${i}`), cf: 'default' } }, 5000),
+      ),
+    );
     assert.equal(conn.stats.framesSent, 1);
     assert.equal(store.frames, 1);
     assert.ok(conn.stats.framesReceived >= 2, 'the fake answers in two frames');
-    const rs = await Promise.all(Array.from({ length: 200 }, (_, i) => conn.send({ rawGet: { context, key: Buffer.from(`k${i}`), cf: 'default' } }, 5000)));
+    const rs = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => conn.send({ rawGet: { context, key: Buffer.from(`k${i}`), cf: 'default' } }, 5000)),
+    );
     assert.equal(conn.stats.framesSent, 2);
     rs.forEach((r, i) => assert.equal(Buffer.from(r.rawGet!.value!).toString(), `v${i}`));
     assert.equal(conn.inflight, 0);
@@ -43,7 +49,9 @@ test('a large queue is cut into frames of maxBatchRequests', async () => {
   const conn = new StoreConnection(1, c.stores.get(1)!.address, { maxBatchRequests: 64 });
   try {
     const context = ctx(c);
-    await Promise.all(Array.from({ length: 200 }, (_, i) => conn.send({ rawGet: { context, key: Buffer.from(`k${i}`), cf: 'default' } }, 5000)));
+    await Promise.all(
+      Array.from({ length: 200 }, (_, i) => conn.send({ rawGet: { context, key: Buffer.from(`k${i}`), cf: 'default' } }, 5000)),
+    );
     assert.equal(conn.stats.framesSent, 4);
     assert.equal(conn.stats.requestsSent, 200);
   } finally {

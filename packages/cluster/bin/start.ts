@@ -6,7 +6,7 @@
 //
 // Exit codes: 0 after Ctrl-C / SIGTERM (every child stopped), 1 if a child failed to start or
 // exited unexpectedly (reported with the tail of its log), 2 for bad flags.
-import { relative, isAbsolute } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { ProcessCluster, ProcessStartError, type UnexpectedExit } from '../src/index.js';
 
@@ -25,12 +25,26 @@ const program = new Command('start')
   .description('Run a local tskv cluster: one scheduler and N stores as child processes, until Ctrl-C')
   .addOption(new Option('--stores <n>', 'number of stores').argParser(intArg('--stores', 1, 99)).default(3))
   .addOption(new Option('--data-dir <dir>', 'data and logs directory (reused if present)').default('./data'))
-  .addOption(new Option('--base-port <port>', 'store i listens on base+i, its status server on base+20+i (0: free ports)').argParser(intArg('--base-port', 0, 65000)).default(20160))
-  .addOption(new Option('--scheduler-port <port>', 'scheduler gRPC port; its status server is port+1 (0: free ports)').argParser(intArg('--scheduler-port', 0, 65000)).default(2379))
+  .addOption(
+    new Option('--base-port <port>', 'store i listens on base+i, its status server on base+20+i (0: free ports)')
+      .argParser(intArg('--base-port', 0, 65000))
+      .default(20160),
+  )
+  .addOption(
+    new Option('--scheduler-port <port>', 'scheduler gRPC port; its status server is port+1 (0: free ports)')
+      .argParser(intArg('--scheduler-port', 0, 65000))
+      .default(2379),
+  )
   .addOption(new Option('--config-dir <dir>', 'config files: scheduler.json, store<i>.json or store.json'))
   .addOption(new Option('--log-level <level>', 'log level of every process (error, warn, info, debug)'))
-  .addOption(new Option('--ready-timeout <ms>', 'how long to wait for the cluster to be usable before saying what is missing').argParser(intArg('--ready-timeout', 1)).default(60_000))
-  .addOption(new Option('--scheduler-bin <file>', 'the scheduler command (default: packages/scheduler/dist/bin/tinykv-scheduler.js)').hideHelp())
+  .addOption(
+    new Option('--ready-timeout <ms>', 'how long to wait for the cluster to be usable before saying what is missing')
+      .argParser(intArg('--ready-timeout', 1))
+      .default(60_000),
+  )
+  .addOption(
+    new Option('--scheduler-bin <file>', 'the scheduler command (default: packages/scheduler/dist/bin/tinykv-scheduler.js)').hideHelp(),
+  )
   .addOption(new Option('--server-bin <file>', 'the store command (default: packages/server/dist/bin/tinykv-server.js)').hideHelp())
   .allowExcessArguments(false);
 
@@ -109,10 +123,12 @@ try {
 
 const a = cluster.addresses;
 const rows: string[][] = [['scheduler', a.scheduler, `http://${a.schedulerStatus}/metrics`]];
-for (const s of a.stores) rows.push([`store${s.index}${s.storeId !== null ? ` (id ${s.storeId})` : ''}`, s.addr, `http://${s.statusAddr}/metrics`]);
+for (const s of a.stores)
+  rows.push([`store${s.index}${s.storeId !== null ? ` (id ${s.storeId})` : ''}`, s.addr, `http://${s.statusAddr}/metrics`]);
 const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
 say('');
-for (const r of rows) say(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  status ${r[2]!.replace(/\/metrics$/, '/status')}  metrics ${r[2]}`);
+for (const r of rows)
+  say(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  status ${r[2]!.replace(/\/metrics$/, '/status')}  metrics ${r[2]}`);
 say(`  logs: ${show(cluster.logsDir)}/ (scheduler.log, store1.log, ...; crashes in *.stderr.log)`);
 say('');
 say('try: npx tinykv put hello world / npx tinykv get hello   (and npx tinykv status, regions, stores)');
@@ -131,14 +147,19 @@ const progress = (missing: string[]): void => {
 };
 for (let first = true; !stopping; first = false) {
   try {
-    const ov = await cluster.waitUntilReady({ timeoutMs: first ? o.readyTimeout : 24 * 3_600_000, onProgress: first ? progress : undefined });
+    const ov = await cluster.waitUntilReady({
+      timeoutMs: first ? o.readyTimeout : 24 * 3_600_000,
+      onProgress: first ? progress : undefined,
+    });
     // Per process name (store1..N); a store not started by this launcher by its id.
     const names = new Map(cluster.addresses.stores.map((x) => [x.storeId, `store${x.index}`]));
     const leaders = Object.entries(ov.leadersPerStore)
       .map(([id, n]) => `${names.get(Number(id)) ?? `store id ${id}`}: ${n}`)
       .sort((x, y) => x.localeCompare(y, 'en', { numeric: true }))
       .join(', ');
-    say(`cluster ready: ${ov.regions.length} region${ov.regions.length === 1 ? '' : 's'}, ${ov.health.replicas} replicas each, leaders ${leaders}. Ctrl-C stops it.`);
+    say(
+      `cluster ready: ${ov.regions.length} region${ov.regions.length === 1 ? '' : 's'}, ${ov.health.replicas} replicas each, leaders ${leaders}. Ctrl-C stops it.`,
+    );
     break;
   } catch (e) {
     if (stopping) break;

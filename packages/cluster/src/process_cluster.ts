@@ -17,8 +17,8 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { PdClient, type TlsOptions, loadTls } from '@tskv/rpc';
-import { RawClient, type RawClientOptions, clusterOverview, readiness, waitForScheduler, type ClusterOverview } from '@tskv/client';
+import { type ClusterOverview, clusterOverview, RawClient, type RawClientOptions, readiness, waitForScheduler } from '@tskv/client';
+import { loadTls, PdClient, type TlsOptions } from '@tskv/rpc';
 
 /** The commands of the product, relative to this file (not to the cwd). */
 export const DEFAULT_SCHEDULER_BIN = fileURLToPath(new URL('../../../scheduler/dist/bin/tinykv-scheduler.js', import.meta.url));
@@ -112,7 +112,11 @@ export interface UnexpectedExit {
 }
 
 export class ProcessStartError extends Error {
-  constructor(message: string, readonly info: ProcessInfo, readonly logTail: string) {
+  constructor(
+    message: string,
+    readonly info: ProcessInfo,
+    readonly logTail: string,
+  ) {
     super(message);
     this.name = 'ProcessStartError';
   }
@@ -225,7 +229,12 @@ export class ProcessCluster extends EventEmitter {
     return {
       scheduler: this.scheduler?.info.addr ?? '',
       schedulerStatus: this.scheduler?.info.statusAddr ?? '',
-      stores: this.storeProcs.map((p) => ({ index: p.info.index, storeId: p.info.storeId, addr: p.info.addr, statusAddr: p.info.statusAddr })),
+      stores: this.storeProcs.map((p) => ({
+        index: p.info.index,
+        storeId: p.info.storeId,
+        addr: p.info.addr,
+        statusAddr: p.info.statusAddr,
+      })),
     };
   }
 
@@ -269,7 +278,8 @@ export class ProcessCluster extends EventEmitter {
   private newProc(role: ProcessRole, index: number): Proc {
     const name = role === 'scheduler' ? 'scheduler' : `store${index}`;
     const ports = role === 'scheduler' ? { addr: this.schedulerPort, status: this.schedulerStatusPort } : this.storePorts[index - 1]!;
-    const configFile = role === 'scheduler' ? findConfig(this.opts.configDir, ['scheduler']) : findConfig(this.opts.configDir, [`store${index}`, 'store']);
+    const configFile =
+      role === 'scheduler' ? findConfig(this.opts.configDir, ['scheduler']) : findConfig(this.opts.configDir, [`store${index}`, 'store']);
     return {
       info: {
         role,
@@ -296,7 +306,12 @@ export class ProcessCluster extends EventEmitter {
 
   /** The last lines of a process's log file and stderr. */
   logTail(nameOrIndex: string | number, lines = 20): string {
-    const p = typeof nameOrIndex === 'number' ? this.storeProc(nameOrIndex) : nameOrIndex === 'scheduler' ? this.scheduler : this.storeProcs.find((x) => x.info.name === nameOrIndex);
+    const p =
+      typeof nameOrIndex === 'number'
+        ? this.storeProc(nameOrIndex)
+        : nameOrIndex === 'scheduler'
+          ? this.scheduler
+          : this.storeProcs.find((x) => x.info.name === nameOrIndex);
     if (!p) return '';
     return tailOf(p.info, lines);
   }
@@ -329,7 +344,10 @@ export class ProcessCluster extends EventEmitter {
         if (port && !(await portIsFree(this.host, port))) busy.push(`${a} (${p.info.name})`);
       }
     }
-    if (busy.length) throw new Error(`port${busy.length > 1 ? 's' : ''} already in use: ${busy.join(', ')} (is another cluster running? stop it, or choose other ports)`);
+    if (busy.length)
+      throw new Error(
+        `port${busy.length > 1 ? 's' : ''} already in use: ${busy.join(', ')} (is another cluster running? stop it, or choose other ports)`,
+      );
   }
 
   private args(p: Proc): string[] {
@@ -420,7 +438,13 @@ export class ProcessCluster extends EventEmitter {
         if (ready) return;
         ready = true;
         clearTimeout(timer);
-        rej(new ProcessStartError(`${p.info.name} exited (${signal ?? `code ${code}`}) before it was ready`, { ...p.info }, tailOf(p.info, 20)));
+        rej(
+          new ProcessStartError(
+            `${p.info.name} exited (${signal ?? `code ${code}`}) before it was ready`,
+            { ...p.info },
+            tailOf(p.info, 20),
+          ),
+        );
       });
     });
   }
@@ -431,7 +455,11 @@ export class ProcessCluster extends EventEmitter {
     return this.terminate(p, signal);
   }
 
-  private async terminate(p: Proc, signal: NodeJS.Signals, killAfterMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  private async terminate(
+    p: Proc,
+    signal: NodeJS.Signals,
+    killAfterMs?: number,
+  ): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     if (!p.child || !p.exited) return p.info.lastExit ?? { code: null, signal: null };
     p.expectExit = true;
     const exited = p.exited;
@@ -550,7 +578,9 @@ export class ProcessCluster extends EventEmitter {
    * scheduler, every region with a leader and `replicas` voters (default min(3, running
    * stores)). Resolves with the last overview; rejects after timeoutMs with what is missing.
    */
-  async waitUntilReady(o: { timeoutMs?: number; replicas?: number; pollMs?: number; onProgress?: (missing: string[]) => void } = {}): Promise<ClusterOverview> {
+  async waitUntilReady(
+    o: { timeoutMs?: number; replicas?: number; pollMs?: number; onProgress?: (missing: string[]) => void } = {},
+  ): Promise<ClusterOverview> {
     const timeoutMs = o.timeoutMs ?? 60_000;
     const deadline = Date.now() + timeoutMs;
     const running = this.storeProcs.filter((p) => p.info.running).length;

@@ -1,10 +1,11 @@
 // End to end with the real processes: tinykv-scheduler and three tinykv-server, on free ports and
 // a temp data dir, driven by RawClient. Skips (saying why) until both commands are built.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN, ProcessCluster, type UnexpectedExit } from '../src/index.js';
 
 const missing = [DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN].filter((f) => !existsSync(f));
@@ -12,7 +13,10 @@ const skip = missing.length ? `not built yet: ${missing.join(', ')}` : false;
 
 const s = (b: Uint8Array | null): string | null => (b ? Buffer.from(b).toString() : null);
 
-test('real cluster: start, ready, put/get/scan/batch, a store crash and restart, stop and start again on the same data', { skip, timeout: 240_000 }, async () => {
+test('real cluster: start, ready, put/get/scan/batch, a store crash and restart, stop and start again on the same data', {
+  skip,
+  timeout: 240_000,
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tskv-e2e-'));
   const c = new ProcessCluster({ dataDir: dir, schedulerPort: 0, basePort: 0, stopTimeoutMs: 10_000 });
   const unexpected: UnexpectedExit[] = [];
@@ -29,7 +33,10 @@ test('real cluster: start, ready, put/get/scan/batch, a store crash and restart,
       const got = await client.batchGet(['k07', 'nope', 'k42']);
       assert.deepEqual(got.map(s), ['v7', null, 'v42']);
       const sc = await client.scan('k10', 'k20');
-      assert.deepEqual(sc.map((p) => s(p.key)), Array.from({ length: 10 }, (_, i) => `k${10 + i}`));
+      assert.deepEqual(
+        sc.map((p) => s(p.key)),
+        Array.from({ length: 10 }, (_, i) => `k${10 + i}`),
+      );
       await client.delete('k00');
       assert.equal(await client.get('k00'), null);
 
@@ -58,7 +65,10 @@ test('real cluster: start, ready, put/get/scan/batch, a store crash and restart,
     } finally {
       again.close();
     }
-    assert.deepEqual(unexpected.map((e) => `${e.info.name}: ${e.logTail}`), []);
+    assert.deepEqual(
+      unexpected.map((e) => `${e.info.name}: ${e.logTail}`),
+      [],
+    );
   } finally {
     await c.stop();
     rmSync(dir, { recursive: true, force: true });

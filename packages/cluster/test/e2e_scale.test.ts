@@ -12,11 +12,12 @@
 //
 // Skips (saying why) until the scheduler and the server are built. Waits poll with generous
 // deadlines (2 shared cores): nothing here asserts on speed.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { allRegions, compareBytes, type RawClient, type RegionInfo } from '@tskv/client';
 import type { PdClient } from '@tskv/rpc';
 import { findPeer, keyInRegion } from '@tskv/util';
@@ -85,7 +86,9 @@ async function getText(addr: string, path: string): Promise<string> {
 /** "created 12 finished 10 timed-out 0 cancelled 2" of the scheduler's operators, from its /metrics. */
 async function operatorCounts(schedulerStatusAddr: string): Promise<string> {
   const t = await getText(schedulerStatusAddr, '/metrics');
-  return ['created', 'finished', 'timed_out', 'cancelled'].map((w) => `${w.replace('_', '-')} ${metricSum(t, `tskv_scheduler_operators_${w}_total`)}`).join(', ');
+  return ['created', 'finished', 'timed_out', 'cancelled']
+    .map((w) => `${w.replace('_', '-')} ${metricSum(t, `tskv_scheduler_operators_${w}_total`)}`)
+    .join(', ');
 }
 
 /** The sum of a Prometheus counter's samples (any labels) in /metrics text. */
@@ -159,7 +162,8 @@ function tilingProblem(regions: readonly RegionInfo[]): string | null {
   if (rs[0]!.startKey.length !== 0) return `the first region ${rs[0]!.id} starts at ${rs[0]!.start}, not at the unbounded start`;
   for (let i = 0; i < rs.length; i++) {
     const r = rs[i]!;
-    if (r.endKey.length > 0 && compareBytes(r.startKey, r.endKey) >= 0) return `region ${r.id} is empty or reversed: [${r.start}, ${r.end})`;
+    if (r.endKey.length > 0 && compareBytes(r.startKey, r.endKey) >= 0)
+      return `region ${r.id} is empty or reversed: [${r.start}, ${r.end})`;
     const n = rs[i + 1];
     if (!n) {
       if (r.endKey.length !== 0) return `the last region ${r.id} ends at ${r.end}: a gap up to the unbounded end`;
@@ -174,7 +178,10 @@ function tilingProblem(regions: readonly RegionInfo[]): string | null {
 function placementProblems(r: RegionInfo, min: number): string[] {
   const out: string[] = [];
   const stores = r.peers.map((p) => p.storeId);
-  if (new Set(stores).size !== stores.length) out.push(`region ${r.id}: two replicas on one store (${r.peers.map((p) => `${p.id}@${p.storeId}${p.role === 'Voter' ? '' : `/${p.role}`}`).join(' ')})`);
+  if (new Set(stores).size !== stores.length)
+    out.push(
+      `region ${r.id}: two replicas on one store (${r.peers.map((p) => `${p.id}@${p.storeId}${p.role === 'Voter' ? '' : `/${p.role}`}`).join(' ')})`,
+    );
   if (voters(r).length < min) out.push(`region ${r.id}: ${voters(r).length} voters`);
   return out;
 }
@@ -183,7 +190,11 @@ function placementProblems(r: RegionInfo, min: number): string[] {
  * Healthy: every region with exactly 3 voters on stores in `live`, no learner, a leader among
  * them, never two on one store, and no operator pending at the scheduler.
  */
-async function healthProblem(pd: PdClient, schedulerStatusAddr: string, live: ReadonlySet<number>): Promise<{ regions: RegionInfo[]; why: string | null }> {
+async function healthProblem(
+  pd: PdClient,
+  schedulerStatusAddr: string,
+  live: ReadonlySet<number>,
+): Promise<{ regions: RegionInfo[]; why: string | null }> {
   const regions = await allRegions(pd);
   const bad: string[] = [];
   const tile = tilingProblem(regions);
@@ -193,7 +204,8 @@ async function healthProblem(pd: PdClient, schedulerStatusAddr: string, live: Re
     const off = r.peers.filter((p) => !live.has(p.storeId));
     if (v.length !== 3 || r.peers.length !== 3) bad.push(`region ${r.id}: ${v.length} voters, ${r.peers.length - v.length} others`);
     if (off.length) bad.push(`region ${r.id}: peers on stores ${off.map((p) => p.storeId).join(',')}`);
-    if (!r.leader || !live.has(r.leader.storeId)) bad.push(`region ${r.id}: leader ${r.leader ? `on store ${r.leader.storeId}` : 'unknown'}`);
+    if (!r.leader || !live.has(r.leader.storeId))
+      bad.push(`region ${r.id}: leader ${r.leader ? `on store ${r.leader.storeId}` : 'unknown'}`);
     bad.push(...placementProblems(r, 3));
   }
   if (bad.length === 0) {
@@ -264,7 +276,12 @@ function shuffled(n: number, seed: number): number[] {
 }
 
 /** Reads every key back: batchGet in chunks, then one scan over the whole key space, in key order. */
-async function verifyAll(client: RawClient, acked: ReadonlyMap<string, string>, what: string, o: { scan?: boolean; gets?: number } = {}): Promise<void> {
+async function verifyAll(
+  client: RawClient,
+  acked: ReadonlyMap<string, string>,
+  what: string,
+  o: { scan?: boolean; gets?: number } = {},
+): Promise<void> {
   const t0 = Date.now();
   const keys = [...acked.keys()];
   let mismatches = 0;
@@ -300,7 +317,9 @@ async function verifyAll(client: RawClient, acked: ReadonlyMap<string, string>, 
       if (str(all[i]!.value) !== acked.get(k)) assert.fail(`${what}: scan: wrong value of ${k}`);
     }
   }
-  log(`${what}: ${keys.length} keys read back (batchGet${o.gets ? `, ${o.gets} gets` : ''}${o.scan !== false ? ', full scan in order' : ''}) in ${secs(Date.now() - t0)}`);
+  log(
+    `${what}: ${keys.length} keys read back (batchGet${o.gets ? `, ${o.gets} gets` : ''}${o.scan !== false ? ', full scan in order' : ''}) in ${secs(Date.now() - t0)}`,
+  );
 }
 
 interface Harness {
@@ -310,13 +329,25 @@ interface Harness {
 }
 
 /** A cluster on a temp dir with config files; fn runs on it; everything is stopped and removed after. */
-async function withCluster(name: string, cfg: { scheduler: object; store: object; stores?: number }, fn: (h: Harness) => Promise<void>): Promise<void> {
+async function withCluster(
+  name: string,
+  cfg: { scheduler: object; store: object; stores?: number },
+  fn: (h: Harness) => Promise<void>,
+): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `tskv-e2e-${name}-`));
   const configDir = join(dir, 'config');
   mkdirSync(configDir);
   writeFileSync(join(configDir, 'scheduler.json'), JSON.stringify(cfg.scheduler));
   writeFileSync(join(configDir, 'store.json'), JSON.stringify(cfg.store));
-  const c = new ProcessCluster({ dataDir: join(dir, 'data'), configDir, stores: cfg.stores ?? 3, schedulerPort: 0, basePort: 0, stopTimeoutMs: 10_000, readyTimeoutMs: 90_000 });
+  const c = new ProcessCluster({
+    dataDir: join(dir, 'data'),
+    configDir,
+    stores: cfg.stores ?? 3,
+    schedulerPort: 0,
+    basePort: 0,
+    stopTimeoutMs: 10_000,
+    readyTimeoutMs: 90_000,
+  });
   const unexpected: UnexpectedExit[] = [];
   c.on('unexpected-exit', (e) => unexpected.push(e));
   try {
@@ -328,7 +359,8 @@ async function withCluster(name: string, cfg: { scheduler: object; store: object
       'no process exited on its own',
     );
   } catch (e) {
-    for (const p of c.processes()) console.error(`--- ${p.name} (running ${p.running}, last exit ${JSON.stringify(p.lastExit)})\n${c.logTail(p.name, 8)}`);
+    for (const p of c.processes())
+      console.error(`--- ${p.name} (running ${p.running}, last exit ${JSON.stringify(p.lastExit)})\n${c.logTail(p.name, 8)}`);
     throw e;
   } finally {
     await c.stop();
@@ -345,7 +377,10 @@ const storeIndexOf = (c: ProcessCluster, storeId: number): number => {
 
 // ---- 1. durability through a crash ----
 
-test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000 more are written, restarted, every acknowledged key read back, the restarted store caught up', { skip, timeout: 200_000 }, async () => {
+test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000 more are written, restarted, every acknowledged key read back, the restarted store caught up', {
+  skip,
+  timeout: 200_000,
+}, async () => {
   await withCluster(
     'crash',
     {
@@ -384,7 +419,9 @@ test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000
         const { leaders } = perStore(before);
         const victimId = [...leaders.entries()].sort((a, b) => b[1] - a[1])[0]![0];
         const victim = storeIndexOf(c, victimId);
-        log(`${before.length} region(s), leaders ${fmtCounts(leaders)}; killing store${victim} (store id ${victimId}) during the next writes`);
+        log(
+          `${before.length} region(s), leaders ${fmtCounts(leaders)}; killing store${victim} (store id ${victimId}) during the next writes`,
+        );
 
         // 2,000 more single puts; the leader's store is SIGKILLed once 200 of them are acknowledged.
         let phaseB = 0;
@@ -411,7 +448,14 @@ test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000
         const c1 = clientCounters(client);
         let notLeader = 0;
         for (const s of c.addresses.stores) {
-          if (s.index !== victim) notLeader += metricSum((await getText(s.statusAddr, '/metrics')).split('\n').filter((l) => l.includes('NotLeader') || l.includes('not_leader')).join('\n'), 'tskv_client_region_errors_total');
+          if (s.index !== victim)
+            notLeader += metricSum(
+              (await getText(s.statusAddr, '/metrics'))
+                .split('\n')
+                .filter((l) => l.includes('NotLeader') || l.includes('not_leader'))
+                .join('\n'),
+              'tskv_client_region_errors_total',
+            );
         }
         log(
           `wrote 2000 more keys in ${secs(Date.now() - t0)} (store${victim} SIGKILLed after 200 of them; the slowest put took ${secs(slowest)}, all acknowledged; ` +
@@ -489,7 +533,10 @@ test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000
 
 // ---- 2-4. splits, a fourth store, replica repair ----
 
-test('real cluster at scale: regions split many times, a fourth store gets its share of replicas and leaders, a dead store has its replicas replaced', { skip, timeout: 280_000 }, async () => {
+test('real cluster at scale: regions split many times, a fourth store gets its share of replicas and leaders, a dead store has its replicas replaced', {
+  skip,
+  timeout: 280_000,
+}, async () => {
   await withCluster(
     'scale',
     {
@@ -545,12 +592,17 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
           },
           500,
         );
-        log(`wrote ${N} keys of 1 KiB (2000 puts, ${batches.length} batchPuts) in ${secs(writeMs)}; ${split.length} regions ${secs(Date.now() - t0)} after the start of the writes`);
+        log(
+          `wrote ${N} keys of 1 KiB (2000 puts, ${batches.length} batchPuts) in ${secs(writeMs)}; ${split.length} regions ${secs(Date.now() - t0)} after the start of the writes`,
+        );
         assert.equal(tilingProblem(split), null);
         assert.ok(split.length >= 8, `${split.length} regions`);
         const keysPerRegion = [...split].sort((x, y) => compareBytes(x.startKey, y.startKey)).map(keysIn);
         log(`keys per region, in key order: ${keysPerRegion.join(' ')}`);
-        assert.equal(keysPerRegion.reduce((x, y) => x + y, 0), N);
+        assert.equal(
+          keysPerRegion.reduce((x, y) => x + y, 0),
+          N,
+        );
         const fresh = await c.client({ timeoutMs: 30_000 });
         try {
           await verifyAll(fresh, acked, 'after the splits (fresh client)', { gets: 400 });
@@ -576,21 +628,28 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
             const share = Math.floor((regions.length * 3) / 4) - 2;
             const got = replicas.get(s4) ?? 0;
             const lead = leaders.get(s4) ?? 0;
-            if (got < share || lead < 1) return { ok: false, why: `store ${s4}: ${got} replicas (want >= ${share}), ${lead} leaders; replicas ${fmtCounts(replicas)}` };
+            if (got < share || lead < 1)
+              return {
+                ok: false,
+                why: `store ${s4}: ${got} replicas (want >= ${share}), ${lead} leaders; replicas ${fmtCounts(replicas)}`,
+              };
             return why ? { ok: false, why } : { ok: true, value: regions };
           },
           500,
         );
         const rebalanceMs = Date.now() - t0;
         const b = perStore(balanced);
-        log(`rebalanced in ${secs(rebalanceMs)}: ${balanced.length} regions, replicas ${fmtCounts(b.replicas)}, leaders ${fmtCounts(b.leaders)}; operators ${await operatorCounts(schedStatus)}`);
+        log(
+          `rebalanced in ${secs(rebalanceMs)}: ${balanced.length} regions, replicas ${fmtCounts(b.replicas)}, leaders ${fmtCounts(b.leaders)}; operators ${await operatorCounts(schedStatus)}`,
+        );
         // The new store's own view agrees: it holds the replicas and leads some regions.
         const st4 = await waitFor(`store ${s4}'s /status to agree`, 30_000, async (): Promise<Probe<StoreStatus>> => {
           const st = await getJson<StoreStatus>(c.store(idx4).statusAddr, '/status');
           const want = balanced.filter((r) => findPeer(r, s4)).map((r) => r.id);
           const has = new Set(st.regions.map((r) => r.id));
           const absent = want.filter((id) => !has.has(id));
-          if (absent.length || st.leaderCount < 1) return { ok: false, why: `missing regions ${absent.join(',')}, ${st.leaderCount} leaders` };
+          if (absent.length || st.leaderCount < 1)
+            return { ok: false, why: `missing regions ${absent.join(',')}, ${st.leaderCount} leaders` };
           return { ok: true, value: st };
         });
         assert.equal(st4.failed, null);
@@ -616,9 +675,14 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
           500,
         );
         const r = perStore(repaired);
-        log(`repaired in ${secs(Date.now() - t0)}: ${repaired.length} regions, replicas ${fmtCounts(r.replicas)}, leaders ${fmtCounts(r.leaders)}; operators ${await operatorCounts(schedStatus)}`);
+        log(
+          `repaired in ${secs(Date.now() - t0)}: ${repaired.length} regions, replicas ${fmtCounts(r.replicas)}, leaders ${fmtCounts(r.leaders)}; operators ${await operatorCounts(schedStatus)}`,
+        );
         assert.equal(r.replicas.get(deadId) ?? 0, 0, 'no replica left on the dead store');
-        assert.equal(repaired.length * 3, [...r.replicas.values()].reduce((x, y) => x + y, 0));
+        assert.equal(
+          repaired.length * 3,
+          [...r.replicas.values()].reduce((x, y) => x + y, 0),
+        );
         const sst = await getJson<SchedulerStatus>(schedStatus, '/status');
         assert.equal(sst.stores.find((s) => s.id === deadId)?.down, true, 'the scheduler counts the dead store as down');
 

@@ -1,10 +1,11 @@
 // The npm start launcher (dist/bin/start.js) as a child process, with the stand-in commands.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const START = fileURLToPath(new URL('../bin/start.js', import.meta.url));
@@ -22,18 +23,33 @@ interface Launched {
 function launch(dataDir: string, env: Record<string, string> = {}, extra: string[] = []): Launched {
   const child = spawn(
     process.execPath,
-    [START, '--data-dir', dataDir, '--base-port', '0', '--scheduler-port', '0', '--scheduler-bin', FAKE_SCHEDULER, '--server-bin', FAKE_SERVER, ...extra],
+    [
+      START,
+      '--data-dir',
+      dataDir,
+      '--base-port',
+      '0',
+      '--scheduler-port',
+      '0',
+      '--scheduler-bin',
+      FAKE_SCHEDULER,
+      '--server-bin',
+      FAKE_SERVER,
+      ...extra,
+    ],
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';
   let err = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
   const check = (): void => {
-    for (const w of [...waiters]) if (w.re.test(out + err)) (waiters.splice(waiters.indexOf(w), 1), w.resolve());
+    for (const w of [...waiters]) if (w.re.test(out + err)) waiters.splice(waiters.indexOf(w), 1), w.resolve();
   };
   child.stdout!.on('data', (d: Buffer) => ((out += d.toString()), check()));
   child.stderr!.on('data', (d: Buffer) => ((err += d.toString()), check()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.once('exit', (code, signal) => r({ code, signal })),
+  );
   return {
     child,
     out: () => out,
@@ -55,7 +71,10 @@ test('launcher: prints addresses, logs, the try line and "cluster ready"; Ctrl-C
     await l.waitFor(/cluster ready/);
     const out = l.out();
     assert.match(out, /scheduler ready at 127\.0\.0\.1:\d+ \(cluster 4242\)/);
-    assert.match(out, /store1 \(id 1\)\s+127\.0\.0\.1:\d+\s+status http:\/\/127\.0\.0\.1:\d+\/status\s+metrics http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    assert.match(
+      out,
+      /store1 \(id 1\)\s+127\.0\.0\.1:\d+\s+status http:\/\/127\.0\.0\.1:\d+\/status\s+metrics http:\/\/127\.0\.0\.1:\d+\/metrics/,
+    );
     assert.match(out, /store3 \(id 3\)/);
     assert.match(out, /logs: .*logs\/ \(scheduler\.log, store1\.log/);
     assert.match(out, /try: npx tinykv put hello world \/ npx tinykv get hello/);

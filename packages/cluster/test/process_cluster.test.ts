@@ -1,12 +1,13 @@
 // ProcessCluster with stand-in commands (src/testing/fake_*.ts: the same flags and ready lines as
 // the real scheduler and server, no raft), so process management is tested fast and on its own.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { ProcessCluster, ProcessStartError, freePort, type ProcessClusterOptions, type UnexpectedExit } from '../src/index.js';
+import { freePort, ProcessCluster, type ProcessClusterOptions, ProcessStartError, type UnexpectedExit } from '../src/index.js';
 
 export const FAKE_SCHEDULER = fileURLToPath(new URL('../src/testing/fake_scheduler.js', import.meta.url));
 export const FAKE_SERVER = fileURLToPath(new URL('../src/testing/fake_server.js', import.meta.url));
@@ -46,7 +47,10 @@ test('start: scheduler then stores, each with its data dir and log file; usable 
     const a = c.addresses;
     assert.match(a.scheduler, /^127\.0\.0\.1:\d+$/);
     assert.equal(a.stores.length, 3);
-    assert.deepEqual(a.stores.map((s) => s.storeId), [1, 2, 3]);
+    assert.deepEqual(
+      a.stores.map((s) => s.storeId),
+      [1, 2, 3],
+    );
     assert.equal(new Set([a.scheduler, a.schedulerStatus, ...a.stores.flatMap((s) => [s.addr, s.statusAddr])]).size, 8, 'distinct ports');
     for (const n of ['scheduler', 'store1', 'store2', 'store3']) {
       assert.ok(existsSync(join(dir, 'data', n)), `${n} data dir`);
@@ -164,7 +168,10 @@ test('ports in use are refused before anything starts, with a clear message', as
   const c = fakeCluster(dir, { schedulerPort: port });
   try {
     await assert.rejects(c.start(), new RegExp(`port already in use: 127\\.0\\.0\\.1:${port} \\(scheduler\\)`));
-    assert.ok(c.processes().every((p) => p.pid === null), 'nothing was started');
+    assert.ok(
+      c.processes().every((p) => p.pid === null),
+      'nothing was started',
+    );
   } finally {
     blocker.close();
     await c.stop();
@@ -178,7 +185,10 @@ test('waitUntilReady says what is missing when it times out', async () => {
   const c = fakeCluster(dir, { stores: 2 }, { FAKE_REGION_STORES: '3' });
   try {
     await c.start();
-    await assert.rejects(c.waitUntilReady({ timeoutMs: 800, replicas: 3 }), /cluster not ready after 800 ms: peers on stores not up: region 1 \(store 3\)/);
+    await assert.rejects(
+      c.waitUntilReady({ timeoutMs: 800, replicas: 3 }),
+      /cluster not ready after 800 ms: peers on stores not up: region 1 \(store 3\)/,
+    );
   } finally {
     await c.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -3,17 +3,18 @@
 // The cluster elects and replicates (raft and heartbeats over TLS), RawClient and the tinykv
 // command with the tskv-client certificate read and write; a client without TLS, with another
 // CA's certificate or with CN intruder is refused, clearly, by the scheduler and by the stores.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { RawClient, SchedulerUnavailableError } from '@tskv/client';
 import { channelCredentials, loadTls, newTinyKvGrpcClient, unary } from '@tskv/rpc';
-import { type TestCerts, makeTestCerts, testCertsUnavailable } from '@tskv/rpc/testing';
+import { makeTestCerts, type TestCerts, testCertsUnavailable } from '@tskv/rpc/testing';
 import { DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN, ProcessCluster, type UnexpectedExit } from '../src/index.js';
 
 const TINYKV = fileURLToPath(new URL('../../../client/cli/tinykv.mjs', import.meta.url));
@@ -37,7 +38,13 @@ describe('a real cluster on mutual TLS', { skip, timeout: 180_000 }, () => {
 
   before(async () => {
     certs = makeTestCerts(join(dir, 'certs'));
-    c = new ProcessCluster({ dataDir: join(dir, 'data'), schedulerPort: 0, basePort: 0, stopTimeoutMs: 10_000, tls: { dir: certs.dir, allowedCn: ['tskv-store', 'tskv-client'] } });
+    c = new ProcessCluster({
+      dataDir: join(dir, 'data'),
+      schedulerPort: 0,
+      basePort: 0,
+      stopTimeoutMs: 10_000,
+      tls: { dir: certs.dir, allowedCn: ['tskv-store', 'tskv-client'] },
+    });
     c.on('unexpected-exit', (e) => unexpected.push(e));
     await c.start();
     await c.waitUntilReady({ timeoutMs: 90_000 });
@@ -51,21 +58,39 @@ describe('a real cluster on mutual TLS', { skip, timeout: 180_000 }, () => {
   test('elects, replicates and serves RawClient puts and gets with the tskv-client certificate', async () => {
     const ov = await c.waitUntilReady({ timeoutMs: 30_000 });
     assert.equal(ov.storesUp, 3);
-    assert.ok(ov.regions.every((r) => r.peers.length === 3 && r.leader), JSON.stringify(ov.regions));
+    assert.ok(
+      ov.regions.every((r) => r.peers.length === 3 && r.leader),
+      JSON.stringify(ov.regions),
+    );
     const client = await c.client({ timeoutMs: 20_000 });
     try {
       await client.put('hello', 'world');
       assert.equal(s(await client.get('hello')), 'world');
       await client.batchPut(Array.from({ length: 20 }, (_, i) => [`k${String(i).padStart(2, '0')}`, `v${i}`] as const));
-      assert.deepEqual((await client.scan('k05', 'k08')).map((p) => s(p.value)), ['v5', 'v6', 'v7']);
+      assert.deepEqual(
+        (await client.scan('k05', 'k08')).map((p) => s(p.value)),
+        ['v5', 'v6', 'v7'],
+      );
     } finally {
       client.close();
     }
-    assert.deepEqual(unexpected.map((e) => `${e.info.name}: ${e.logTail}`), []);
+    assert.deepEqual(
+      unexpected.map((e) => `${e.info.name}: ${e.logTail}`),
+      [],
+    );
   });
 
   test('the tinykv command with --ca-path/--cert-path/--key-path works; without them it fails saying why', async () => {
-    const flags = ['--scheduler', c.schedulerAddr, '--ca-path', certs.client.caPath!, '--cert-path', certs.client.certPath!, '--key-path', certs.client.keyPath!];
+    const flags = [
+      '--scheduler',
+      c.schedulerAddr,
+      '--ca-path',
+      certs.client.caPath!,
+      '--cert-path',
+      certs.client.certPath!,
+      '--key-path',
+      certs.client.keyPath!,
+    ];
     let r = await tinykv([...flags, 'put', 'cli-key', 'cli-value']);
     assert.equal(r.code, 0, r.stderr);
     r = await tinykv([...flags, 'get', 'cli-key']);
@@ -76,16 +101,31 @@ describe('a real cluster on mutual TLS', { skip, timeout: 180_000 }, () => {
     r = await tinykv(['--scheduler', c.schedulerAddr, '--ca-path', certs.client.caPath!, 'get', 'cli-key']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /must be given together \(missing: certPath, keyPath\)/);
-    r = await tinykv(['--scheduler', c.schedulerAddr, '--ca-path', certs.intruder.caPath!, '--cert-path', certs.intruder.certPath!, '--key-path', certs.intruder.keyPath!, 'stores']);
+    r = await tinykv([
+      '--scheduler',
+      c.schedulerAddr,
+      '--ca-path',
+      certs.intruder.caPath!,
+      '--cert-path',
+      certs.intruder.certPath!,
+      '--key-path',
+      certs.intruder.keyPath!,
+      'stores',
+    ]);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /refused this client: client certificate CN 'intruder' is not allowed/);
   });
 
-  test('the scheduler refuses a client without TLS, with another CA\'s certificate, or with CN intruder', async () => {
-    const connect = (tls?: TestCerts['client']): Promise<RawClient> => RawClient.connect({ schedulerAddr: c.schedulerAddr, tls, connectTimeoutMs: 1500, timeoutMs: 3000 });
+  test("the scheduler refuses a client without TLS, with another CA's certificate, or with CN intruder", async () => {
+    const connect = (tls?: TestCerts['client']): Promise<RawClient> =>
+      RawClient.connect({ schedulerAddr: c.schedulerAddr, tls, connectTimeoutMs: 1500, timeoutMs: 3000 });
     await assert.rejects(connect(), (e: Error) => e instanceof SchedulerUnavailableError && /plaintext client/.test(e.message));
     await assert.rejects(connect(certs.other), (e: Error) => e instanceof SchedulerUnavailableError && /certificate/.test(e.message));
-    await assert.rejects(connect(certs.intruder), (e: Error) => e instanceof SchedulerUnavailableError && /refused this client: client certificate CN 'intruder' is not allowed/.test(e.message));
+    await assert.rejects(
+      connect(certs.intruder),
+      (e: Error) =>
+        e instanceof SchedulerUnavailableError && /refused this client: client certificate CN 'intruder' is not allowed/.test(e.message),
+    );
   });
 
   test('a store refuses CN intruder on its client service and as a raft peer, and a client without a certificate', async () => {
@@ -99,12 +139,18 @@ describe('a real cluster on mutual TLS', { skip, timeout: 180_000 }, () => {
       await assert.rejects(
         new Promise<void>((resolve, reject) => {
           const st = ic.batchRaft((err: grpc.ServiceError | null) => (err ? reject(err) : resolve()));
-          st.write({ msgs: [{ regionId: 1, fromPeer: { id: 99, storeId: 99 }, toPeer: { id: 1, storeId: store.storeId }, message: { msgType: 0 } }] });
+          st.write({
+            msgs: [{ regionId: 1, fromPeer: { id: 99, storeId: 99 }, toPeer: { id: 1, storeId: store.storeId }, message: { msgType: 0 } }],
+          });
           st.end();
         }),
         refused,
       );
-      for (const x of [plain, noCert]) await assert.rejects(unary(x, x.rawGet, { key: Buffer.from('hello') }, 5000), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
+      for (const x of [plain, noCert])
+        await assert.rejects(
+          unary(x, x.rawGet, { key: Buffer.from('hello') }, 5000),
+          (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE,
+        );
     } finally {
       ic.close();
       plain.close();

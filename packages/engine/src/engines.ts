@@ -22,7 +22,9 @@ export class Engines {
     try {
       await mkdir(dataDir, { recursive: true });
     } catch (err) {
-      throw new EngineError('IO_ERROR', `engines ${dataDir}: create directory failed: ${(err as Error).message}`, dataDir, 'open', { cause: err });
+      throw new EngineError('IO_ERROR', `engines ${dataDir}: create directory failed: ${(err as Error).message}`, dataDir, 'open', {
+        cause: err,
+      });
     }
     const kv = await Engine.open(join(dataDir, 'kv'), opts);
     let raft: Engine;

@@ -50,7 +50,7 @@ export const CF_PREFIX: Readonly<Record<CfName, number>> = Object.freeze({
 const CF_BY_PREFIX = new Map<number, CfName>(ALL_CFS.map((cf) => [CF_PREFIX[cf], cf]));
 
 export function isCfName(cf: unknown): cf is CfName {
-  return typeof cf === 'string' && Object.prototype.hasOwnProperty.call(CF_PREFIX, cf);
+  return typeof cf === 'string' && Object.hasOwn(CF_PREFIX, cf);
 }
 
 /** The byte of `cf`; throws TypeError for an unknown name. */
@@ -213,12 +213,7 @@ export function raftLogRange(regionId: number, lo = 0, hi?: number): { start: Ui
 }
 
 export function decodeRaftLogKey(key: Uint8Array): { regionId: number; index: number } {
-  if (
-    key.length !== RAFT_LOG_KEY_LEN ||
-    key[0] !== LOCAL_PREFIX ||
-    key[1] !== REGION_RAFT_PREFIX ||
-    key[10] !== RAFT_LOG_SUFFIX
-  ) {
+  if (key.length !== RAFT_LOG_KEY_LEN || key[0] !== LOCAL_PREFIX || key[1] !== REGION_RAFT_PREFIX || key[10] !== RAFT_LOG_SUFFIX) {
     throw new RangeError(`not a raft log key: ${hex(key)}`);
   }
   return { regionId: readU64(key, 2), index: readU64(key, 11) };
@@ -256,12 +251,7 @@ export function regionStateRange(): { start: Uint8Array; end: Uint8Array } {
 }
 
 export function isRegionStateKey(key: Uint8Array): boolean {
-  return (
-    key.length === REGION_KEY_LEN &&
-    key[0] === LOCAL_PREFIX &&
-    key[1] === REGION_META_PREFIX &&
-    key[10] === REGION_STATE_SUFFIX
-  );
+  return key.length === REGION_KEY_LEN && key[0] === LOCAL_PREFIX && key[1] === REGION_META_PREFIX && key[10] === REGION_STATE_SUFFIX;
 }
 
 export function regionIdFromRegionStateKey(key: Uint8Array): number {

@@ -100,7 +100,11 @@ describe('durability: sync writes survive SIGKILL', () => {
           }
           for (const i of acked) assert.ok(present.includes(i), `seed=${rnd.seed} round ${round}: acked batch ${i} lost`);
           // Writes are sequential: what survived is a prefix 0..m of the batches, m >= the last ack.
-          assert.deepEqual(present, present.map((_, j) => j), `seed=${rnd.seed} round ${round}`);
+          assert.deepEqual(
+            present,
+            present.map((_, j) => j),
+            `seed=${rnd.seed} round ${round}`,
+          );
         } finally {
           await e.close();
         }
@@ -130,7 +134,9 @@ const STRACE = haveStrace();
 // CI installs strace (.ci/run): there a missing strace is a failure, not a reason to skip.
 const IN_CI = !['', '0', 'false'].includes(process.env['CI'] ?? '');
 
-describe('durability: the sync option reaches LevelDB (fsync count under strace)', { skip: !STRACE && !IN_CI && 'strace not installed' }, () => {
+describe('durability: the sync option reaches LevelDB (fsync count under strace)', {
+  skip: !STRACE && !IN_CI && 'strace not installed',
+}, () => {
   if (!STRACE) {
     it('strace is installed (required when CI is set)', () => {
       assert.fail('strace not installed: under CI the fsync accounting must run, not skip');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ALL_CFS, DATA_CFS, Engine, EngineError, type CfName, type Entry } from '../src/index.js';
+import { ALL_CFS, type CfName, DATA_CFS, Engine, EngineError, type Entry } from '../src/index.js';
 import { b, hex, k2, str, withTempDir } from './helpers.js';
 
 async function withEngine<T>(fn: (e: Engine, dir: string) => Promise<T>): Promise<T> {
@@ -53,7 +53,7 @@ describe('engine: column families', () => {
     });
   });
 
-  it('iteration of one CF never returns another CF\'s keys, including at the 0x00 / 0xff boundaries', async () => {
+  it("iteration of one CF never returns another CF's keys, including at the 0x00 / 0xff boundaries", async () => {
     await withEngine(async (e) => {
       const edge = [b([]), b([0x00]), b([0x00, 0x00]), b([0x7f]), b([0xff]), b([0xff, 0xff]), b([0xff, 0xff, 0xff, 0xff])];
       const wb = e.writeBatch();
@@ -218,7 +218,10 @@ describe('engine: reads and iteration', () => {
   it('scans longer than one native batch, and breaking out early releases the iterator', async () => {
     await withEngine(async (e) => {
       await fill(e, 'lock', 2500);
-      assert.deepEqual(nums(await e.collect('lock', b([]), b([]))), Array.from({ length: 2500 }, (_, i) => i));
+      assert.deepEqual(
+        nums(await e.collect('lock', b([]), b([]))),
+        Array.from({ length: 2500 }, (_, i) => i),
+      );
       let n = 0;
       for await (const [k] of e.scan('lock', k2(100), b([]))) {
         if (++n === 3) {
@@ -236,7 +239,10 @@ describe('engine: reads and iteration', () => {
       await fill(e, 'write', 10); // another CF: never listed
       const keys: number[] = [];
       for await (const k of e.scanKeys('raft', k2(5), k2(2300))) keys.push((k[0]! << 8) | k[1]!);
-      assert.deepEqual(keys, Array.from({ length: 2295 }, (_, i) => i + 5));
+      assert.deepEqual(
+        keys,
+        Array.from({ length: 2295 }, (_, i) => i + 5),
+      );
       let n = 0;
       for await (const _ of e.scanKeys('raft', b([]), b([]))) n++;
       assert.equal(n, 2500);
@@ -268,18 +274,29 @@ describe('engine: snapshots', () => {
     await withEngine(async (e) => {
       await e.write(e.writeBatch().put('default', b('a'), b('1')).put('default', b('c'), b('3')).put('lock', b('l'), b('L')));
       const snap = e.snapshot();
-      await e.write(e.writeBatch().put('default', b('a'), b('2')).put('default', b('b'), b('new')).delete('default', b('c')).delete('lock', b('l')));
+      await e.write(
+        e.writeBatch().put('default', b('a'), b('2')).put('default', b('b'), b('new')).delete('default', b('c')).delete('lock', b('l')),
+      );
       await e.deleteRange('lock', b(''), b(''));
       assert.equal(str(await snap.get('default', b('a'))), '1');
       assert.equal(str(snap.getSync('default', b('a'))), '1');
       assert.equal(await snap.get('default', b('b')), undefined);
       assert.equal(str(snap.getSync('default', b('c'))), '3');
       assert.equal(str(await snap.get('lock', b('l'))), 'L');
-      assert.deepEqual((await snap.collect('default', b(''), b(''))).map(([k, v]) => `${str(k)}=${str(v)}`), ['a=1', 'c=3']);
-      assert.deepEqual((await e.collect('default', b(''), b(''), { snapshot: snap, reverse: true })).map(([k]) => str(k)), ['c', 'a']);
+      assert.deepEqual(
+        (await snap.collect('default', b(''), b(''))).map(([k, v]) => `${str(k)}=${str(v)}`),
+        ['a=1', 'c=3'],
+      );
+      assert.deepEqual(
+        (await e.collect('default', b(''), b(''), { snapshot: snap, reverse: true })).map(([k]) => str(k)),
+        ['c', 'a'],
+      );
       // The engine itself sees the latest state.
       assert.equal(str(await e.get('default', b('a'))), '2');
-      assert.deepEqual((await e.collect('default', b(''), b(''))).map(([k]) => str(k)), ['a', 'b']);
+      assert.deepEqual(
+        (await e.collect('default', b(''), b(''))).map(([k]) => str(k)),
+        ['a', 'b'],
+      );
       await snap.close();
       await snap.close(); // idempotent
       await assert.rejects(snap.get('default', b('a')), assertEngineError('CLOSED'));
@@ -326,7 +343,7 @@ describe('engine: deleteRange, approximateSize, compactRange', () => {
     });
   });
 
-  it('deleteRangeInto commits the deletes atomically with the batch\'s other writes', async () => {
+  it("deleteRangeInto commits the deletes atomically with the batch's other writes", async () => {
     await withEngine(async (e) => {
       await fill(e, 'lock', 50);
       const wb = e.writeBatch().put('raft', b('state'), b('cleared'));
@@ -339,7 +356,7 @@ describe('engine: deleteRange, approximateSize, compactRange', () => {
     });
   });
 
-  it('approximateSize counts one CF\'s range; compactRange reclaims deleted data', async () => {
+  it("approximateSize counts one CF's range; compactRange reclaims deleted data", async () => {
     await withEngine(async (e) => {
       const value = new Uint8Array(4096); // pseudo-random bytes: snappy cannot shrink them much
       for (let i = 0; i < value.length; i++) value[i] = Math.imul(i + 1, 2654435761) >>> 24;

@@ -3,8 +3,8 @@ import { describe, it } from 'node:test';
 import { compareBytes, keyInRange } from '@tskv/util';
 import {
   ALL_CFS,
-  CF_PREFIX,
   applyStateKey,
+  CF_PREFIX,
   cfRange,
   decodeKey,
   decodeRaftLogKey,

@@ -3,9 +3,9 @@
 // far below 2^53, and numbers keep the raft hot path free of Long allocations.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const protoDir = join(here, '..', '..', '..', 'proto');
@@ -15,10 +15,17 @@ const cliDir = dirname(require.resolve('protobufjs-cli/package.json'));
 const pbjs = join(cliDir, 'bin', 'pbjs');
 const pbts = join(cliDir, 'bin', 'pbts');
 
-const protos = readdirSync(protoDir).filter((f) => f.endsWith('.proto')).sort().map((f) => join(protoDir, f));
+const protos = readdirSync(protoDir)
+  .filter((f) => f.endsWith('.proto'))
+  .sort()
+  .map((f) => join(protoDir, f));
 mkdirSync(dist, { recursive: true });
 const out = join(dist, 'protos.js');
-execFileSync(process.execPath, [pbjs, '-t', 'static-module', '-w', 'es6', '--force-number', '--es6', '-p', protoDir, '-o', out, ...protos], { stdio: 'inherit' });
+execFileSync(
+  process.execPath,
+  [pbjs, '-t', 'static-module', '-w', 'es6', '--force-number', '--es6', '-p', protoDir, '-o', out, ...protos],
+  { stdio: 'inherit' },
+);
 execFileSync(process.execPath, [pbts, '-o', join(dist, 'protos.d.ts'), out], { stdio: 'inherit' });
 // protobufjs decodes 64-bit fields (and builds their prototype defaults) as Long objects whenever
 // the long package is present; dropping Long before protos.js is evaluated makes them plain

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { eraftpb } from '../dist/index.js';
 
 test('Message round-trips with 64-bit fields as plain numbers', () => {
@@ -40,15 +40,36 @@ test('defaults of absent 64-bit fields are numbers, not Long', () => {
 });
 
 test('every raft message type is present with raft-rs numbering', () => {
-  const names = ['MsgHup', 'MsgBeat', 'MsgPropose', 'MsgAppend', 'MsgAppendResponse', 'MsgRequestVote',
-    'MsgRequestVoteResponse', 'MsgSnapshot', 'MsgHeartbeat', 'MsgHeartbeatResponse', 'MsgUnreachable',
-    'MsgSnapStatus', 'MsgCheckQuorum', 'MsgTransferLeader', 'MsgTimeoutNow', 'MsgReadIndex', 'MsgReadIndexResp',
-    'MsgRequestPreVote', 'MsgRequestPreVoteResponse'];
+  const names = [
+    'MsgHup',
+    'MsgBeat',
+    'MsgPropose',
+    'MsgAppend',
+    'MsgAppendResponse',
+    'MsgRequestVote',
+    'MsgRequestVoteResponse',
+    'MsgSnapshot',
+    'MsgHeartbeat',
+    'MsgHeartbeatResponse',
+    'MsgUnreachable',
+    'MsgSnapStatus',
+    'MsgCheckQuorum',
+    'MsgTransferLeader',
+    'MsgTimeoutNow',
+    'MsgReadIndex',
+    'MsgReadIndexResp',
+    'MsgRequestPreVote',
+    'MsgRequestPreVoteResponse',
+  ];
   names.forEach((n, i) => assert.equal(eraftpb.MessageType[n], i, n));
 });
 
 test('ConfChangeV2 carries its changes and transition', () => {
-  const cc = { transition: eraftpb.ConfChangeTransition.Explicit, changes: [{ changeType: eraftpb.ConfChangeType.AddLearnerNode, nodeId: 4 }], context: new Uint8Array([1]) };
+  const cc = {
+    transition: eraftpb.ConfChangeTransition.Explicit,
+    changes: [{ changeType: eraftpb.ConfChangeType.AddLearnerNode, nodeId: 4 }],
+    context: new Uint8Array([1]),
+  };
   const d = eraftpb.ConfChangeV2.decode(eraftpb.ConfChangeV2.encode(cc).finish());
   assert.equal(d.transition, eraftpb.ConfChangeTransition.Explicit);
   assert.equal(d.changes[0].nodeId, 4);

@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { runProposals, ProposalOptions, ProposalResult } from './proposals.js';
-import { runTicks, TickOptions, TickResult, TickScenario } from './ticks.js';
+import { type ProposalOptions, type ProposalResult, runProposals } from './proposals.js';
 import { fmtFixed, fmtInt, table } from './stats.js';
+import { runTicks, type TickOptions, type TickResult, type TickScenario } from './ticks.js';
 
 type Job = { kind: 'proposals'; opts: ProposalOptions } | { kind: 'tick'; opts: TickOptions };
 
@@ -100,14 +100,18 @@ function main(): void {
   console.log(`  command: ${command}${env.npmScript ? `   (via ${env.npmScript})` : ''}`);
   console.log(`  node ${env.node} (V8 ${env.v8}), ${env.platform}`);
   console.log(`  cpu: ${env.cpu} x ${env.cores}, load average ${env.loadAvgStart.join(' ')}`);
-  console.log(`  ${durationMs} ms per measurement after ${warmupMs} ms warm-up, ${isolate ? 'each in a fresh process' : 'all in this process'}`);
+  console.log(
+    `  ${durationMs} ms per measurement after ${warmupMs} ms warm-up, ${isolate ? 'each in a fresh process' : 'all in this process'}`,
+  );
 
   const proposals: ProposalResult[] = [];
   if (only === undefined || only === 'proposals') {
     console.log(`\n[a] committed proposals/s, 3 RawNodes in one process, MemoryStorage, 100-byte entries,`);
     console.log(`    at most ${window} proposed-but-unapplied entries on the leader; latency = propose -> applied on the leader`);
     for (const batch of batches) {
-      proposals.push(run<ProposalResult>({ kind: 'proposals', opts: { batch, window, entryBytes: 100, warmupMs, durationMs, tickIntervalMs: 100 } }));
+      proposals.push(
+        run<ProposalResult>({ kind: 'proposals', opts: { batch, window, entryBytes: 100, warmupMs, durationMs, tickIntervalMs: 100 } }),
+      );
     }
     console.log(
       table([
@@ -156,7 +160,9 @@ function main(): void {
   }
 
   const loadAvgEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
-  console.log(`\nload average at the end: ${loadAvgEnd.join(' ')}${loadAvgEnd[0]! > 1.5 ? '  (other work was running: figures are suspect)' : ''}`);
+  console.log(
+    `\nload average at the end: ${loadAvgEnd.join(' ')}${loadAvgEnd[0]! > 1.5 ? '  (other work was running: figures are suspect)' : ''}`,
+  );
   console.log(JSON.stringify({ bench: '@tskv/raft', ...env, loadAvgEnd, durationMs, warmupMs, proposals, ticks }));
 }
 

@@ -1,7 +1,16 @@
 // Proposal throughput/latency through a 3-node group wired in one process: MemoryStorage, messages
 // passed in memory, the full Ready / LightReady / advance protocol on every node.
-import { ConfigOptions, EMPTY_BYTES, Entry, Message, MemoryStorage, RawNode, StateRole, newConfState } from '../src/index.js';
-import { Histogram, PairQueue, nowNs } from './stats.js';
+import {
+  type ConfigOptions,
+  EMPTY_BYTES,
+  type Entry,
+  MemoryStorage,
+  type Message,
+  newConfState,
+  RawNode,
+  StateRole,
+} from '../src/index.js';
+import { Histogram, nowNs, PairQueue } from './stats.js';
 
 export interface ProposalOptions {
   /** Entries per proposal: 1 uses propose(), more uses proposeBatch(). */

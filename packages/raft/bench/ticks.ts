@@ -1,6 +1,6 @@
 // The fixed cost of idle Raft groups: one tick() + hasReady() per peer per round, across many
 // peers hosted in one process (the multi-raft case: a store holds thousands of mostly idle regions).
-import { MemoryStorage, Message, MessageType, RawNode, StateRole, newConfState, newMessage } from '../src/index.js';
+import { MemoryStorage, type Message, MessageType, newConfState, newMessage, RawNode, StateRole } from '../src/index.js';
 import { nowNs } from './stats.js';
 
 export type TickScenario = 'followers' | 'leaders-1voter' | 'leaders-3voter';
@@ -54,8 +54,7 @@ function makePeer(scenario: TickScenario): IdlePeer {
   const electionTick = scenario === 'followers' ? 100_000_000 : 10;
   const node = new RawNode({ id: 1, electionTick, heartbeatTick: 2 }, store);
   const p: IdlePeer = { node, store };
-  const vote = (from: number, term: number): Message =>
-    newMessage({ msgType: MessageType.MsgRequestVoteResponse, from, to: 1, term });
+  const vote = (from: number, term: number): Message => newMessage({ msgType: MessageType.MsgRequestVoteResponse, from, to: 1, term });
   if (scenario === 'followers') {
     // Hear from a leader (node 2, term 1) so this is a follower of a live group, then go idle.
     node.step(newMessage({ msgType: MessageType.MsgHeartbeat, from: 2, to: 1, term: 1, commit: 0 }));

@@ -6,18 +6,18 @@
 import { mulberry32 } from '@tskv/util';
 import {
   ConfChangeType,
-  ConfState,
-  Entry,
-  EntryType,
-  MemoryStorage,
-  Message,
-  MessageType,
-  RawNode,
-  Snapshot,
-  StateRole,
+  type ConfState,
   confChange,
   decodeConfChange,
+  type Entry,
+  EntryType,
+  MemoryStorage,
+  type Message,
+  MessageType,
   newConfState,
+  RawNode,
+  type Snapshot,
+  StateRole,
 } from '../src/index.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -121,7 +121,10 @@ class Cluster {
     if (voters.length > 0) store.setConfState(newConfState({ voters }));
     // preVote + checkQuorum, as a production deployment would: an isolated leader steps down, and
     // a node rejoining after a partition cannot disrupt the group with a higher term.
-    const node = new RawNode({ id, electionTick: 10, heartbeatTick: 1, preVote: true, checkQuorum: true, random: mulberry32(id * 7919) }, store);
+    const node = new RawNode(
+      { id, electionTick: 10, heartbeatTick: 1, preVote: true, checkQuorum: true, random: mulberry32(id * 7919) },
+      store,
+    );
     const m = new Member(id, node, store);
     store.member = m;
     this.members.set(id, m);
@@ -170,7 +173,9 @@ class Cluster {
     m.values = state.values;
     m.applied = snap.metadata.index;
     m.confState = snap.metadata.confState;
-    note(`node ${m.id} installed a snapshot at index ${snap.metadata.index} (${m.values.length} values, voters [${m.confState.voters.join(',')}] learners [${m.confState.learners.join(',')}])`);
+    note(
+      `node ${m.id} installed a snapshot at index ${snap.metadata.index} (${m.values.length} values, voters [${m.confState.voters.join(',')}] learners [${m.confState.learners.join(',')}])`,
+    );
   }
 
   /** Handles one Ready in the order raw_node.ts documents. */
@@ -272,7 +277,10 @@ function run(): void {
   if (!l1) return;
   const leaders = ids.filter((id) => c.get(id).role === StateRole.Leader);
   check(leaders.length === 1, 'exactly one leader', `leaders: ${leaders.join(',')}`);
-  check(ids.every((id) => c.get(id).leaderId === l1.id && c.get(id).term === l1.term), `every node follows node ${l1.id} in term ${l1.term}`);
+  check(
+    ids.every((id) => c.get(id).leaderId === l1.id && c.get(id).term === l1.term),
+    `every node follows node ${l1.id} in term ${l1.term}`,
+  );
 
   // 2 -----------------------------------------------------------------------------------------
   step(2, `Proposals on leader ${l1.id}, committed and applied on all nodes`);
@@ -294,7 +302,11 @@ function run(): void {
   const l2 = c.leader(rest);
   check(t3 >= 0 && l2 !== undefined, `a new leader was elected after ${ticksText(t3)}`, l2 ? `node ${l2.id}, term ${l2.term}` : 'none');
   if (!l2) return;
-  check(l2.term > l1.term || l1.role !== StateRole.Leader, `old leader ${l1.id} stepped down (checkQuorum)`, `it is ${roleName(l1.role)}, term ${l1.term}`);
+  check(
+    l2.term > l1.term || l1.role !== StateRole.Leader,
+    `old leader ${l1.id} stepped down (checkQuorum)`,
+    `it is ${roleName(l1.role)}, term ${l1.term}`,
+  );
   check(l2.id !== l1.id && l2.term > 1, `new leader is node ${l2.id} at a higher term`, `term ${l2.term}`);
   for (const v of ['z=6', 'x=7', 'y=8']) c.propose(l2, v);
   const want3 = [...want2, 'z=6', 'x=7', 'y=8'];
@@ -308,7 +320,11 @@ function run(): void {
   c.isolated.delete(l1.id);
   const t4 = c.tickUntil(() => l1.applied === l2.applied && l1.leaderId === l2.id, 100);
   check(t4 >= 0, `node ${l1.id} caught up after ${ticksText(t4)}`, `applied index ${l1.applied}, leader ${l1.leaderId}`);
-  check(c.leader() === l2 && l2.role === StateRole.Leader, `node ${l2.id} is still the leader (preVote: the rejoining node did not disrupt it)`, `term ${l2.term}`);
+  check(
+    c.leader() === l2 && l2.role === StateRole.Leader,
+    `node ${l2.id} is still the leader (preVote: the rejoining node did not disrupt it)`,
+    `term ${l2.term}`,
+  );
   check(sameValues(l1.values, want3), `node ${l1.id} has the writes it missed`, describeValues(l1.values));
   check(!l1.values.includes('lost=1'), `the uncommitted "lost=1" was discarded`);
   check(l1.store.lastIndex() === l2.store.lastIndex(), `node ${l1.id}'s log matches the leader's`, `last index ${l1.store.lastIndex()}`);
@@ -324,10 +340,16 @@ function run(): void {
   check(t5 >= 0 && l3?.id === target, `node ${target} is the leader`, `after ${ticksText(t5)} more, term ${l3?.term}`);
   if (!l3) return;
   check(l3.term === termBefore + 1, 'the transfer took exactly one new term', `${termBefore} -> ${l3.term}`);
-  check(ids.every((id) => c.get(id).leaderId === target), `all nodes follow node ${target}`);
+  check(
+    ids.every((id) => c.get(id).leaderId === target),
+    `all nodes follow node ${target}`,
+  );
   c.propose(l3, 'after-transfer=9');
   const want5 = [...want3, 'after-transfer=9'];
-  check(ids.every((id) => sameValues(c.get(id).values, want5)), 'a write through the new leader is applied everywhere');
+  check(
+    ids.every((id) => sameValues(c.get(id).values, want5)),
+    'a write through the new leader is applied everywhere',
+  );
 
   // 6 -----------------------------------------------------------------------------------------
   step(6, 'Membership change: node 4 joins as a learner, then becomes a voter');
@@ -339,7 +361,10 @@ function run(): void {
   check(t6 >= 0, `node 4 caught up as a learner`, `after ${ticksText(t6)}, applied index ${n4.applied}`);
   for (const id of [...ids, 4]) {
     const cs = c.get(id).confState;
-    check(sorted(cs.voters) === '1,2,3' && sorted(cs.learners) === '4', `node ${id} sees voters [${sorted(cs.voters)}] learners [${sorted(cs.learners)}]`);
+    check(
+      sorted(cs.voters) === '1,2,3' && sorted(cs.learners) === '4',
+      `node ${id} sees voters [${sorted(cs.voters)}] learners [${sorted(cs.learners)}]`,
+    );
   }
   check(n4.node.raft.isLearner && n4.role === StateRole.Follower, 'node 4 knows it is a learner (it will never campaign)');
   check(sameValues(n4.values, want5), 'node 4 has the whole state', describeValues(n4.values));
@@ -374,7 +399,10 @@ function run(): void {
     );
   }
   const all = [...c.members.values()];
-  check(all.every((m) => sameValues(m.values, all[0]!.values)), 'all 4 state machines are identical');
+  check(
+    all.every((m) => sameValues(m.values, all[0]!.values)),
+    'all 4 state machines are identical',
+  );
   console.log(dim(`\n${c.ticks} ticks, ${Date.now() - started} ms`));
 }
 

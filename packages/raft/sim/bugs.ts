@@ -1,7 +1,7 @@
 // Deliberately broken Raft variants, to prove the simulation catches real safety bugs. Each is a
 // Raft subclass run through RawNode.fromRaft, selected by name so worker threads can build them.
-import { Config, Message, MessageType, Raft, RawNode, Storage, newMessage } from '../src/index.js';
-import { NodeFactory } from './node.js';
+import { type Config, type Message, MessageType, newMessage, Raft, RawNode, type Storage } from '../src/index.js';
+import type { NodeFactory } from './node.js';
 
 /**
  * Figure 8 of the Raft paper: commits whatever a quorum has replicated, forgetting that a leader
@@ -77,5 +77,5 @@ export const BUGS = {
 export type BugName = keyof typeof BUGS;
 
 export function isBugName(s: string): s is BugName {
-  return Object.prototype.hasOwnProperty.call(BUGS, s);
+  return Object.hasOwn(BUGS, s);
 }

@@ -6,9 +6,9 @@
 //   state-machine-safety  no two nodes apply different entries (or reach different states) at an index;
 //   linearizable-read     a ReadIndex answer covers every write acknowledged before the request.
 // durability and liveness are checked at the end of a run (cluster.ts).
-import { Snapshot } from '../src/index.js';
+import type { Snapshot } from '../src/index.js';
 import { BOOT_PREFIX } from './hash.js';
-import { LogShadow, LogView, PendingWrite } from './shadow.js';
+import type { LogShadow, LogView, PendingWrite } from './shadow.js';
 import { BOOT_SM_HASH } from './state_machine.js';
 
 export type Invariant =
@@ -79,9 +79,13 @@ export class Checker {
     if (snapshot) {
       const { index, term } = snapshot.metadata;
       const h = this.registry.get(key(index, term));
-      if (h === undefined) throw new Violation('log-matching', `node ${id} received a snapshot at (index ${index}, term ${term}), an entry no node ever had`);
+      if (h === undefined)
+        throw new Violation('log-matching', `node ${id} received a snapshot at (index ${index}, term ${term}), an entry no node ever had`);
       if (index <= this.globalCommit && h !== this.cHash[index]) {
-        throw new Violation('state-machine-safety', `node ${id} received a snapshot at (index ${index}, term ${term}) that is not of the committed log (committed entry ${index} has term ${this.cTerm[index]})`);
+        throw new Violation(
+          'state-machine-safety',
+          `node ${id} received a snapshot at (index ${index}, term ${term}) that is not of the committed log (committed entry ${index} has term ${this.cTerm[index]})`,
+        );
       }
       snapHash = h;
       this.stats.snapshotsInstalled++;
@@ -94,7 +98,10 @@ export class Checker {
       const prev = this.registry.get(k);
       if (prev === undefined) this.registry.set(k, w.hashes[i]!);
       else if (prev !== w.hashes[i]) {
-        throw new Violation('log-matching', `node ${id} holds entry (index ${index}, term ${term}) that differs from another node's (index ${index}, term ${term}) in itself or in a preceding entry`);
+        throw new Violation(
+          'log-matching',
+          `node ${id} holds entry (index ${index}, term ${term}) that differs from another node's (index ${index}, term ${term}) in itself or in a preceding entry`,
+        );
       }
     }
     return w;
@@ -115,10 +122,16 @@ export class Checker {
     while (k > 1 && this.cCommitTerm[k]! >= term) k--;
     if (k >= view.base) {
       if (k > view.last()) {
-        throw new Violation('leader-completeness', `node ${id} became leader of term ${term} with last index ${view.last()}, missing committed entry ${k} (term ${this.cTerm[k]}, committed by term ${this.cCommitTerm[k]})`);
+        throw new Violation(
+          'leader-completeness',
+          `node ${id} became leader of term ${term} with last index ${view.last()}, missing committed entry ${k} (term ${this.cTerm[k]}, committed by term ${this.cCommitTerm[k]})`,
+        );
       }
       if (view.hashAt(k) !== this.cHash[k]) {
-        throw new Violation('leader-completeness', `node ${id} became leader of term ${term} with a log that differs from the committed log at or before index ${k} (committed entry ${k} has term ${this.cTerm[k]})`);
+        throw new Violation(
+          'leader-completeness',
+          `node ${id} became leader of term ${term} with a log that differs from the committed log at or before index ${k} (committed entry ${k} has term ${this.cTerm[k]})`,
+        );
       }
     }
     const from = this.globalCommit + 1;
@@ -139,14 +152,22 @@ export class Checker {
    */
   noteCommit(id: number, term: number, commit: number, shadow: LogShadow): void {
     const h = shadow.hashAt(commit);
-    if (h === undefined) throw new Violation('library-error', `node ${id} has commit index ${commit} outside its log [${shadow.base}, ${shadow.last()}]`);
+    if (h === undefined)
+      throw new Violation('library-error', `node ${id} has commit index ${commit} outside its log [${shadow.base}, ${shadow.last()}]`);
     const gc = this.globalCommit;
     if (commit <= gc) {
-      if (h !== this.cHash[commit]) throw new Violation('log-matching', `node ${id}'s committed log up to ${commit} differs from the committed log seen on other nodes`);
+      if (h !== this.cHash[commit])
+        throw new Violation(
+          'log-matching',
+          `node ${id}'s committed log up to ${commit} differs from the committed log seen on other nodes`,
+        );
       return;
     }
     if (gc >= shadow.base && shadow.hashAt(gc) !== this.cHash[gc]) {
-      throw new Violation('log-matching', `node ${id} committed up to ${commit}, but its log differs from the committed log at or before ${gc}`);
+      throw new Violation(
+        'log-matching',
+        `node ${id} committed up to ${commit}, but its log differs from the committed log at or before ${gc}`,
+      );
     }
     for (let i = gc + 1; i <= commit; i++) {
       this.cTerm[i] = shadow.termAt(i)!;
@@ -158,10 +179,16 @@ export class Checker {
     for (const l of this.leaders) {
       if (l.term <= term) break;
       if (commit > l.last) {
-        throw new Violation('leader-completeness', `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, leader of later term ${l.term}, had last index ${l.last}`);
+        throw new Violation(
+          'leader-completeness',
+          `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, leader of later term ${l.term}, had last index ${l.last}`,
+        );
       }
       if (l.hashes[commit - l.from] !== this.cHash[commit]) {
-        throw new Violation('leader-completeness', `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, leader of later term ${l.term}, had a different log there`);
+        throw new Violation(
+          'leader-completeness',
+          `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, leader of later term ${l.term}, had a different log there`,
+        );
       }
     }
   }
@@ -175,15 +202,20 @@ export class Checker {
       this.smHash[index] = smHashAfter;
       return;
     }
-    if (d !== digest) throw new Violation('state-machine-safety', `node ${id} applied a different entry at index ${index} than another node did`);
-    if (this.smHash[index] !== smHashAfter) throw new Violation('state-machine-safety', `node ${id}'s state machine after index ${index} differs from another node's`);
+    if (d !== digest)
+      throw new Violation('state-machine-safety', `node ${id} applied a different entry at index ${index} than another node did`);
+    if (this.smHash[index] !== smHashAfter)
+      throw new Violation('state-machine-safety', `node ${id}'s state machine after index ${index} differs from another node's`);
   }
 
   onSnapshotRestore(id: number, index: number, smHashAt: number): void {
     const h = this.smHash[index];
     if (h === undefined) this.smHash[index] = smHashAt;
     else if (h !== smHashAt) {
-      throw new Violation('state-machine-safety', `node ${id} restored a snapshot at ${index} whose state differs from the state other nodes reached there`);
+      throw new Violation(
+        'state-machine-safety',
+        `node ${id} restored a snapshot at ${index} whose state differs from the state other nodes reached there`,
+      );
     }
   }
 
@@ -203,7 +235,10 @@ export class Checker {
     const r = this.reads.get(read);
     if (!r) throw new Error(`sim: unknown read ${read}`);
     if (index < r.minIndex || applied < r.minIndex) {
-      throw new Violation('linearizable-read', `read ${read} on node ${id} got read index ${index} (applied ${applied}), but a write at index ${r.minIndex} was acknowledged before the read was issued`);
+      throw new Violation(
+        'linearizable-read',
+        `read ${read} on node ${id} got read index ${index} (applied ${applied}), but a write at index ${r.minIndex} was acknowledged before the read was issued`,
+      );
     }
     if (!r.served) this.stats.readsServed++;
     r.served = true;

@@ -1,17 +1,17 @@
 // A deterministic discrete-event simulation of one Raft group. Virtual time advances from event
 // to event (ticks, message deliveries, client and fault actions, restarts); each processed event
 // is one step, after which every invariant is checked. All randomness comes from the seed.
-import { Prng, deriveSeed } from '@tskv/util';
-import { Message, MessageType, ProposalDroppedError, StateRole, StepPeerNotFoundError } from '../src/index.js';
+import { deriveSeed, Prng } from '@tskv/util';
 import type { Logger } from '../src/index.js';
-import { Checker, Invariant, Violation } from './checker.js';
+import { type Message, MessageType, ProposalDroppedError, StateRole, StepPeerNotFoundError } from '../src/index.js';
+import { Checker, type Invariant, Violation } from './checker.js';
 import { describeMessage as describe, rawLogger } from './format.js';
 import { checkFinalState, describeNodes, neededNodes, quiescentLeader } from './healing.js';
-import { NetworkSink, SimNetwork } from './network.js';
-import { NodeEnv, NodeFactory, SimNode, defaultFactory } from './node.js';
-import { Profile, SimParams, TICK, describeParams, makeParams } from './params.js';
+import { type NetworkSink, SimNetwork } from './network.js';
+import { defaultFactory, type NodeEnv, type NodeFactory, SimNode } from './node.js';
+import { describeParams, makeParams, type Profile, type SimParams, TICK } from './params.js';
 import { EventQueue } from './queue.js';
-import { Workload, WorkloadHost } from './workload.js';
+import { Workload, type WorkloadHost } from './workload.js';
 
 export interface SimOptions {
   seed: number;
@@ -168,7 +168,9 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
 
   private startNode(n: SimNode): void {
     n.start();
-    this.trace?.(`node ${n.id} starts (incarnation ${n.incarnation}, applied ${n.sm.applied}, log [${n.mem.firstIndex()}, ${n.mem.lastIndex()}], hs ${JSON.stringify(n.mem.hardState())})`);
+    this.trace?.(
+      `node ${n.id} starts (incarnation ${n.incarnation}, applied ${n.sm.applied}, log [${n.mem.firstIndex()}, ${n.mem.lastIndex()}], hs ${JSON.stringify(n.mem.hardState())})`,
+    );
     this.scheduleTick(n);
     n.process();
   }
@@ -281,7 +283,10 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
         return checkFinalState(this.nodes, leader, this.checker);
       }
       if (this.now > deadline) {
-        throw new Violation('liveness', `no stable leader with every voter caught up ${FINAL_TIME / TICK} ticks after healing: ${describeNodes(this.nodes)}`);
+        throw new Violation(
+          'liveness',
+          `no stable leader with every voter caught up ${FINAL_TIME / TICK} ticks after healing: ${describeNodes(this.nodes)}`,
+        );
       }
       this.stepOnce();
     }
@@ -324,7 +329,11 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
     };
     const base: SimResult = { seed: this.opts.seed, nodes: this.params.nodes, ok: !v, stats };
     if (!v) return base;
-    return { ...base, invariant: v.invariant, error: `seed ${this.opts.seed} step ${this.step} t=${this.now}${this.final ? ' (healing phase)' : ''}: ${v.message}` };
+    return {
+      ...base,
+      invariant: v.invariant,
+      error: `seed ${this.opts.seed} step ${this.step} t=${this.now}${this.final ? ' (healing phase)' : ''}: ${v.message}`,
+    };
   }
 }
 

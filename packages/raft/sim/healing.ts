@@ -1,8 +1,8 @@
 // The end of a run: once faults stop, the group must converge (liveness), and then every voter
 // must hold every acknowledged write exactly once, in the same order (durability).
-import { ConfState, StateRole } from '../src/index.js';
-import { Checker, Violation } from './checker.js';
-import { SimNode } from './node.js';
+import { type ConfState, StateRole } from '../src/index.js';
+import { type Checker, Violation } from './checker.js';
+import type { SimNode } from './node.js';
 
 const byId = (nodes: readonly SimNode[], id: number): SimNode => nodes[id - 1]!;
 
@@ -58,7 +58,10 @@ export function checkFinalState(nodes: readonly SimNode[], leader: SimNode, chec
   for (const id of leader.raw!.raft.prs.confState().voters) {
     const sm = byId(nodes, id).sm;
     if (sm.applied !== ref.applied || sm.hash !== ref.hash || sm.ids.length !== ref.ids.length || sm.ids.some((x, i) => x !== ref.ids[i])) {
-      throw new Violation('state-machine-safety', `voter ${id}'s final state (applied ${sm.applied}, ${sm.ids.length} writes) differs from leader ${leader.id}'s (applied ${ref.applied}, ${ref.ids.length} writes)`);
+      throw new Violation(
+        'state-machine-safety',
+        `voter ${id}'s final state (applied ${sm.applied}, ${sm.ids.length} writes) differs from leader ${leader.id}'s (applied ${ref.applied}, ${ref.ids.length} writes)`,
+      );
     }
   }
   const seen = new Set<number>();
@@ -67,7 +70,11 @@ export function checkFinalState(nodes: readonly SimNode[], leader: SimNode, chec
     seen.add(id);
   }
   for (const [id, index] of checker.acked) {
-    if (!seen.has(id)) throw new Violation('durability', `acknowledged proposal ${id} (applied at index ${index}) is missing from the final state of every voter`);
+    if (!seen.has(id))
+      throw new Violation(
+        'durability',
+        `acknowledged proposal ${id} (applied at index ${index}) is missing from the final state of every voter`,
+      );
   }
 }
 

@@ -2,8 +2,8 @@
 // virtual time, so messages reorder) or duplicated, and partitions drop traffic between groups
 // both when a message is sent and when it would arrive (a connection broken while in flight).
 import type { Prng } from '@tskv/util';
-import { Message, MessageType } from '../src/index.js';
-import { SimParams } from './params.js';
+import { type Message, MessageType } from '../src/index.js';
+import type { SimParams } from './params.js';
 
 export interface NetworkSink {
   /** Schedules delivery of `m` at virtual time `at`. */

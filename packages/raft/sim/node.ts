@@ -1,27 +1,27 @@
 // One simulated server: durable state (MemoryStorage + state machine) that survives crashes, and
 // a RawNode plus client bookkeeping that do not. Drives the Ready protocol in the order documented
 // in raw_node.ts, with optional crash points inside it.
-import { Prng, mulberry32 } from '@tskv/util';
+import { mulberry32, type Prng } from '@tskv/util';
+import type { Entry, Logger, Ready } from '../src/index.js';
 import {
   Config,
+  decodeConfChange,
   EntryType,
   MemoryStorage,
-  Message,
-  RawNode,
-  ReadState,
-  Snapshot,
-  StateRole,
-  Storage,
-  decodeConfChange,
+  type Message,
   newConfState,
   newSnapshot,
+  RawNode,
+  type ReadState,
+  type Snapshot,
+  StateRole,
+  type Storage,
 } from '../src/index.js';
-import type { Entry, Logger, Ready } from '../src/index.js';
-import { Checker, Violation } from './checker.js';
+import { type Checker, Violation } from './checker.js';
 import { BOOT_PREFIX, entryDigest } from './hash.js';
-import { SimParams } from './params.js';
+import type { SimParams } from './params.js';
 import { LogShadow, PendingView } from './shadow.js';
-import { StateMachine, decodeProposal, decodeReadCtx } from './state_machine.js';
+import { decodeProposal, decodeReadCtx, StateMachine } from './state_machine.js';
 import { SimStorage } from './storage.js';
 
 /** Builds the RawNode of a (re)starting node; tests pass one that wraps a deliberately buggy Raft. */
@@ -177,7 +177,10 @@ export class SimNode {
     const sm = StateMachine.decode(snap.data);
     if (sm.applied !== index) throw new Error(`sim: snapshot at ${index} holds a state machine applied to ${sm.applied}`);
     if (index < this.sm.applied) {
-      throw new Violation('state-machine-safety', `node ${this.id} was told to install a snapshot at ${index}, behind its applied index ${this.sm.applied}`);
+      throw new Violation(
+        'state-machine-safety',
+        `node ${this.id} was told to install a snapshot at ${index}, behind its applied index ${this.sm.applied}`,
+      );
     }
     this.env.checker.onSnapshotRestore(this.id, index, sm.hash);
     this.sm = sm;
@@ -187,7 +190,10 @@ export class SimNode {
   private apply(raw: RawNode, ents: Entry[]): void {
     for (const e of ents) {
       if (e.index !== this.sm.applied + 1) {
-        throw new Violation('state-machine-safety', `node ${this.id} was handed entry ${e.index} to apply, but has applied up to ${this.sm.applied}`);
+        throw new Violation(
+          'state-machine-safety',
+          `node ${this.id} was handed entry ${e.index} to apply, but has applied up to ${this.sm.applied}`,
+        );
       }
       const d = entryDigest(e);
       let proposal: number | null = null;
@@ -203,7 +209,9 @@ export class SimNode {
         }
         // Conf state and applied index are durable together with the state machine.
         this.mem.setConfState(cs);
-        this.env.trace?.(`node ${this.id} applied conf change at ${e.index}: voters=${cs.voters} outgoing=${cs.votersOutgoing} learners=${cs.learners} next=${cs.learnersNext}`);
+        this.env.trace?.(
+          `node ${this.id} applied conf change at ${e.index}: voters=${cs.voters} outgoing=${cs.votersOutgoing} learners=${cs.learners} next=${cs.learnersNext}`,
+        );
       }
       this.sm.apply(e.index, d, proposal);
       this.env.checker.onApply(this.id, e.index, d, this.sm.hash);
@@ -254,8 +262,12 @@ export class SimNode {
     if (rd.softState) parts.push(`${StateRole[rd.softState.raftState]}(leader=${rd.softState.leaderId})`);
     if (rd.hardState) parts.push(`hs(term=${rd.hardState.term} vote=${rd.hardState.vote} commit=${rd.hardState.commit})`);
     if (rd.snapshot) parts.push(`snapshot(${rd.snapshot.metadata.index}/${rd.snapshot.metadata.term})`);
-    if (rd.entries.length) parts.push(`persist[${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}] terms=${[...new Set(rd.entries.map((e) => e.term))]}`);
-    if (rd.committedEntries.length) parts.push(`apply[${rd.committedEntries[0]!.index}..${rd.committedEntries[rd.committedEntries.length - 1]!.index}]`);
+    if (rd.entries.length)
+      parts.push(
+        `persist[${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}] terms=${[...new Set(rd.entries.map((e) => e.term))]}`,
+      );
+    if (rd.committedEntries.length)
+      parts.push(`apply[${rd.committedEntries[0]!.index}..${rd.committedEntries[rd.committedEntries.length - 1]!.index}]`);
     if (rd.readStates.length) parts.push(`reads=${rd.readStates.map((r) => r.index)}`);
     if (parts.length) t(`node ${this.id} ready: ${parts.join(' ')}`);
   }

@@ -1,7 +1,7 @@
 // Per-seed parameters: the raft configuration, network quality, workload mix and fault rates are
 // all drawn from the seed, so different seeds explore different corners (tiny messages and
 // windows, lossy networks, pre-vote on/off, ...), while one seed always means one exact run.
-import { Prng, deriveSeed } from '@tskv/util';
+import { deriveSeed, Prng } from '@tskv/util';
 
 /**
  * 'default' is the everyday mix. 'chaos' is a targeted fault schedule for hunting rare

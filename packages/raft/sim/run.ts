@@ -6,8 +6,8 @@
 import { cpus } from 'node:os';
 import { BUGS, isBugName } from './bugs.js';
 import { DEFAULT_STEPS, simulate } from './cluster.js';
-import { Profile } from './params.js';
-import { RangeOptions, replayCommand, runRange, runRangeParallel } from './runner.js';
+import type { Profile } from './params.js';
+import { type RangeOptions, replayCommand, runRange, runRangeParallel } from './runner.js';
 
 function parse(argv: string[]): Map<string, string> {
   const m = new Map<string, string>();
@@ -39,12 +39,25 @@ async function main(): Promise<number> {
   if (profile !== 'default' && profile !== 'chaos') throw new Error('--profile must be default or chaos');
   const bug = args.get('bug');
   if (bug !== undefined && !isBugName(bug)) throw new Error(`--bug must be one of ${Object.keys(BUGS).join(', ')}`);
-  const common: Omit<RangeOptions, 'from' | 'count'> = { steps: int(args, 'steps') ?? DEFAULT_STEPS, profile, ...(nodes ? { nodes } : {}), ...(bug ? { bug } : {}) };
+  const common: Omit<RangeOptions, 'from' | 'count'> = {
+    steps: int(args, 'steps') ?? DEFAULT_STEPS,
+    profile,
+    ...(nodes ? { nodes } : {}),
+    ...(bug ? { bug } : {}),
+  };
 
   const one = int(args, 'seed');
   if (one !== undefined) {
     const verbose = args.has('verbose');
-    const r = simulate({ seed: one, steps: common.steps, profile, verbose, raftLog: args.has('raft-log'), ...(nodes ? { nodes } : {}), ...(bug ? { factory: BUGS[bug] } : {}) });
+    const r = simulate({
+      seed: one,
+      steps: common.steps,
+      profile,
+      verbose,
+      raftLog: args.has('raft-log'),
+      ...(nodes ? { nodes } : {}),
+      ...(bug ? { factory: BUGS[bug] } : {}),
+    });
     console.log(r.ok ? `seed ${one}: ok ${JSON.stringify(r.stats)}` : `FAIL ${r.error}\n  replay: ${replayCommand(r, common)}`);
     return r.ok ? 0 : 1;
   }
@@ -53,7 +66,9 @@ async function main(): Promise<number> {
   const from = int(args, 'from') ?? 0;
   const workers = int(args, 'workers') ?? cpus().length;
   const o: RangeOptions = { ...common, from, count, stopOnFailure: args.has('stop-on-failure') };
-  console.log(`simulating seeds [${from}, ${from + count}) with ${workers} worker(s), ${o.steps} steps each, nodes=${nodes ?? '3/5 by seed'} profile=${profile}${bug ? ` bug=${bug}` : ''}`);
+  console.log(
+    `simulating seeds [${from}, ${from + count}) with ${workers} worker(s), ${o.steps} steps each, nodes=${nodes ?? '3/5 by seed'} profile=${profile}${bug ? ` bug=${bug}` : ''}`,
+  );
   const t0 = performance.now();
   let lastPrint = t0;
   const progress = (done: number, failures: number): void => {

@@ -1,9 +1,9 @@
 // Runs ranges of seeds, in this thread or spread over worker threads (one per core by default).
 import { cpus } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { BUGS, BugName } from './bugs.js';
-import { DEFAULT_STEPS, SimResult, simulate } from './cluster.js';
-import { Profile } from './params.js';
+import { BUGS, type BugName } from './bugs.js';
+import { DEFAULT_STEPS, type SimResult, simulate } from './cluster.js';
+import type { Profile } from './params.js';
 
 export interface RangeOptions {
   from: number;
@@ -35,7 +35,13 @@ export function replayCommand(r: SimResult, o: Omit<RangeOptions, 'from' | 'coun
 }
 
 export function runOne(seed: number, o: Omit<RangeOptions, 'from' | 'count'>): SimResult {
-  const opts = { seed, steps: o.steps, profile: o.profile, ...(o.nodes ? { nodes: o.nodes } : {}), ...(o.bug ? { factory: BUGS[o.bug] } : {}) };
+  const opts = {
+    seed,
+    steps: o.steps,
+    profile: o.profile,
+    ...(o.nodes ? { nodes: o.nodes } : {}),
+    ...(o.bug ? { factory: BUGS[o.bug] } : {}),
+  };
   return simulate(opts);
 }
 

@@ -1,7 +1,7 @@
 // The checker's mirror of one node's durable log: the term and rolling prefix hash of every index
 // from the node's snapshot index on. Updated exactly when the sim writes the node's storage, so it
 // survives crashes like the storage does. A prefix hash identifies the whole log up to its index.
-import { Entry, Snapshot } from '../src/index.js';
+import type { Entry, Snapshot } from '../src/index.js';
 import { chain, entryDigest } from './hash.js';
 
 export interface LogView {

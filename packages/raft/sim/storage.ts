@@ -4,8 +4,16 @@
 //   recipient joining (a snapshot whose ConfState lacks the recipient is refused by it, and the
 //   leader would resend it forever);
 // - snapshot generation randomly reports "temporarily unavailable", exercising raft's retry.
-import { ConfState, MemoryStorage, RaftState, Snapshot, SnapshotTemporarilyUnavailableError, Storage } from '../src/index.js';
+
 import type { Entry } from '../src/index.js';
+import {
+  type ConfState,
+  type MemoryStorage,
+  type RaftState,
+  type Snapshot,
+  SnapshotTemporarilyUnavailableError,
+  type Storage,
+} from '../src/index.js';
 
 export interface SnapshotSource {
   /** Creates a snapshot of the state machine as of now in the MemoryStorage. */

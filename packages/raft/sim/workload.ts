@@ -3,20 +3,20 @@
 // current leader's configuration so they are always valid where they land in the log.
 import type { Prng } from '@tskv/util';
 import {
-  ConfChangeSingle,
+  type ConfChangeSingle,
   ConfChangeTransition,
   ConfChangeType,
-  ConfChangeV2,
-  ConfState,
+  type ConfChangeV2,
+  type ConfState,
+  confChange,
   EMPTY_BYTES,
   ProposalDroppedError,
   StateRole,
-  confChange,
 } from '../src/index.js';
-import { Checker } from './checker.js';
-import { SimNetwork } from './network.js';
-import { CrashPoint, SimNode } from './node.js';
-import { SimParams } from './params.js';
+import type { Checker } from './checker.js';
+import type { SimNetwork } from './network.js';
+import type { CrashPoint, SimNode } from './node.js';
+import type { SimParams } from './params.js';
 import { encodeProposal, encodeReadCtx } from './state_machine.js';
 
 export interface WorkloadHost {
@@ -134,7 +134,10 @@ export class Workload {
       return this.proposeConfChange(leader, confChange(plan[0]!.changeType, plan[0]!.nodeId), `ConfChange ${desc}`);
     }
     // V2: several changes (or Implicit) enter a joint config that is left automatically.
-    const transition = plan.length > 1 && this.rand.chance(0.5) ? ConfChangeTransition.Auto : this.rand.pick([ConfChangeTransition.Auto, ConfChangeTransition.Implicit]);
+    const transition =
+      plan.length > 1 && this.rand.chance(0.5)
+        ? ConfChangeTransition.Auto
+        : this.rand.pick([ConfChangeTransition.Auto, ConfChangeTransition.Implicit]);
     const cc: ConfChangeV2 = { transition, changes: plan, context: EMPTY_BYTES };
     this.proposeConfChange(leader, cc, `ConfChangeV2(${ConfChangeTransition[transition]}) ${desc}`);
   }

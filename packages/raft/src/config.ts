@@ -1,5 +1,5 @@
 import { ConfigInvalidError } from './errors.js';
-import { Logger, silentLogger } from './util.js';
+import { type Logger, silentLogger } from './util.js';
 
 /**
  * How read-only queries are served. `safe` confirms leadership with a heartbeat round for every
@@ -101,7 +101,11 @@ export class Config {
     }
     intAtLeast('applied', this.applied, 0);
     intAtLeast('maxInflightMsgs', this.maxInflightMsgs, 1);
-    for (const [name, v] of [['maxSizePerMsg', this.maxSizePerMsg], ['maxCommittedSizePerReady', this.maxCommittedSizePerReady], ['maxUncommittedEntriesSize', this.maxUncommittedEntriesSize]] as const) {
+    for (const [name, v] of [
+      ['maxSizePerMsg', this.maxSizePerMsg],
+      ['maxCommittedSizePerReady', this.maxCommittedSizePerReady],
+      ['maxUncommittedEntriesSize', this.maxUncommittedEntriesSize],
+    ] as const) {
       if (!(v > 0)) throw new ConfigInvalidError(`${name} must be positive, got ${v}`);
     }
     const min = this.minElection();
@@ -112,7 +116,9 @@ export class Config {
       throw new ConfigInvalidError(`readOnlyOption must be 'safe' or 'leaseBased', got ${String(this.readOnlyOption)}`);
     }
     if (this.readOnlyOption === 'leaseBased' && !this.checkQuorum) {
-      throw new ConfigInvalidError('readOnlyOption leaseBased requires checkQuorum: without it a deposed leader may keep serving stale reads');
+      throw new ConfigInvalidError(
+        'readOnlyOption leaseBased requires checkQuorum: without it a deposed leader may keep serving stale reads',
+      );
     }
   }
 }

@@ -1,8 +1,8 @@
 // The not-yet-persisted tail of the raft log: entries (and possibly a snapshot) that raft has
 // accepted but the application has not yet written to Storage.
 import { StoreError } from './errors.js';
-import { Entry, Snapshot } from './types.js';
-import { Logger } from './util.js';
+import type { Entry, Snapshot } from './types.js';
+import type { Logger } from './util.js';
 
 /**
  * entries[i] has log index offset+i. offset may be <= Storage.lastIndex(): then the next write to

@@ -1,35 +1,36 @@
 // The Raft state machine: terms, elections, replication bookkeeping and membership. It performs no
 // I/O: outgoing messages accumulate in `msgs`, new entries in the RaftLog's unstable part, and the
 // RawNode hands both to the application through Ready.
-import { Config } from './config.js';
+
 import { changeConfig } from './confchange/apply.js';
 import { confStateEquivalent, restore as restoreConf } from './confchange/restore.js';
+import type { Config } from './config.js';
 import { CompactedError, ProposalDroppedError, StoreError } from './errors.js';
 import { VoteResult } from './quorum/majority.js';
-import { RaftLog } from './raft_log.js';
-import { ReadOnly, ReadState } from './read_only.js';
-import { INVALID_ID, SoftState, StateRole } from './state_role.js';
-import { stepCandidate, stepFollower, stepLeader } from './raft_step.js';
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from './raft_follower.js';
+import { RaftLog } from './raft_log.js';
 import { maybeSendAppend } from './raft_replication.js';
-import { Storage } from './storage.js';
+import { stepCandidate, stepFollower, stepLeader } from './raft_step.js';
+import { ReadOnly, type ReadState } from './read_only.js';
+import { INVALID_ID, type SoftState, StateRole } from './state_role.js';
+import type { Storage } from './storage.js';
 import { ProgressTracker } from './tracker/tracker.js';
 import {
   ConfChangeTransition,
-  ConfChangeV2,
-  ConfState,
+  type ConfChangeV2,
+  type ConfState,
   EMPTY_BYTES,
-  Entry,
+  type Entry,
   EntryType,
-  HardState,
-  Message,
-  MessageType,
-  Snapshot,
   encodeConfChange,
+  type HardState,
   isEmptyHardState,
+  type Message,
+  MessageType,
   newMessage,
+  type Snapshot,
 } from './types.js';
-import { Logger, payloadsSize, voteRespMsgType } from './util.js';
+import { type Logger, payloadsSize, voteRespMsgType } from './util.js';
 
 /** Why a node campaigns; carried in the vote request context. */
 export type CampaignType = 'preElection' | 'election' | 'transfer';
@@ -275,7 +276,10 @@ export class Raft {
       if (!this.appendEntry([ent])) throw new Error('raft: appending an empty conf change must not be dropped');
       this.pendingConfIndex = this.raftLog.lastIndex();
       this.bcastAppend();
-      this.logger.info('raft: initiating automatic transition out of joint configuration', { raftId: this.id, config: this.prs.confState() });
+      this.logger.info('raft: initiating automatic transition out of joint configuration', {
+        raftId: this.id,
+        config: this.prs.confState(),
+      });
     }
   }
 
@@ -313,7 +317,9 @@ export class Raft {
   /** Appends proposals as a leader; false if the uncommitted-size limit refuses them. */
   appendEntry(es: Entry[]): boolean {
     if (!this.increaseUncommittedSize(es)) {
-      this.logger.debug('raft: appending new entries would exceed the uncommitted entry size limit; dropping proposal', { raftId: this.id });
+      this.logger.debug('raft: appending new entries would exceed the uncommitted entry size limit; dropping proposal', {
+        raftId: this.id,
+      });
       return false;
     }
     const li = this.raftLog.lastIndex();
@@ -433,11 +439,20 @@ export class Raft {
       // A tail that cannot be read cannot be shown free of conf changes: refuse (etcd panics
       // here); the next election timeout checks again.
       if (!(e instanceof CompactedError)) throw e;
-      this.logger.warn('raft: cannot campaign since the unapplied log tail was compacted', { raftId: this.id, term: this.term, log: this.raftLog.toString() });
+      this.logger.warn('raft: cannot campaign since the unapplied log tail was compacted', {
+        raftId: this.id,
+        term: this.term,
+        log: this.raftLog.toString(),
+      });
       return;
     }
     if (pendingConf) {
-      this.logger.warn('raft: cannot campaign since there are still pending configuration changes to apply', { raftId: this.id, term: this.term, applied: this.raftLog.applied, committed: this.raftLog.committed });
+      this.logger.warn('raft: cannot campaign since there are still pending configuration changes to apply', {
+        raftId: this.id,
+        term: this.term,
+        applied: this.raftLog.applied,
+        committed: this.raftLog.committed,
+      });
       return;
     }
     this.logger.info('raft: starting a new election', { raftId: this.id, term: this.term });
@@ -473,7 +488,12 @@ export class Raft {
   }
 
   poll(id: number, t: MessageType, granted: boolean): VoteResult {
-    this.logger.debug(granted ? 'raft: received vote' : 'raft: received rejection', { raftId: this.id, from: id, type: MessageType[t], term: this.term });
+    this.logger.debug(granted ? 'raft: received vote' : 'raft: received rejection', {
+      raftId: this.id,
+      from: id,
+      type: MessageType[t],
+      term: this.term,
+    });
     this.prs.recordVote(id, granted);
     return this.prs.tallyVotes().result;
   }
@@ -500,8 +520,15 @@ export class Raft {
       } else if (m.msgType === MessageType.MsgRequestPreVoteResponse && !m.reject) {
         // A granted pre-vote carries term+1 of the pre-candidate; the term rises if we win.
       } else {
-        this.logger.debug('raft: received a message with higher term', { raftId: this.id, term: this.term, msgTerm: m.term, from: m.from, type: MessageType[m.msgType] });
-        const fromLeader = m.msgType === MessageType.MsgAppend || m.msgType === MessageType.MsgHeartbeat || m.msgType === MessageType.MsgSnapshot;
+        this.logger.debug('raft: received a message with higher term', {
+          raftId: this.id,
+          term: this.term,
+          msgTerm: m.term,
+          from: m.from,
+          type: MessageType[m.msgType],
+        });
+        const fromLeader =
+          m.msgType === MessageType.MsgAppend || m.msgType === MessageType.MsgHeartbeat || m.msgType === MessageType.MsgSnapshot;
         this.becomeFollower(m.term, fromLeader ? m.from : INVALID_ID);
       }
     } else if (m.term < this.term) {
@@ -516,7 +543,13 @@ export class Raft {
         // so the candidate catches up instead of campaigning at a term nobody will vote in.
         this.send(newMessage({ msgType: voteRespMsgType(m.msgType), to: m.from, term: this.term, reject: true }));
       } else {
-        this.logger.debug('raft: ignored a message with lower term', { raftId: this.id, term: this.term, msgTerm: m.term, from: m.from, type: MessageType[m.msgType] });
+        this.logger.debug('raft: ignored a message with lower term', {
+          raftId: this.id,
+          term: this.term,
+          msgTerm: m.term,
+          from: m.from,
+          type: MessageType[m.msgType],
+        });
       }
       return;
     }
@@ -603,7 +636,8 @@ export class Raft {
     this.prs = new ProgressTracker(this.prs.maxInflight);
     restoreConf(this.prs, this.raftLog.lastIndex(), cs);
     const newCs = this.postConfChange();
-    if (!confStateEquivalent(newCs, cs)) throw new StoreError(`conf state after snapshot restore differs: ${JSON.stringify(newCs)} vs ${JSON.stringify(cs)}`);
+    if (!confStateEquivalent(newCs, cs))
+      throw new StoreError(`conf state after snapshot restore differs: ${JSON.stringify(newCs)} vs ${JSON.stringify(cs)}`);
     return true;
   }
 
@@ -647,7 +681,10 @@ export class Raft {
     const acked = new Set<number>();
     for (const [id, pr] of this.prs.progress) if (pr.committedIndex >= this.stepDownAfterCommit) acked.add(id);
     if (!this.prs.hasQuorum(acked)) return;
-    this.logger.info('raft: removed leader steps down; the new configuration knows the change committed', { raftId: this.id, term: this.term });
+    this.logger.info('raft: removed leader steps down; the new configuration knows the change committed', {
+      raftId: this.id,
+      term: this.term,
+    });
     this.becomeFollower(this.term, INVALID_ID);
   }
 

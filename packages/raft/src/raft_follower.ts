@@ -1,8 +1,9 @@
 // Follower-side handling of the leader's MsgAppend, MsgHeartbeat and MsgSnapshot. Raft keeps
 // thin methods over these so tests can override them to inject faults.
-import type { Raft } from './raft.js';
+
 import { StoreError } from './errors.js';
-import { Message, MessageType, newMessage } from './types.js';
+import type { Raft } from './raft.js';
+import { type Message, MessageType, newMessage } from './types.js';
 
 export function handleAppendEntries(r: Raft, m: Message): void {
   if (m.index < r.raftLog.committed) {
@@ -20,16 +21,24 @@ export function handleAppendEntries(r: Raft, m: Message): void {
   const hintIndex = Math.min(m.index, r.raftLog.lastIndex());
   const hint = r.raftLog.findConflictByTerm(hintIndex, m.logTerm);
   if (hint.term === undefined) throw new StoreError(`term(${hint.index}) must be valid`);
-  r.logger.debug('raft: rejected MsgAppend', { raftId: r.id, logTerm: m.logTerm, index: m.index, hintIndex: hint.index, hintTerm: hint.term });
-  r.send(newMessage({
-    msgType: MessageType.MsgAppendResponse,
-    to: m.from,
+  r.logger.debug('raft: rejected MsgAppend', {
+    raftId: r.id,
+    logTerm: m.logTerm,
     index: m.index,
-    reject: true,
-    rejectHint: hint.index,
-    logTerm: hint.term,
-    commit: r.raftLog.committed,
-  }));
+    hintIndex: hint.index,
+    hintTerm: hint.term,
+  });
+  r.send(
+    newMessage({
+      msgType: MessageType.MsgAppendResponse,
+      to: m.from,
+      index: m.index,
+      reject: true,
+      rejectHint: hint.index,
+      logTerm: hint.term,
+      commit: r.raftLog.committed,
+    }),
+  );
 }
 
 export function handleHeartbeat(r: Raft, m: Message): void {

@@ -2,9 +2,9 @@
 // committed / persisted / applied cursors.
 import { CompactedError, StoreError, UnavailableError } from './errors.js';
 import { Unstable } from './log_unstable.js';
-import { Storage } from './storage.js';
-import { Entry, Snapshot } from './types.js';
-import { Logger, entrySize, limitSizeEnd } from './util.js';
+import type { Storage } from './storage.js';
+import type { Entry, Snapshot } from './types.js';
+import { entrySize, type Logger, limitSizeEnd } from './util.js';
 
 /**
  * Invariants: applied <= committed; persisted < unstable.offset (only entries that reached Storage
@@ -118,7 +118,12 @@ export class RaftLog {
    * index). Returns undefined if (idx, term) does not match. Throws StoreError if ents conflict with
    * a committed entry (a safety violation upstream).
    */
-  maybeAppend(idx: number, term: number, committed: number, ents: readonly Entry[]): { conflictIdx: number; lastNewIndex: number } | undefined {
+  maybeAppend(
+    idx: number,
+    term: number,
+    committed: number,
+    ents: readonly Entry[],
+  ): { conflictIdx: number; lastNewIndex: number } | undefined {
     if (!this.matchTerm(idx, term)) return undefined;
     const conflictIdx = this.findConflict(ents);
     if (conflictIdx !== 0) {

@@ -1,10 +1,11 @@
 // Leader-side replication to one follower: entries from its next index, or a snapshot when those
 // were compacted, with the flow control of its Progress (Probe: one probe in flight; Replicate:
 // an optimistic window bounded by Inflights).
-import type { Raft } from './raft.js';
+
 import { CompactedError, SnapshotTemporarilyUnavailableError, StoreError } from './errors.js';
+import type { Raft } from './raft.js';
 import { ProgressState } from './tracker/progress.js';
-import { Entry, MessageType, Snapshot, newMessage } from './types.js';
+import { type Entry, MessageType, newMessage, type Snapshot } from './types.js';
 
 /**
  * Sends entries from the follower's next index, or a snapshot if those are compacted. Returns
@@ -34,7 +35,9 @@ export function maybeSendAppend(r: Raft, to: number, sendIfEmpty: boolean): bool
       pr.pause();
     }
   }
-  r.send(newMessage({ msgType: MessageType.MsgAppend, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: r.raftLog.committed }));
+  r.send(
+    newMessage({ msgType: MessageType.MsgAppend, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: r.raftLog.committed }),
+  );
   return true;
 }
 

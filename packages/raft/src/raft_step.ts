@@ -1,9 +1,10 @@
 // Role-specific message handling. Raft.step deals with terms and votes, then dispatches here.
-import type { Raft } from './raft.js';
-import { StateRole, INVALID_ID } from './state_role.js';
+
 import { VoteResult } from './quorum/majority.js';
+import type { Raft } from './raft.js';
+import { INVALID_ID, StateRole } from './state_role.js';
 import { ProgressState } from './tracker/progress.js';
-import { ConfChangeTransition, EMPTY_BYTES, EntryType, Message, MessageType, decodeConfChange, isConfChangeV2 } from './types.js';
+import { ConfChangeTransition, decodeConfChange, EMPTY_BYTES, EntryType, isConfChangeV2, type Message, MessageType } from './types.js';
 
 export function stepLeader(r: Raft, m: Message): void {
   switch (m.msgType) {
@@ -131,7 +132,13 @@ function handleAppendResponse(r: Raft, m: Message): void {
   r.maybeStepDownAfterRemoval();
   if (r.state !== StateRole.Leader) return;
   if (m.reject) {
-    r.logger.debug('raft: received MsgAppendResponse rejection', { raftId: r.id, from: m.from, index: m.index, hint: m.rejectHint, logTerm: m.logTerm });
+    r.logger.debug('raft: received MsgAppendResponse rejection', {
+      raftId: r.id,
+      from: m.from,
+      index: m.index,
+      hint: m.rejectHint,
+      logTerm: m.logTerm,
+    });
     // The follower told us the last index whose term is <= the term we sent; jump to the last
     // index in our log with a term <= the follower's term there (fast backtracking, §5.3).
     let nextProbe = m.rejectHint;
@@ -300,7 +307,11 @@ export function stepFollower(r: Raft, m: Message): void {
       return;
     case MessageType.MsgTimeoutNow:
       if (r.promotable()) {
-        r.logger.info('raft: received MsgTimeoutNow; starting an election to take over leadership', { raftId: r.id, term: r.term, from: m.from });
+        r.logger.info('raft: received MsgTimeoutNow; starting an election to take over leadership', {
+          raftId: r.id,
+          term: r.term,
+          from: m.from,
+        });
         // A transfer skips pre-vote: the leader asked for it, there is no partition to guard against.
         r.hup(true);
       } else {

@@ -1,27 +1,27 @@
 // RawNode: the application's handle on one Raft group, in the raft-rs style. The application
 // drives it: tick() on a timer, step() for network messages, propose()/readIndex() for requests;
 // then, whenever hasReady(), it takes a Ready, persists and sends what it says, and advance()s.
-import { Config, ConfigOptions } from './config.js';
+import { Config, type ConfigOptions } from './config.js';
 import { StepLocalMsgError, StepPeerNotFoundError } from './errors.js';
 import { Raft } from './raft.js';
-import { ReadState } from './read_only.js';
-import { INVALID_ID, SoftState, StateRole, softStateEqual } from './state_role.js';
-import { Storage } from './storage.js';
-import { Progress, ProgressState } from './tracker/progress.js';
+import type { ReadState } from './read_only.js';
+import { INVALID_ID, type SoftState, StateRole, softStateEqual } from './state_role.js';
+import type { Storage } from './storage.js';
+import type { Progress, ProgressState } from './tracker/progress.js';
 import {
-  ConfChange,
-  ConfChangeV2,
-  ConfState,
+  type ConfChange,
+  type ConfChangeV2,
+  type ConfState,
   EMPTY_BYTES,
-  Entry,
+  type Entry,
   EntryType,
-  HardState,
-  Message,
-  MessageType,
-  Snapshot,
   encodeConfChange,
+  type HardState,
   hardStateEqual,
+  type Message,
+  MessageType,
   newMessage,
+  type Snapshot,
   toConfChangeV2,
 } from './types.js';
 import { isLocalMsg, isResponseMsg } from './util.js';
@@ -124,7 +124,13 @@ export class RawNode {
 
   /** Proposes several entries in one message (one append, one broadcast). */
   proposeBatch(entries: { data: Uint8Array; context?: Uint8Array }[]): void {
-    const ents: Entry[] = entries.map((x) => ({ entryType: EntryType.EntryNormal, term: 0, index: 0, data: x.data, context: x.context ?? EMPTY_BYTES }));
+    const ents: Entry[] = entries.map((x) => ({
+      entryType: EntryType.EntryNormal,
+      term: 0,
+      index: 0,
+      data: x.data,
+      context: x.context ?? EMPTY_BYTES,
+    }));
     this.raft.step(newMessage({ msgType: MessageType.MsgPropose, from: this.raft.id, entries: ents }));
   }
 

@@ -1,5 +1,5 @@
-import { Message } from './types.js';
-import { ReadOnlyOption } from './config.js';
+import type { ReadOnlyOption } from './config.js';
+import type { Message } from './types.js';
 
 /** The answer to a ReadIndex request: reads at or after `index` is applied are linearizable. */
 export interface ReadState {

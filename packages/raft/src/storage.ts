@@ -1,7 +1,17 @@
 // The Storage interface raft reads its stable log through, and MemoryStorage, an in-memory
 // implementation used by tests, examples and the simulator.
 import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, StoreError, UnavailableError } from './errors.js';
-import { ConfState, EMPTY_BYTES, Entry, HardState, Snapshot, newConfState, newEntry, newHardState, newSnapshot } from './types.js';
+import {
+  type ConfState,
+  EMPTY_BYTES,
+  type Entry,
+  type HardState,
+  newConfState,
+  newEntry,
+  newHardState,
+  newSnapshot,
+  type Snapshot,
+} from './types.js';
 import { limitSizeEnd } from './util.js';
 
 /** What a node restarts from: the persisted HardState and the latest ConfState. */

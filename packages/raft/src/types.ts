@@ -144,7 +144,11 @@ export function confChange(changeType: ConfChangeType, nodeId: number, context: 
   return { changeType, nodeId, context };
 }
 
-export function confChangeV2(changes: ConfChangeSingle[], transition: ConfChangeTransition = ConfChangeTransition.Auto, context: Uint8Array = EMPTY_BYTES): ConfChangeV2 {
+export function confChangeV2(
+  changes: ConfChangeSingle[],
+  transition: ConfChangeTransition = ConfChangeTransition.Auto,
+  context: Uint8Array = EMPTY_BYTES,
+): ConfChangeV2 {
   return { transition, changes, context };
 }
 
@@ -167,7 +171,11 @@ export function encodeConfChange(cc: ConfChange | ConfChangeV2): { entryType: En
 export function decodeConfChange(e: Entry): ConfChange | ConfChangeV2 {
   if (e.entryType === EntryType.EntryConfChangeV2) {
     const d = eraftpb.ConfChangeV2.decode(e.data);
-    return { transition: d.transition, changes: d.changes.map((c) => ({ changeType: c.changeType ?? ConfChangeType.AddNode, nodeId: c.nodeId ?? 0 })), context: d.context };
+    return {
+      transition: d.transition,
+      changes: d.changes.map((c) => ({ changeType: c.changeType ?? ConfChangeType.AddNode, nodeId: c.nodeId ?? 0 })),
+      context: d.context,
+    };
   }
   if (e.entryType === EntryType.EntryConfChange) {
     const d = eraftpb.ConfChange.decode(e.data);

@@ -1,4 +1,4 @@
-import { Entry, Message, MessageType } from './types.js';
+import { type Entry, type Message, MessageType } from './types.js';
 
 /** Bytes an entry counts for in size limits: payload plus a fixed allowance for its header fields. */
 export function entrySize(e: Entry): number {

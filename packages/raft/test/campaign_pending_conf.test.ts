@@ -2,20 +2,21 @@
 // applies it, the node's configuration (whose votes it would count) is not the committed one. The
 // guard scans the committed, unapplied log tail, so it holds on followers too, not only on a leader
 // that proposed the change.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { CompactedError } from '../src/errors.js';
-import { Raft } from '../src/raft.js';
+import type { Raft } from '../src/raft.js';
 import { StateRole } from '../src/state_role.js';
 import {
   ConfChangeType,
-  EMPTY_BYTES,
-  Entry,
-  Message,
-  MessageType,
   confChange,
   confChangeV2,
+  EMPTY_BYTES,
+  type Entry,
   encodeConfChange,
+  type Message,
+  MessageType,
   newConfState,
   newHardState,
   newSnapshot,
@@ -26,9 +27,7 @@ const MT = MessageType;
 const VOTE_REQUESTS = new Set([MT.MsgRequestVote, MT.MsgRequestPreVote]);
 
 function confEntry(index: number, term: number, v2: boolean): Entry {
-  const cc = v2
-    ? confChangeV2([{ changeType: ConfChangeType.AddNode, nodeId: 4 }])
-    : confChange(ConfChangeType.AddNode, 4);
+  const cc = v2 ? confChangeV2([{ changeType: ConfChangeType.AddNode, nodeId: 4 }]) : confChange(ConfChangeType.AddNode, 4);
   const { entryType, data } = encodeConfChange(cc);
   return { entryType, term, index, data, context: EMPTY_BYTES };
 }
@@ -64,7 +63,11 @@ for (const preVote of [false, true]) {
     test(`follower with a committed, unapplied ${v2 ? 'ConfChangeV2' : 'ConfChange'} does not campaign on election timeout (preVote=${preVote})`, () => {
       const r = follower(1, { preVote, v2 });
       const sent = tickPastElection(r);
-      assert.deepEqual(voteRequests(sent).map((m) => MT[m.msgType]), [], 'no vote requests');
+      assert.deepEqual(
+        voteRequests(sent).map((m) => MT[m.msgType]),
+        [],
+        'no vote requests',
+      );
       assert.equal(r.state, StateRole.Follower);
       assert.equal(r.term, 1, 'the term did not move');
       assert.equal(r.vote, 0, 'voted for nobody');
@@ -129,7 +132,9 @@ test('a conf change after a persisted, unapplied snapshot still blocks campaigni
   const r = newTestRaft(1, [1, 2, 3], 10, 1, { preVote: false });
   const snap = newSnapshot(5, 1, newConfState({ voters: [1, 2, 3] }));
   r.step(msg({ msgType: MT.MsgSnapshot, from: 2, to: 1, term: 1, snapshot: snap }));
-  r.step(msg({ msgType: MT.MsgAppend, from: 2, to: 1, term: 1, index: 5, logTerm: 1, commit: 7, entries: [ent(6, 1), confEntry(7, 1, true)] }));
+  r.step(
+    msg({ msgType: MT.MsgAppend, from: 2, to: 1, term: 1, index: 5, logTerm: 1, commit: 7, entries: [ent(6, 1), confEntry(7, 1, true)] }),
+  );
   persist(r);
   readMessages(r);
   assert.equal(r.raftLog.committed, 7);

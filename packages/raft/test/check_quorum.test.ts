@@ -1,12 +1,13 @@
 // CheckQuorum (Raft thesis §6.2 / §9.6): a leader that has not heard from a quorum for an election
 // timeout steps down, and followers that heard from a leader within the election timeout (the leader
 // lease) ignore vote requests, so a partitioned node cannot depose a healthy leader.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { Raft } from '../src/raft.js';
+import { test } from 'node:test';
+import type { Raft } from '../src/raft.js';
 import { INVALID_ID, StateRole } from '../src/state_role.js';
 import { MessageType } from '../src/types.js';
-import { Network, hup, msg, newTestRaft, propose, readMessages } from './network.js';
+import { hup, msg, Network, newTestRaft, propose, readMessages } from './network.js';
 
 const MT = MessageType;
 
@@ -133,7 +134,11 @@ test('leader lease: a follower ignores higher-term vote requests while it heard 
         assert.equal(r.term, 1, label);
         assert.equal(r.leaderId, c.leader, label);
       } else {
-        assert.deepEqual(ms.map((m) => [m.to, m.reject]), [[3, false]], label);
+        assert.deepEqual(
+          ms.map((m) => [m.to, m.reject]),
+          [[3, false]],
+          label,
+        );
         assert.equal(r.term, t === MT.MsgRequestVote ? 2 : 1, label);
         assert.equal(r.vote, t === MT.MsgRequestVote ? 3 : INVALID_ID, label);
       }
@@ -189,7 +194,12 @@ test('a lower-term heartbeat or append always gets a MsgAppendResponse carrying 
       r.step(msg({ msgType: t, from: 2, to: 1, term: 3 }));
       const label = `${MT[t]}, ${JSON.stringify(c)}`;
       const ms = readMessages(r);
-      if (c.reply) assert.deepEqual(ms.map((m) => [m.msgType, m.to, m.term, m.reject]), [[MT.MsgAppendResponse, 2, 5, false]], label);
+      if (c.reply)
+        assert.deepEqual(
+          ms.map((m) => [m.msgType, m.to, m.term, m.reject]),
+          [[MT.MsgAppendResponse, 2, 5, false]],
+          label,
+        );
       else assert.deepEqual(ms, [], label);
       assert.equal(r.term, 5, label);
       assert.equal(r.leaderId, 3, `${label}: the stale leader is not adopted`);

@@ -1,11 +1,11 @@
-import { mulberry32 } from '@tskv/util';
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { mulberry32 } from '@tskv/util';
 import { Changer, describeChanges } from '../src/confchange/changer.js';
 import { confStateEquivalent, restore } from '../src/confchange/restore.js';
 import { ConfChangeError } from '../src/errors.js';
 import { ProgressTracker } from '../src/tracker/tracker.js';
-import { ConfChangeSingle, ConfChangeType, ConfState, newConfState } from '../src/types.js';
+import { type ConfChangeSingle, ConfChangeType, type ConfState, newConfState } from '../src/types.js';
 
 const SEED = Number(process.env.TEST_SEED ?? Date.now() % 1e9);
 
@@ -14,8 +14,14 @@ const learner = (nodeId: number): ConfChangeSingle => ({ changeType: ConfChangeT
 const rm = (nodeId: number): ConfChangeSingle => ({ changeType: ConfChangeType.RemoveNode, nodeId });
 
 type Op = (c: Changer) => ReturnType<Changer['simple']>;
-const simple = (...ccs: ConfChangeSingle[]): Op => (c) => c.simple(ccs);
-const enter = (autoLeave: boolean, ...ccs: ConfChangeSingle[]): Op => (c) => c.enterJoint(autoLeave, ccs);
+const simple =
+  (...ccs: ConfChangeSingle[]): Op =>
+  (c) =>
+    c.simple(ccs);
+const enter =
+  (autoLeave: boolean, ...ccs: ConfChangeSingle[]): Op =>
+  (c) =>
+    c.enterJoint(autoLeave, ccs);
 const leave: Op = (c) => c.leaveJoint();
 
 /** Applies op to tr (committing on success) and returns the thrown error, if any. */
@@ -50,7 +56,9 @@ function cs(tr: ProgressTracker): string {
 function snapshot(tr: ProgressTracker): unknown {
   return {
     cs: tr.confState(),
-    prs: [...tr.progress].map(([id, p]) => [id, p.toString(), p.isLearner, p.nextIdx, p.matched]).sort((a, b) => Number(a[0]) - Number(b[0])),
+    prs: [...tr.progress]
+      .map(([id, p]) => [id, p.toString(), p.isLearner, p.nextIdx, p.matched])
+      .sort((a, b) => Number(a[0]) - Number(b[0])),
   };
 }
 /** External check of the tracker invariants. */
@@ -227,7 +235,9 @@ test('random change sequences keep the invariants', () => {
     assert.ok(tr.config.voters.incoming.size > 0, msg);
     if (r < 0.5) {
       assert.equal(wasJoint, false, msg);
-      const diff = [...beforeIncoming].filter((x) => !tr.config.voters.incoming.contains(x)).length + [...tr.config.voters.incoming.ids].filter((x) => !beforeIncoming.has(x)).length;
+      const diff =
+        [...beforeIncoming].filter((x) => !tr.config.voters.incoming.contains(x)).length +
+        [...tr.config.voters.incoming.ids].filter((x) => !beforeIncoming.has(x)).length;
       assert.ok(diff <= 1, msg);
     } else if (r < 0.8) {
       assert.deepEqual(new Set(tr.config.voters.outgoing.ids), beforeIncoming, msg);
@@ -265,7 +275,11 @@ test('restore round-trips random valid ConfStates', () => {
     restore(tr, 41, want);
     const got = tr.confState();
     assert.ok(confStateEquivalent(got, want), `${msg} got ${JSON.stringify(got)}`);
-    assert.deepEqual(got.voters, [...want.voters].sort((a, b) => a - b), `${msg}: confState() must be sorted`);
+    assert.deepEqual(
+      got.voters,
+      [...want.voters].sort((a, b) => a - b),
+      `${msg}: confState() must be sorted`,
+    );
     checkTracker(tr);
     assert.equal(tr.get(99), undefined, msg);
     for (const pr of tr.progress.values()) {
@@ -299,14 +313,24 @@ test('restore rejects invalid ConfStates and leaves the tracker alone', () => {
     const tr = new ProgressTracker(16);
     ok(tr, simple(add(7)));
     const before = snapshot(tr);
-    assert.throws(() => restore(tr, 3, newConfState(fields)), (e: unknown) => e instanceof ConfChangeError && re.test(e.message), JSON.stringify(fields));
+    assert.throws(
+      () => restore(tr, 3, newConfState(fields)),
+      (e: unknown) => e instanceof ConfChangeError && re.test(e.message),
+      JSON.stringify(fields),
+    );
     assert.deepEqual(snapshot(tr), before, JSON.stringify(fields));
   }
 });
 
 test('confStateEquivalent', () => {
   const a = newConfState({ voters: [3, 1, 2], learners: [5, 4], votersOutgoing: [2, 1], learnersNext: [1], autoLeave: true });
-  assert.equal(confStateEquivalent(a, newConfState({ voters: [1, 2, 3], learners: [4, 5], votersOutgoing: [1, 2], learnersNext: [1], autoLeave: true })), true);
+  assert.equal(
+    confStateEquivalent(
+      a,
+      newConfState({ voters: [1, 2, 3], learners: [4, 5], votersOutgoing: [1, 2], learnersNext: [1], autoLeave: true }),
+    ),
+    true,
+  );
   assert.equal(confStateEquivalent(a, { ...a, autoLeave: false }), false);
   assert.equal(confStateEquivalent(a, { ...a, voters: [1, 2] }), false);
   assert.equal(confStateEquivalent(a, { ...a, voters: [1, 2, 4] }), false);

@@ -1,17 +1,24 @@
 // Leader election scenarios (Raft paper §5.2, §5.4.1), in the style of etcd-raft's
 // raft_paper_test.go / raft_test.go: Raft state machines stepped directly or through the Network.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { mulberry32 } from '@tskv/util';
-import { Raft } from '../src/raft.js';
+import type { Raft } from '../src/raft.js';
 import { INVALID_ID, StateRole } from '../src/state_role.js';
-import { Message, MessageType, newHardState } from '../src/types.js';
-import { Network, PeerSlot, ent, hup, msg, newStorage, newTestRaft, nextEnts, persist, propose, readMessages } from './network.js';
+import { type Message, MessageType, newHardState } from '../src/types.js';
+import { ent, hup, msg, Network, newStorage, newTestRaft, nextEnts, type PeerSlot, persist, propose, readMessages } from './network.js';
 
 const MT = MessageType;
 
 /** A Raft whose stable log holds entries with the given terms (index 1..n) and whose hard state term is `term`. */
-function raftWithLog(id: number, voters: number[], terms: number[], term = terms.length ? terms[terms.length - 1]! : 0, extra: Parameters<typeof newTestRaft>[4] = {}): Raft {
+function raftWithLog(
+  id: number,
+  voters: number[],
+  terms: number[],
+  term = terms.length ? terms[terms.length - 1]! : 0,
+  extra: Parameters<typeof newTestRaft>[4] = {},
+): Raft {
   const s = newStorage(voters);
   s.append(terms.map((t, i) => ent(i + 1, t)));
   if (term > 0) s.setHardState(newHardState(term, 0, 0));
@@ -49,11 +56,17 @@ test('follower starts an election once its randomized election timeout [et, 2et)
     assert.equal(r.state, StateRole.Candidate, `seed ${seed}`);
     assert.equal(r.term, 1, `seed ${seed}`);
     // The next timeout (drawn by becomeCandidate's reset) is in range as well.
-    assert.ok(r.randomizedElectionTimeout >= et && r.randomizedElectionTimeout < 2 * et, `seed ${seed}: candidate timeout ${r.randomizedElectionTimeout}`);
+    assert.ok(
+      r.randomizedElectionTimeout >= et && r.randomizedElectionTimeout < 2 * et,
+      `seed ${seed}: candidate timeout ${r.randomizedElectionTimeout}`,
+    );
     seen.add(ticks);
   }
   // Randomization really spreads timeouts: every value of [et, 2et) occurs over 300 seeds.
-  assert.deepEqual([...seen].sort((a, b) => a - b), [10, 11, 12, 13, 14, 15, 16, 17, 18, 19]);
+  assert.deepEqual(
+    [...seen].sort((a, b) => a - b),
+    [10, 11, 12, 13, 14, 15, 16, 17, 18, 19],
+  );
 });
 
 test('custom minElectionTick/maxElectionTick bound the randomized timeout', () => {
@@ -80,7 +93,10 @@ test('§5.2 follower that hears from the leader every tick never starts an elect
   assert.equal(r.state, StateRole.Follower);
   assert.equal(r.term, 1);
   assert.equal(r.leaderId, 2);
-  assert.ok(readMessages(r).every((m) => m.msgType === MT.MsgHeartbeatResponse), 'only heartbeat responses');
+  assert.ok(
+    readMessages(r).every((m) => m.msgType === MT.MsgHeartbeatResponse),
+    'only heartbeat responses',
+  );
 });
 
 test('§5.2 candidate increments its term, votes for itself and sends RequestVote to every other voter (not learners)', () => {
@@ -115,7 +131,13 @@ test('§5.2 election timeout as a candidate starts a new election with a higher 
   assert.equal(r.term, 2);
   assert.equal(r.vote, 1);
   const ms = byTo(readMessages(r));
-  assert.deepEqual(ms.map((m) => [m.msgType, m.to, m.term]), [[MT.MsgRequestVote, 2, 2], [MT.MsgRequestVote, 3, 2]]);
+  assert.deepEqual(
+    ms.map((m) => [m.msgType, m.to, m.term]),
+    [
+      [MT.MsgRequestVote, 2, 2],
+      [MT.MsgRequestVote, 3, 2],
+    ],
+  );
 });
 
 test('leader does not start elections on ticks; it sends heartbeats', () => {
@@ -139,27 +161,130 @@ test('leader does not start elections on ticks; it sends heartbeats', () => {
 test('§5.2 candidate outcome by vote pattern (table)', () => {
   const cases: { size: number; votes: [number, boolean][]; want: StateRole }[] = [
     { size: 1, votes: [], want: StateRole.Leader },
-    { size: 3, votes: [[2, true], [3, true]], want: StateRole.Leader },
+    {
+      size: 3,
+      votes: [
+        [2, true],
+        [3, true],
+      ],
+      want: StateRole.Leader,
+    },
     { size: 3, votes: [[2, true]], want: StateRole.Leader },
-    { size: 3, votes: [[2, false], [3, true]], want: StateRole.Leader },
-    { size: 5, votes: [[2, true], [3, true], [4, true], [5, true]], want: StateRole.Leader },
-    { size: 5, votes: [[2, true], [3, true], [4, true]], want: StateRole.Leader },
-    { size: 5, votes: [[2, true], [3, true]], want: StateRole.Leader },
-    { size: 5, votes: [[2, false], [3, true], [4, false], [5, true]], want: StateRole.Leader },
+    {
+      size: 3,
+      votes: [
+        [2, false],
+        [3, true],
+      ],
+      want: StateRole.Leader,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, true],
+        [3, true],
+        [4, true],
+        [5, true],
+      ],
+      want: StateRole.Leader,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, true],
+        [3, true],
+        [4, true],
+      ],
+      want: StateRole.Leader,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, true],
+        [3, true],
+      ],
+      want: StateRole.Leader,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, false],
+        [3, true],
+        [4, false],
+        [5, true],
+      ],
+      want: StateRole.Leader,
+    },
     // A majority of rejections: back to follower.
-    { size: 3, votes: [[2, false], [3, false]], want: StateRole.Follower },
-    { size: 5, votes: [[2, false], [3, false], [4, false], [5, false]], want: StateRole.Follower },
-    { size: 5, votes: [[2, true], [3, false], [4, false], [5, false]], want: StateRole.Follower },
-    { size: 5, votes: [[2, false], [3, false], [4, false]], want: StateRole.Follower },
+    {
+      size: 3,
+      votes: [
+        [2, false],
+        [3, false],
+      ],
+      want: StateRole.Follower,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, false],
+        [3, false],
+        [4, false],
+        [5, false],
+      ],
+      want: StateRole.Follower,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, true],
+        [3, false],
+        [4, false],
+        [5, false],
+      ],
+      want: StateRole.Follower,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, false],
+        [3, false],
+        [4, false],
+      ],
+      want: StateRole.Follower,
+    },
     // Neither: stays candidate.
     { size: 3, votes: [], want: StateRole.Candidate },
     { size: 3, votes: [[2, false]], want: StateRole.Candidate },
     { size: 5, votes: [[2, true]], want: StateRole.Candidate },
-    { size: 5, votes: [[2, false], [3, false]], want: StateRole.Candidate },
-    { size: 5, votes: [[2, true], [3, false], [4, false]], want: StateRole.Candidate },
+    {
+      size: 5,
+      votes: [
+        [2, false],
+        [3, false],
+      ],
+      want: StateRole.Candidate,
+    },
+    {
+      size: 5,
+      votes: [
+        [2, true],
+        [3, false],
+        [4, false],
+      ],
+      want: StateRole.Candidate,
+    },
     { size: 5, votes: [], want: StateRole.Candidate },
     // Duplicate grants from one voter count once.
-    { size: 5, votes: [[2, true], [2, true], [2, true]], want: StateRole.Candidate },
+    {
+      size: 5,
+      votes: [
+        [2, true],
+        [2, true],
+        [2, true],
+      ],
+      want: StateRole.Candidate,
+    },
   ];
   for (const [i, c] of cases.entries()) {
     const ids = Array.from({ length: c.size }, (_, k) => k + 1);
@@ -174,7 +299,13 @@ test('§5.2 candidate outcome by vote pattern (table)', () => {
 });
 
 test('§5.2 elections over the network: black-holed peers and peers with newer logs (table)', () => {
-  const newer = (id: number, n: number): Raft => raftWithLog(id, Array.from({ length: n }, (_, k) => k + 1), [1], 1);
+  const newer = (id: number, n: number): Raft =>
+    raftWithLog(
+      id,
+      Array.from({ length: n }, (_, k) => k + 1),
+      [1],
+      1,
+    );
   const cases: { name: string; slots: PeerSlot[]; want: StateRole; term: number }[] = [
     { name: '3 live', slots: [undefined, undefined, undefined], want: StateRole.Leader, term: 1 },
     { name: '2 of 3 live', slots: [undefined, undefined, null], want: StateRole.Leader, term: 1 },
@@ -261,7 +392,11 @@ test('§5.2 each server votes for at most one candidate per term (table)', () =>
     r.step(msg({ msgType: MT.MsgRequestVote, from: c.from, to: 1, term: 1, index: 0, logTerm: 0 }));
     const ms = readMessages(r);
     const label = `voted ${c.vote}, request from ${c.from}`;
-    assert.deepEqual(ms.map((m) => [m.msgType, m.to, m.term, m.reject]), [[MT.MsgRequestVoteResponse, c.from, 1, c.reject]], label);
+    assert.deepEqual(
+      ms.map((m) => [m.msgType, m.to, m.term, m.reject]),
+      [[MT.MsgRequestVoteResponse, c.from, 1, c.reject]],
+      label,
+    );
     assert.equal(r.vote, c.vote === INVALID_ID ? c.from : c.vote, label);
   }
 });
@@ -279,7 +414,13 @@ test('§5.2 first-come-first-served: a voter grants the first candidate of a ter
   v.step(toVoter(m2));
   v.step(toVoter(m3));
   const resp = readMessages(v);
-  assert.deepEqual(resp.map((m) => [m.to, m.reject]), [[2, false], [3, true]]);
+  assert.deepEqual(
+    resp.map((m) => [m.to, m.reject]),
+    [
+      [2, false],
+      [3, true],
+    ],
+  );
   assert.equal(v.vote, 2);
   // The vote survives a restart: it is in the persisted hard state.
   assert.equal(v.raftLog.store.initialState().hardState.vote, 2);
@@ -289,7 +430,10 @@ test('a follower with a known leader does not vote for another candidate at the 
   const r = newTestRaft(1, [1, 2, 3]);
   r.becomeFollower(1, 2);
   r.step(msg({ msgType: MT.MsgRequestVote, from: 3, to: 1, term: 1 }));
-  assert.deepEqual(readMessages(r).map((m) => [m.msgType, m.reject]), [[MT.MsgRequestVoteResponse, true]]);
+  assert.deepEqual(
+    readMessages(r).map((m) => [m.msgType, m.reject]),
+    [[MT.MsgRequestVoteResponse, true]],
+  );
   assert.equal(r.vote, INVALID_ID);
 });
 
@@ -313,7 +457,11 @@ test('§5.2 candidate steps down on AppendEntries or heartbeat from a leader of 
         assert.equal(r.leaderId, 2, label);
         // And the message is then handled as a follower would.
         const want = t === MT.MsgAppend ? MT.MsgAppendResponse : MT.MsgHeartbeatResponse;
-        assert.deepEqual(readMessages(r).map((m) => [m.msgType, m.to, m.reject]), [[want, 2, false]], label);
+        assert.deepEqual(
+          readMessages(r).map((m) => [m.msgType, m.to, m.reject]),
+          [[want, 2, false]],
+          label,
+        );
       }
     }
   }
@@ -322,9 +470,21 @@ test('§5.2 candidate steps down on AppendEntries or heartbeat from a leader of 
 test('§5.1 a higher-term message makes any role a follower at that term (table)', () => {
   const roles: [string, (r: Raft) => void][] = [
     ['follower', (r) => r.becomeFollower(1, 2)],
-    ['pre-candidate', (r) => { r.becomeFollower(1, INVALID_ID); r.becomePreCandidate(); }],
+    [
+      'pre-candidate',
+      (r) => {
+        r.becomeFollower(1, INVALID_ID);
+        r.becomePreCandidate();
+      },
+    ],
     ['candidate', (r) => r.becomeCandidate()],
-    ['leader', (r) => { r.becomeCandidate(); r.becomeLeader(); }],
+    [
+      'leader',
+      (r) => {
+        r.becomeCandidate();
+        r.becomeLeader();
+      },
+    ],
   ];
   const msgs: [MessageType, number][] = [
     [MT.MsgAppend, 2],
@@ -356,8 +516,21 @@ test('§5.1 a higher-term message makes any role a follower at that term (table)
 test('§5.1 a node rejects messages of a lower term in every role, answering requests with its term (table)', () => {
   const roles: [string, (r: Raft) => void][] = [
     ['follower', (r) => r.becomeFollower(3, 2)],
-    ['candidate', (r) => { r.becomeFollower(2, INVALID_ID); r.becomeCandidate(); }],
-    ['leader', (r) => { r.becomeFollower(2, INVALID_ID); r.becomeCandidate(); r.becomeLeader(); }],
+    [
+      'candidate',
+      (r) => {
+        r.becomeFollower(2, INVALID_ID);
+        r.becomeCandidate();
+      },
+    ],
+    [
+      'leader',
+      (r) => {
+        r.becomeFollower(2, INVALID_ID);
+        r.becomeCandidate();
+        r.becomeLeader();
+      },
+    ],
   ];
   const stale: Partial<Message>[] = [
     { msgType: MT.MsgAppend, index: 0, logTerm: 0, entries: [ent(1, 2)], commit: 1 },
@@ -375,10 +548,21 @@ test('§5.1 a node rejects messages of a lower term in every role, answering req
       assert.equal(r.term, 3);
       persist(r);
       readMessages(r);
-      const before = { state: r.state, term: r.term, vote: r.vote, lead: r.leaderId, last: r.raftLog.lastIndex(), commit: r.raftLog.committed };
+      const before = {
+        state: r.state,
+        term: r.term,
+        vote: r.vote,
+        lead: r.leaderId,
+        last: r.raftLog.lastIndex(),
+        commit: r.raftLog.committed,
+      };
       r.step(msg({ ...fields, from: 2, to: 1, term: 2 }));
       const label = `${role} at term 3 gets ${MT[fields.msgType!]} at term 2`;
-      assert.deepEqual({ state: r.state, term: r.term, vote: r.vote, lead: r.leaderId, last: r.raftLog.lastIndex(), commit: r.raftLog.committed }, before, label);
+      assert.deepEqual(
+        { state: r.state, term: r.term, vote: r.vote, lead: r.leaderId, last: r.raftLog.lastIndex(), commit: r.raftLog.committed },
+        before,
+        label,
+      );
       // Requests (append, heartbeat, vote) are answered with the current term so the stale
       // sender catches up (§5.1); responses and MsgTimeoutNow are dropped silently.
       const replies = readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]);
@@ -399,7 +583,10 @@ test('a vote request from a candidate with a lower term is rejected with the hig
   r.step(msg({ msgType: MT.MsgRequestVote, from: 2, to: 1, term: 1, index: 5, logTerm: 1 }));
   assert.equal(r.vote, INVALID_ID);
   assert.equal(r.term, 2);
-  assert.deepEqual(readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]), [[MT.MsgRequestVoteResponse, 2, 2, true]]);
+  assert.deepEqual(
+    readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]),
+    [[MT.MsgRequestVoteResponse, 2, 2, true]],
+  );
   // Network level: a stale candidate cannot win against nodes at a higher term; it learns
   // their term from the rejections and steps down.
   const nt = new Network([undefined, undefined, undefined]);
@@ -501,7 +688,10 @@ test('a single-node cluster becomes leader immediately and commits its empty ent
   assert.deepEqual(readMessages(r), [], 'nobody to send to');
   assert.equal(r.raftLog.committed, 1);
   const applied = nextEnts(r);
-  assert.deepEqual(applied.map((e) => [e.index, e.term, e.data.length]), [[1, 1, 0]]);
+  assert.deepEqual(
+    applied.map((e) => [e.index, e.term, e.data.length]),
+    [[1, 1, 0]],
+  );
   // Via ticks too: a single voter elects itself when its timeout fires, without pre-vote delay.
   const p = newTestRaft(1, [1], 10, 1, { preVote: true });
   tickN(p, p.randomizedElectionTimeout);

@@ -1,14 +1,15 @@
 // Flow control scenarios: Probe/Replicate/Snapshot progress states, the inflight window, message
 // and Ready size limits, and proposal back pressure.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { ConfigOptions } from '../src/config.js';
+import { test } from 'node:test';
+import type { ConfigOptions } from '../src/config.js';
 import { ProposalDroppedError } from '../src/errors.js';
-import { Raft } from '../src/raft.js';
+import type { Raft } from '../src/raft.js';
 import { RawNode } from '../src/raw_node.js';
-import { MemoryStorage } from '../src/storage.js';
+import type { MemoryStorage } from '../src/storage.js';
 import { ProgressState } from '../src/tracker/progress.js';
-import { Entry, Message, MessageType } from '../src/types.js';
+import { type Entry, type Message, MessageType } from '../src/types.js';
 import { entrySize } from '../src/util.js';
 import { beat, msg, newConfig, newStorage, newTestRaft, propose, readMessages } from './network.js';
 
@@ -97,7 +98,10 @@ test('in Probe state only one MsgAppend is in flight until the follower answers'
     // Heartbeats still go out, but do not unpause.
     r.step(beat(1));
     msgs = readMessages(r);
-    assert.deepEqual(msgs.map((m) => m.msgType), [MessageType.MsgHeartbeat]);
+    assert.deepEqual(
+      msgs.map((m) => m.msgType),
+      [MessageType.MsgHeartbeat],
+    );
     assert.ok(pr2.isPaused());
   }
   // A heartbeat response allows exactly one more append (still a probe from the same index).
@@ -150,7 +154,10 @@ test('in Replicate state at most maxInflightMsgs appends are outstanding; acks f
   r.step(appResp(2, r, 3));
   const ms = appendsTo(readMessages(r), 2);
   assert.equal(ms.length, 1);
-  assert.deepEqual(ms[0]!.entries.map((e) => e.index), Array.from({ length: 10 }, (_, k) => 2 + cap + k));
+  assert.deepEqual(
+    ms[0]!.entries.map((e) => e.index),
+    Array.from({ length: 10 }, (_, k) => 2 + cap + k),
+  );
   assert.equal(pr2.ins.count, cap - 1);
   assert.ok(!pr2.isPaused());
   // Acking everything empties the window.
@@ -190,7 +197,10 @@ test('a heartbeat response frees one slot of a full inflight window', () => {
   readMessages(r);
   assert.equal(pr2.ins.count, cap - 1);
   r.step(hbResp(2, r));
-  assert.deepEqual(appendsTo(readMessages(r), 2).map((m) => m.entries.length), [0]);
+  assert.deepEqual(
+    appendsTo(readMessages(r), 2).map((m) => m.entries.length),
+    [0],
+  );
   assert.equal(pr2.ins.count, cap - 1);
 });
 
@@ -207,21 +217,33 @@ test('maxSizePerMsg limits the entries per MsgAppend, but at least one entry is 
   ];
   for (const [i, tt] of cases.entries()) {
     const rr = replicatingLeader(256, { maxSizePerMsg: tt.limit });
-    rr.step(msg({ msgType: MessageType.MsgPropose, from: 1, to: 1, entries: tt.sizes.map((n) => ({ entryType: 0, term: 0, index: 0, data: bytes(n), context: new Uint8Array(0) })) }));
+    rr.step(
+      msg({
+        msgType: MessageType.MsgPropose,
+        from: 1,
+        to: 1,
+        entries: tt.sizes.map((n) => ({ entryType: 0, term: 0, index: 0, data: bytes(n), context: new Uint8Array(0) })),
+      }),
+    );
     // One append per proposal; acks release the rest, as many appends as the window allows.
     const ms = appendsTo(readMessages(rr), 2);
     assert.equal(ms.length, 1, `#${i}`);
     rr.step(appResp(2, rr, ms[0]!.index + ms[0]!.entries.length));
     ms.push(...appendsTo(readMessages(rr), 2));
     const sent = ms.flatMap((m) => m.entries.map((e) => e.index));
-    assert.deepEqual(sent, tt.sizes.map((_, k) => 2 + k), `#${i}: every entry sent once, in order`);
+    assert.deepEqual(
+      sent,
+      tt.sizes.map((_, k) => 2 + k),
+      `#${i}: every entry sent once, in order`,
+    );
     for (const m of ms) {
       const size = m.entries.reduce((a, e) => a + entrySize(e), 0);
       assert.ok(m.entries.length >= 1, `#${i}`);
       assert.ok(m.entries.length === 1 || size <= tt.limit, `#${i}: ${m.entries.length} entries of ${size} bytes exceed ${tt.limit}`);
       assert.ok(m.entries.length <= tt.perMsg, `#${i}`);
     }
-    if (tt.sizes.every((n) => n === 8)) assert.equal(ms.length, Math.ceil(tt.sizes.length / tt.perMsg), `#${i}: messages are filled up to the limit`);
+    if (tt.sizes.every((n) => n === 8))
+      assert.equal(ms.length, Math.ceil(tt.sizes.length / tt.perMsg), `#${i}: messages are filled up to the limit`);
   }
 });
 
@@ -236,8 +258,13 @@ test('maxCommittedSizePerReady limits the committed entries handed out per Ready
   const batches: Entry[][] = [];
   for (let i = 0; i < 20 && rn.hasReady(); i++) batches.push(...handleReady(rn, s).committed);
   const all = batches.flat();
-  assert.deepEqual(all.map((e) => e.index), [2, 3, 4, 5, 6, 7, 8, 9, 10], 'every entry delivered once, in order');
-  for (const b of batches) assert.ok(b.length === 1 || b.reduce((a, e) => a + entrySize(e), 0) <= limit, `batch of ${b.length} exceeds the limit`);
+  assert.deepEqual(
+    all.map((e) => e.index),
+    [2, 3, 4, 5, 6, 7, 8, 9, 10],
+    'every entry delivered once, in order',
+  );
+  for (const b of batches)
+    assert.ok(b.length === 1 || b.reduce((a, e) => a + entrySize(e), 0) <= limit, `batch of ${b.length} exceeds the limit`);
   assert.ok(batches.length >= 5, `paginated into ${batches.length} batches`);
   assert.equal(rn.raft.raftLog.applied, 10);
 });
@@ -263,13 +290,17 @@ test('maxUncommittedEntriesSize drops proposals beyond the limit and frees budge
   // Followers ack the first two proposals: once they are handed out as committed, their budget is free.
   for (const id of [2, 3]) rn.step(msg({ msgType: MessageType.MsgAppendResponse, from: id, to: 1, term: rn.raft.term, index: 3 }));
   const { committed } = handleReady(rn, s);
-  assert.deepEqual(committed.flat().map((e) => e.index), [1, 2, 3]);
+  assert.deepEqual(
+    committed.flat().map((e) => e.index),
+    [1, 2, 3],
+  );
   assert.equal(rn.raft.uncommittedSize, payload);
   rn.propose(new Uint8Array(0), bytes(payload));
   rn.propose(new Uint8Array(0), bytes(payload));
   assert.throws(() => rn.propose(new Uint8Array(0), bytes(payload)), ProposalDroppedError);
   handleReady(rn, s);
-  for (const id of [2, 3]) rn.step(msg({ msgType: MessageType.MsgAppendResponse, from: id, to: 1, term: rn.raft.term, index: rn.raft.raftLog.lastIndex() }));
+  for (const id of [2, 3])
+    rn.step(msg({ msgType: MessageType.MsgAppendResponse, from: id, to: 1, term: rn.raft.term, index: rn.raft.raftLog.lastIndex() }));
   handleReady(rn, s);
   assert.equal(rn.raft.uncommittedSize, 0);
 });
@@ -304,7 +335,8 @@ test('a new leader starts with an empty uncommitted budget (entries of earlier t
   assert.equal(rn.raft.uncommittedSize, 0);
   rn.propose(new Uint8Array(0), bytes(payload));
   // The old entries commit with the new term's entries and never drive the budget negative.
-  for (const id of [2, 3]) rn.step(msg({ msgType: MessageType.MsgAppendResponse, from: id, to: 1, term: rn.raft.term, index: rn.raft.raftLog.lastIndex() }));
+  for (const id of [2, 3])
+    rn.step(msg({ msgType: MessageType.MsgAppendResponse, from: id, to: 1, term: rn.raft.term, index: rn.raft.raftLog.lastIndex() }));
   handleReady(rn, s);
   assert.equal(rn.raft.raftLog.committed, rn.raft.raftLog.lastIndex());
   assert.equal(rn.raft.uncommittedSize, 0);

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Inflights } from '../src/tracker/inflights.js';
 
 function filled(cap: number, from: number, to: number): Inflights {

@@ -1,13 +1,14 @@
 // Leadership transfer (Raft thesis §3.10): the leader catches the transferee up, then sends it
 // MsgTimeoutNow so it campaigns at once (bypassing pre-vote and the leader lease).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { ProposalDroppedError } from '../src/errors.js';
-import { Raft } from '../src/raft.js';
+import type { Raft } from '../src/raft.js';
 import { RawNode } from '../src/raw_node.js';
 import { INVALID_ID, StateRole } from '../src/state_role.js';
-import { ConfChangeTransition, ConfChangeType, MessageType, confChangeV2 } from '../src/types.js';
-import { Network, hup, msg, newTestRaft, propose, readMessages } from './network.js';
+import { ConfChangeTransition, ConfChangeType, confChangeV2, MessageType } from '../src/types.js';
+import { hup, msg, Network, newTestRaft, propose, readMessages } from './network.js';
 
 const MT = MessageType;
 const te = new TextEncoder();
@@ -59,7 +60,10 @@ test('transfer to a lagging follower catches it up first, then sends MsgTimeoutN
   lead.step(transfer(3, 1));
   assert.equal(lead.leadTransferee, 3);
   const out = readMessages(lead);
-  assert.deepEqual(out.map((m) => [m.msgType, m.to]), [[MT.MsgAppend, 3]]);
+  assert.deepEqual(
+    out.map((m) => [m.msgType, m.to]),
+    [[MT.MsgAppend, 3]],
+  );
   nt.delivered = [];
   nt.send(...out);
   const seq = nt.delivered.map((m) => MT[m.msgType]);
@@ -130,7 +134,7 @@ test('a second request for the same transferee does not restart the transfer tim
   nt.send(transfer(3, 1));
   assert.equal(lead.leadTransferee, 3, 'the second request keeps the transfer pending');
   for (let i = 0; i < lead.electionTimeout - lead.heartbeatTimeout - 1; i++) lead.tick();
-  assert.equal(lead.leadTransferee, 3, 'still pending one tick before the first request\'s deadline');
+  assert.equal(lead.leadTransferee, 3, "still pending one tick before the first request's deadline");
   lead.tick();
   checkTransferState(lead, StateRole.Leader, 1);
 });
@@ -155,7 +159,11 @@ test('transfer to self is a no-op, and cancels a pending transfer', () => {
 
 test('transfer to a learner or to a node outside the configuration is ignored', () => {
   const voters = [1, 2];
-  const nt = new Network([newTestRaft(1, voters, 10, 1, { learners: [3] }), newTestRaft(2, voters, 10, 1, { learners: [3] }), newTestRaft(3, voters, 10, 1, { learners: [3] })]);
+  const nt = new Network([
+    newTestRaft(1, voters, 10, 1, { learners: [3] }),
+    newTestRaft(2, voters, 10, 1, { learners: [3] }),
+    newTestRaft(3, voters, 10, 1, { learners: [3] }),
+  ]);
   nt.send(hup(1));
   const lead = nt.raft(1);
   assert.equal(lead.state, StateRole.Leader);
@@ -164,7 +172,11 @@ test('transfer to a learner or to a node outside the configuration is ignored', 
     nt.delivered = [];
     nt.send(transfer(target, 1));
     checkTransferState(lead, StateRole.Leader, 1, `transfer to ${target}`);
-    assert.deepEqual(nt.delivered.map((m) => m.msgType), [MT.MsgTransferLeader], `transfer to ${target}: nothing sent`);
+    assert.deepEqual(
+      nt.delivered.map((m) => m.msgType),
+      [MT.MsgTransferLeader],
+      `transfer to ${target}: nothing sent`,
+    );
   }
   // Even a MsgTimeoutNow sent straight to the learner does not make it campaign.
   nt.send(msg({ msgType: MT.MsgTimeoutNow, from: 1, to: 3, term: 1 }));
@@ -197,7 +209,13 @@ test('the transferee campaigns without pre-vote and through the leader lease (tr
   assert.equal(nt.raft(2).term, 2);
   assert.ok(!nt.delivered.some((m) => m.msgType === MT.MsgRequestPreVote), 'no pre-vote round');
   const votes = nt.delivered.filter((m) => m.msgType === MT.MsgRequestVote);
-  assert.deepEqual(votes.map((m) => [m.from, m.to, m.term]), [[2, 1], [2, 3]].map(([f, t]) => [f, t, 2]));
+  assert.deepEqual(
+    votes.map((m) => [m.from, m.to, m.term]),
+    [
+      [2, 1],
+      [2, 3],
+    ].map(([f, t]) => [f, t, 2]),
+  );
   for (const v of votes) assert.equal(new TextDecoder().decode(v.context), 'CampaignTransfer');
   // Contrast: an ordinary election of node 3 now is held off by the lease (and pre-vote).
   nt.send(hup(3));
@@ -229,7 +247,11 @@ test('a follower forwards MsgTransferLeader to the leader (for itself and for an
   const follower = nt.raft(1);
   RawNode.fromRaft(follower).transferLeader(3);
   const fwd = readMessages(follower);
-  assert.deepEqual(fwd.map((m) => [m.msgType, m.to, m.from]), [[MT.MsgTransferLeader, 2, 3]], 'forwarded on behalf of the transferee');
+  assert.deepEqual(
+    fwd.map((m) => [m.msgType, m.to, m.from]),
+    [[MT.MsgTransferLeader, 2, 3]],
+    'forwarded on behalf of the transferee',
+  );
   nt.send(...fwd);
   assert.equal(nt.raft(3).state, StateRole.Leader);
   checkTransferState(nt.raft(2), StateRole.Follower, 3);

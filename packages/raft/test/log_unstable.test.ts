@@ -1,8 +1,8 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Unstable } from '../src/log_unstable.js';
+import { describe, it } from 'node:test';
 import { StoreError } from '../src/errors.js';
-import { Entry, Snapshot, newEntry, newSnapshot } from '../src/types.js';
+import { Unstable } from '../src/log_unstable.js';
+import { type Entry, newEntry, newSnapshot, type Snapshot } from '../src/types.js';
 import { silentLogger } from '../src/util.js';
 
 const ent = (index: number, term: number): Entry => newEntry({ index, term });
@@ -114,8 +114,15 @@ describe('Unstable', () => {
     const handed = u.slice(5, 8);
     u.stableEntries(6, 1);
     u.truncateAndAppend([ent(8, 1)]);
-    assert.deepEqual(ids(handed), [[5, 1], [6, 1], [7, 1]]);
-    assert.deepEqual(ids(u.entries), [[7, 1], [8, 1]]);
+    assert.deepEqual(ids(handed), [
+      [5, 1],
+      [6, 1],
+      [7, 1],
+    ]);
+    assert.deepEqual(ids(u.entries), [
+      [7, 1],
+      [8, 1],
+    ]);
   });
 
   it('stableSnap ignores a snapshot that was replaced', () => {
@@ -131,13 +138,62 @@ describe('Unstable', () => {
   it('truncateAndAppend', () => {
     const tests: [Entry[], number, Entry[], number, [number, number][]][] = [
       // append to the end
-      [[ent(5, 1)], 5, [ent(6, 1), ent(7, 1)], 5, [[5, 1], [6, 1], [7, 1]]],
+      [
+        [ent(5, 1)],
+        5,
+        [ent(6, 1), ent(7, 1)],
+        5,
+        [
+          [5, 1],
+          [6, 1],
+          [7, 1],
+        ],
+      ],
       // replace the unstable entries
-      [[ent(5, 1)], 5, [ent(5, 2), ent(6, 2)], 5, [[5, 2], [6, 2]]],
-      [[ent(5, 1)], 5, [ent(4, 2), ent(5, 2), ent(6, 2)], 4, [[4, 2], [5, 2], [6, 2]]],
+      [
+        [ent(5, 1)],
+        5,
+        [ent(5, 2), ent(6, 2)],
+        5,
+        [
+          [5, 2],
+          [6, 2],
+        ],
+      ],
+      [
+        [ent(5, 1)],
+        5,
+        [ent(4, 2), ent(5, 2), ent(6, 2)],
+        4,
+        [
+          [4, 2],
+          [5, 2],
+          [6, 2],
+        ],
+      ],
       // truncate the existing entries and append
-      [[ent(5, 1), ent(6, 1), ent(7, 1)], 5, [ent(6, 2)], 5, [[5, 1], [6, 2]]],
-      [[ent(5, 1), ent(6, 1), ent(7, 1)], 5, [ent(7, 2), ent(8, 2)], 5, [[5, 1], [6, 1], [7, 2], [8, 2]]],
+      [
+        [ent(5, 1), ent(6, 1), ent(7, 1)],
+        5,
+        [ent(6, 2)],
+        5,
+        [
+          [5, 1],
+          [6, 2],
+        ],
+      ],
+      [
+        [ent(5, 1), ent(6, 1), ent(7, 1)],
+        5,
+        [ent(7, 2), ent(8, 2)],
+        5,
+        [
+          [5, 1],
+          [6, 1],
+          [7, 2],
+          [8, 2],
+        ],
+      ],
       // empty unstable log
       [[], 5, [ent(5, 1)], 5, [[5, 1]]],
       [[], 5, [ent(3, 1)], 3, [[3, 1]]],
@@ -158,16 +214,25 @@ describe('Unstable', () => {
     const input = [ent(3, 2), ent(4, 2)];
     u.truncateAndAppend(input);
     input.length = 0;
-    assert.deepEqual(ids(u.entries), [[3, 2], [4, 2]]);
+    assert.deepEqual(ids(u.entries), [
+      [3, 2],
+      [4, 2],
+    ]);
   });
 
   it('slice copies within bounds and rejects out-of-bound ranges', () => {
     const u = unstable([ent(5, 1), ent(6, 1), ent(7, 2)], 5, null);
-    assert.deepEqual(ids(u.slice(6, 8)), [[6, 1], [7, 2]]);
+    assert.deepEqual(ids(u.slice(6, 8)), [
+      [6, 1],
+      [7, 2],
+    ]);
     assert.deepEqual(u.slice(8, 8), []);
     const s = u.slice(5, 7);
     u.truncateAndAppend([ent(6, 3)]);
-    assert.deepEqual(ids(s), [[5, 1], [6, 1]]);
+    assert.deepEqual(ids(s), [
+      [5, 1],
+      [6, 1],
+    ]);
     assert.throws(() => u.slice(4, 6), StoreError);
     assert.throws(() => u.slice(6, 8), StoreError);
     assert.throws(() => u.slice(6, 5), StoreError);

@@ -1,31 +1,32 @@
 // Membership change scenarios: single-step ConfChange and joint consensus ConfChangeV2 driven
 // through the RawNode API (propose -> commit -> applyConfChange), learners, and the leader-side
 // rules that keep at most one change in flight.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { ConfigOptions } from '../src/config.js';
+import { test } from 'node:test';
+import type { ConfigOptions } from '../src/config.js';
 import { ProposalDroppedError, StepPeerNotFoundError } from '../src/errors.js';
-import { Raft } from '../src/raft.js';
+import type { Raft } from '../src/raft.js';
 import { RawNode } from '../src/raw_node.js';
-import { StateRole, INVALID_ID } from '../src/state_role.js';
+import { INVALID_ID, StateRole } from '../src/state_role.js';
 import { MemoryStorage } from '../src/storage.js';
 import {
   ConfChangeTransition,
   ConfChangeType,
-  ConfState,
-  EMPTY_BYTES,
-  Entry,
-  EntryType,
-  Message,
-  MessageType,
+  type ConfState,
   confChange,
   confChangeV2,
   decodeConfChange,
+  EMPTY_BYTES,
+  type Entry,
+  EntryType,
   encodeConfChange,
   isConfChangeV2,
+  type Message,
+  MessageType,
   newConfState,
 } from '../src/types.js';
-import { Network, hup, msg, newConfig, newTestRaft, nextEnts, propose, readMessages } from './network.js';
+import { hup, msg, Network, newConfig, newTestRaft, nextEnts, propose, readMessages } from './network.js';
 
 const enc = new TextEncoder();
 const { AddNode, AddLearnerNode, RemoveNode } = ConfChangeType;
@@ -232,11 +233,18 @@ test('removing a node lets entries waiting for its ack commit with the smaller q
   // 2 acknowledges up to the conf change only.
   r.step(msg({ msgType: MessageType.MsgAppendResponse, from: 2, to: 1, term: r.term, index: ccIndex }));
   const ents = nextEnts(r);
-  assert.deepEqual(ents.map((e) => e.entryType), [EntryType.EntryNormal, EntryType.EntryConfChange]);
+  assert.deepEqual(
+    ents.map((e) => e.entryType),
+    [EntryType.EntryNormal, EntryType.EntryConfChange],
+  );
   assert.equal(r.raftLog.committed, ccIndex);
   r.applyConfChange({ transition: ConfChangeTransition.Auto, changes: [{ changeType: RemoveNode, nodeId: 2 }], context: EMPTY_BYTES });
   const after = nextEnts(r);
-  assert.deepEqual(after.map((e) => new TextDecoder().decode(e.data)), ['hello'], 'the pending proposal commits on applying the removal');
+  assert.deepEqual(
+    after.map((e) => new TextDecoder().decode(e.data)),
+    ['hello'],
+    'the pending proposal commits on applying the removal',
+  );
 });
 
 test('the leader removed from the configuration steps down, and a remaining voter takes over', () => {
@@ -329,11 +337,19 @@ test('learners receive entries but count neither for commit nor for votes', () =
   // A learner's vote is not counted.
   const r = newTestRaft(1, [1, 2], 10, 1, { learners: [3] });
   r.becomeCandidate();
-  const reqs = readMessages(r).filter((m) => m.msgType === MessageType.MsgRequestVote).map((m) => m.to);
+  const reqs = readMessages(r)
+    .filter((m) => m.msgType === MessageType.MsgRequestVote)
+    .map((m) => m.to);
   assert.deepEqual(reqs, [], 'becomeCandidate alone sends nothing');
   r.becomeFollower(r.term, INVALID_ID);
   r.step(hup(1));
-  assert.deepEqual(readMessages(r).filter((m) => m.msgType === MessageType.MsgRequestVote).map((m) => m.to), [2], 'votes are requested from voters only');
+  assert.deepEqual(
+    readMessages(r)
+      .filter((m) => m.msgType === MessageType.MsgRequestVote)
+      .map((m) => m.to),
+    [2],
+    'votes are requested from voters only',
+  );
   r.step(msg({ msgType: MessageType.MsgRequestVoteResponse, from: 3, to: 1, term: r.term }));
   assert.equal(r.state, StateRole.Candidate);
   r.step(msg({ msgType: MessageType.MsgRequestVoteResponse, from: 2, to: 1, term: r.term }));
@@ -367,15 +383,24 @@ test('joint consensus: while joint, an entry commits only with a majority of bot
   r.bcastAppend();
   for (const m of readMessages(r)) r.step(msg({ msgType: MessageType.MsgAppendResponse, from: m.to, to: 1, term: r.term, index: 1 }));
   readMessages(r);
-  const cs = r.applyConfChange(confChangeV2([
-    { changeType: AddNode, nodeId: 4 },
-    { changeType: AddNode, nodeId: 5 },
-    { changeType: RemoveNode, nodeId: 2 },
-    { changeType: RemoveNode, nodeId: 3 },
-  ]));
-  assert.deepEqual([cs.voters, cs.votersOutgoing], [[1, 4, 5], [1, 2, 3]]);
+  const cs = r.applyConfChange(
+    confChangeV2([
+      { changeType: AddNode, nodeId: 4 },
+      { changeType: AddNode, nodeId: 5 },
+      { changeType: RemoveNode, nodeId: 2 },
+      { changeType: RemoveNode, nodeId: 3 },
+    ]),
+  );
+  assert.deepEqual(
+    [cs.voters, cs.votersOutgoing],
+    [
+      [1, 4, 5],
+      [1, 2, 3],
+    ],
+  );
   readMessages(r);
-  const ack = (from: number, index: number): void => r.step(msg({ msgType: MessageType.MsgAppendResponse, from, to: 1, term: r.term, index }));
+  const ack = (from: number, index: number): void =>
+    r.step(msg({ msgType: MessageType.MsgAppendResponse, from, to: 1, term: r.term, index }));
   r.step(propose(1, 1));
   readMessages(r);
   const i1 = r.raftLog.lastIndex();
@@ -425,7 +450,11 @@ test('joint consensus with autoLeave: the leader proposes leaving once the joint
   assert.equal(leave[0]!.term, c.raft(1).term);
   for (const id of [1, 2, 4, 5]) {
     const cs = c.confState(id);
-    assert.deepEqual([cs.voters, cs.votersOutgoing, cs.learners, cs.learnersNext, cs.autoLeave], [[1, 4, 5], [], [2], [], false], `node ${id} left the joint config`);
+    assert.deepEqual(
+      [cs.voters, cs.votersOutgoing, cs.learners, cs.learnersNext, cs.autoLeave],
+      [[1, 4, 5], [], [2], [], false],
+      `node ${id} left the joint config`,
+    );
   }
   // 3 was removed: the new config commits without it, and 2 is a learner.
   c.down.add(3);
@@ -437,7 +466,16 @@ test('joint consensus with autoLeave: the leader proposes leaving once the joint
 test('joint consensus with an explicit transition stays joint until an empty ConfChangeV2 is proposed', () => {
   const c = new RawCluster([1, 2, 3], [4]);
   c.elect(1);
-  c.proposeConf(1, confChangeV2([{ changeType: AddNode, nodeId: 4 }, { changeType: RemoveNode, nodeId: 3 }], ConfChangeTransition.Explicit));
+  c.proposeConf(
+    1,
+    confChangeV2(
+      [
+        { changeType: AddNode, nodeId: 4 },
+        { changeType: RemoveNode, nodeId: 3 },
+      ],
+      ConfChangeTransition.Explicit,
+    ),
+  );
   // Extra activity does not make it leave.
   c.propose(1);
   for (const id of [1, 2, 3, 4]) {

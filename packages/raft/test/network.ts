@@ -2,22 +2,36 @@
 // emulated synchronously after every step, and a Network that routes messages with drops,
 // cuts, isolation and message-type filters.
 import { mulberry32 } from '@tskv/util';
-import { Config, ConfigOptions } from '../src/config.js';
+import { Config, type ConfigOptions } from '../src/config.js';
 import { ProposalDroppedError } from '../src/errors.js';
 import { Raft } from '../src/raft.js';
 import { MemoryStorage } from '../src/storage.js';
-import { Entry, Message, MessageType, newConfState, newEntry, newMessage } from '../src/types.js';
+import { type Entry, type Message, MessageType, newConfState, newEntry, newMessage } from '../src/types.js';
 
 export function newStorage(voters: number[], learners: number[] = []): MemoryStorage {
   return MemoryStorage.newWithConfState(newConfState({ voters, learners }));
 }
 
 export function newConfig(id: number, election = 10, heartbeat = 1, extra: Partial<ConfigOptions> = {}): Config {
-  return new Config({ id, electionTick: election, heartbeatTick: heartbeat, maxSizePerMsg: Infinity, maxInflightMsgs: 256, random: mulberry32(id * 7919), ...extra });
+  return new Config({
+    id,
+    electionTick: election,
+    heartbeatTick: heartbeat,
+    maxSizePerMsg: Infinity,
+    maxInflightMsgs: 256,
+    random: mulberry32(id * 7919),
+    ...extra,
+  });
 }
 
 /** A Raft over a MemoryStorage whose configuration is `voters` (+ `learners`). */
-export function newTestRaft(id: number, voters: number[], election = 10, heartbeat = 1, extra: Partial<ConfigOptions> & { learners?: number[]; storage?: MemoryStorage } = {}): Raft {
+export function newTestRaft(
+  id: number,
+  voters: number[],
+  election = 10,
+  heartbeat = 1,
+  extra: Partial<ConfigOptions> & { learners?: number[]; storage?: MemoryStorage } = {},
+): Raft {
   const { learners, storage, ...opts } = extra;
   return new Raft(newConfig(id, election, heartbeat, opts), storage ?? newStorage(voters, learners ?? []));
 }

@@ -1,11 +1,12 @@
 // PreVote (Raft thesis §9.6): a node first asks whether it could win an election at term+1, and only
 // increments its term if a majority says yes, so a partitioned node cannot disrupt a healthy group.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { Raft } from '../src/raft.js';
+import { test } from 'node:test';
+import type { Raft } from '../src/raft.js';
 import { INVALID_ID, StateRole } from '../src/state_role.js';
-import { Message, MessageType, newHardState } from '../src/types.js';
-import { Network, ent, hup, msg, newStorage, newTestRaft, propose, readMessages } from './network.js';
+import { type Message, MessageType, newHardState } from '../src/types.js';
+import { ent, hup, msg, Network, newStorage, newTestRaft, propose, readMessages } from './network.js';
 
 const MT = MessageType;
 
@@ -40,7 +41,10 @@ test('pre-candidate does not increase its term or change its vote, and asks for 
   const ms = byTo(readMessages(r));
   assert.deepEqual(
     ms.map((m) => [m.msgType, m.to, m.term, m.logTerm, m.index]),
-    [[MT.MsgRequestPreVote, 2, 5, 4, 2], [MT.MsgRequestPreVote, 3, 5, 4, 2]],
+    [
+      [MT.MsgRequestPreVote, 2, 5, 4, 2],
+      [MT.MsgRequestPreVote, 3, 5, 4, 2],
+    ],
   );
   // Another timeout without answers: a new pre-vote round, still at the same term.
   const timeout = r.randomizedElectionTimeout;
@@ -63,7 +67,10 @@ test('pre-candidate becomes a candidate (term+1, self vote) once a majority gran
   assert.equal(r.term, 1);
   assert.equal(r.vote, 1);
   const ms = byTo(readMessages(r));
-  assert.deepEqual(ms.map((m) => [m.msgType, m.to, m.term]), [2, 3, 4, 5].map((to) => [MT.MsgRequestVote, to, 1]));
+  assert.deepEqual(
+    ms.map((m) => [m.msgType, m.to, m.term]),
+    [2, 3, 4, 5].map((to) => [MT.MsgRequestVote, to, 1]),
+  );
   // The candidate counts fresh votes: pre-votes do not carry over.
   r.step(msg({ msgType: MT.MsgRequestVoteResponse, from: 2, to: 1, term: 1 }));
   assert.equal(r.state, StateRole.Candidate);
@@ -74,7 +81,10 @@ test('pre-candidate becomes a candidate (term+1, self vote) once a majority gran
   nt.send(hup(1));
   assert.equal(nt.raft(1).state, StateRole.Leader);
   assert.equal(nt.raft(1).term, 1);
-  assert.ok(nt.delivered.some((m) => m.msgType === MT.MsgRequestPreVote), 'a pre-vote round happened');
+  assert.ok(
+    nt.delivered.some((m) => m.msgType === MT.MsgRequestPreVote),
+    'a pre-vote round happened',
+  );
 });
 
 test('a pre-candidate counts only pre-vote responses, a candidate only vote responses', () => {
@@ -102,19 +112,28 @@ test('pre-vote is granted for a future term without recording a vote or resettin
   r.vote = 3; // already voted for 3 at term 1
   r.electionElapsed = 5;
   r.step(msg({ msgType: MT.MsgRequestPreVote, from: 2, to: 1, term: 2, index: 0, logTerm: 0 }));
-  assert.deepEqual(readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]), [[MT.MsgRequestPreVoteResponse, 2, 2, false]]);
+  assert.deepEqual(
+    readMessages(r).map((m) => [m.msgType, m.to, m.term, m.reject]),
+    [[MT.MsgRequestPreVoteResponse, 2, 2, false]],
+  );
   assert.equal(r.term, 1);
   assert.equal(r.vote, 3);
   assert.equal(r.electionElapsed, 5);
   assert.equal(r.state, StateRole.Follower);
   // At the voter's own term a pre-vote is a request for a term the voter already voted in: rejected.
   r.step(msg({ msgType: MT.MsgRequestPreVote, from: 2, to: 1, term: 1, index: 0, logTerm: 0 }));
-  assert.deepEqual(readMessages(r).map((m) => [m.msgType, m.term, m.reject]), [[MT.MsgRequestPreVoteResponse, 1, true]]);
+  assert.deepEqual(
+    readMessages(r).map((m) => [m.msgType, m.term, m.reject]),
+    [[MT.MsgRequestPreVoteResponse, 1, true]],
+  );
   // A follower with a known leader still grants a future-term pre-vote (no checkQuorum lease here).
   const f = preVoteRaft(1, [1, 2, 3], 1);
   f.becomeFollower(1, 3);
   f.step(msg({ msgType: MT.MsgRequestPreVote, from: 2, to: 1, term: 2 }));
-  assert.deepEqual(readMessages(f).map((m) => m.reject), [false]);
+  assert.deepEqual(
+    readMessages(f).map((m) => m.reject),
+    [false],
+  );
   assert.equal(f.leaderId, 3, 'the leader is not forgotten');
 });
 

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Progress, ProgressState } from '../src/tracker/progress.js';
 
 function newProgress(state: ProgressState, matched: number, nextIdx: number, pendingSnapshot = 0, insSize = 256): Progress {

@@ -1,8 +1,8 @@
-import { mulberry32 } from '@tskv/util';
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AckedIndexer, MajorityConfig, VoteResult } from '../src/quorum/majority.js';
+import { test } from 'node:test';
+import { mulberry32 } from '@tskv/util';
 import { JointConfig } from '../src/quorum/joint.js';
+import { type AckedIndexer, MajorityConfig, VoteResult } from '../src/quorum/majority.js';
 
 const acked = (m: Record<number, number>): AckedIndexer => ({ ackedIndex: (id) => m[id] });
 const votes = (m: Record<number, boolean>): Map<number, boolean> => new Map(Object.entries(m).map(([k, v]) => [Number(k), v]));

@@ -1,8 +1,8 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CompactedError, StoreError, UnavailableError } from '../src/errors.js';
 import { MemoryStorage } from '../src/storage.js';
 import type { Entry } from '../src/types.js';
-import { CompactedError, StoreError, UnavailableError } from '../src/errors.js';
 import { ent, ids, newLog, persistAll, snap, terms } from './raft_log_helpers.js';
 
 // RaftLog: building the log (conflicts, append, commit, terms, persistence).
@@ -118,12 +118,38 @@ describe('RaftLog', () => {
   it('append', () => {
     // ents, want last index, want log, want unstable offset
     const tests: [Entry[], number, [number, number][], number][] = [
-      [[], 2, [[1, 1], [2, 2]], 3],
-      [[ent(3, 2)], 3, [[1, 1], [2, 2], [3, 2]], 3],
+      [
+        [],
+        2,
+        [
+          [1, 1],
+          [2, 2],
+        ],
+        3,
+      ],
+      [
+        [ent(3, 2)],
+        3,
+        [
+          [1, 1],
+          [2, 2],
+          [3, 2],
+        ],
+        3,
+      ],
       // conflicts with index 1
       [[ent(1, 2)], 1, [[1, 2]], 1],
       // conflicts with index 2
-      [[ent(2, 3), ent(3, 3)], 3, [[1, 1], [2, 3], [3, 3]], 2],
+      [
+        [ent(2, 3), ent(3, 3)],
+        3,
+        [
+          [1, 1],
+          [2, 3],
+          [3, 3],
+        ],
+        2,
+      ],
     ];
     for (const [i, [ents, windex, wents, woffset]] of tests.entries()) {
       const store = new MemoryStorage();
@@ -140,7 +166,11 @@ describe('RaftLog', () => {
     log.append(terms(1, 1, 2, 3));
     log.commitTo(2);
     assert.throws(() => log.append([ent(2, 4)]), StoreError);
-    assert.deepEqual(ids(log.allEntries()), [[1, 1], [2, 2], [3, 3]]);
+    assert.deepEqual(ids(log.allEntries()), [
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
     assert.equal(log.append([ent(3, 4)]), 3); // right after the commit index is fine
   });
 
@@ -168,12 +198,39 @@ describe('RaftLog', () => {
       [lastTerm, lastIndex, lastIndex + 2, [ent(lastIndex + 1, 4), ent(lastIndex + 2, 4)], lastIndex + 2, lastIndex + 2, persist, false],
       // match with an entry in the middle: the conflicting suffix is replaced, persisted drops
       [lastTerm - 1, lastIndex - 1, lastIndex, [ent(lastIndex, 4)], lastIndex, lastIndex, Math.min(lastIndex - 1, persist), false],
-      [lastTerm - 2, lastIndex - 2, lastIndex, [ent(lastIndex - 1, 4)], lastIndex - 1, lastIndex - 1, Math.min(lastIndex - 2, persist), false],
+      [
+        lastTerm - 2,
+        lastIndex - 2,
+        lastIndex,
+        [ent(lastIndex - 1, 4)],
+        lastIndex - 1,
+        lastIndex - 1,
+        Math.min(lastIndex - 2, persist),
+        false,
+      ],
       // conflict with an existing committed entry
       [lastTerm - 3, lastIndex - 3, lastIndex, [ent(lastIndex - 2, 4)], undefined, commit, persist, true],
-      [lastTerm - 2, lastIndex - 2, lastIndex, [ent(lastIndex - 1, 4), ent(lastIndex, 4)], lastIndex, lastIndex, Math.min(lastIndex - 2, persist), false],
+      [
+        lastTerm - 2,
+        lastIndex - 2,
+        lastIndex,
+        [ent(lastIndex - 1, 4), ent(lastIndex, 4)],
+        lastIndex,
+        lastIndex,
+        Math.min(lastIndex - 2, persist),
+        false,
+      ],
       // the first new entry matches; the conflict is at the second
-      [lastTerm - 2, lastIndex - 2, lastIndex + 2, [ent(lastIndex - 1, lastTerm - 1), ent(lastIndex, 4), ent(lastIndex + 1, 4)], lastIndex + 1, lastIndex + 1, Math.min(lastIndex - 1, persist), false],
+      [
+        lastTerm - 2,
+        lastIndex - 2,
+        lastIndex + 2,
+        [ent(lastIndex - 1, lastTerm - 1), ent(lastIndex, 4), ent(lastIndex + 1, 4)],
+        lastIndex + 1,
+        lastIndex + 1,
+        Math.min(lastIndex - 1, persist),
+        false,
+      ],
     ];
     for (const [i, [logTerm, index, committed, ents, wlast, wcommit, wpersist, wthrow]] of tests.entries()) {
       const log = newLog();
@@ -182,7 +239,15 @@ describe('RaftLog', () => {
       log.persisted = persist;
       if (wthrow) {
         assert.throws(() => log.maybeAppend(index, logTerm, committed, ents), StoreError, `#${i}`);
-        assert.deepEqual(ids(log.allEntries()), [[1, 1], [2, 2], [3, 3]], `#${i} log untouched`);
+        assert.deepEqual(
+          ids(log.allEntries()),
+          [
+            [1, 1],
+            [2, 2],
+            [3, 3],
+          ],
+          `#${i} log untouched`,
+        );
         continue;
       }
       const res = log.maybeAppend(index, logTerm, committed, ents);
@@ -201,7 +266,12 @@ describe('RaftLog', () => {
     log.append(terms(1, 1, 2, 3));
     assert.deepEqual(log.maybeAppend(1, 1, 0, terms(2, 2, 3)), { conflictIdx: 0, lastNewIndex: 3 });
     assert.deepEqual(log.maybeAppend(1, 1, 0, terms(2, 2, 4, 4)), { conflictIdx: 3, lastNewIndex: 4 });
-    assert.deepEqual(ids(log.allEntries()), [[1, 1], [2, 2], [3, 4], [4, 4]]);
+    assert.deepEqual(ids(log.allEntries()), [
+      [1, 1],
+      [2, 2],
+      [3, 4],
+      [4, 4],
+    ]);
     assert.deepEqual(log.maybeAppend(4, 4, 0, [ent(5, 4)]), { conflictIdx: 5, lastNewIndex: 5 });
   });
 
@@ -415,7 +485,11 @@ describe('RaftLog', () => {
     assert.equal(log.term(3), 2);
     assert.throws(() => log.term(4), UnavailableError);
     assert.equal(log.matchTerm(4, 1), false);
-    assert.deepEqual(ids(log.allEntries()), [[1, 1], [2, 1], [3, 2]]);
+    assert.deepEqual(ids(log.allEntries()), [
+      [1, 1],
+      [2, 1],
+      [3, 2],
+    ]);
   });
 
   it('maybePersistSnap', () => {

@@ -2,7 +2,7 @@
 // reading it).
 import { RaftLog } from '../src/raft_log.js';
 import { MemoryStorage } from '../src/storage.js';
-import { Entry, Snapshot, newEntry, newSnapshot } from '../src/types.js';
+import { type Entry, newEntry, newSnapshot, type Snapshot } from '../src/types.js';
 import { silentLogger } from '../src/util.js';
 
 export const ent = (index: number, term: number, data?: Uint8Array): Entry => newEntry({ index, term, ...(data ? { data } : {}) });

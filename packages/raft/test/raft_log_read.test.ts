@@ -1,8 +1,8 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CompactedError, SnapshotTemporarilyUnavailableError, StoreError, UnavailableError } from '../src/errors.js';
 import { MemoryStorage } from '../src/storage.js';
 import type { Entry } from '../src/types.js';
-import { CompactedError, SnapshotTemporarilyUnavailableError, StoreError, UnavailableError } from '../src/errors.js';
 import { entrySize } from '../src/util.js';
 import { ent, ids, newLog, persistAll, snap, terms } from './raft_log_helpers.js';
 
@@ -93,7 +93,10 @@ describe('RaftLog reads', () => {
     assert.ok(log.maybePersist(12, 1));
     log.commitTo(12);
     assert.equal(log.applied, 0);
-    assert.deepEqual(ids(log.nextEntries()), [[11, 1], [12, 1]]);
+    assert.deepEqual(ids(log.nextEntries()), [
+      [11, 1],
+      [12, 1],
+    ]);
   });
 
   it('nextEntriesSince honours maxSize and sinceIdx', () => {
@@ -103,10 +106,16 @@ describe('RaftLog reads', () => {
     const log = newLog(store);
     log.commitTo(4);
     const size = (a: number, b: number): number => ents.slice(a, b).reduce((s, x) => s + entrySize(x), 0);
-    assert.deepEqual(ids(log.nextEntries(size(0, 2))), [[1, 1], [2, 1]]);
+    assert.deepEqual(ids(log.nextEntries(size(0, 2))), [
+      [1, 1],
+      [2, 1],
+    ]);
     assert.deepEqual(ids(log.nextEntries(size(0, 2) - 1)), [[1, 1]]);
     assert.deepEqual(ids(log.nextEntries(0)), [[1, 1]]);
-    assert.deepEqual(ids(log.nextEntriesSince(2)), [[3, 1], [4, 1]]);
+    assert.deepEqual(ids(log.nextEntriesSince(2)), [
+      [3, 1],
+      [4, 1],
+    ]);
     assert.deepEqual(ids(log.nextEntriesSince(2, size(2, 3))), [[3, 1]]);
     assert.equal(log.hasNextEntriesSince(3), true);
     assert.equal(log.hasNextEntriesSince(4), false);
@@ -162,7 +171,11 @@ describe('RaftLog reads', () => {
     const max = entrySize(ent(1, 1, new Uint8Array(10))) + entrySize(ent(3, 1));
     assert.deepEqual(ids(log.slice(1, 4, max)), [[1, 1]]);
     assert.deepEqual(ids(log.slice(2, 4, 0)), [[2, 1]]);
-    assert.deepEqual(ids(log.slice(1, 4)), [[1, 1], [2, 1], [3, 1]]);
+    assert.deepEqual(ids(log.slice(1, 4)), [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ]);
   });
 
   it('slice reports storage that cannot serve entries it should have as StoreError', () => {
@@ -206,14 +219,22 @@ describe('RaftLog reads', () => {
     log.append(terms(1, 1, 1, 1));
     const got = log.slice(1, 4);
     log.append([ent(2, 2)]);
-    assert.deepEqual(ids(got), [[1, 1], [2, 1], [3, 1]]);
+    assert.deepEqual(ids(got), [
+      [1, 1],
+      [2, 1],
+      [3, 1],
+    ]);
     got.length = 0;
-    assert.deepEqual(ids(log.allEntries()), [[1, 1], [2, 2]]);
+    assert.deepEqual(ids(log.allEntries()), [
+      [1, 1],
+      [2, 2],
+    ]);
   });
 
   it('compaction shrinks what allEntries returns', () => {
     // last index, compactions, entries left after each (or the error the compaction throws)
-    const PAST_LAST = (e: unknown): boolean => e instanceof StoreError && /: compact 1001 is out of bound lastindex\(1000\)$/.test(e.message);
+    const PAST_LAST = (e: unknown): boolean =>
+      e instanceof StoreError && /: compact 1001 is out of bound lastindex\(1000\)$/.test(e.message);
     const COMPACTED = (e: unknown): boolean => e instanceof CompactedError;
     const tests: [number, number[], (number | ((e: unknown) => boolean))[]][] = [
       // out of upper bound

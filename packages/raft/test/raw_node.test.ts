@@ -1,13 +1,14 @@
 // RawNode API: the Ready / advance cycle, message routing (messages vs persistedMessages), step
 // errors, proposals, status and restart, and Config validation.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Config } from '../src/config.js';
 import { ConfigInvalidError, ProposalDroppedError, StepLocalMsgError, StepPeerNotFoundError } from '../src/errors.js';
-import { RawNode, Ready } from '../src/raw_node.js';
-import { MemoryStorage } from '../src/storage.js';
+import { RawNode, type Ready } from '../src/raw_node.js';
 import { INVALID_ID, StateRole } from '../src/state_role.js';
-import { Entry, Message, MessageType, newHardState } from '../src/types.js';
+import type { MemoryStorage } from '../src/storage.js';
+import { type Entry, type Message, MessageType, newHardState } from '../src/types.js';
 import { ent, msg, newConfig, newStorage } from './network.js';
 
 const MT = MessageType;
@@ -61,7 +62,10 @@ test('single node: campaign -> Ready with soft/hard state and the empty entry; a
   persistReady(s, rd2);
   const light2 = n.advance(rd2);
   assert.equal(light2.commitIndex, 2);
-  assert.deepEqual(light2.committedEntries.map((e) => td.decode(e.data)), ['foo']);
+  assert.deepEqual(
+    light2.committedEntries.map((e) => td.decode(e.data)),
+    ['foo'],
+  );
   n.advanceApply();
   assert.equal(n.hasReady(), false);
   assert.equal(n.status().applied, 2);
@@ -89,7 +93,10 @@ test("a non-leader's messages go to persistedMessages (vote and append responses
   f.step(msg({ msgType: MT.MsgRequestVote, from: 1, to: 2, term: 1, index: 0, logTerm: 0 }));
   let rd = f.ready();
   assert.deepEqual(rd.messages, []);
-  assert.deepEqual(rd.persistedMessages.map((m) => [m.msgType, m.to, m.reject]), [[MT.MsgRequestVoteResponse, 1, false]]);
+  assert.deepEqual(
+    rd.persistedMessages.map((m) => [m.msgType, m.to, m.reject]),
+    [[MT.MsgRequestVoteResponse, 1, false]],
+  );
   assert.deepEqual(rd.hardState, { term: 1, vote: 1, commit: 0 });
   assert.equal(rd.mustSync, true, 'the vote must be durable before the response leaves');
   persistReady(s, rd);
@@ -97,7 +104,10 @@ test("a non-leader's messages go to persistedMessages (vote and append responses
   f.step(msg({ msgType: MT.MsgAppend, from: 1, to: 2, term: 1, index: 0, logTerm: 0, entries: [ent(1, 1)] }));
   rd = f.ready();
   assert.deepEqual(rd.messages, []);
-  assert.deepEqual(rd.persistedMessages.map((m) => [m.msgType, m.to, m.index]), [[MT.MsgAppendResponse, 1, 1]]);
+  assert.deepEqual(
+    rd.persistedMessages.map((m) => [m.msgType, m.to, m.index]),
+    [[MT.MsgAppendResponse, 1, 1]],
+  );
 
   // A candidate's vote requests are persisted messages too (term and self-vote first); once leader,
   // appends go out in `messages`, in parallel with the leader's own write.
@@ -106,14 +116,23 @@ test("a non-leader's messages go to persistedMessages (vote and append responses
   c.campaign();
   rd = c.ready();
   assert.deepEqual(rd.messages, []);
-  assert.deepEqual(rd.persistedMessages.map((m) => [m.msgType, m.to]), [[MT.MsgRequestVote, 2], [MT.MsgRequestVote, 3]]);
+  assert.deepEqual(
+    rd.persistedMessages.map((m) => [m.msgType, m.to]),
+    [
+      [MT.MsgRequestVote, 2],
+      [MT.MsgRequestVote, 3],
+    ],
+  );
   persistReady(s1, rd);
   c.advance(rd);
   c.step(msg({ msgType: MT.MsgRequestVoteResponse, from: 2, to: 1, term: 1 }));
   rd = c.ready();
   assert.equal(rd.softState?.raftState, StateRole.Leader);
   assert.deepEqual(rd.persistedMessages, []);
-  assert.deepEqual(rd.messages.map((m) => [m.msgType, m.to]).sort(), [[MT.MsgAppend, 2], [MT.MsgAppend, 3]]);
+  assert.deepEqual(rd.messages.map((m) => [m.msgType, m.to]).sort(), [
+    [MT.MsgAppend, 2],
+    [MT.MsgAppend, 3],
+  ]);
   assert.deepEqual(ids(rd.entries), [[1, 1]]);
 });
 
@@ -226,7 +245,10 @@ test('state accessors read what the Raft holds; forgetLeader and broadcastAppend
   assert.equal(l.leadTransferee, 2);
 
   l.broadcastAppend();
-  const sent = l.ready().messages.filter((m) => m.msgType === MT.MsgAppend).map((m) => m.to);
+  const sent = l
+    .ready()
+    .messages.filter((m) => m.msgType === MT.MsgAppend)
+    .map((m) => m.to);
   assert.deepEqual(sent.sort(), [2, 3]);
 
   const f = nodes.get(3)!;
@@ -299,17 +321,27 @@ test('restart from storage recovers term, vote and commit; with applied set, app
   const rd = n.ready();
   assert.equal(rd.hardState, null, 'the recovered hard state is not handed back');
   assert.deepEqual(rd.entries, [], 'stable entries are not re-persisted');
-  assert.deepEqual(rd.committedEntries.map((e) => td.decode(e.data)), ['c'], 'only committed entries above applied');
+  assert.deepEqual(
+    rd.committedEntries.map((e) => td.decode(e.data)),
+    ['c'],
+    'only committed entries above applied',
+  );
   n.advance(rd);
   assert.equal(n.status().applied, 3);
   assert.equal(n.hasReady(), false);
   // Without `applied`, every committed entry is delivered again (but not the uncommitted one).
   const n0 = new RawNode(newConfig(1), mkStore());
-  assert.deepEqual(n0.ready().committedEntries.map((e) => td.decode(e.data)), ['a', 'b', 'c']);
+  assert.deepEqual(
+    n0.ready().committedEntries.map((e) => td.decode(e.data)),
+    ['a', 'b', 'c'],
+  );
   // The recovered vote is binding: another candidate of term 2 is refused.
   const n2 = new RawNode(newConfig(1, 10, 1, { applied: 3 }), mkStore());
   n2.step(msg({ msgType: MT.MsgRequestVote, from: 2, to: 1, term: 2, index: 4, logTerm: 2 }));
-  assert.deepEqual(n2.ready().persistedMessages.map((m) => [m.msgType, m.reject]), [[MT.MsgRequestVoteResponse, true]]);
+  assert.deepEqual(
+    n2.ready().persistedMessages.map((m) => [m.msgType, m.reject]),
+    [[MT.MsgRequestVoteResponse, true]],
+  );
 });
 
 test('ready() twice without advance throws; advance of a stale Ready throws', () => {
@@ -335,11 +367,19 @@ test('Config.validate rejects inconsistent settings with ConfigInvalidError', ()
     ['min >= max election', { id: 1, electionTick: 10, minElectionTick: 12, maxElectionTick: 12 }, /less than maxElectionTick/],
   ];
   for (const [name, o, re] of bad) {
-    assert.throws(() => new Config(o).validate(), (e: unknown) => e instanceof ConfigInvalidError && re.test(e.message), name);
+    assert.throws(
+      () => new Config(o).validate(),
+      (e: unknown) => e instanceof ConfigInvalidError && re.test(e.message),
+      name,
+    );
     // Constructing a node validates the config too.
     assert.throws(() => new RawNode(o, newStorage([1])), ConfigInvalidError, name);
   }
-  for (const o of [{ id: 1 }, { id: 1, readOnlyOption: 'leaseBased' as const, checkQuorum: true }, { id: 3, electionTick: 2, heartbeatTick: 1 }]) {
+  for (const o of [
+    { id: 1 },
+    { id: 1, readOnlyOption: 'leaseBased' as const, checkQuorum: true },
+    { id: 3, electionTick: 2, heartbeatTick: 1 },
+  ]) {
     assert.doesNotThrow(() => new Config(o).validate(), JSON.stringify(o));
   }
 });

@@ -1,11 +1,12 @@
 // ReadIndex scenarios (Raft thesis §6.4): safe reads confirmed by a heartbeat round, forwarding
 // from followers, postponement until the leader commits in its term, and lease-based reads.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { Raft } from '../src/raft.js';
+import { test } from 'node:test';
+import type { Raft } from '../src/raft.js';
 import { StateRole } from '../src/state_role.js';
-import { Message, MessageType, newEntry } from '../src/types.js';
-import { Network, beat, ent, hup, msg, newStorage, newTestRaft, propose, readMessages } from './network.js';
+import { type Message, MessageType, newEntry } from '../src/types.js';
+import { beat, ent, hup, msg, Network, newStorage, newTestRaft, propose, readMessages } from './network.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -38,7 +39,14 @@ test('safe ReadIndex: the leader answers after a quorum acknowledged a heartbeat
   assert.deepEqual(states(lead), [[committed, 'ctx1']]);
   const traffic = nt.delivered.slice(before);
   const hbs = traffic.filter((m) => m.msgType === MessageType.MsgHeartbeat);
-  assert.deepEqual(hbs.map((m) => [m.to, dec.decode(m.context)]).sort(), [[2, 'ctx1'], [3, 'ctx1']], 'one heartbeat round with the context');
+  assert.deepEqual(
+    hbs.map((m) => [m.to, dec.decode(m.context)]).sort(),
+    [
+      [2, 'ctx1'],
+      [3, 'ctx1'],
+    ],
+    'one heartbeat round with the context',
+  );
   assert.equal(countOf(traffic, MessageType.MsgHeartbeatResponse), 2);
   assert.equal(lead.readOnly.pendingReadCount(), 0);
 });
@@ -97,7 +105,11 @@ test('safe ReadIndex: in five nodes one follower ack is not enough, two are', ()
 });
 
 test('learner acks do not count towards the read quorum; a learner can forward reads', () => {
-  const peers = [newTestRaft(1, [1, 2], 10, 1, { learners: [3] }), newTestRaft(2, [1, 2], 10, 1, { learners: [3] }), newTestRaft(3, [1, 2], 10, 1, { learners: [3] })];
+  const peers = [
+    newTestRaft(1, [1, 2], 10, 1, { learners: [3] }),
+    newTestRaft(2, [1, 2], 10, 1, { learners: [3] }),
+    newTestRaft(3, [1, 2], 10, 1, { learners: [3] }),
+  ];
   const nt = new Network(peers);
   nt.send(hup(1));
   const lead = nt.raft(1);
@@ -105,7 +117,10 @@ test('learner acks do not count towards the read quorum; a learner can forward r
   assert.equal(nt.raft(3).raftLog.committed, 1);
   nt.cut(1, 2);
   nt.send(readReq(1, 1, 'a'));
-  assert.ok(nt.delivered.some((m) => m.msgType === MessageType.MsgHeartbeatResponse && m.from === 3 && dec.decode(m.context) === 'a'), 'the learner acked');
+  assert.ok(
+    nt.delivered.some((m) => m.msgType === MessageType.MsgHeartbeatResponse && m.from === 3 && dec.decode(m.context) === 'a'),
+    'the learner acked',
+  );
   assert.equal(lead.readStates.length, 0, 'leader + learner is no quorum of voters');
   nt.recover();
   nt.send(readReq(3, 3, 'b'));
@@ -121,14 +136,23 @@ test('follower forwards MsgReadIndex to the leader and turns MsgReadIndexResp in
   assert.deepEqual(states(f), [[3, 'from2']]);
   assert.equal(nt.raft(1).readStates.length, 0, 'the answer went to the follower, not the leader');
   const traffic = nt.delivered.slice(before);
-  assert.ok(traffic.some((m) => m.msgType === MessageType.MsgReadIndex && m.from === 2 && m.to === 1), 'forwarded');
-  assert.ok(traffic.some((m) => m.msgType === MessageType.MsgReadIndexResp && m.from === 1 && m.to === 2 && m.index === 3), 'answered');
+  assert.ok(
+    traffic.some((m) => m.msgType === MessageType.MsgReadIndex && m.from === 2 && m.to === 1),
+    'forwarded',
+  );
+  assert.ok(
+    traffic.some((m) => m.msgType === MessageType.MsgReadIndexResp && m.from === 1 && m.to === 2 && m.index === 3),
+    'answered',
+  );
   // Requests from different nodes interleaved with proposals get the commit index of their time.
   nt.send(readReq(3, 3, 'from3'));
   nt.send(propose(1, 1));
   nt.send(readReq(2, 2, 'again'));
   assert.deepEqual(states(nt.raft(3)), [[3, 'from3']]);
-  assert.deepEqual(states(f), [[3, 'from2'], [4, 'again']]);
+  assert.deepEqual(states(f), [
+    [3, 'from2'],
+    [4, 'again'],
+  ]);
 });
 
 test('a follower that knows no leader drops a read request', () => {
@@ -171,7 +195,10 @@ test('ReadIndex requests before the leader committed an entry of its term are po
   assert.equal(lead.pendingReadIndexMessages.length, 0);
   // Now requests are served directly.
   nt.send(readReq(1, 1, 'late'));
-  assert.deepEqual(states(lead), [[3, 'early'], [3, 'late']]);
+  assert.deepEqual(states(lead), [
+    [3, 'early'],
+    [3, 'late'],
+  ]);
 });
 
 test('lease-based ReadIndex answers immediately on the leader, without a heartbeat round', () => {
@@ -187,7 +214,10 @@ test('lease-based ReadIndex answers immediately on the leader, without a heartbe
   const b2 = nt.delivered.length;
   nt.send(readReq(2, 2, 'lease2'));
   assert.deepEqual(states(nt.raft(2)), [[3, 'lease2']]);
-  assert.deepEqual(nt.delivered.slice(b2).map((m) => m.msgType), [MessageType.MsgReadIndex, MessageType.MsgReadIndex, MessageType.MsgReadIndexResp]);
+  assert.deepEqual(
+    nt.delivered.slice(b2).map((m) => m.msgType),
+    [MessageType.MsgReadIndex, MessageType.MsgReadIndex, MessageType.MsgReadIndexResp],
+  );
 });
 
 test('lease-based ReadIndex is also postponed until the leader committed an entry of its term', () => {
@@ -236,13 +266,21 @@ test('several pending requests are all released, in order, by a quorum ack of th
   assert.equal(r.readOnly.pendingReadCount(), 4);
   // An ack of b's heartbeat releases a and b only.
   r.step(msg({ msgType: MessageType.MsgHeartbeatResponse, from: 3, to: 1, term: r.term, context: ctxOf[1]!.context }));
-  assert.deepEqual(states(r), [[commitAt[0]!, 'a'], [commitAt[1]!, 'b']]);
+  assert.deepEqual(states(r), [
+    [commitAt[0]!, 'a'],
+    [commitAt[1]!, 'b'],
+  ]);
   // A late ack of a's heartbeat does nothing more.
   r.step(msg({ msgType: MessageType.MsgHeartbeatResponse, from: 2, to: 1, term: r.term, context: ctxOf[0]!.context }));
   assert.equal(r.readStates.length, 2);
   // The ack of the latest context releases the rest.
   r.step(msg({ msgType: MessageType.MsgHeartbeatResponse, from: 2, to: 1, term: r.term, context: ctxOf[3]!.context }));
-  assert.deepEqual(states(r), [[commitAt[0]!, 'a'], [commitAt[1]!, 'b'], [commitAt[2]!, 'c'], [commitAt[3]!, 'd']]);
+  assert.deepEqual(states(r), [
+    [commitAt[0]!, 'a'],
+    [commitAt[1]!, 'b'],
+    [commitAt[2]!, 'c'],
+    [commitAt[3]!, 'd'],
+  ]);
   assert.deepEqual(commitAt, [1, 2, 3, 4]);
   assert.equal(r.readOnly.pendingReadCount(), 0);
 });

@@ -1,13 +1,14 @@
 // Log replication scenarios (Raft paper §5.3, §5.4.2): what the leader sends, when entries commit,
 // how followers check and repair their logs, and how fast a divergent follower is brought in line.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { mulberry32 } from '@tskv/util';
-import { Raft } from '../src/raft.js';
+import type { Raft } from '../src/raft.js';
 import { StateRole } from '../src/state_role.js';
-import { MemoryStorage } from '../src/storage.js';
-import { Entry, Message, MessageType } from '../src/types.js';
-import { Network, beat, ent, hup, msg, newStorage, newTestRaft, nextEnts, persist, propose, readMessages } from './network.js';
+import type { MemoryStorage } from '../src/storage.js';
+import { type Entry, type Message, MessageType } from '../src/types.js';
+import { beat, ent, hup, msg, Network, newStorage, newTestRaft, nextEnts, persist, propose, readMessages } from './network.js';
 
 const dec = new TextDecoder();
 
@@ -63,7 +64,10 @@ test('leader appends a proposal to its log and sends it in MsgAppend to every fo
   assert.equal(dec.decode(r.raftLog.unstableEntries()[0]!.data), 'some data');
   const msgs = readMessages(r).sort(byTo);
   assert.equal(r.raftLog.committed, li, 'not committed before followers acknowledge');
-  assert.deepEqual(msgs.map((m) => m.to), [2, 3]);
+  assert.deepEqual(
+    msgs.map((m) => m.to),
+    [2, 3],
+  );
   for (const m of msgs) {
     assert.equal(m.msgType, MessageType.MsgAppend);
     assert.equal(m.term, r.term);
@@ -86,10 +90,13 @@ test('leader commits an entry once a majority stored it and tells followers in t
   assert.deepEqual(idxTerm(ents), [[li + 1, r.term]]);
   assert.equal(dec.decode(ents[0]!.data), 'some data');
   const msgs = readMessages(r).sort(byTo);
-  assert.deepEqual(msgs.map((m) => [m.to, m.msgType, m.commit]), [
-    [2, MessageType.MsgAppend, li + 1],
-    [3, MessageType.MsgAppend, li + 1],
-  ]);
+  assert.deepEqual(
+    msgs.map((m) => [m.to, m.msgType, m.commit]),
+    [
+      [2, MessageType.MsgAppend, li + 1],
+      [3, MessageType.MsgAppend, li + 1],
+    ],
+  );
 });
 
 test('leader commits exactly when a majority (itself included) acknowledged (§5.3)', () => {
@@ -130,7 +137,10 @@ test("leader's own entries count towards the quorum only after onPersistEntries"
   assert.equal(r.raftLog.committed, li + 1, 'committed as soon as the leader persisted');
   // The commit was broadcast right away.
   const out = readMessages(r);
-  assert.ok(out.some((m) => m.to === 3 && m.msgType === MessageType.MsgAppend && m.commit === li + 1), 'commit broadcast after persisting');
+  assert.ok(
+    out.some((m) => m.to === 3 && m.msgType === MessageType.MsgAppend && m.commit === li + 1),
+    'commit broadcast after persisting',
+  );
 
   // Without the leader, two followers form a majority: the entry commits before the leader's
   // own write finished, but is handed out for applying only once persisted locally.
@@ -140,7 +150,10 @@ test("leader's own entries count towards the quorum only after onPersistEntries"
   assert.equal(r.raftLog.persisted, li + 1);
   assert.deepEqual(idxTerm(r.raftLog.nextEntries() ?? []), [[li + 1, r.term]], 'not applied before it is persisted locally');
   persist(r);
-  assert.deepEqual(idxTerm(r.raftLog.nextEntries() ?? []), [[li + 1, r.term], [li + 2, r.term]]);
+  assert.deepEqual(idxTerm(r.raftLog.nextEntries() ?? []), [
+    [li + 1, r.term],
+    [li + 2, r.term],
+  ]);
 });
 
 test('committing an entry commits every preceding entry, including those of earlier leaders (§5.3)', () => {
@@ -176,9 +189,17 @@ test('follower commits up to min(leader commit, last new entry) and delivers tho
     const want = Math.min(tt.commit, tt.ents.length);
     assert.equal(r.raftLog.committed, want, `#${i}`);
     const got = nextEnts(r);
-    assert.deepEqual(got.map((e) => dec.decode(e.data)), tt.ents.slice(0, want).map((e) => dec.decode(e.data)), `#${i}`);
+    assert.deepEqual(
+      got.map((e) => dec.decode(e.data)),
+      tt.ents.slice(0, want).map((e) => dec.decode(e.data)),
+      `#${i}`,
+    );
     const resp = readMessages(r);
-    assert.deepEqual(resp.map((m) => [m.msgType, m.to, m.index, m.reject]), [[MessageType.MsgAppendResponse, 2, tt.ents.length, false]], `#${i}`);
+    assert.deepEqual(
+      resp.map((m) => [m.msgType, m.to, m.index, m.reject]),
+      [[MessageType.MsgAppendResponse, 2, tt.ents.length, false]],
+      `#${i}`,
+    );
   }
 });
 
@@ -215,15 +236,69 @@ test('follower accepts an append only if it holds the entry at prev index with p
 test('follower deletes a conflicting suffix and appends the new entries (§5.3)', () => {
   // Follower log: (1,1) (2,2).
   const cases: { index: number; term: number; ents: Entry[]; wents: [number, number][]; wunstable: [number, number][] }[] = [
-    { index: 2, term: 2, ents: [ent(3, 3)], wents: [[1, 1], [2, 2], [3, 3]], wunstable: [[3, 3]] },
-    { index: 1, term: 1, ents: [ent(2, 3), ent(3, 4)], wents: [[1, 1], [2, 3], [3, 4]], wunstable: [[2, 3], [3, 4]] },
+    {
+      index: 2,
+      term: 2,
+      ents: [ent(3, 3)],
+      wents: [
+        [1, 1],
+        [2, 2],
+        [3, 3],
+      ],
+      wunstable: [[3, 3]],
+    },
+    {
+      index: 1,
+      term: 1,
+      ents: [ent(2, 3), ent(3, 4)],
+      wents: [
+        [1, 1],
+        [2, 3],
+        [3, 4],
+      ],
+      wunstable: [
+        [2, 3],
+        [3, 4],
+      ],
+    },
     // Entries already present: nothing to do.
-    { index: 0, term: 0, ents: [ent(1, 1)], wents: [[1, 1], [2, 2]], wunstable: [] },
-    { index: 0, term: 0, ents: [ent(1, 1), ent(2, 2)], wents: [[1, 1], [2, 2]], wunstable: [] },
+    {
+      index: 0,
+      term: 0,
+      ents: [ent(1, 1)],
+      wents: [
+        [1, 1],
+        [2, 2],
+      ],
+      wunstable: [],
+    },
+    {
+      index: 0,
+      term: 0,
+      ents: [ent(1, 1), ent(2, 2)],
+      wents: [
+        [1, 1],
+        [2, 2],
+      ],
+      wunstable: [],
+    },
     // Conflict at the very first entry.
     { index: 0, term: 0, ents: [ent(1, 3)], wents: [[1, 3]], wunstable: [[1, 3]] },
     // A match followed by a conflict: only the conflicting suffix is replaced.
-    { index: 0, term: 0, ents: [ent(1, 1), ent(2, 4), ent(3, 4)], wents: [[1, 1], [2, 4], [3, 4]], wunstable: [[2, 4], [3, 4]] },
+    {
+      index: 0,
+      term: 0,
+      ents: [ent(1, 1), ent(2, 4), ent(3, 4)],
+      wents: [
+        [1, 1],
+        [2, 4],
+        [3, 4],
+      ],
+      wunstable: [
+        [2, 4],
+        [3, 4],
+      ],
+    },
   ];
   for (const [i, tt] of cases.entries()) {
     const s = storageWithTerms([1, 2, 3], [1, 2], 2);
@@ -283,7 +358,8 @@ test('an old-term entry stored on a majority is not committed until an entry of 
     if (m.msgType === MessageType.MsgAppend) m.entries = m.entries.filter((e) => e.index !== 3);
     return true;
   };
-  const mk = (): Raft[] => logs.map((t, i) => newTestRaft(i + 1, voters, 10, 1, { storage: storageWithTerms(voters, t, 3, 1), maxSizePerMsg: 1 }));
+  const mk = (): Raft[] =>
+    logs.map((t, i) => newTestRaft(i + 1, voters, 10, 1, { storage: storageWithTerms(voters, t, 3, 1), maxSizePerMsg: 1 }));
   {
     const rs = mk();
     const nt = new Network(rs);
@@ -318,7 +394,11 @@ test('an old-term entry stored on a majority is not committed until an entry of 
     nt.msgHook = null;
     nt.send(beat(1)); // heartbeat responses make the leader send the held-back entry
     assert.equal(s1.raftLog.committed, 3);
-    assert.deepEqual(idxTerm(nextEnts(s1)), [[1, 1], [2, 2], [3, 4]]);
+    assert.deepEqual(idxTerm(nextEnts(s1)), [
+      [1, 1],
+      [2, 2],
+      [3, 4],
+    ]);
   }
 });
 
@@ -341,7 +421,12 @@ test('a leader with old-term entries acked by a quorum commits them only with it
 // ---- fast backtracking ----
 
 /** Runs leader (terms L, term T) against follower (terms F) until they converge; counts rejections. */
-function syncAndCountRejections(L: number[], F: number[], T: number, lcommit: number): { rejections: number; lead: Raft; follower: Raft; appends: number } {
+function syncAndCountRejections(
+  L: number[],
+  F: number[],
+  T: number,
+  lcommit: number,
+): { rejections: number; lead: Raft; follower: Raft; appends: number } {
   const lead = newTestRaft(1, [1, 2, 3], 10, 1, { storage: storageWithTerms([1, 2, 3], L, T, lcommit) });
   const follower = newTestRaft(2, [1, 2, 3], 10, 1, { storage: storageWithTerms([1, 2, 3], F, Math.max(0, ...F)) });
   const nt = new Network([lead, follower, null]);
@@ -358,13 +443,25 @@ const rep = (t: number, n: number): number[] => Array<number>(n).fill(t);
 test('fast backtracking: rejections are bounded by the conflicting terms, not the conflicting entries', () => {
   const cases: { name: string; L: number[]; F: number[]; T: number; want: number }[] = [
     // 60 divergent entries in three interleaved terms on each side: one rejection per term.
-    { name: 'interleaved terms', L: [...rep(1, 20), ...rep(3, 20), ...rep(5, 20), ...rep(7, 20)], F: [...rep(1, 20), ...rep(2, 20), ...rep(4, 20), ...rep(6, 20)], T: 7, want: 3 },
+    {
+      name: 'interleaved terms',
+      L: [...rep(1, 20), ...rep(3, 20), ...rep(5, 20), ...rep(7, 20)],
+      F: [...rep(1, 20), ...rep(2, 20), ...rep(4, 20), ...rep(6, 20)],
+      T: 7,
+      want: 3,
+    },
     // A long stale tail of one old term, beyond the leader's last index.
     { name: 'long stale tail', L: [...rep(1, 5), ...rep(3, 3)], F: [...rep(1, 5), ...rep(2, 100)], T: 3, want: 1 },
     // A follower far behind in a matching log: one rejection, then everything in one append.
     { name: 'lagging follower', L: [...rep(1, 5), ...rep(2, 100)], F: rep(1, 5), T: 2, want: 1 },
     // Divergent tail of several terms all below the leader's tail.
-    { name: 'several old terms', L: [...rep(1, 10), ...rep(5, 90)], F: [...rep(1, 10), ...rep(2, 30), ...rep(3, 30), ...rep(4, 30)], T: 5, want: 1 },
+    {
+      name: 'several old terms',
+      L: [...rep(1, 10), ...rep(5, 90)],
+      F: [...rep(1, 10), ...rep(2, 30), ...rep(3, 30), ...rep(4, 30)],
+      T: 5,
+      want: 1,
+    },
   ];
   for (const tt of cases) {
     const { rejections, lead, follower } = syncAndCountRejections(tt.L, tt.F, tt.T, 1);
@@ -406,12 +503,18 @@ test('fast backtracking and log convergence on random divergent logs', () => {
     const dl = new Set(lsuf).size;
     const df = new Set(fsuf).size;
     const bound = Math.min(dl, df + 1);
-    assert.ok(rejections <= bound, `seed ${seed}: ${rejections} rejections > ${bound} (leader terms ${dl}, follower terms ${df}, divergent entries ${lsuf.length + fsuf.length})`);
+    assert.ok(
+      rejections <= bound,
+      `seed ${seed}: ${rejections} rejections > ${bound} (leader terms ${dl}, follower terms ${df}, divergent entries ${lsuf.length + fsuf.length})`,
+    );
     // The first probe is at the leader's last entry; if that is divergent it must be rejected.
     if (lsuf.length > 0) assert.ok(rejections >= 1, `seed ${seed}: a divergent follower must be rejected at least once`);
     stats.push(rejections);
   }
-  assert.ok(stats.some((n) => n >= 2), `some seeds need several rejections: ${stats}`);
+  assert.ok(
+    stats.some((n) => n >= 2),
+    `some seeds need several rejections: ${stats}`,
+  );
 });
 
 // ---- heartbeats ----
@@ -425,13 +528,24 @@ test('heartbeat carries min(follower matched, leader commit) so a lagging follow
   assert.equal(lead.raftLog.committed, 6);
   assert.equal(lead.prs.get(3)!.matched, 1);
   lead.step(beat(1));
-  const hbs = readMessages(lead).filter((m) => m.msgType === MessageType.MsgHeartbeat).sort(byTo);
-  assert.deepEqual(hbs.map((m) => [m.to, m.commit]), [[2, 6], [3, 1]]);
+  const hbs = readMessages(lead)
+    .filter((m) => m.msgType === MessageType.MsgHeartbeat)
+    .sort(byTo);
+  assert.deepEqual(
+    hbs.map((m) => [m.to, m.commit]),
+    [
+      [2, 6],
+      [3, 1],
+    ],
+  );
   // Node 3 (log ends at 1) accepts its heartbeat without error and commits only what it has.
   const n3 = nt.raft(3);
   n3.step(hbs[1]!);
   assert.equal(n3.raftLog.committed, 1);
-  assert.deepEqual(readMessages(n3).map((m) => [m.msgType, m.to]), [[MessageType.MsgHeartbeatResponse, 1]]);
+  assert.deepEqual(
+    readMessages(n3).map((m) => [m.msgType, m.to]),
+    [[MessageType.MsgHeartbeatResponse, 1]],
+  );
   // Once healed, the response makes the leader catch 3 up.
   nt.recover();
   nt.send(beat(1));

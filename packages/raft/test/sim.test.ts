@@ -3,8 +3,9 @@
 // transfers and snapshots. Every safety invariant is checked after every step; durability and
 // liveness after a final healing phase. See sim/cluster.ts. Override the range with SIM_FROM /
 // SIM_SEEDS; replay a failure with the printed command (from packages/raft, after a build).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { DEFAULT_STEPS, simulate } from '../sim/cluster.js';
 import { replayCommand, runRangeParallel } from '../sim/runner.js';
 

@@ -1,7 +1,7 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Network, hup, propose } from './network.js';
+import { test } from 'node:test';
 import { StateRole } from '../src/state_role.js';
+import { hup, Network, propose } from './network.js';
 
 test('three nodes elect a leader and commit a proposal on all of them', () => {
   const nt = new Network([undefined, undefined, undefined]);

@@ -1,15 +1,16 @@
 // Snapshot scenarios: a leader whose log was compacted catches followers up with MsgSnapshot,
 // followers restore (or refuse) snapshots, and a RawNode hands a snapshot to the application.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { ConfigOptions } from '../src/config.js';
-import { Raft } from '../src/raft.js';
+import { test } from 'node:test';
+import type { ConfigOptions } from '../src/config.js';
+import type { Raft } from '../src/raft.js';
 import { RawNode } from '../src/raw_node.js';
 import { StateRole } from '../src/state_role.js';
 import { MemoryStorage } from '../src/storage.js';
 import { ProgressState } from '../src/tracker/progress.js';
-import { Message, MessageType, Snapshot, newConfState, newSnapshot } from '../src/types.js';
-import { Network, beat, ent, hup, msg, newConfig, newStorage, newTestRaft, nextEnts, propose, readMessages, storageOf } from './network.js';
+import { type Message, MessageType, newConfState, newSnapshot, type Snapshot } from '../src/types.js';
+import { beat, ent, hup, msg, Network, newConfig, newStorage, newTestRaft, nextEnts, propose, readMessages, storageOf } from './network.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -105,7 +106,10 @@ test('leader sends a snapshot to a follower whose next entries were compacted; t
   const s3 = storageOf(n3);
   assert.equal(dec.decode(s3.snapshotData().data), 'state@8');
   assert.deepEqual(s3.initialState().confState.voters, [1, 2, 3]);
-  assert.deepEqual(s3.entries(9, 12).map((e) => dec.decode(e.data)), ['v7', 'v8', 'v9']);
+  assert.deepEqual(
+    s3.entries(9, 12).map((e) => dec.decode(e.data)),
+    ['v7', 'v8', 'v9'],
+  );
   // Replication to 3 continues normally.
   nt.send(propose(1, 1, 'after'));
   assert.equal(n3.raftLog.committed, 12);
@@ -116,7 +120,10 @@ test('progress goes Probe -> Snapshot (paused) -> Probe -> Replicate around a sn
   const pr3 = r.prs.get(3)!;
   r.step(propose(1, 1));
   let out = readMessages(r);
-  assert.deepEqual(snapshotsTo(out, 3).map((m) => [m.snapshot!.metadata.index, m.snapshot!.metadata.term]), [[5, 1]]);
+  assert.deepEqual(
+    snapshotsTo(out, 3).map((m) => [m.snapshot!.metadata.index, m.snapshot!.metadata.term]),
+    [[5, 1]],
+  );
   assert.equal(pr3.state, ProgressState.Snapshot);
   assert.equal(pr3.pendingSnapshot, 5);
   // While the snapshot is pending nothing else is sent to 3, not even after heartbeat responses.
@@ -150,7 +157,10 @@ test('SnapshotTemporarilyUnavailable: no snapshot is sent and the progress stays
   // The next response from 3 retries, and now the storage has it.
   r.step(msg({ msgType: MessageType.MsgHeartbeatResponse, from: 3, to: 1, term: r.term }));
   out = readMessages(r);
-  assert.deepEqual(snapshotsTo(out, 3).map((m) => m.snapshot!.metadata.index), [5]);
+  assert.deepEqual(
+    snapshotsTo(out, 3).map((m) => m.snapshot!.metadata.index),
+    [5],
+  );
   assert.equal(pr3.state, ProgressState.Snapshot);
 });
 
@@ -184,7 +194,10 @@ test('a follower restores a snapshot: log, commit index and configuration come f
   assert.deepEqual(r.prs.confState().voters, [1, 2, 3]);
   assert.equal(r.raftLog.unstableSnapshot(), sn, 'to be persisted by the application');
   const out = readMessages(r); // persists the snapshot
-  assert.deepEqual(out.map((m) => [m.msgType, m.to, m.index, m.reject]), [[MessageType.MsgAppendResponse, 1, 11, false]]);
+  assert.deepEqual(
+    out.map((m) => [m.msgType, m.to, m.index, m.reject]),
+    [[MessageType.MsgAppendResponse, 1, 11, false]],
+  );
   const s = storageOf(r);
   assert.equal(s.firstIndex(), 12);
   assert.equal(dec.decode(s.snapshotData().data), 'data');
@@ -192,7 +205,10 @@ test('a follower restores a snapshot: log, commit index and configuration come f
   // The same snapshot again changes nothing.
   r.step(snapMsg(1, 2, 2, sn));
   assert.equal(r.raftLog.unstableSnapshot(), null);
-  assert.deepEqual(readMessages(r).map((m) => m.index), [11]);
+  assert.deepEqual(
+    readMessages(r).map((m) => m.index),
+    [11],
+  );
   // Appends continue after it.
   r.step(msg({ msgType: MessageType.MsgAppend, from: 1, to: 2, term: 2, index: 11, logTerm: 2, entries: [ent(12, 2)], commit: 12 }));
   assert.equal(r.raftLog.committed, 12);
@@ -214,7 +230,11 @@ test('a snapshot older than the commit index is ignored', () => {
   assert.equal(r.raftLog.unstableSnapshot(), null);
   assert.equal(r.raftLog.committed, 3);
   assert.equal(r.raftLog.lastIndex(), 3);
-  assert.deepEqual(readMessages(r).map((m) => [m.msgType, m.index, m.reject]), [[MessageType.MsgAppendResponse, 3, false]], 'tells the leader its commit index');
+  assert.deepEqual(
+    readMessages(r).map((m) => [m.msgType, m.index, m.reject]),
+    [[MessageType.MsgAppendResponse, 3, false]],
+    'tells the leader its commit index',
+  );
 
   // Also when the follower itself compacted past it (it could not even check the term there).
   const s = newStorage([1, 2]);
@@ -227,7 +247,10 @@ test('a snapshot older than the commit index is ignored', () => {
   assert.equal(c.raftLog.unstableSnapshot(), null);
   assert.equal(c.raftLog.committed, 7);
   assert.equal(c.raftLog.firstIndex(), 6);
-  assert.deepEqual(readMessages(c).map((m) => m.index), [7]);
+  assert.deepEqual(
+    readMessages(c).map((m) => m.index),
+    [7],
+  );
 });
 
 test('a snapshot whose last entry is already in the log only fast-forwards the commit index', () => {
@@ -237,7 +260,10 @@ test('a snapshot whose last entry is already in the log only fast-forwards the c
   assert.equal(r.raftLog.committed, 3);
   assert.equal(r.raftLog.lastIndex(), 5, 'entries after the snapshot are kept');
   assert.equal(r.raftLog.firstIndex(), 1);
-  assert.deepEqual(readMessages(r).map((m) => m.index), [3]);
+  assert.deepEqual(
+    readMessages(r).map((m) => m.index),
+    [3],
+  );
   // Same index, different term: the log diverges there, so the snapshot replaces it.
   const r2 = followerWithLog(2, [1, 2], [1, 1, 1, 1, 1], 2, 1);
   r2.step(snapMsg(1, 2, 2, snap(3, 2, [1, 2])));
@@ -254,7 +280,10 @@ test('a snapshot whose configuration does not contain this node is rejected', ()
   assert.equal(r.raftLog.committed, 1);
   assert.equal(r.raftLog.lastIndex(), 2);
   assert.deepEqual(r.prs.confState().voters, [1, 2, 3]);
-  assert.deepEqual(readMessages(r).map((m) => m.index), [1]);
+  assert.deepEqual(
+    readMessages(r).map((m) => m.index),
+    [1],
+  );
 });
 
 // ---- through RawNode ----
@@ -264,21 +293,47 @@ test('RawNode: Ready carries the snapshot; after MemoryStorage.applySnapshot the
   const rn = new RawNode(newConfig(2, 10, 1), s);
   const sn = snap(5, 1, [1, 2], [], 'state@5');
   rn.step(snapMsg(1, 2, 1, sn));
-  rn.step(msg({ msgType: MessageType.MsgAppend, from: 1, to: 2, term: 1, index: 5, logTerm: 1, entries: [ent(6, 1, 'six'), ent(7, 1, 'seven')], commit: 7 }));
+  rn.step(
+    msg({
+      msgType: MessageType.MsgAppend,
+      from: 1,
+      to: 2,
+      term: 1,
+      index: 5,
+      logTerm: 1,
+      entries: [ent(6, 1, 'six'), ent(7, 1, 'seven')],
+      commit: 7,
+    }),
+  );
   assert.ok(rn.hasReady());
   const rd = rn.ready();
   assert.equal(rd.snapshot, sn);
-  assert.deepEqual(rd.entries.map((e) => e.index), [6, 7]);
+  assert.deepEqual(
+    rd.entries.map((e) => e.index),
+    [6, 7],
+  );
   assert.equal(rd.hardState?.commit, 7);
   assert.ok(rd.mustSync);
   assert.deepEqual(rd.committedEntries, [], 'nothing is applied before the snapshot and entries are persisted');
   assert.deepEqual(rd.messages, [], 'a follower sends only after persisting');
-  assert.deepEqual(rd.persistedMessages.map((m) => [m.msgType, m.index]), [[MessageType.MsgAppendResponse, 5], [MessageType.MsgAppendResponse, 7]]);
+  assert.deepEqual(
+    rd.persistedMessages.map((m) => [m.msgType, m.index]),
+    [
+      [MessageType.MsgAppendResponse, 5],
+      [MessageType.MsgAppendResponse, 7],
+    ],
+  );
   s.applySnapshot(rd.snapshot!);
   s.append(rd.entries);
   s.setHardState(rd.hardState!);
   const light = rn.advance(rd);
-  assert.deepEqual(light.committedEntries.map((e) => [e.index, dec.decode(e.data)]), [[6, 'six'], [7, 'seven']]);
+  assert.deepEqual(
+    light.committedEntries.map((e) => [e.index, dec.decode(e.data)]),
+    [
+      [6, 'six'],
+      [7, 'seven'],
+    ],
+  );
   rn.advanceApply();
   assert.equal(rn.raft.raftLog.applied, 7);
   assert.equal(rn.hasReady(), false);
@@ -310,5 +365,8 @@ test('RawNode: a snapshot alone is applied first; entries appended later are del
   s.append(rd.entries);
   if (rd.hardState) s.setHardState(rd.hardState);
   light = rn.advance(rd);
-  assert.deepEqual([...rd.committedEntries, ...light.committedEntries].map((e) => e.index), [11]);
+  assert.deepEqual(
+    [...rd.committedEntries, ...light.committedEntries].map((e) => e.index),
+    [11],
+  );
 });

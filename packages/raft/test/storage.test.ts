@@ -1,8 +1,14 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  CompactedError,
+  SnapshotOutOfDateError,
+  SnapshotTemporarilyUnavailableError,
+  StoreError,
+  UnavailableError,
+} from '../src/errors.js';
 import { MemoryStorage } from '../src/storage.js';
-import { CompactedError, SnapshotOutOfDateError, SnapshotTemporarilyUnavailableError, StoreError, UnavailableError } from '../src/errors.js';
-import { ConfState, Entry, newConfState, newEntry, newHardState, newSnapshot } from '../src/types.js';
+import { type ConfState, type Entry, newConfState, newEntry, newHardState, newSnapshot } from '../src/types.js';
 import { entrySize } from '../src/util.js';
 
 const ent = (index: number, term: number, data?: Uint8Array): Entry => newEntry({ index, term, ...(data ? { data } : {}) });
@@ -35,17 +41,67 @@ describe('MemoryStorage', () => {
       [2, 6, Infinity, CompactedError],
       [3, 4, Infinity, CompactedError],
       [4, 5, Infinity, [[4, 4]]],
-      [4, 6, Infinity, [[4, 4], [5, 5]]],
-      [4, 7, Infinity, [[4, 4], [5, 5], [6, 6]]],
+      [
+        4,
+        6,
+        Infinity,
+        [
+          [4, 4],
+          [5, 5],
+        ],
+      ],
+      [
+        4,
+        7,
+        Infinity,
+        [
+          [4, 4],
+          [5, 5],
+          [6, 6],
+        ],
+      ],
       [4, 8, Infinity, UnavailableError],
       [7, 7, Infinity, []],
       [5, 4, Infinity, StoreError],
       // even with maxSize 0 the first entry is returned
       [4, 7, 0, [[4, 4]]],
-      [4, 7, e4 + e5, [[4, 4], [5, 5]]],
-      [4, 7, e4 + e5 + e6 / 2, [[4, 4], [5, 5]]],
-      [4, 7, e4 + e5 + e6 - 1, [[4, 4], [5, 5]]],
-      [4, 7, e4 + e5 + e6, [[4, 4], [5, 5], [6, 6]]],
+      [
+        4,
+        7,
+        e4 + e5,
+        [
+          [4, 4],
+          [5, 5],
+        ],
+      ],
+      [
+        4,
+        7,
+        e4 + e5 + e6 / 2,
+        [
+          [4, 4],
+          [5, 5],
+        ],
+      ],
+      [
+        4,
+        7,
+        e4 + e5 + e6 - 1,
+        [
+          [4, 4],
+          [5, 5],
+        ],
+      ],
+      [
+        4,
+        7,
+        e4 + e5 + e6,
+        [
+          [4, 4],
+          [5, 5],
+          [6, 6],
+        ],
+      ],
     ];
     for (const [i, [lo, hi, max, want]] of tests.entries()) {
       const s = storageWith(ents);
@@ -62,11 +118,17 @@ describe('MemoryStorage', () => {
     const got = s.entries(4, 6);
     got.length = 0;
     got.push(ent(4, 9));
-    assert.deepEqual(ids(s.entries(4, 6)), [[4, 4], [5, 5]]);
+    assert.deepEqual(ids(s.entries(4, 6)), [
+      [4, 4],
+      [5, 5],
+    ]);
     // and later appends do not show through an earlier result
     const before = s.entries(4, 6);
     s.append([ent(5, 7), ent(6, 7)]);
-    assert.deepEqual(ids(before), [[4, 4], [5, 5]]);
+    assert.deepEqual(ids(before), [
+      [4, 4],
+      [5, 5],
+    ]);
   });
 
   it('firstIndex and lastIndex follow append and compact', () => {
@@ -111,7 +173,12 @@ describe('MemoryStorage', () => {
 
   it('createSnapshot', () => {
     const data = new Uint8Array([7]);
-    for (const [i, [idx, wterm]] of ([[4, 4], [5, 5]] as const).entries()) {
+    for (const [i, [idx, wterm]] of (
+      [
+        [4, 4],
+        [5, 5],
+      ] as const
+    ).entries()) {
       const s = storageWith([ent(3, 3), ent(4, 4), ent(5, 5)]);
       const snap = s.createSnapshot(idx, cs(1, 2, 3), data);
       assert.equal(snap.metadata.index, idx, `#${i}`);
@@ -167,27 +234,79 @@ describe('MemoryStorage', () => {
 
   it('append', () => {
     const tests: [Entry[], [number, number][] | typeof StoreError][] = [
-      [[ent(3, 3), ent(4, 4), ent(5, 5)], [[4, 4], [5, 5]]],
-      [[ent(3, 3), ent(4, 6), ent(5, 6)], [[4, 6], [5, 6]]],
-      [[ent(3, 3), ent(4, 4), ent(5, 5), ent(6, 5)], [[4, 4], [5, 5], [6, 5]]],
+      [
+        [ent(3, 3), ent(4, 4), ent(5, 5)],
+        [
+          [4, 4],
+          [5, 5],
+        ],
+      ],
+      [
+        [ent(3, 3), ent(4, 6), ent(5, 6)],
+        [
+          [4, 6],
+          [5, 6],
+        ],
+      ],
+      [
+        [ent(3, 3), ent(4, 4), ent(5, 5), ent(6, 5)],
+        [
+          [4, 4],
+          [5, 5],
+          [6, 5],
+        ],
+      ],
       // the compacted prefix of the input is ignored; the existing suffix is truncated
       [[ent(2, 3), ent(3, 3), ent(4, 5)], [[4, 5]]],
       // entirely compacted: nothing happens
-      [[ent(1, 1), ent(2, 2)], [[4, 4], [5, 5]]],
+      [
+        [ent(1, 1), ent(2, 2)],
+        [
+          [4, 4],
+          [5, 5],
+        ],
+      ],
       // truncate the existing entries and append
       [[ent(4, 5)], [[4, 5]]],
-      [[ent(5, 5), ent(6, 6)], [[4, 4], [5, 5], [6, 6]]],
+      [
+        [ent(5, 5), ent(6, 6)],
+        [
+          [4, 4],
+          [5, 5],
+          [6, 6],
+        ],
+      ],
       // direct append
-      [[ent(6, 5)], [[4, 4], [5, 5], [6, 5]]],
+      [
+        [ent(6, 5)],
+        [
+          [4, 4],
+          [5, 5],
+          [6, 5],
+        ],
+      ],
       // a gap after the last index
       [[ent(7, 5)], StoreError],
-      [[], [[4, 4], [5, 5]]],
+      [
+        [],
+        [
+          [4, 4],
+          [5, 5],
+        ],
+      ],
     ];
     for (const [i, [input, want]] of tests.entries()) {
       const s = storageWith([ent(3, 3), ent(4, 4), ent(5, 5)]);
       if (typeof want === 'function') {
         assert.throws(() => s.append(input), want, `#${i}`);
-        assert.deepEqual(ids(s.entries(4, s.lastIndex() + 1)), [[4, 4], [5, 5]], `#${i} unchanged`);
+        assert.deepEqual(
+          ids(s.entries(4, s.lastIndex() + 1)),
+          [
+            [4, 4],
+            [5, 5],
+          ],
+          `#${i} unchanged`,
+        );
       } else {
         s.append(input);
         assert.deepEqual(ids(s.entries(4, s.lastIndex() + 1)), want, `#${i}`);
@@ -202,7 +321,10 @@ describe('MemoryStorage', () => {
     s.append(input);
     input.length = 0;
     input.push(ent(4, 9));
-    assert.deepEqual(ids(s.entries(4, 6)), [[4, 4], [5, 4]]);
+    assert.deepEqual(ids(s.entries(4, 6)), [
+      [4, 4],
+      [5, 4],
+    ]);
   });
 
   it('snapshot: triggerSnapUnavailable fails exactly once; too-old snapshots are unavailable', () => {

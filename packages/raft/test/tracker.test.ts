@@ -1,9 +1,9 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { Changer } from '../src/confchange/changer.js';
 import { restore } from '../src/confchange/restore.js';
 import { VoteResult } from '../src/quorum/majority.js';
-import { ProgressTracker, cloneTrackerConfig, newTrackerConfig } from '../src/tracker/tracker.js';
+import { cloneTrackerConfig, newTrackerConfig, ProgressTracker } from '../src/tracker/tracker.js';
 import { newConfState } from '../src/types.js';
 
 function tracker(voters: number[], outgoing: number[] = [], learners: number[] = []): ProgressTracker {
@@ -23,7 +23,10 @@ test('committed follows the joint quorum of matched indexes and ignores learners
   assert.equal(tr.committed(), 4);
 
   // The indexer must see progress installed later by applyConf.
-  const [cfg, prs] = new Changer(tr, 10).enterJoint(false, [{ changeType: 0, nodeId: 5 }, { changeType: 1, nodeId: 1 }]);
+  const [cfg, prs] = new Changer(tr, 10).enterJoint(false, [
+    { changeType: 0, nodeId: 5 },
+    { changeType: 1, nodeId: 1 },
+  ]);
   tr.applyConf(cfg, prs, 11);
   // incoming (2 3 5): 3,4,0 -> 3; outgoing (1 2 3): 5,3,4 -> 4.
   assert.equal(tr.committed(), 3);

@@ -6,8 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engines } from '@tskv/engine';
-import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
-import { Store, bootstrapRegion, bootstrapStore, storeConfig } from '../src/index.js';
+import { type metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { bootstrapRegion, bootstrapStore, Store, storeConfig } from '../src/index.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -57,7 +57,9 @@ async function runOne(nRegions: number, nClients: number): Promise<Result> {
     engines.push(e);
     await bootstrapStore(e, 1, id);
     for (const r of regions) await bootstrapRegion(e, r);
-    const s = await Store.create(storeConfig({ storeId: id, raftBaseTickMs: 100, syncLog: sync, requestTimeoutMs: 10_000 }), e, transport, { regionHeartbeat() {} });
+    const s = await Store.create(storeConfig({ storeId: id, raftBaseTickMs: 100, syncLog: sync, requestTimeoutMs: 10_000 }), e, transport, {
+      regionHeartbeat() {},
+    });
     stores.set(id, s);
     s.start();
   }

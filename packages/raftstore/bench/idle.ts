@@ -10,8 +10,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engines } from '@tskv/engine';
-import { metapb, raft_serverpb } from '@tskv/proto';
-import { Store, bootstrapRegion, bootstrapStore, storeConfig } from '../src/index.js';
+import { type metapb, raft_serverpb } from '@tskv/proto';
+import { bootstrapRegion, bootstrapStore, Store, storeConfig } from '../src/index.js';
 
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -56,7 +56,14 @@ async function main(): Promise<void> {
     global.gc?.();
     const mem0 = process.memoryUsage();
     for (const id of [1, 2, 3]) {
-      const cfg = storeConfig({ storeId: id, raftBaseTickMs: tickMs, schedulerHeartbeatTickMs: 60_000, raftLogGcTickMs: 60_000, splitCheckTickMs: 60_000, hibernateRegions: hibernate });
+      const cfg = storeConfig({
+        storeId: id,
+        raftBaseTickMs: tickMs,
+        schedulerHeartbeatTickMs: 60_000,
+        raftLogGcTickMs: 60_000,
+        splitCheckTickMs: 60_000,
+        hibernateRegions: hibernate,
+      });
       const s = await Store.create(cfg, engines[id - 1]!, transport, { regionHeartbeat() {} });
       stores.set(id, s);
       s.start();
@@ -107,9 +114,13 @@ async function main(): Promise<void> {
       heapPerPeerKb: Number(((mem1.heapUsed - mem0.heapUsed) / peers / 1024).toFixed(1)),
       rssMb: Math.round(mem1.rss / MB),
     };
-    console.log(`idle regions: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}; ${nRegions} regions x 3 stores in one process, tick ${tickMs} ms, hibernation ${hibernate ? `on (${asleep} of ${nRegions * 3} peers asleep)` : 'off'}`);
+    console.log(
+      `idle regions: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}; ${nRegions} regions x 3 stores in one process, tick ${tickMs} ms, hibernation ${hibernate ? `on (${asleep} of ${nRegions * 3} peers asleep)` : 'off'}`,
+    );
     console.log(`  bootstrap ${r.bootstrapMs} ms, every region elected in ${r.electAllMs} ms`);
-    console.log(`  idle CPU: ${r.idleCpuPctOneCoreAllStores}% of one core for the 3 stores (${r.idleCpuPctPerStore}% per store), ${r.idleMessagesPerSec} raft messages/s`);
+    console.log(
+      `  idle CPU: ${r.idleCpuPctOneCoreAllStores}% of one core for the 3 stores (${r.idleCpuPctPerStore}% per store), ${r.idleMessagesPerSec} raft messages/s`,
+    );
     console.log(`  event loop busy ${r.idleEventLoopPct}% of the time (the stores' JS, without LevelDB's and the GC's threads)`);
     console.log(`  memory per peer: ${r.rssPerPeerKb} KiB RSS, ${r.heapPerPeerKb} KiB JS heap (process RSS ${r.rssMb} MB)`);
     console.log(JSON.stringify({ bench: 'idle', node: process.version, ...r }));

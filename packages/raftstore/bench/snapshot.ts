@@ -13,16 +13,16 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DATA_CFS, Engines, regionStateKey } from '@tskv/engine';
-import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
+import { eraftpb, type metapb, raft_serverpb } from '@tskv/proto';
 import { storeConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { RegionWorker } from '../src/region_worker.js';
 import { Router } from '../src/router.js';
-import { SnapKey, SnapManager, receiveSnapshotChunks, sendSnapshotChunks } from '../src/snap/index.js';
+import { receiveSnapshotChunks, type SnapKey, SnapManager, sendSnapshotChunks } from '../src/snap/index.js';
 import type { SnapshotChunk } from '../src/transport.js';
 
 function arg(name: string, def: string): string {
@@ -94,7 +94,16 @@ async function main(): Promise<void> {
   const loadMs = performance.now() - tLoad;
   const a = await Engines.open(join(dir, 'a'), { sync: false, maxOpenFiles });
   const b = await Engines.open(join(dir, 'b'), { sync: false, maxOpenFiles });
-  const region: metapb.IRegion = { id: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 1 }, peers: [{ id: 1, storeId: 1 }, { id: 2, storeId: 2 }] };
+  const region: metapb.IRegion = {
+    id: 1,
+    startKey: new Uint8Array(0),
+    endKey: new Uint8Array(0),
+    regionEpoch: { confVer: 1, version: 1 },
+    peers: [
+      { id: 1, storeId: 1 },
+      { id: 2, storeId: 2 },
+    ],
+  };
   try {
     const base = memSample();
     peakRss = base.rss;
@@ -125,7 +134,13 @@ async function main(): Promise<void> {
       fromPeer: { id: 1, storeId: 1 },
       toPeer: { id: 2, storeId: 2 },
       regionEpoch: region.regionEpoch,
-      message: { msgType: eraftpb.MessageType.MsgSnapshot, to: 2, from: 1, term: 6, snapshot: { data, metadata: { index: key.index, term: key.term, confState: { voters: [1, 2] } } } },
+      message: {
+        msgType: eraftpb.MessageType.MsgSnapshot,
+        to: 2,
+        from: 1,
+        term: 6,
+        snapshot: { data, metadata: { index: key.index, term: key.term, confState: { voters: [1, 2] } } },
+      },
     };
     let wireBytes = 0;
     async function* wire(): AsyncGenerator<SnapshotChunk> {
@@ -147,7 +162,15 @@ async function main(): Promise<void> {
     let applyErr: Error | null = null;
     worker.onFatal = (e) => (applyErr = e);
     // What the raft worker's acceptance of the snapshot leaves for the region worker.
-    await b.kv.write(b.kv.writeBatch().put('raft', regionStateKey(1), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Applying, region }).finish()));
+    await b.kv.write(
+      b.kv
+        .writeBatch()
+        .put(
+          'raft',
+          regionStateKey(1),
+          raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Applying, region }).finish(),
+        ),
+    );
     const tApply = performance.now();
     worker.apply({ region, key });
     await worker.idle();
@@ -189,8 +212,12 @@ async function main(): Promise<void> {
       console.log(`  generate  ${r.generateMBps} MB/s  (${r.generateMs} ms)`);
       console.log(`  transfer  ${r.transferMBps} MB/s  (${r.transferMs} ms, chunks of 1 MiB, encode+decode+checksums)`);
       console.log(`  apply     ${r.applyMBps} MB/s  (${r.applyMs} ms)`);
-      console.log(`  RSS: ${r.baseRssMb} MB before, peak ${r.peakRssMb} MB (generate ${r.peakRssGenerateMb}, transfer ${r.peakRssTransferMb})`);
-      console.log(`  of which anonymous: ${r.baseAnonMb} MB before, peak ${r.peakAnonMb} MB (generate ${r.peakAnonGenerateMb}, transfer ${r.peakAnonTransferMb}); file-backed (mmapped LevelDB tables) peak ${r.peakFileMb} MB`);
+      console.log(
+        `  RSS: ${r.baseRssMb} MB before, peak ${r.peakRssMb} MB (generate ${r.peakRssGenerateMb}, transfer ${r.peakRssTransferMb})`,
+      );
+      console.log(
+        `  of which anonymous: ${r.baseAnonMb} MB before, peak ${r.peakAnonMb} MB (generate ${r.peakAnonGenerateMb}, transfer ${r.peakAnonTransferMb}); file-backed (mmapped LevelDB tables) peak ${r.peakFileMb} MB`,
+      );
     }
   } finally {
     await a.close();

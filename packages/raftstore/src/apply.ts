@@ -1,18 +1,19 @@
 // Applying committed entries of a round into the round's one kv batch. Normal commands are
 // checked against the region epoch and staged; CompactLog moves the truncated index (the log
 // entries themselves are deleted later by the raft-log GC worker, once this batch is durable).
+
+import { applyStateKey, regionStateKey, type WriteBatch } from '@tskv/engine';
+import { type metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { decodeConfChange, type Entry, EntryType, RaftError, toConfChangeV2 } from '@tskv/raft';
 import { findPeerById } from '@tskv/util';
-import { WriteBatch, applyStateKey, regionStateKey } from '@tskv/engine';
-import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
-import { Entry, EntryType, RaftError, decodeConfChange, toConfChangeV2 } from '@tskv/raft';
 import { applyWrites, checkEpoch, errorResponse } from './cmd.js';
 import { applyChanges, changesOf } from './conf_change.js';
+import { EpochNotMatchError, InvalidRequestError, StoreError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { CmdCallback } from './msg.js';
+import type { Peer } from './peer.js';
 import { encodeApplyState, RAFT_INIT_LOG_INDEX, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 import { applySplit } from './split.js';
-import { EpochNotMatchError, InvalidRequestError, StoreError } from './errors.js';
-import { Logger } from './logger.js';
-import { CmdCallback } from './msg.js';
-import type { Peer } from './peer.js';
 
 export interface Answer {
   cb: CmdCallback;
@@ -99,7 +100,14 @@ function applyCommand(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raf
   return { header: { currentTerm: e.term }, responses };
 }
 
-function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: raft_cmdpb.IAdminRequest, ctx: ApplyContext, logger: Logger): raft_cmdpb.IRaftCmdResponse {
+function applyAdmin(
+  p: Peer,
+  e: Entry,
+  req: raft_cmdpb.IRaftCmdRequest,
+  admin: raft_cmdpb.IAdminRequest,
+  ctx: ApplyContext,
+  logger: Logger,
+): raft_cmdpb.IRaftCmdResponse {
   const ok: raft_cmdpb.IRaftCmdResponse = { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType: admin.cmdType } };
   switch (admin.cmdType) {
     case raft_cmdpb.AdminCmdType.CompactLog: {
@@ -129,7 +137,11 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
       const { derived, regions } = split;
       p.storage.setRegion(derived);
       const put = (r: metapb.IRegion): void =>
-        void ctx.kvWb.put('raft', regionStateKey(r.id!), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region: r }).finish());
+        void ctx.kvWb.put(
+          'raft',
+          regionStateKey(r.id!),
+          raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region: r }).finish(),
+        );
       put(derived);
       for (const r of regions) {
         // A new region's peer already destroyed here (the region moved on without this store while
@@ -139,7 +151,11 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
         // A new region starts like a bootstrapped one; its raft state is derived from this apply
         // state when it is first loaded (PeerStorage.load), so the kv batch alone is atomic.
         put(r);
-        ctx.kvWb.put('raft', applyStateKey(r.id!), encodeApplyState({ appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM }));
+        ctx.kvWb.put(
+          'raft',
+          applyStateKey(r.id!),
+          encodeApplyState({ appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM }),
+        );
       }
       ctx.splits.push({ peer: p, derived, regions });
       // The new regions' peers write their raft state and log to the synced raft engine from
@@ -148,7 +164,12 @@ function applyAdmin(p: Peer, e: Entry, req: raft_cmdpb.IRaftCmdRequest, admin: r
       // Followers create the new regions' peers when they apply the split: tell them it committed
       // now rather than with the next heartbeat (commits are not broadcast, see Peer).
       if (p.isLeader()) p.raw.broadcastAppend();
-      logger.info('region split', { regionId: p.regionId, index: e.index, version: derived.regionEpoch?.version, newRegions: regions.map((r) => r.id).join(',') });
+      logger.info('region split', {
+        regionId: p.regionId,
+        index: e.index,
+        version: derived.regionEpoch?.version,
+        newRegions: regions.map((r) => r.id).join(','),
+      });
       return { ...ok, adminResponse: { cmdType: admin.cmdType, splits: { regions: [derived, ...regions] } } };
     }
     default:
@@ -199,11 +220,20 @@ function applyConfChange(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): 
     throw err;
   }
   p.storage.setRegion(region);
-  ctx.kvWb.put('raft', regionStateKey(p.regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
+  ctx.kvWb.put(
+    'raft',
+    regionStateKey(p.regionId),
+    raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish(),
+  );
   // Raft now counts votes and commits under the new configuration, and the synced raft engine
   // records what it does under it: the region state that defines it must be as durable.
   ctx.syncKv = true;
   if (!findPeerById(region, p.peerId)) p.onRemovedFromRegion();
-  logger.info('membership changed', { regionId: p.regionId, index: e.index, confVer: region.regionEpoch?.confVer, peers: (region.peers ?? []).map((x) => `${x.id}@${x.storeId}:${x.role ?? 0}`).join(',') });
+  logger.info('membership changed', {
+    regionId: p.regionId,
+    index: e.index,
+    confVer: region.regionEpoch?.confVer,
+    peers: (region.peers ?? []).map((x) => `${x.id}@${x.storeId}:${x.role ?? 0}`).join(','),
+  });
   return { header: { currentTerm: e.term }, responses: [], adminResponse: { cmdType, changePeer: { region }, changePeerV2: { region } } };
 }

@@ -11,7 +11,7 @@
 //
 // Reads: the read-only commands of a round share ONE ReadIndex (one heartbeat round to the
 // followers confirms leadership for all of them).
-import { raft_cmdpb } from '@tskv/proto';
+import type { raft_cmdpb } from '@tskv/proto';
 import { epochEquals, frameEnd } from '@tskv/util';
 import type { CmdCallback } from './msg.js';
 

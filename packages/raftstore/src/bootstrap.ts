@@ -1,7 +1,7 @@
 // Bootstrapping: a store's data directory gets its identity once; the first region's local state
 // is written on every store that holds one of its peers (as TinyKV's test cluster does).
-import { Engines, storeIdentKey } from '@tskv/engine';
-import { metapb, raft_serverpb } from '@tskv/proto';
+import { type Engines, storeIdentKey } from '@tskv/engine';
+import { type metapb, raft_serverpb } from '@tskv/proto';
 import { writeInitialRegionState } from './peer_storage.js';
 
 export async function bootstrapStore(engines: Engines, clusterId: number, storeId: number): Promise<void> {

@@ -1,8 +1,8 @@
 // RaftCmdRequest validation and execution against the kv engine.
-import { CfName, DATA_CFS, Engine, WriteBatch } from '@tskv/engine';
-import { metapb, raft_cmdpb } from '@tskv/proto';
+import { type CfName, DATA_CFS, type Engine, type WriteBatch } from '@tskv/engine';
+import { type metapb, raft_cmdpb } from '@tskv/proto';
 import { keyInRegion } from '@tskv/util';
-import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, StoreError } from './errors.js';
+import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, type StoreError } from './errors.js';
 
 const CmdType = raft_cmdpb.CmdType;
 
@@ -72,7 +72,11 @@ export function checkKeyInRegion(r: raft_cmdpb.IRequest, region: metapb.IRegion)
  * Rejects commands built against a different region version or membership. Membership changes
  * check only conf_ver (`{ version: false }`), data commands and the rest check both.
  */
-export function checkEpoch(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion, check: { version?: boolean; confVer?: boolean } = {}): void {
+export function checkEpoch(
+  req: raft_cmdpb.IRaftCmdRequest,
+  region: metapb.IRegion,
+  check: { version?: boolean; confVer?: boolean } = {},
+): void {
   const want = req.header?.regionEpoch;
   const have = region.regionEpoch;
   if (!want) throw new InvalidRequestError('missing region epoch');
@@ -105,7 +109,11 @@ export function applyWrites(req: raft_cmdpb.IRaftCmdRequest, wb: WriteBatch): ra
  * Executes a read-only command at the current applied state. Called right after the kv write of
  * the round that reached the read index, so what it sees is at least as new as the read point.
  */
-export function executeReads(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion, kv: Engine): raft_cmdpb.IRaftCmdResponse | Promise<raft_cmdpb.IRaftCmdResponse> {
+export function executeReads(
+  req: raft_cmdpb.IRaftCmdRequest,
+  region: metapb.IRegion,
+  kv: Engine,
+): raft_cmdpb.IRaftCmdResponse | Promise<raft_cmdpb.IRaftCmdResponse> {
   const rs = req.requests ?? [];
   // Gets only (the common case): answered synchronously, without a promise per request.
   if (rs.every((r) => r.cmdType === CmdType.Get)) {

@@ -10,7 +10,7 @@
 //     either way), and nothing but leaving is accepted while joint.
 // conf_ver grows by one per changed peer (and by one for leaving a joint state).
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
-import { ConfChangeSingle, ConfChangeTransition, ConfChangeType, ConfChangeV2 } from '@tskv/raft';
+import { type ConfChangeSingle, ConfChangeTransition, ConfChangeType, type ConfChangeV2 } from '@tskv/raft';
 import { epochOf } from '@tskv/util';
 import { InvalidRequestError } from './errors.js';
 
@@ -51,7 +51,9 @@ export function applyChanges(region: metapb.IRegion, changes: raft_cmdpb.IChange
   const epoch = epochOf(region);
   if (changes.length === 0) {
     if (!isJoint(region)) throw new InvalidRequestError(`region ${region.id} is not in a joint configuration`);
-    peers = peers.map((p) => (roleOf(p) === Role.IncomingVoter ? withRole(p, Role.Voter) : roleOf(p) === Role.DemotingVoter ? withRole(p, Role.Learner) : p));
+    peers = peers.map((p) =>
+      roleOf(p) === Role.IncomingVoter ? withRole(p, Role.Voter) : roleOf(p) === Role.DemotingVoter ? withRole(p, Role.Learner) : p,
+    );
     epoch.confVer += 1;
     return { ...region, peers, regionEpoch: epoch };
   }
@@ -89,7 +91,8 @@ export function applyChanges(region: metapb.IRegion, changes: raft_cmdpb.IChange
       }
       case eraftpb.ConfChangeType.RemoveNode: {
         if (!existing) throw new InvalidRequestError(`peer ${p.id} is not a member of region ${region.id}`);
-        if (joint && roleOf(existing) !== Role.Learner) throw new InvalidRequestError(`voter ${p.id} cannot be removed in a joint change: demote it first`);
+        if (joint && roleOf(existing) !== Role.Learner)
+          throw new InvalidRequestError(`voter ${p.id} cannot be removed in a joint change: demote it first`);
         peers.splice(i, 1);
         break;
       }

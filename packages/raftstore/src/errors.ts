@@ -1,7 +1,7 @@
 // Region errors answered to callers. Each maps to an errorpb.Error in the response header, so
 // clients can tell "retry elsewhere" (NotLeader, RegionNotFound, EpochNotMatch) from "retry
 // later" (StaleCommand, Timeout) from "bad request" (KeyNotInRegion, invalid request).
-import { errorpb, metapb } from '@tskv/proto';
+import type { errorpb, metapb } from '@tskv/proto';
 
 export type RegionErrorPb = errorpb.IError;
 
@@ -10,7 +10,10 @@ export abstract class StoreError extends Error {
 }
 
 export class NotLeaderError extends StoreError {
-  constructor(readonly regionId: number, readonly leader: metapb.IPeer | null) {
+  constructor(
+    readonly regionId: number,
+    readonly leader: metapb.IPeer | null,
+  ) {
     super(`peer is not leader for region ${regionId}${leader ? `, leader may be ${leader.id} on store ${leader.storeId}` : ''}`);
   }
   toPb(): RegionErrorPb {
@@ -28,8 +31,13 @@ export class RegionNotFoundError extends StoreError {
 }
 
 export class KeyNotInRegionError extends StoreError {
-  constructor(readonly key: Uint8Array, readonly region: metapb.IRegion) {
-    super(`key ${Buffer.from(key).toString('hex')} is not in region ${region.id} [${Buffer.from(region.startKey ?? []).toString('hex')}, ${Buffer.from(region.endKey ?? []).toString('hex')})`);
+  constructor(
+    readonly key: Uint8Array,
+    readonly region: metapb.IRegion,
+  ) {
+    super(
+      `key ${Buffer.from(key).toString('hex')} is not in region ${region.id} [${Buffer.from(region.startKey ?? []).toString('hex')}, ${Buffer.from(region.endKey ?? []).toString('hex')})`,
+    );
   }
   toPb(): RegionErrorPb {
     const r = this.region;
@@ -38,7 +46,10 @@ export class KeyNotInRegionError extends StoreError {
 }
 
 export class EpochNotMatchError extends StoreError {
-  constructor(message: string, readonly currentRegions: metapb.IRegion[]) {
+  constructor(
+    message: string,
+    readonly currentRegions: metapb.IRegion[],
+  ) {
     super(message);
   }
   toPb(): RegionErrorPb {
@@ -65,7 +76,10 @@ export class TimeoutError extends StoreError {
 }
 
 export class StoreNotMatchError extends StoreError {
-  constructor(readonly requested: number, readonly actual: number) {
+  constructor(
+    readonly requested: number,
+    readonly actual: number,
+  ) {
     super(`request for store ${requested} reached store ${actual}`);
   }
   toPb(): RegionErrorPb {

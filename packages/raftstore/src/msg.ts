@@ -1,6 +1,6 @@
-import { raft_cmdpb } from '@tskv/proto';
+import type { raft_cmdpb } from '@tskv/proto';
 import type { Snapshot } from '@tskv/raft';
-import { RaftMessage } from './transport.js';
+import type { RaftMessage } from './transport.js';
 
 export type CmdCallback = (resp: raft_cmdpb.IRaftCmdResponse) => void;
 

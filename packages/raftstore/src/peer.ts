@@ -4,24 +4,35 @@
 // afterPersist, afterApply, serveReads) and answers commands when applied. Its parts, each in its
 // own file: the proposal queue (peer_proposals.ts), the pending reads (peer_reads.ts), the leader
 // lease and the vote grace (peer_lease.ts), hibernation (peer_hibernate.ts).
-import { WriteBatch } from '@tskv/engine';
+import type { WriteBatch } from '@tskv/engine';
+import { eraftpb, type metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import {
+  EMPTY_BYTES,
+  type Entry,
+  type Message,
+  ProgressState,
+  ProposalDroppedError,
+  Config as RaftConfig,
+  RaftError,
+  RawNode,
+  type Ready,
+  StateRole,
+} from '@tskv/raft';
 import { findPeerById } from '@tskv/util';
-import { eraftpb, metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
-import { Config as RaftConfig, EMPTY_BYTES, Entry, Message, ProgressState, ProposalDroppedError, RaftError, RawNode, Ready, StateRole } from '@tskv/raft';
-import { ApplyContext, applyEntries } from './apply.js';
-import { StoreConfig } from './config.js';
-import { InvalidRequestError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
-import { Logger } from './logger.js';
-import type { CmdCallback, PeerMsg } from './msg.js';
-import { PeerStorage, RAFT_INIT_LOG_TERM } from './peer_storage.js';
-import { RaftMessage, Transport } from './transport.js';
+import { type ApplyContext, applyEntries } from './apply.js';
+import { mergeWrites, type QueuedCmd } from './batch.js';
 import { checkEpoch, checkKeyInRegion, errorResponse, executeReads, isReadOnly, validateRequests } from './cmd.js';
 import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_change.js';
-import { QueuedCmd, mergeWrites } from './batch.js';
-import { ProposalQueue } from './peer_proposals.js';
-import { ReadQueue, newReadContext } from './peer_reads.js';
-import { LeaderLease, VoteGrace } from './peer_lease.js';
+import type { StoreConfig } from './config.js';
+import { InvalidRequestError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { CmdCallback, PeerMsg } from './msg.js';
 import { Hibernation, pickCampaigner } from './peer_hibernate.js';
+import { LeaderLease, VoteGrace } from './peer_lease.js';
+import { ProposalQueue } from './peer_proposals.js';
+import { newReadContext, ReadQueue } from './peer_reads.js';
+import { type PeerStorage, RAFT_INIT_LOG_TERM } from './peer_storage.js';
+import type { RaftMessage, Transport } from './transport.js';
 
 /** The round's raft-engine batch, the kv batch of its snapshot acceptances, and the transport. */
 export interface ReadyContext {
@@ -138,7 +149,7 @@ export class Peer {
 
   leaderPeer(): metapb.IPeer | null {
     const id = this.raw.leaderId;
-    return id === 0 ? null : this.findPeer(id) ?? null;
+    return id === 0 ? null : (this.findPeer(id) ?? null);
   }
 
   findPeer(peerId: number): metapb.IPeer | undefined {
@@ -461,7 +472,14 @@ export class Peer {
         toPeer: to,
         regionEpoch: this.region.regionEpoch,
         hibernate: true,
-        message: { msgType: eraftpb.MessageType.MsgHeartbeat, from: this.peerId, to: to.id!, term: this.raw.term, commit: this.raw.committed, index: this.raw.lastIndex() },
+        message: {
+          msgType: eraftpb.MessageType.MsgHeartbeat,
+          from: this.peerId,
+          to: to.id!,
+          term: this.raw.term,
+          commit: this.raw.committed,
+          index: this.raw.lastIndex(),
+        },
       });
     }
   }
@@ -505,7 +523,7 @@ export class Peer {
     if (!this.hibernation.asleepFor(cfg.raftElectionTicks * cfg.raftBaseTickMs, performance.now())) return;
     this.raw.forgetLeader();
     if (pickCampaigner(this.regionId, this.region.peers ?? [], storeId)?.id === this.peerId) {
-      this.logger.debug('the leader\'s store is unreachable: campaigning', { leaderStore: storeId, term: this.raw.term });
+      this.logger.debug("the leader's store is unreachable: campaigning", { leaderStore: storeId, term: this.raw.term });
       this.raw.campaign();
     }
   }
@@ -776,7 +794,11 @@ export class Peer {
     // Proposed commands may still commit (a new leader can carry the entry on): whatever the
     // reason, their outcome is unknown, which only a Timeout says (a client may retry a
     // RegionNotFound as never applied, and a retried write applied twice is not linearizable).
-    this.proposals.failAll(err instanceof TimeoutError ? resp : errorResponse(new TimeoutError(`${err.message}; the command was proposed and may still be applied`)));
+    this.proposals.failAll(
+      err instanceof TimeoutError
+        ? resp
+        : errorResponse(new TimeoutError(`${err.message}; the command was proposed and may still be applied`)),
+    );
     this.reads.failAll(resp);
   }
 

@@ -1,7 +1,7 @@
 // Leases: the leader's read lease (readMode 'lease'), and the vote grace of a restarted peer that
 // keeps other leaders' leases sound.
 import { eraftpb } from '@tskv/proto';
-import { EMPTY_BYTES, Message } from '@tskv/raft';
+import { EMPTY_BYTES, type Message } from '@tskv/raft';
 
 /**
  * The leader lease. A ReadIndex requested at time t was confirmed by a quorum whose heartbeat

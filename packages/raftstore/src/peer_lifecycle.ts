@@ -2,7 +2,7 @@
 // message, or initialized for a region a split created; it is destroyed after its removal (a
 // tombstone on disk, its raft state and log deleted, its data deleted in the background).
 import { applyStateKey, prefixEnd, regionRaftPrefix, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
-import { metapb, raft_serverpb } from '@tskv/proto';
+import { type metapb, raft_serverpb } from '@tskv/proto';
 import { findPeer } from '@tskv/util';
 import { RegionNotFoundError } from './errors.js';
 import { Peer } from './peer.js';
@@ -44,11 +44,18 @@ export class PeerLifecycle {
     }
     const hs = existing ? existing.storage.raftState.hardState : { term: 0, vote: 0, commit: 0 };
     const raftState = {
-      hardState: hs.term > RAFT_INIT_LOG_TERM ? { ...hs, commit: Math.max(hs.commit, RAFT_INIT_LOG_INDEX) } : { term: RAFT_INIT_LOG_TERM, vote: 0, commit: RAFT_INIT_LOG_INDEX },
+      hardState:
+        hs.term > RAFT_INIT_LOG_TERM
+          ? { ...hs, commit: Math.max(hs.commit, RAFT_INIT_LOG_INDEX) }
+          : { term: RAFT_INIT_LOG_TERM, vote: 0, commit: RAFT_INIT_LOG_INDEX },
       lastIndex: RAFT_INIT_LOG_INDEX,
       lastTerm: RAFT_INIT_LOG_TERM,
     };
-    const ps = new PeerStorage(this.ctx.engines, r, raftState, { appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM });
+    const ps = new PeerStorage(this.ctx.engines, r, raftState, {
+      appliedIndex: RAFT_INIT_LOG_INDEX,
+      truncatedIndex: RAFT_INIT_LOG_INDEX,
+      truncatedTerm: RAFT_INIT_LOG_TERM,
+    });
     if (existing) {
       router.unregister(id);
       existing.failAll(new RegionNotFoundError(id));
@@ -86,7 +93,11 @@ export class PeerLifecycle {
     const { engines } = this.ctx;
     const id = region.id!;
     const kvWb = engines.kv.writeBatch();
-    kvWb.put('raft', regionStateKey(id), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Tombstone, region }).finish());
+    kvWb.put(
+      'raft',
+      regionStateKey(id),
+      raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Tombstone, region }).finish(),
+    );
     kvWb.delete('raft', applyStateKey(id));
     kvWb.delete('raft', snapshotRaftStateKey(id));
     await engines.kv.write(kvWb, { sync: true });

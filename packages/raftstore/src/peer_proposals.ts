@@ -1,9 +1,10 @@
 // The commands a peer proposed to raft (writes, splits, conf changes, log compactions), waiting
 // for their entry to be applied.
+
+import type { raft_cmdpb } from '@tskv/proto';
 import { errorResponse } from './cmd.js';
 import { StaleCommandError } from './errors.js';
 import type { CmdCallback } from './msg.js';
-import type { raft_cmdpb } from '@tskv/proto';
 
 /** A command proposed at (index, term), answered when that index is applied. */
 export interface Proposal {

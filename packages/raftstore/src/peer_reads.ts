@@ -1,7 +1,7 @@
 // The reads a peer has accepted and not answered yet: first waiting for the ReadState of their
 // read-index request (one request per round's batch of reads), then for the applied index to
 // reach their read index. Lease reads skip the first wait (their read index is the commit index).
-import { raft_cmdpb } from '@tskv/proto';
+import type { raft_cmdpb } from '@tskv/proto';
 import type { CmdCallback } from './msg.js';
 
 /** A read and, once known, the index the state machine must have applied before it is served. */
@@ -48,7 +48,10 @@ export class ReadQueue {
 
   /** Reads sent to raft.readIndex together with `ctx`, at `issuedAt`. */
   awaitIndex(ctx: Uint8Array, reads: readonly { req: raft_cmdpb.IRaftCmdRequest; cb: CmdCallback }[], issuedAt: number): void {
-    this.awaitingIndex.set(keyOf(ctx), reads.map((r) => ({ req: r.req, cb: r.cb, readIndex: 0, issuedAt })));
+    this.awaitingIndex.set(
+      keyOf(ctx),
+      reads.map((r) => ({ req: r.req, cb: r.cb, readIndex: 0, issuedAt })),
+    );
   }
 
   /** A read served from the leader lease: it only waits for the apply of `commitIndex`. */

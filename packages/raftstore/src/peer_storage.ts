@@ -4,24 +4,31 @@
 //                atomically with the data they describe
 // Reads are synchronous (raft's Storage is), served from an in-memory cache of the log tail and
 // otherwise from the raft engine with getSync.
-import { Engines, WriteBatch, raftLogKey, raftStateKey, applyStateKey, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
+import { applyStateKey, type Engines, raftLogKey, raftStateKey, regionStateKey, snapshotRaftStateKey, type WriteBatch } from '@tskv/engine';
 import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
-import { isJoint, roleOf } from './conf_change.js';
-import { type LogChecks, checkRegionState, decodeLogEntry, readApplyStateRecord, readRaftStateRecord, readSnapshotRaftStateRecord } from './storage_check.js';
 import {
   CompactedError,
-  ConfState,
-  Entry,
-  HardState,
-  RaftState,
-  Snapshot,
-  SnapshotTemporarilyUnavailableError,
-  Storage,
-  StoreError as RaftStoreError,
-  UnavailableError,
+  type ConfState,
+  type Entry,
+  type HardState,
   limitSize,
   newConfState,
+  type RaftState,
+  StoreError as RaftStoreError,
+  type Snapshot,
+  SnapshotTemporarilyUnavailableError,
+  type Storage,
+  UnavailableError,
 } from '@tskv/raft';
+import { isJoint, roleOf } from './conf_change.js';
+import {
+  checkRegionState,
+  decodeLogEntry,
+  type LogChecks,
+  readApplyStateRecord,
+  readRaftStateRecord,
+  readSnapshotRaftStateRecord,
+} from './storage_check.js';
 
 /** A freshly bootstrapped region starts with this log position (TiKV's choice), so that a peer
  * created later by a message (index 0) is always behind and gets a snapshot. */
@@ -89,11 +96,18 @@ export function decodeRaftLocalState(b: Uint8Array): RaftLocalState {
 
 function fromRaftLocalState(d: raft_serverpb.IRaftLocalState): RaftLocalState {
   const hs = d.hardState;
-  return { hardState: { term: Number(hs?.term ?? 0), vote: Number(hs?.vote ?? 0), commit: Number(hs?.commit ?? 0) }, lastIndex: Number(d.lastIndex ?? 0), lastTerm: Number(d.lastTerm ?? 0) };
+  return {
+    hardState: { term: Number(hs?.term ?? 0), vote: Number(hs?.vote ?? 0), commit: Number(hs?.commit ?? 0) },
+    lastIndex: Number(d.lastIndex ?? 0),
+    lastTerm: Number(d.lastTerm ?? 0),
+  };
 }
 
 export function encodeApplyState(s: RaftApplyState): Uint8Array {
-  return raft_serverpb.RaftApplyState.encode({ appliedIndex: s.appliedIndex, truncatedState: { index: s.truncatedIndex, term: s.truncatedTerm } }).finish();
+  return raft_serverpb.RaftApplyState.encode({
+    appliedIndex: s.appliedIndex,
+    truncatedState: { index: s.truncatedIndex, term: s.truncatedTerm },
+  }).finish();
 }
 
 export function decodeApplyState(b: Uint8Array): RaftApplyState {
@@ -101,7 +115,11 @@ export function decodeApplyState(b: Uint8Array): RaftApplyState {
 }
 
 function fromApplyState(d: raft_serverpb.IRaftApplyState): RaftApplyState {
-  return { appliedIndex: Number(d.appliedIndex ?? 0), truncatedIndex: Number(d.truncatedState?.index ?? 0), truncatedTerm: Number(d.truncatedState?.term ?? 0) };
+  return {
+    appliedIndex: Number(d.appliedIndex ?? 0),
+    truncatedIndex: Number(d.truncatedState?.index ?? 0),
+    truncatedTerm: Number(d.truncatedState?.term ?? 0),
+  };
 }
 
 /** Where the snapshot this peer would send stands (see PeerStorage.snapshot). */
@@ -159,7 +177,11 @@ export class PeerStorage implements Storage {
     // where its apply state says, like a bootstrapped region's.
     let raftState: RaftLocalState = rs
       ? fromRaftLocalState(rs)
-      : { hardState: { term: applyState.truncatedTerm, vote: 0, commit: applyState.truncatedIndex }, lastIndex: applyState.truncatedIndex, lastTerm: applyState.truncatedTerm };
+      : {
+          hardState: { term: applyState.truncatedTerm, vote: 0, commit: applyState.truncatedIndex },
+          lastIndex: applyState.truncatedIndex,
+          lastTerm: applyState.truncatedTerm,
+        };
     if (applying) raftState = await recoverSnapshotRaftState(engines, id, raftState, applyState);
     // The log's keys-only scan goes to `logChecks` (the store awaits them all before it starts).
     const checkLog = checkRegionState(engines, id, {
@@ -186,8 +208,19 @@ export class PeerStorage implements Storage {
   static uninitialized(engines: Engines, regionId: number): PeerStorage {
     const rs = readRaftStateRecord(engines, regionId);
     const hardState = rs ? fromRaftLocalState(rs).hardState : { term: 0, vote: 0, commit: 0 };
-    const region: metapb.IRegion = { id: regionId, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 0, version: 0 }, peers: [] };
-    return new PeerStorage(engines, region, { hardState: { ...hardState, commit: 0 }, lastIndex: 0, lastTerm: 0 }, { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 });
+    const region: metapb.IRegion = {
+      id: regionId,
+      startKey: new Uint8Array(0),
+      endKey: new Uint8Array(0),
+      regionEpoch: { confVer: 0, version: 0 },
+      peers: [],
+    };
+    return new PeerStorage(
+      engines,
+      region,
+      { hardState: { ...hardState, commit: 0 }, lastIndex: 0, lastTerm: 0 },
+      { appliedIndex: 0, truncatedIndex: 0, truncatedTerm: 0 },
+    );
   }
 
   get region(): metapb.IRegion {
@@ -259,7 +292,8 @@ export class PeerStorage implements Storage {
       const idx = g.snap.metadata.index;
       // A peer added after the snapshot was taken is not in its configuration and would ignore it.
       const cs = g.snap.metadata.confState;
-      const hasTo = to === 0 || cs.voters.includes(to) || cs.learners.includes(to) || cs.votersOutgoing.includes(to) || cs.learnersNext.includes(to);
+      const hasTo =
+        to === 0 || cs.voters.includes(to) || cs.learners.includes(to) || cs.votersOutgoing.includes(to) || cs.learnersNext.includes(to);
       if (idx >= requestIndex && idx >= this.#applyState.truncatedIndex && hasTo) return g.snap;
       this.#genState = { status: 'idle' }; // stale: its files go with the next snap GC
     }
@@ -295,7 +329,8 @@ export class PeerStorage implements Storage {
    */
   acceptSnapshot(snap: Snapshot, region: metapb.IRegion, raftWb: WriteBatch, kvWb: WriteBatch): void {
     const { index, term } = snap.metadata;
-    for (let i = this.#applyState.truncatedIndex + 1; i <= this.#raftState.lastIndex; i++) raftWb.delete('raft', raftLogKey(this.regionId, i));
+    for (let i = this.#applyState.truncatedIndex + 1; i <= this.#raftState.lastIndex; i++)
+      raftWb.delete('raft', raftLogKey(this.regionId, i));
     this.#raftState.lastIndex = index;
     this.#raftState.lastTerm = term;
     if (this.#raftState.hardState.commit < index) this.#raftState.hardState.commit = index;
@@ -305,7 +340,11 @@ export class PeerStorage implements Storage {
     this.cacheStart = index + 1;
     this.#logSizeHint = 0;
     this.#genState = { status: 'idle' };
-    kvWb.put('raft', regionStateKey(this.regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Applying, region }).finish());
+    kvWb.put(
+      'raft',
+      regionStateKey(this.regionId),
+      raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Applying, region }).finish(),
+    );
     this.saveApplyState(kvWb);
   }
 
@@ -424,7 +463,11 @@ export function writeInitialRegionState(engines: Engines, region: metapb.IRegion
     lastIndex: RAFT_INIT_LOG_INDEX,
     lastTerm: RAFT_INIT_LOG_TERM,
   };
-  const applyState: RaftApplyState = { appliedIndex: RAFT_INIT_LOG_INDEX, truncatedIndex: RAFT_INIT_LOG_INDEX, truncatedTerm: RAFT_INIT_LOG_TERM };
+  const applyState: RaftApplyState = {
+    appliedIndex: RAFT_INIT_LOG_INDEX,
+    truncatedIndex: RAFT_INIT_LOG_INDEX,
+    truncatedTerm: RAFT_INIT_LOG_TERM,
+  };
   raftWb.put('raft', raftStateKey(id), encodeRaftLocalState(raftState));
   kvWb.put('raft', applyStateKey(id), encodeApplyState(applyState));
   kvWb.put('raft', regionStateKey(id), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
@@ -438,7 +481,12 @@ export function writeInitialRegionState(engines: Engines, region: metapb.IRegion
  * starts, keeping the durable hard state (votes promised must stand). Two raft logs with the same
  * last (index, term) are the same log, so comparing those tells the cases apart.
  */
-async function recoverSnapshotRaftState(engines: Engines, id: number, raftState: RaftLocalState, applyState: RaftApplyState): Promise<RaftLocalState> {
+async function recoverSnapshotRaftState(
+  engines: Engines,
+  id: number,
+  raftState: RaftLocalState,
+  applyState: RaftApplyState,
+): Promise<RaftLocalState> {
   const b = readSnapshotRaftStateRecord(engines, id);
   if (!b) return raftState;
   const want = fromRaftLocalState(b);

@@ -2,9 +2,10 @@
 // truncated index when it is applied (synchronously, with the kv write that records it); the
 // entries below it are dead from then on and are removed here, off the raft worker's path.
 // Deleting is idempotent, so a task lost in a crash is redone by the sweep at the next start.
+
+import { type Engines, raftLogKey } from '@tskv/engine';
 import PQueue from 'p-queue';
-import { Engines, raftLogKey } from '@tskv/engine';
-import { Logger } from './logger.js';
+import type { Logger } from './logger.js';
 
 export interface RaftLogGcStats {
   tasks: number;
@@ -17,7 +18,10 @@ export class RaftLogGcWorker {
   readonly stats: RaftLogGcStats = { tasks: 0, deletedEntries: 0, failures: 0 };
   private stopped = false;
 
-  constructor(private readonly engines: Engines, private readonly logger: Logger) {}
+  constructor(
+    private readonly engines: Engines,
+    private readonly logger: Logger,
+  ) {}
 
   /** Deletes the log entries of a region with from <= index < to. */
   schedule(regionId: number, from: number, to: number): void {

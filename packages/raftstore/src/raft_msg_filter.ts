@@ -3,10 +3,10 @@
 // is counted by reason (metrics read `counts`) and logged at most once per reason every few
 // seconds: a misbehaving or misconfigured sender can send thousands a second, and a log line each
 // would be the real outage.
-import { eraftpb, metapb } from '@tskv/proto';
+import { eraftpb, type metapb } from '@tskv/proto';
+import type { Logger } from './logger.js';
 import type { Peer } from './peer.js';
 import type { RaftMessage } from './transport.js';
-import type { Logger } from './logger.js';
 
 export type RaftDropReason =
   /** No region id, no raft message, no sender or target peer, or no region epoch. */
@@ -35,7 +35,15 @@ export class RaftMessageDrops {
     const now = Date.now();
     if (now - (this.lastLog.get(reason) ?? -Infinity) < LOG_EVERY_MS) return;
     this.lastLog.set(reason, now);
-    const fields = { reason, regionId: msg?.regionId ?? 0, from: msg?.fromPeer?.id ?? 0, fromStore: msg?.fromPeer?.storeId ?? 0, to: msg?.toPeer?.id ?? 0, detail, dropped: this.counts.get(reason) };
+    const fields = {
+      reason,
+      regionId: msg?.regionId ?? 0,
+      from: msg?.fromPeer?.id ?? 0,
+      fromStore: msg?.fromPeer?.storeId ?? 0,
+      to: msg?.toPeer?.id ?? 0,
+      detail,
+      dropped: this.counts.get(reason),
+    };
     if (WARN.has(reason)) this.logger().warn('raft message dropped', fields);
     else this.logger().debug('raft message dropped', fields);
   }
@@ -59,7 +67,8 @@ export function malformedReason(msg: RaftMessage, storeId: number): { reason: Ra
   if (!msg.fromPeer?.id || !msg.fromPeer.storeId) return { reason: 'malformed', detail: 'missing from_peer' };
   if (!msg.regionEpoch) return { reason: 'malformed', detail: 'missing region_epoch' };
   if (!msg.isTombstone && !msg.message) return { reason: 'malformed', detail: 'missing message' };
-  if (msg.toPeer.storeId !== storeId) return { reason: 'store_mismatch', detail: `to_peer.store_id ${msg.toPeer.storeId ?? 0}, this is store ${storeId}` };
+  if (msg.toPeer.storeId !== storeId)
+    return { reason: 'store_mismatch', detail: `to_peer.store_id ${msg.toPeer.storeId ?? 0}, this is store ${storeId}` };
   return null;
 }
 
@@ -106,5 +115,7 @@ export function isStaleForTombstone(msg: RaftMessage, tombstone: { epoch: metapb
 /** The message kinds that may start a peer on a store that has none of the region. */
 export function startsPeer(type: eraftpb.MessageType | null | undefined): boolean {
   const T = eraftpb.MessageType;
-  return type === T.MsgHeartbeat || type === T.MsgAppend || type === T.MsgSnapshot || type === T.MsgRequestVote || type === T.MsgRequestPreVote;
+  return (
+    type === T.MsgHeartbeat || type === T.MsgAppend || type === T.MsgSnapshot || type === T.MsgRequestVote || type === T.MsgRequestPreVote
+  );
 }

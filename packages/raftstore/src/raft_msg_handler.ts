@@ -3,9 +3,9 @@
 // missed its own removal goes, a snapshot that would overlap another region is refused, and a
 // message for a region with no peer here may create one (TinyKV's store worker: onRaftMessage,
 // checkMsg, maybeCreatePeer).
-import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
-import { isForNewerPeer, isFromNonMember, isFromRemovedPeer, isStaleForTombstone, malformedReason, startsPeer } from './raft_msg_filter.js';
+import { eraftpb, type metapb, raft_serverpb } from '@tskv/proto';
 import type { PeerLifecycle } from './peer_lifecycle.js';
+import { isForNewerPeer, isFromNonMember, isFromRemovedPeer, isStaleForTombstone, malformedReason, startsPeer } from './raft_msg_filter.js';
 import type { StoreContext } from './store_context.js';
 import type { RaftMessage } from './transport.js';
 
@@ -35,7 +35,13 @@ export class RaftMessageHandler {
       return;
     }
     if (isFromRemovedPeer(peer, msg)) {
-      this.ctx.transport.send({ regionId, fromPeer: peer.metaPeer(), toPeer: msg.fromPeer, regionEpoch: peer.region.regionEpoch, isTombstone: true });
+      this.ctx.transport.send({
+        regionId,
+        fromPeer: peer.metaPeer(),
+        toPeer: msg.fromPeer,
+        regionEpoch: peer.region.regionEpoch,
+        isTombstone: true,
+      });
       return;
     }
     if (isFromNonMember(peer, msg)) {
@@ -48,8 +54,16 @@ export class RaftMessageHandler {
       // message creates the new peer; until then the new peer's messages would all be dropped.
       // A message for an older peer is stale.
       if (isForNewerPeer(peer, msg)) {
-        if (!peer.pendingRemove) this.ctx.logger.info('a message for a newer peer of the region: this one was removed', { regionId, peerId: peer.peerId, newPeerId: to });
-        router.send(regionId, { kind: 'gcPeer', msg: { regionId, toPeer: peer.metaPeer(), regionEpoch: msg.regionEpoch, isTombstone: true } });
+        if (!peer.pendingRemove)
+          this.ctx.logger.info('a message for a newer peer of the region: this one was removed', {
+            regionId,
+            peerId: peer.peerId,
+            newPeerId: to,
+          });
+        router.send(regionId, {
+          kind: 'gcPeer',
+          msg: { regionId, toPeer: peer.metaPeer(), regionEpoch: msg.regionEpoch, isTombstone: true },
+        });
       } else {
         raftDrops.drop('stale_peer', msg, `for peer ${to}, this store's peer is ${peer.peerId}`);
       }
@@ -71,7 +85,9 @@ export class RaftMessageHandler {
       this.ctx.logger.warn('snapshot message without a region dropped', { regionId });
       return false;
     }
-    const clash = this.ctx.meta.overlapping(region.startKey ?? new Uint8Array(0), region.endKey ?? new Uint8Array(0)).filter((id) => id !== regionId);
+    const clash = this.ctx.meta
+      .overlapping(region.startKey ?? new Uint8Array(0), region.endKey ?? new Uint8Array(0))
+      .filter((id) => id !== regionId);
     if (clash.length > 0) {
       this.ctx.logger.info('snapshot overlapping other regions dropped', { regionId, overlaps: clash.join(',') });
       return false;

@@ -15,18 +15,18 @@
 //      log ranges to delete (raft-log GC worker). The raft worker never waits for either.
 // Only the awaits on the batch writes yield the event loop inside a round; mail that arrives
 // meanwhile waits for the next round, so raft state is never touched concurrently.
-import { Engines } from '@tskv/engine';
-import { Ready } from '@tskv/raft';
-import { ApplyContext, SplitDone, newApplyContext } from './apply.js';
-import { StoreConfig } from './config.js';
+import type { Engines } from '@tskv/engine';
+import type { Ready } from '@tskv/raft';
+import { type ApplyContext, newApplyContext, type SplitDone } from './apply.js';
+import type { StoreConfig } from './config.js';
 import { TimeoutError } from './errors.js';
-import { Logger } from './logger.js';
-import { Peer, ReadyContext } from './peer.js';
-import { RaftLogGcWorker } from './raft_log_gc.js';
-import { RegionWorker } from './region_worker.js';
-import { Router } from './router.js';
-import { Transport } from './transport.js';
+import type { Logger } from './logger.js';
 import type { StoreObserver } from './observer.js';
+import type { Peer, ReadyContext } from './peer.js';
+import type { RaftLogGcWorker } from './raft_log_gc.js';
+import type { RegionWorker } from './region_worker.js';
+import type { Router } from './router.js';
+import type { Transport } from './transport.js';
 
 export interface RaftWorkerStats {
   rounds: number;
@@ -42,7 +42,15 @@ export interface RaftWorkerStats {
 export class RaftWorker {
   private running = false;
   private loop: Promise<void> | null = null;
-  readonly stats: RaftWorkerStats = { rounds: 0, raftWrites: 0, entriesPersisted: 0, entriesApplied: 0, snapshotsAccepted: 0, compactions: 0, proposals: 0 };
+  readonly stats: RaftWorkerStats = {
+    rounds: 0,
+    raftWrites: 0,
+    entriesPersisted: 0,
+    entriesApplied: 0,
+    snapshotsAccepted: 0,
+    compactions: 0,
+    proposals: 0,
+  };
   /** Told about every round (metrics); see StoreObserver. */
   observer: StoreObserver | null = null;
   /** Set when a batch write failed: the store stops rather than acknowledge anything unsafely. */

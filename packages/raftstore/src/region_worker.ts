@@ -9,16 +9,17 @@
 // new data in bounded batches, and finally flips the region state from Applying to Normal in one
 // synced write. Every step is idempotent: a store that dies anywhere in between finds the region
 // still Applying at restart and runs the whole task again.
-import PQueue from 'p-queue';
-import { DATA_CFS, Engines, EngineSnapshot, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
-import { metapb, raft_serverpb } from '@tskv/proto';
+
+import { DATA_CFS, type EngineSnapshot, type Engines, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
+import { type metapb, raft_serverpb } from '@tskv/proto';
 import type { Snapshot } from '@tskv/raft';
 import { keyInRegion } from '@tskv/util';
-import { StoreConfig } from './config.js';
-import { Logger } from './logger.js';
+import PQueue from 'p-queue';
+import type { StoreConfig } from './config.js';
+import type { Logger } from './logger.js';
 import { confStateFromRegion } from './peer_storage.js';
-import { Router } from './router.js';
-import { SnapKey, SnapManager, readSnapshotCf, snapKeyString } from './snap/index.js';
+import type { Router } from './router.js';
+import { readSnapshotCf, type SnapKey, type SnapManager, snapKeyString } from './snap/index.js';
 
 export interface GenerateTask {
   region: metapb.IRegion;
@@ -94,7 +95,7 @@ export class RegionWorker {
         if (wb.count > 0) await kv.write(wb, { sync: false });
         this.logger.info('destroyed peer data deleted', { regionId: region.id });
       } catch (e) {
-        if (!this.stopped) this.logger.warn('deleting a destroyed peer\'s data failed', { regionId: region.id, err: String(e) });
+        if (!this.stopped) this.logger.warn("deleting a destroyed peer's data failed", { regionId: region.id, err: String(e) });
       }
     });
   }
@@ -172,7 +173,8 @@ export class RegionWorker {
       let records = 0;
       for (const cf of DATA_CFS) {
         for await (const [k, v] of readSnapshotCf(this.snapMgr, 'rev', key, cf)) {
-          if (!keyInRegion(k, region)) throw new Error(`snapshot ${snapKeyString(key)}: key ${Buffer.from(k).toString('hex')} in ${cf} is outside region ${regionId}`);
+          if (!keyInRegion(k, region))
+            throw new Error(`snapshot ${snapKeyString(key)}: key ${Buffer.from(k).toString('hex')} in ${cf} is outside region ${regionId}`);
           wb.put(cf, k, v);
           bytes += k.length + v.length + 16;
           records++;
@@ -188,17 +190,31 @@ export class RegionWorker {
         this.logger.warn('snapshot apply abandoned: the region is no longer applying', { regionId });
         throw new WorkerStopped();
       }
-      wb.put('raft', regionStateKey(regionId), raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish());
+      wb.put(
+        'raft',
+        regionStateKey(regionId),
+        raft_serverpb.RegionLocalState.encode({ state: raft_serverpb.PeerState.Normal, region }).finish(),
+      );
       wb.delete('raft', snapshotRaftStateKey(regionId));
       await this.beforeApplyBatch?.(regionId, ++batches);
       await kv.write(wb, { sync: true });
       done = true;
       this.snapMgr.stats.applied++;
-      this.logger.info('snapshot applied', { regionId, index: key.index, term: key.term, records, batches, ms: Math.round(performance.now() - t0) });
+      this.logger.info('snapshot applied', {
+        regionId,
+        index: key.index,
+        term: key.term,
+        records,
+        batches,
+        ms: Math.round(performance.now() - t0),
+      });
     } catch (e) {
       if (e instanceof WorkerStopped || this.stopped) return; // redone at the next start
       this.snapMgr.stats.applyFailed++;
-      const err = new Error(`region ${regionId}: applying snapshot ${snapKeyString(key)} failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      const err = new Error(
+        `region ${regionId}: applying snapshot ${snapKeyString(key)} failed: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      );
       this.logger.error('snapshot apply failed', { regionId, err: err.message });
       this.onFatal?.(err);
     } finally {
@@ -210,4 +226,3 @@ export class RegionWorker {
     }
   }
 }
-

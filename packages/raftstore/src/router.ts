@@ -1,8 +1,8 @@
 // Router: region id -> peer mailbox. Senders never touch a peer directly; the raft worker drains
 // mailboxes in rounds, so all raft state is mutated from one place.
 import { eraftpb } from '@tskv/proto';
+import type { PeerMsg } from './msg.js';
 import type { Peer } from './peer.js';
-import { PeerMsg } from './msg.js';
 
 export class Router {
   private readonly peers = new Map<number, Peer>();
@@ -36,7 +36,12 @@ export class Router {
     if (!p) return false;
     // Anything but the hibernate notice, unreachable reports and heartbeat responses (the answers
     // to the leader's last heartbeat arrive after it went to sleep) wakes a hibernating peer.
-    if (msg.kind !== 'hibernate' && msg.kind !== 'unreachable' && !(msg.kind === 'raft' && msg.msg.message?.msgType === eraftpb.MessageType.MsgHeartbeatResponse)) p.wake();
+    if (
+      msg.kind !== 'hibernate' &&
+      msg.kind !== 'unreachable' &&
+      !(msg.kind === 'raft' && msg.msg.message?.msgType === eraftpb.MessageType.MsgHeartbeatResponse)
+    )
+      p.wake();
     p.mailbox.push(msg);
     this.withMail.add(p);
     this.notify();

@@ -3,7 +3,7 @@
 // by proposing them, and the liveness checks of leaders a follower may never hear from again (the
 // scheduler asked about a region whose leader is missing for long; followers woken when their
 // leader's store becomes unreachable).
-import { metapb, raft_cmdpb } from '@tskv/proto';
+import { type metapb, raft_cmdpb } from '@tskv/proto';
 import { findPeerById } from '@tskv/util';
 import type { StoreContext } from './store_context.js';
 import type { SchedulerOperator } from './transport.js';
@@ -69,8 +69,16 @@ export class SchedulerTask {
         const theirs = info.region.regionEpoch?.confVer ?? 0;
         const ours = p.region.regionEpoch?.confVer ?? 0;
         if (theirs > ours && !findPeerById(info.region, p.peerId)) {
-          logger.info('the scheduler says this peer was removed: destroying', { regionId: p.regionId, peerId: p.peerId, theirConfVer: theirs, ourConfVer: ours });
-          router.send(p.regionId, { kind: 'gcPeer', msg: { regionId: p.regionId, toPeer: p.metaPeer(), regionEpoch: info.region.regionEpoch, isTombstone: true } });
+          logger.info('the scheduler says this peer was removed: destroying', {
+            regionId: p.regionId,
+            peerId: p.peerId,
+            theirConfVer: theirs,
+            ourConfVer: ours,
+          });
+          router.send(p.regionId, {
+            kind: 'gcPeer',
+            msg: { regionId: p.regionId, toPeer: p.metaPeer(), regionEpoch: info.region.regionEpoch, isTombstone: true },
+          });
         }
       } catch (e) {
         logger.debug('region lookup failed', { regionId: p.regionId, err: String(e) });

@@ -5,7 +5,7 @@
 // regions [k1, k2), [k2, e), each with the ids the scheduler allocated: a region id and one peer id
 // per peer of the original, on the same stores in the same roles. The version grows by the number
 // of new regions on all of them; conf_ver stays.
-import { metapb, raft_cmdpb } from '@tskv/proto';
+import type { metapb, raft_cmdpb } from '@tskv/proto';
 import { keyInRegion } from '@tskv/util';
 import { InvalidRequestError } from './errors.js';
 
@@ -29,11 +29,15 @@ export function applySplit(region: metapb.IRegion, req: raft_cmdpb.IBatchSplitRe
     const k = r.splitKey;
     if (!k || k.length === 0) throw new InvalidRequestError('empty split key');
     if (Buffer.compare(k, prev) <= 0 || !keyInRegion(k, region) || Buffer.compare(k, start) === 0) {
-      throw new InvalidRequestError(`split key ${Buffer.from(k).toString('hex')} is not strictly inside region ${region.id} after the previous key`);
+      throw new InvalidRequestError(
+        `split key ${Buffer.from(k).toString('hex')} is not strictly inside region ${region.id} after the previous key`,
+      );
     }
     if (!r.newRegionId) throw new InvalidRequestError('a split needs a new region id');
     if ((r.newPeerIds ?? []).length !== peers.length) {
-      throw new InvalidRequestError(`a split of region ${region.id} needs ${peers.length} new peer ids, got ${(r.newPeerIds ?? []).length}`);
+      throw new InvalidRequestError(
+        `a split of region ${region.id} needs ${peers.length} new peer ids, got ${(r.newPeerIds ?? []).length}`,
+      );
     }
     prev = k;
   }
@@ -45,7 +49,7 @@ export function applySplit(region: metapb.IRegion, req: raft_cmdpb.IBatchSplitRe
     regions.push({
       id: r.newRegionId!,
       startKey: r.splitKey!,
-      endKey: i + 1 < reqs.length ? reqs[i + 1]!.splitKey! : region.endKey ?? new Uint8Array(0),
+      endKey: i + 1 < reqs.length ? reqs[i + 1]!.splitKey! : (region.endKey ?? new Uint8Array(0)),
       regionEpoch: { version, confVer },
       peers: peers.map((p, j) => ({ id: r.newPeerIds![j]!, storeId: p.storeId, role: p.role, isLearner: p.isLearner })),
     });

@@ -3,11 +3,12 @@
 // and picks a split key at every regionSplitSize bytes of the default CF; a region over
 // regionMaxSize is split at those keys (TiKV's size policy). Results go back through a callback:
 // the store asks the scheduler for ids and proposes the split (stale checks die on the epoch).
+
+import type { Engines } from '@tskv/engine';
+import type { metapb } from '@tskv/proto';
 import PQueue from 'p-queue';
-import { Engines } from '@tskv/engine';
-import { metapb } from '@tskv/proto';
-import { StoreConfig } from './config.js';
-import { Logger } from './logger.js';
+import type { StoreConfig } from './config.js';
+import type { Logger } from './logger.js';
 
 export interface SplitCheckResult {
   region: metapb.IRegion;

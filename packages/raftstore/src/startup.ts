@@ -1,15 +1,15 @@
 // A store's startup from disk alone: the data directory's identity is checked, every region with
 // local state gets its peer back, and what a crash cut short is redone (a destroy, a snapshot
 // apply, raft-log GC). Damaged records refuse the start (storage_check.ts).
-import { Engines, regionStateRange, storeIdentKey } from '@tskv/engine';
-import { metapb, raft_serverpb } from '@tskv/proto';
+import { type Engines, regionStateRange, storeIdentKey } from '@tskv/engine';
+import { type metapb, raft_serverpb } from '@tskv/proto';
 import { findPeer } from '@tskv/util';
 import type { StoreConfig } from './config.js';
 import { Peer } from './peer.js';
 import type { PeerLifecycle } from './peer_lifecycle.js';
 import { PeerStorage } from './peer_storage.js';
 import { snapKeyString } from './snap/index.js';
-import { LogChecks, decodeRegionStateRecord } from './storage_check.js';
+import { decodeRegionStateRecord, LogChecks } from './storage_check.js';
 import type { StoreContext } from './store_context.js';
 
 /** Throws unless the engines hold this store's identity (bootstrapped, and not another store's). */
@@ -21,7 +21,10 @@ export async function checkStoreIdent(cfg: StoreConfig, engines: Engines): Promi
 }
 
 /** Rebuilds every peer from its region's state on disk, before the store starts. */
-export async function loadPeers(ctx: Pick<StoreContext, 'cfg' | 'engines' | 'router' | 'meta' | 'regionWorker' | 'logGc' | 'snapMgr' | 'logger'>, lifecycle: PeerLifecycle): Promise<void> {
+export async function loadPeers(
+  ctx: Pick<StoreContext, 'cfg' | 'engines' | 'router' | 'meta' | 'regionWorker' | 'logGc' | 'snapMgr' | 'logger'>,
+  lifecycle: PeerLifecycle,
+): Promise<void> {
   const { cfg, engines, router, meta, regionWorker, snapMgr } = ctx;
   await snapMgr.init();
   const { start, end } = regionStateRange();
@@ -55,7 +58,9 @@ export async function loadPeers(ctx: Pick<StoreContext, 'cfg' | 'engines' | 'rou
       const { truncatedIndex: index, truncatedTerm: term } = ps.applyState;
       const key = { regionId: peer.regionId, term, index };
       if (!(await snapMgr.exists('rev', key))) {
-        throw new Error(`region ${peer.regionId}: applying snapshot ${snapKeyString(key)} at restart, but its files are gone from ${snapMgr.dir}`);
+        throw new Error(
+          `region ${peer.regionId}: applying snapshot ${snapKeyString(key)} at restart, but its files are gone from ${snapMgr.dir}`,
+        );
       }
       peer.resumeSnapshotApply(index, term);
       regionWorker.apply({ region: ps.region, key });

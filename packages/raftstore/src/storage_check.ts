@@ -24,7 +24,17 @@
 // the peer's next raft write, see raft_worker.ts raftStateDirty), so a restart can find the apply
 // state ahead of the saved commit; PeerStorage.load raises commit to applied (applied entries were
 // committed). applied > last index, though, means applied entries are missing from the log.
-import { Engines, applyStateKey, decodeRaftLogKey, encodeKey, raftLogKey, raftLogRange, raftStateKey, regionIdFromRegionStateKey, snapshotRaftStateKey } from '@tskv/engine';
+import {
+  applyStateKey,
+  decodeRaftLogKey,
+  type Engines,
+  encodeKey,
+  raftLogKey,
+  raftLogRange,
+  raftStateKey,
+  regionIdFromRegionStateKey,
+  snapshotRaftStateKey,
+} from '@tskv/engine';
 import { eraftpb, raft_serverpb } from '@tskv/proto';
 import type { Entry } from '@tskv/raft';
 
@@ -62,7 +72,14 @@ function why(e: unknown): string {
  * Decodes a record, turning a decode failure into a StorageCorruptionError. protobuf is lenient
  * (garbage often decodes into something): callers check what they decoded as well.
  */
-function decodeRecord<T>(regionId: number, engine: EngineName, key: Uint8Array, record: string, value: Uint8Array, decode: (b: Uint8Array) => T): T {
+function decodeRecord<T>(
+  regionId: number,
+  engine: EngineName,
+  key: Uint8Array,
+  record: string,
+  value: Uint8Array,
+  decode: (b: Uint8Array) => T,
+): T {
   try {
     return decode(value);
   } catch (e) {
@@ -75,8 +92,10 @@ export function decodeRegionStateRecord(key: Uint8Array, value: Uint8Array): raf
   const id = regionIdFromRegionStateKey(key);
   const st = decodeRecord(id, 'kv', key, 'region state', value, (b) => raft_serverpb.RegionLocalState.decode(b));
   if (!st.region) throw new StorageCorruptionError(id, 'kv', key, 'region state', 'holds no region');
-  if (Number(st.region.id ?? 0) !== id) throw new StorageCorruptionError(id, 'kv', key, 'region state', `describes region ${String(st.region.id)}`);
-  if (!(st.state in raft_serverpb.PeerState)) throw new StorageCorruptionError(id, 'kv', key, 'region state', `unknown peer state ${st.state}`);
+  if (Number(st.region.id ?? 0) !== id)
+    throw new StorageCorruptionError(id, 'kv', key, 'region state', `describes region ${String(st.region.id)}`);
+  if (!(st.state in raft_serverpb.PeerState))
+    throw new StorageCorruptionError(id, 'kv', key, 'region state', `unknown peer state ${st.state}`);
   return st;
 }
 
@@ -88,7 +107,8 @@ export function readApplyStateRecord(engines: Engines, id: number): raft_serverp
   const d = decodeRecord(id, 'kv', key, 'apply state', b, (v) => raft_serverpb.RaftApplyState.decode(v));
   const applied = Number(d.appliedIndex);
   const truncated = Number(d.truncatedState?.index ?? 0);
-  if (truncated > applied) throw new StorageCorruptionError(id, 'kv', key, 'apply state', `truncated index ${truncated} beyond applied index ${applied}`);
+  if (truncated > applied)
+    throw new StorageCorruptionError(id, 'kv', key, 'apply state', `truncated index ${truncated} beyond applied index ${applied}`);
   return d;
 }
 
@@ -113,9 +133,23 @@ export function decodeLogEntry(regionId: number, index: number, value: Uint8Arra
   try {
     d = eraftpb.Entry.decode(value);
   } catch (e) {
-    throw new StorageCorruptionError(regionId, 'raft', raftLogKey(regionId, index), `raft log entry ${index}`, `undecodable (${value.length} bytes): ${why(e)}`, { cause: e });
+    throw new StorageCorruptionError(
+      regionId,
+      'raft',
+      raftLogKey(regionId, index),
+      `raft log entry ${index}`,
+      `undecodable (${value.length} bytes): ${why(e)}`,
+      { cause: e },
+    );
   }
-  if (Number(d.index) !== index) throw new StorageCorruptionError(regionId, 'raft', raftLogKey(regionId, index), `raft log entry ${index}`, `holds index ${String(d.index)}`);
+  if (Number(d.index) !== index)
+    throw new StorageCorruptionError(
+      regionId,
+      'raft',
+      raftLogKey(regionId, index),
+      `raft log entry ${index}`,
+      `holds index ${String(d.index)}`,
+    );
   return { entryType: d.entryType, term: Number(d.term), index, data: d.data, context: d.context };
 }
 
@@ -178,11 +212,16 @@ export class LogChecks {
 export function checkRegionState(engines: Engines, id: number, s: LoadedState): () => Promise<void> {
   const rsKey = raftStateKey(id);
   const state = (p: string): StorageCorruptionError => new StorageCorruptionError(id, 'raft', rsKey, 'raft state', p);
-  if (s.lastIndex < s.truncatedIndex) throw state(`last index ${s.lastIndex} below the truncated index ${s.truncatedIndex} of the apply state`);
-  if (s.applied > s.lastIndex) throw state(`last index ${s.lastIndex} below the applied index ${s.applied} of the apply state (applied entries are missing from the log)`);
+  if (s.lastIndex < s.truncatedIndex)
+    throw state(`last index ${s.lastIndex} below the truncated index ${s.truncatedIndex} of the apply state`);
+  if (s.applied > s.lastIndex)
+    throw state(
+      `last index ${s.lastIndex} below the applied index ${s.applied} of the apply state (applied entries are missing from the log)`,
+    );
   if (s.commit > s.lastIndex) throw state(`commit index ${s.commit} beyond last index ${s.lastIndex}`);
   if (s.lastIndex === s.truncatedIndex) {
-    if (s.lastTerm !== s.truncatedTerm) throw state(`last term ${s.lastTerm} at index ${s.lastIndex}, but the apply state says term ${s.truncatedTerm} there`);
+    if (s.lastTerm !== s.truncatedTerm)
+      throw state(`last term ${s.lastTerm} at index ${s.lastIndex}, but the apply state says term ${s.truncatedTerm} there`);
     return () => Promise.resolve();
   }
   // The log's ends now (synchronous reads)...
@@ -193,13 +232,26 @@ export function checkRegionState(engines: Engines, id: number, s: LoadedState): 
   const missing = (index: number, problem: string): StorageCorruptionError =>
     new StorageCorruptionError(id, 'raft', raftLogKey(id, index), `raft log entry ${index}`, `missing: ${problem}`);
   const first = entryAt(s.truncatedIndex + 1);
-  if (first === undefined) throw missing(s.truncatedIndex + 1, `the log after the truncated index ${s.truncatedIndex} does not start (last index ${s.lastIndex})`);
+  if (first === undefined)
+    throw missing(s.truncatedIndex + 1, `the log after the truncated index ${s.truncatedIndex} does not start (last index ${s.lastIndex})`);
   if (first.term < s.truncatedTerm) {
-    throw new StorageCorruptionError(id, 'raft', raftLogKey(id, first.index), `raft log entry ${first.index}`, `term ${first.term} below the truncated term ${s.truncatedTerm}`);
+    throw new StorageCorruptionError(
+      id,
+      'raft',
+      raftLogKey(id, first.index),
+      `raft log entry ${first.index}`,
+      `term ${first.term} below the truncated term ${s.truncatedTerm}`,
+    );
   }
   const last = s.lastIndex === first.index ? first : entryAt(s.lastIndex);
   if (last !== undefined && last.term !== s.lastTerm) {
-    throw new StorageCorruptionError(id, 'raft', raftLogKey(id, last.index), `raft log entry ${last.index}`, `term ${last.term}, but the raft state says last term ${s.lastTerm}`);
+    throw new StorageCorruptionError(
+      id,
+      'raft',
+      raftLogKey(id, last.index),
+      `raft log entry ${last.index}`,
+      `term ${last.term}, but the raft state says last term ${s.lastTerm}`,
+    );
   }
   // ...and everything between (a lost last entry included) with a keys-only scan, later.
   return () => checkLogContiguous(engines, id, s);
@@ -212,13 +264,23 @@ async function checkLogContiguous(engines: Engines, id: number, s: LoadedState):
   for await (const k of engines.raft.scanKeys('raft', start, end)) {
     const { index } = decodeRaftLogKey(k);
     if (index !== want) {
-      throw new StorageCorruptionError(id, 'raft', raftLogKey(id, want), `raft log entry ${want}`,
-        `missing: a hole in the log between the truncated index ${s.truncatedIndex} and the last index ${s.lastIndex} (next entry present: ${index})`);
+      throw new StorageCorruptionError(
+        id,
+        'raft',
+        raftLogKey(id, want),
+        `raft log entry ${want}`,
+        `missing: a hole in the log between the truncated index ${s.truncatedIndex} and the last index ${s.lastIndex} (next entry present: ${index})`,
+      );
     }
     want++;
   }
   if (want <= s.lastIndex) {
-    throw new StorageCorruptionError(id, 'raft', raftLogKey(id, want), `raft log entry ${want}`,
-      `missing: the log ends at ${want - 1} but the raft state says last index ${s.lastIndex} (truncated index ${s.truncatedIndex})`);
+    throw new StorageCorruptionError(
+      id,
+      'raft',
+      raftLogKey(id, want),
+      `raft log entry ${want}`,
+      `missing: the log ends at ${want - 1} but the raft state says last index ${s.lastIndex} (truncated index ${s.truncatedIndex})`,
+    );
   }
 }

@@ -7,10 +7,10 @@
 // (snapshot streams and file GC).
 import type { CfName, Engines } from '@tskv/engine';
 import type { metapb, raft_cmdpb } from '@tskv/proto';
-import type { StoreConfig } from './config.js';
 import { errorResponse } from './cmd.js';
+import type { StoreConfig } from './config.js';
 import { InvalidRequestError, RegionNotFoundError, TimeoutError } from './errors.js';
-import { type Logger, createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import type { RegionStatus, StoreObserver, StoreRuntimeStats } from './observer.js';
 import type { Peer } from './peer.js';
 import { PeerLifecycle } from './peer_lifecycle.js';
@@ -21,7 +21,7 @@ import type { SnapKey, SnapKind } from './snap/index.js';
 import { SplitCheckWorker } from './split_check.js';
 import { SplitFlow } from './split_flow.js';
 import { checkStoreIdent, loadPeers } from './startup.js';
-import { type StoreContext, createStoreContext } from './store_context.js';
+import { createStoreContext, type StoreContext } from './store_context.js';
 import type { StoreMeta } from './store_meta.js';
 import { StoreSnapshots } from './store_snapshots.js';
 import type { RaftMessage, SchedulerClient, SnapshotChunk, SnapshotEndpoint, Transport } from './transport.js';
@@ -47,7 +47,9 @@ export class Store implements SnapshotEndpoint {
     scheduler: SchedulerClient,
     logger?: Logger,
   ) {
-    const ctx = createStoreContext(cfg, engines, transport, scheduler, logger ?? createLogger({ storeId: cfg.storeId }), (req) => this.call(req));
+    const ctx = createStoreContext(cfg, engines, transport, scheduler, logger ?? createLogger({ storeId: cfg.storeId }), (req) =>
+      this.call(req),
+    );
     this.ctx = ctx;
     this.worker = new RaftWorker(cfg, engines, ctx.router, transport, ctx.regionWorker, ctx.logGc, ctx.logger);
     this.lifecycle = new PeerLifecycle(ctx);
@@ -87,7 +89,13 @@ export class Store implements SnapshotEndpoint {
   onFailed: ((e: Error) => void) | null = null;
 
   /** Opens a bootstrapped store: every region with local state on disk gets its peer back. */
-  static async create(cfg: StoreConfig, engines: Engines, transport: Transport, scheduler: SchedulerClient, logger?: Logger): Promise<Store> {
+  static async create(
+    cfg: StoreConfig,
+    engines: Engines,
+    transport: Transport,
+    scheduler: SchedulerClient,
+    logger?: Logger,
+  ): Promise<Store> {
     await checkStoreIdent(cfg, engines);
     const s = new Store(cfg, engines, transport, scheduler, logger);
     await loadPeers(s.ctx, s.lifecycle);
@@ -153,14 +161,21 @@ export class Store implements SnapshotEndpoint {
   call(req: raft_cmdpb.IRaftCmdRequest, timeoutMs = this.cfg.requestTimeoutMs): Promise<raft_cmdpb.IRaftCmdResponse> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} is stopped`)));
-      if (this.failed) return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} failed and needs a restart: ${this.failed.message}`)));
+      if (this.failed)
+        return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} failed and needs a restart: ${this.failed.message}`)));
       const regionId = req.header?.regionId;
       if (!regionId) return resolve(errorResponse(new InvalidRequestError('missing region id')));
       let done = false;
       const timer = setTimeout(() => {
         if (done) return;
         done = true;
-        resolve(errorResponse(new TimeoutError(`request to region ${regionId} on store ${this.cfg.storeId} timed out after ${timeoutMs} ms; its outcome is unknown`)));
+        resolve(
+          errorResponse(
+            new TimeoutError(
+              `request to region ${regionId} on store ${this.cfg.storeId} timed out after ${timeoutMs} ms; its outcome is unknown`,
+            ),
+          ),
+        );
       }, timeoutMs);
       const cb = (resp: raft_cmdpb.IRaftCmdResponse): void => {
         if (done) return;

@@ -2,7 +2,7 @@
 // of initialized regions (sorted, exact: peers created from messages and splits are checked
 // against it, and keys are routed by it) and the regions whose peer here was destroyed
 // (tombstones: messages to them are stale unless they come from a newer membership).
-import { metapb } from '@tskv/proto';
+import type { metapb } from '@tskv/proto';
 import { SortedRangeIndex } from '@tskv/util';
 
 interface Range {

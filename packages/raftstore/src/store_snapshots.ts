@@ -1,7 +1,15 @@
 // A store's snapshot files beyond a single peer: the stream endpoints a transport calls (the
 // chunks of a snapshot sent, the chunks of one received) and the GC of files nobody uses.
-import { type SnapKey, SnapshotCorruptError, SnapshotNotFoundError, receiveSnapshotChunks, sendSnapshotChunks, snapKeyOf } from './snap/index.js';
+
 import { isNotFound } from './snap/fsutil.js';
+import {
+  receiveSnapshotChunks,
+  type SnapKey,
+  SnapshotCorruptError,
+  SnapshotNotFoundError,
+  sendSnapshotChunks,
+  snapKeyOf,
+} from './snap/index.js';
 import type { StoreContext } from './store_context.js';
 import type { RaftMessage, SnapshotChunk } from './transport.js';
 
@@ -22,7 +30,12 @@ export class StoreSnapshots {
       // missing: its files are removed, the snapshot dropped and generated again.
       if (e instanceof SnapshotNotFoundError || e instanceof SnapshotCorruptError || isNotFound(e)) {
         const { term, index } = snapKeyOf(msg);
-        this.ctx.logger.warn('snapshot files missing or damaged: it will be generated again', { regionId: msg.regionId, term, index, err: String(e) });
+        this.ctx.logger.warn('snapshot files missing or damaged: it will be generated again', {
+          regionId: msg.regionId,
+          term,
+          index,
+          err: String(e),
+        });
         if (msg.regionId) this.ctx.router.send(msg.regionId, { kind: 'snapMissing', term, index });
       }
       throw e;

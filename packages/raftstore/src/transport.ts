@@ -1,4 +1,4 @@
-import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import type { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 
 export type RaftMessage = raft_serverpb.IRaftMessage;
 export type SnapshotChunk = raft_serverpb.ISnapshotChunk;
@@ -53,7 +53,11 @@ export interface SchedulerClient {
    * Leaders report their region periodically. The answer may carry an operator, which the
    * leader carries out by proposing the admin command (the scheduler repeats it until done).
    */
-  regionHeartbeat(region: metapb.IRegion, leader: metapb.IPeer, stats?: RegionStats): SchedulerOperator | null | void | Promise<SchedulerOperator | null | void>;
+  regionHeartbeat(
+    region: metapb.IRegion,
+    leader: metapb.IPeer,
+    stats?: RegionStats,
+  ): SchedulerOperator | null | void | Promise<SchedulerOperator | null | void>;
   /** Every store reports itself periodically. */
   storeHeartbeat?(stats: StoreStats): void | Promise<void>;
   /** The scheduler's view of a region (a peer that hears from no leader checks it is still a member). */

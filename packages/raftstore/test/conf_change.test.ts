@@ -1,13 +1,14 @@
 // Validation and effect of membership changes on a region (conf_change.ts): every refusal is an
 // InvalidRequestError naming the problem, and an accepted change yields the region raft will have
 // (peers, roles, conf_ver), leaving the input region untouched.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { eraftpb, metapb, raft_cmdpb } from '@tskv/proto';
 import { ConfChangeTransition, ConfChangeType, MemoryStorage, RawNode } from '@tskv/raft';
 import { findPeerById } from '@tskv/util';
-import { InvalidRequestError } from '../src/errors.js';
 import { applyChanges, changesOf, isJoint, roleOf, toRaftConfChange, withRole } from '../src/conf_change.js';
+import { InvalidRequestError } from '../src/errors.js';
 
 const Role = metapb.PeerRole;
 const { AddNode, RemoveNode, AddLearnerNode } = eraftpb.ConfChangeType;
@@ -18,7 +19,12 @@ const add = (id: number, storeId = id): Change => ({ changeType: AddNode, peer: 
 const addLearner = (id: number, storeId = id): Change => ({ changeType: AddLearnerNode, peer: { id, storeId } });
 const remove = (id: number, storeId = id): Change => ({ changeType: RemoveNode, peer: { id, storeId } });
 
-const peer = (id: number, role: metapb.PeerRole = Role.Voter): metapb.IPeer => ({ id, storeId: id, role, isLearner: role === Role.Learner });
+const peer = (id: number, role: metapb.PeerRole = Role.Voter): metapb.IPeer => ({
+  id,
+  storeId: id,
+  role,
+  isLearner: role === Role.Learner,
+});
 
 /** Region 1 [b, y), voters 1, 2, 3 and learner 4, each peer on the store of its id. */
 function region(peers: metapb.IPeer[] = [peer(1), peer(2), peer(3), peer(4, Role.Learner)]): metapb.IRegion {
@@ -32,12 +38,15 @@ function describe(r: metapb.IRegion): string[] {
 
 function refused(r: metapb.IRegion, changes: Change[], message: RegExp): void {
   const before = structuredClone(r);
-  assert.throws(() => applyChanges(r, changes), (err: unknown) => {
-    assert.ok(err instanceof InvalidRequestError, `expected InvalidRequestError, got ${String(err)}`);
-    assert.match(err.message, message);
-    assert.match(err.toPb().message ?? '', /^invalid request: /);
-    return true;
-  });
+  assert.throws(
+    () => applyChanges(r, changes),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidRequestError, `expected InvalidRequestError, got ${String(err)}`);
+      assert.match(err.message, message);
+      assert.match(err.toPb().message ?? '', /^invalid request: /);
+      return true;
+    },
+  );
   assert.deepEqual(r, before, 'the region is not modified by a refused change');
 }
 
@@ -126,7 +135,10 @@ test('a joint change that changes only learners is refused: raft would enter a j
   const changes = [addLearner(5), remove(4)];
   // What raft would do with this request: enter a joint configuration (outgoing voters = incoming
   // voters) that it leaves only by a later, empty conf change.
-  const rn = new RawNode({ id: 1, electionTick: 10, heartbeatTick: 1 }, MemoryStorage.newWithConfState({ voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false }));
+  const rn = new RawNode(
+    { id: 1, electionTick: 10, heartbeatTick: 1 },
+    MemoryStorage.newWithConfState({ voters: [1, 2, 3], learners: [4], votersOutgoing: [], learnersNext: [], autoLeave: false }),
+  );
   const cs = rn.applyConfChange(toRaftConfChange(changes, enc('ctx')));
   assert.deepEqual([...cs.votersOutgoing].sort(), [1, 2, 3], 'raft is joint after the change');
   // No IncomingVoter or DemotingVoter would mark the region joint, so the leave would be refused
@@ -206,8 +218,18 @@ test('roleOf reads role, or isLearner for peers without one; withRole keeps both
   assert.equal(roleOf({ id: 1 }), Role.Voter);
   assert.equal(roleOf({ id: 1, isLearner: true }), Role.Learner);
   assert.equal(roleOf({ id: 1, role: Role.DemotingVoter }), Role.DemotingVoter);
-  assert.deepEqual(withRole({ id: 3, storeId: 4, role: Role.Voter }, Role.Learner), { id: 3, storeId: 4, role: Role.Learner, isLearner: true });
-  assert.deepEqual(withRole({ id: 3, storeId: 4, isLearner: true }, Role.IncomingVoter), { id: 3, storeId: 4, role: Role.IncomingVoter, isLearner: false });
+  assert.deepEqual(withRole({ id: 3, storeId: 4, role: Role.Voter }, Role.Learner), {
+    id: 3,
+    storeId: 4,
+    role: Role.Learner,
+    isLearner: true,
+  });
+  assert.deepEqual(withRole({ id: 3, storeId: 4, isLearner: true }, Role.IncomingVoter), {
+    id: 3,
+    storeId: 4,
+    role: Role.IncomingVoter,
+    isLearner: false,
+  });
 });
 
 test('changesOf reads ChangePeer and ChangePeerV2; toRaftConfChange is one V2 change with transition Auto', () => {

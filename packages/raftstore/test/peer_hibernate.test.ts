@@ -1,7 +1,8 @@
 // Hibernation: idle ticks to sleep, waking, the follower's time asleep, and the one follower
 // picked to campaign when a sleeping region's leader store is unreachable.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { metapb } from '@tskv/proto';
 import { Hibernation, mix32, pickCampaigner } from '../src/peer_hibernate.js';
 
@@ -33,7 +34,8 @@ test('a follower asleep on a notice knows since when; waking keeps that time', (
 });
 
 const V = metapb.PeerRole.Voter;
-const peers = (...ps: [number, number, metapb.PeerRole?][]): metapb.IPeer[] => ps.map(([id, storeId, role]) => ({ id, storeId, role: role ?? V }));
+const peers = (...ps: [number, number, metapb.PeerRole?][]): metapb.IPeer[] =>
+  ps.map(([id, storeId, role]) => ({ id, storeId, role: role ?? V }));
 
 test('the campaigner is a voter on another store, the same whatever the order of the peers', () => {
   const region = peers([13, 3], [11, 1], [12, 2]);

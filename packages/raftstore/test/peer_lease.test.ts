@@ -1,9 +1,10 @@
 // LeaderLease (expiry, term, no lease in a term with a transfer) and VoteGrace (a restarted peer
 // ignores lease-bound vote requests for its first election timeout).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { eraftpb } from '@tskv/proto';
-import { Message } from '@tskv/raft';
+import type { Message } from '@tskv/raft';
 import { LeaderLease, VoteGrace } from '../src/peer_lease.js';
 
 test('a lease runs from when its confirmed read index was requested, in that term only', () => {
@@ -53,14 +54,14 @@ test('a lease of length 0 is off; reads served are counted', () => {
 const vote = (type: eraftpb.MessageType, term: number, context?: string): Message =>
   ({ msgType: type, term, from: 2, to: 1, context: context ? Buffer.from(context) : new Uint8Array(0) }) as unknown as Message;
 
-test('the vote grace ignores vote and pre-vote requests of a higher term, not a transfer\'s, until it ticks out', () => {
+test("the vote grace ignores vote and pre-vote requests of a higher term, not a transfer's, until it ticks out", () => {
   const MT = eraftpb.MessageType;
   const g = new VoteGrace(2);
   assert.equal(g.active, true);
   assert.equal(g.ignores(vote(MT.MsgRequestVote, 6), 5), true);
   assert.equal(g.ignores(vote(MT.MsgRequestPreVote, 6), 5), true);
   assert.equal(g.ignores(vote(MT.MsgRequestVote, 5), 5), false, 'the same term: raft decides');
-  assert.equal(g.ignores(vote(MT.MsgRequestVote, 6, 'CampaignTransfer'), 5), false, 'a transfer\'s campaign');
+  assert.equal(g.ignores(vote(MT.MsgRequestVote, 6, 'CampaignTransfer'), 5), false, "a transfer's campaign");
   assert.equal(g.ignores(vote(MT.MsgAppend, 6), 5), false, 'not a vote request');
   g.tick();
   assert.equal(g.ignores(vote(MT.MsgRequestVote, 6), 5), true);

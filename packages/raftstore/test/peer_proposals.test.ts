@@ -1,7 +1,8 @@
 // ProposalQueue: proposals answered in index order at apply, overwritten ones StaleCommand.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { raft_cmdpb } from '@tskv/proto';
+import { test } from 'node:test';
+import type { raft_cmdpb } from '@tskv/proto';
 import { ProposalQueue } from '../src/peer_proposals.js';
 
 type Resp = raft_cmdpb.IRaftCmdResponse;

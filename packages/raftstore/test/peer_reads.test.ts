@@ -1,11 +1,15 @@
 // ReadQueue: reads wait for their ReadState, then for the apply to reach their read index.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { raft_cmdpb } from '@tskv/proto';
-import { ReadQueue, newReadContext } from '../src/peer_reads.js';
+import { newReadContext, ReadQueue } from '../src/peer_reads.js';
 
 type Resp = raft_cmdpb.IRaftCmdResponse;
-const req = (tag: string): raft_cmdpb.IRaftCmdRequest => ({ header: { regionId: 1 }, requests: [{ cmdType: raft_cmdpb.CmdType.Get, get: { key: Buffer.from(tag) } }] });
+const req = (tag: string): raft_cmdpb.IRaftCmdRequest => ({
+  header: { regionId: 1 },
+  requests: [{ cmdType: raft_cmdpb.CmdType.Get, get: { key: Buffer.from(tag) } }],
+});
 const tagOf = (r: { req: raft_cmdpb.IRaftCmdRequest }): string => Buffer.from(r.req.requests![0]!.get!.key!).toString();
 const noop = (): void => {};
 
@@ -22,7 +26,14 @@ test('a batch waits for the ReadState of its context, then for the apply of the 
   assert.equal(q.isEmpty, true);
   const ctx1 = newReadContext(1);
   const ctx2 = newReadContext(1);
-  q.awaitIndex(ctx1, [{ req: req('a'), cb: noop }, { req: req('b'), cb: noop }], 100);
+  q.awaitIndex(
+    ctx1,
+    [
+      { req: req('a'), cb: noop },
+      { req: req('b'), cb: noop },
+    ],
+    100,
+  );
   q.awaitIndex(ctx2, [{ req: req('c'), cb: noop }], 200);
   assert.equal(q.awaitingIndexCount, 2);
   assert.equal(q.isEmpty, false);

@@ -1,19 +1,35 @@
 // PeerStorage's part in snapshots: the generate state machine behind raft's snapshot() calls, and
 // crash recovery of a snapshot accepted between its kv write and its raft write; and the methods
 // through which its states change.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { Engines, raftLogKey } from '@tskv/engine';
-import { metapb, raft_serverpb } from '@tskv/proto';
-import { Snapshot, SnapshotTemporarilyUnavailableError } from '@tskv/raft';
+import { type metapb, raft_serverpb } from '@tskv/proto';
+import { type Snapshot, SnapshotTemporarilyUnavailableError } from '@tskv/raft';
 import { bootstrapRegion } from '../src/index.js';
 import { PeerStorage } from '../src/peer_storage.js';
 
-const region: metapb.IRegion = { id: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 1 }, peers: [{ id: 1, storeId: 1 }, { id: 2, storeId: 2 }] };
-const ent = (index: number, term: number) => ({ entryType: 0, term, index, data: new Uint8Array([index & 0xff]), context: new Uint8Array() });
+const region: metapb.IRegion = {
+  id: 1,
+  startKey: new Uint8Array(0),
+  endKey: new Uint8Array(0),
+  regionEpoch: { confVer: 1, version: 1 },
+  peers: [
+    { id: 1, storeId: 1 },
+    { id: 2, storeId: 2 },
+  ],
+};
+const ent = (index: number, term: number) => ({
+  entryType: 0,
+  term,
+  index,
+  data: new Uint8Array([index & 0xff]),
+  context: new Uint8Array(),
+});
 const snapAt = (index: number, term: number): Snapshot => ({
   data: raft_serverpb.RaftSnapshotData.encode({ region, meta: { cfFiles: [] } }).finish(),
   metadata: { index, term, confState: { voters: [1, 2, 3], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false } },
@@ -26,7 +42,10 @@ async function withStorage(fn: (e: Engines, ps: PeerStorage, dir: string) => Pro
     await bootstrapRegion(e, region);
     const ps = await PeerStorage.load(e, region);
     const wb = e.raft.writeBatch();
-    ps.append([6, 7, 8, 9, 10].map((i) => ent(i, 6)), wb);
+    ps.append(
+      [6, 7, 8, 9, 10].map((i) => ent(i, 6)),
+      wb,
+    );
     ps.setHardState({ term: 6, vote: 1, commit: 10 });
     ps.saveRaftState(wb);
     await e.raft.write(wb);
@@ -72,7 +91,7 @@ test('onSnapshotMissing drops the ready snapshot only if it is the one whose fil
     ps.onSnapshotGenerated(snapAt(8, 6));
     ps.onSnapshotMissing(6, 7);
     ps.onSnapshotMissing(5, 8);
-    assert.equal(status(ps), 'ready', 'another snapshot\'s files');
+    assert.equal(status(ps), 'ready', "another snapshot's files");
     ps.onSnapshotMissing(6, 8);
     assert.equal(status(ps), 'idle', 'the next request generates anew');
   });

@@ -1,25 +1,25 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, open, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { CfName, DATA_CFS } from '@tskv/engine';
-import { eraftpb, metapb, raft_serverpb } from '@tskv/proto';
+import { type CfName, DATA_CFS } from '@tskv/engine';
+import { eraftpb, type metapb, raft_serverpb } from '@tskv/proto';
 import {
   fileChecksum,
   readSnapshotCf,
   readSst,
   receiveSnapshotChunks,
-  sendSnapshotChunks,
-  SnapKey,
+  type SnapKey,
   SnapManager,
-  SnapManagerOptions,
+  type SnapManagerOptions,
   SnapshotBusyError,
   SnapshotCorruptError,
   SnapshotNotFoundError,
   SstWriter,
+  sendSnapshotChunks,
 } from '../src/snap/index.js';
 import type { RaftMessage } from '../src/transport.js';
 
@@ -74,7 +74,10 @@ const region = (id: number): metapb.IRegion => ({
   startKey: Buffer.alloc(0),
   endKey: Buffer.alloc(0),
   regionEpoch: { confVer: 1, version: 1 },
-  peers: [{ id: id * 10 + 1, storeId: 1 }, { id: id * 10 + 2, storeId: 2 }],
+  peers: [
+    { id: id * 10 + 1, storeId: 1 },
+    { id: id * 10 + 2, storeId: 2 },
+  ],
 });
 
 /** Per-cf sizes of a test snapshot: n records of len bytes. */
@@ -98,7 +101,10 @@ function snapMsg(key: SnapKey, meta: raft_serverpb.ISnapshotMeta): RaftMessage {
       to: key.regionId * 10 + 2,
       from: key.regionId * 10 + 1,
       term: key.term,
-      snapshot: { data, metadata: { index: key.index, term: key.term, confState: { voters: [key.regionId * 10 + 1, key.regionId * 10 + 2] } } },
+      snapshot: {
+        data,
+        metadata: { index: key.index, term: key.term, confState: { voters: [key.regionId * 10 + 1, key.regionId * 10 + 2] } },
+      },
     },
   };
 }
@@ -256,7 +262,10 @@ test('sst: flipped byte, truncation and a damaged footer are detected', async (t
   await fh.close();
   const second = 12 + h.readUInt32BE(0); // offset of the second block
   await flipByte(path, second + 12 + 30); // inside its payload
-  await assert.rejects(drain, (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(path) && e.message.includes(`block 1 at offset ${second}: crc`));
+  await assert.rejects(
+    drain,
+    (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(path) && e.message.includes(`block 1 at offset ${second}: crc`),
+  );
   await flipByte(path, second + 12 + 30);
   await drain();
 
@@ -280,18 +289,34 @@ test('manager: build, readMeta, verify, corruption', async (t) => {
   const meta = await buildSnap(mgr, KEY, SMALL, 512);
   assert.equal(mgr.stats.generated, 1);
   assert.equal(mgr.isRegistered(KEY), false);
-  assert.deepEqual(meta.cfFiles!.map((f) => [f.cf, f.count]), [['default', 300], ['lock', 50], ['write', 300]]);
+  assert.deepEqual(
+    meta.cfFiles!.map((f) => [f.cf, f.count]),
+    [
+      ['default', 300],
+      ['lock', 50],
+      ['write', 300],
+    ],
+  );
   const read = await mgr.readMeta('gen', KEY);
   assert.deepEqual(read!.toJSON().cfFiles, raft_serverpb.SnapshotMeta.fromObject(meta).toJSON().cfFiles);
   assert.deepEqual([read!.region!.id, read!.index, read!.term], [7, 42, 3]);
   assert.equal(await mgr.exists('gen', KEY), true);
   await mgr.verify('gen', KEY, meta);
-  for (const cf of DATA_CFS) await expectRecords(readSnapshotCf(mgr, 'gen', KEY, cf), cf, SMALL[cf as keyof Shape].n, SMALL[cf as keyof Shape].len);
-  assert.deepEqual((await readdir(dir)).sort(), ['gen_7_3_42.meta', 'gen_7_3_42_default.sst', 'gen_7_3_42_lock.sst', 'gen_7_3_42_write.sst']);
+  for (const cf of DATA_CFS)
+    await expectRecords(readSnapshotCf(mgr, 'gen', KEY, cf), cf, SMALL[cf as keyof Shape].n, SMALL[cf as keyof Shape].len);
+  assert.deepEqual((await readdir(dir)).sort(), [
+    'gen_7_3_42.meta',
+    'gen_7_3_42_default.sst',
+    'gen_7_3_42_lock.sst',
+    'gen_7_3_42_write.sst',
+  ]);
 
   const lock = mgr.cfPath('gen', KEY, 'lock');
   await flipByte(lock, 100);
-  await assert.rejects(mgr.verify('gen', KEY, meta), (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(lock) && /checksum/.test(e.message));
+  await assert.rejects(
+    mgr.verify('gen', KEY, meta),
+    (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(lock) && /checksum/.test(e.message),
+  );
   await flipByte(lock, 100);
   await truncate(mgr.cfPath('gen', KEY, 'write'), 10);
   await assert.rejects(mgr.verify('gen', KEY, meta), /write\.sst: size 10/);
@@ -307,7 +332,12 @@ test('manager: a failing source leaves nothing behind', async (t) => {
   const mgr = new SnapManager(dir);
   await mgr.init();
   const bad = (cf: CfName): AsyncIterable<[Uint8Array, Uint8Array]> =>
-    cf === 'write' ? (async function* () { yield [Buffer.from('b'), Buffer.from('1')]; yield [Buffer.from('a'), Buffer.from('1')]; })() : records(cf, 10, 10);
+    cf === 'write'
+      ? (async function* () {
+          yield [Buffer.from('b'), Buffer.from('1')];
+          yield [Buffer.from('a'), Buffer.from('1')];
+        })()
+      : records(cf, 10, 10);
   await assert.rejects(mgr.build(KEY, region(7), bad), /not greater/);
   assert.deepEqual(await readdir(dir), []);
   assert.equal(mgr.isRegistered(KEY), false);
@@ -379,7 +409,10 @@ test('manager: delete, gc, totalSize, init', async (t) => {
   eager.deregister(k3, 'applying');
   assert.equal(await eager.gc((kind) => kind === 'gen'), 1);
   assert.equal(await eager.exists('rev', k3), false);
-  assert.deepEqual((await readdir(dir)).filter((n) => !n.startsWith('gen_3_2_9')), []);
+  assert.deepEqual(
+    (await readdir(dir)).filter((n) => !n.startsWith('gen_3_2_9')),
+    [],
+  );
 
   assert.equal(await mgr.delete('gen', k3), true);
   assert.equal(await mgr.totalSize(), 0);
@@ -417,32 +450,50 @@ test('transfer: a few MB in 64 KiB chunks through protobuf, read back intact', a
   const meta = await buildSnap(a, KEY, MB3);
   const msg = snapMsg(KEY, meta);
   const sizes: number[] = [];
-  const got = await receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, msg, { chunkBytes: 64 * 1024 }), (bytes) => {
-    sizes.push(bytes.byteLength);
-    return bytes;
-  }));
+  const got = await receiveSnapshotChunks(
+    b,
+    wire(sendSnapshotChunks(a, msg, { chunkBytes: 64 * 1024 }), (bytes) => {
+      sizes.push(bytes.byteLength);
+      return bytes;
+    }),
+  );
   assert.equal(got.regionId, KEY.regionId);
   assert.equal(got.message!.snapshot!.metadata!.index, KEY.index);
   assert.ok(sizes.length > 40, `${sizes.length} chunks`);
-  assert.ok(sizes.every((s) => s <= 64 * 1024 + 16), 'chunks are bounded');
+  assert.ok(
+    sizes.every((s) => s <= 64 * 1024 + 16),
+    'chunks are bounded',
+  );
   await b.verify('rev', KEY, meta);
   await expectShape(b, KEY, MB3);
   assert.deepEqual([a.stats.sent, a.stats.sendFailed, b.stats.received, b.stats.receiveFailed], [1, 0, 1, 0]);
   assert.equal(a.stats.bytesSent, b.stats.bytesReceived);
   assert.equal(a.isRegistered(KEY) || b.isRegistered(KEY), false);
-  assert.equal((await readdir(b.dir)).some((n) => n.endsWith('.tmp')), false);
+  assert.equal(
+    (await readdir(b.dir)).some((n) => n.endsWith('.tmp')),
+    false,
+  );
 
   // Again: already present, so it is drained and not rewritten.
   const before = await Promise.all(DATA_CFS.map((cf) => stat(b.cfPath('rev', KEY, cf))));
   const again = await receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, msg, { chunkBytes: 64 * 1024 })));
   assert.equal(again.regionId, KEY.regionId);
   const after = await Promise.all(DATA_CFS.map((cf) => stat(b.cfPath('rev', KEY, cf))));
-  assert.deepEqual(after.map((s) => [s.ino, s.mtimeMs]), before.map((s) => [s.ino, s.mtimeMs]));
+  assert.deepEqual(
+    after.map((s) => [s.ino, s.mtimeMs]),
+    before.map((s) => [s.ino, s.mtimeMs]),
+  );
   assert.equal(a.stats.sent, 2);
   assert.equal(b.stats.received, 1);
 
   // A broken stream while draining fails the receive but keeps the complete copy.
-  await assert.rejects(receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, msg), (bytes, i) => (i === 2 ? 'fail' : bytes))), /connection reset/);
+  await assert.rejects(
+    receiveSnapshotChunks(
+      b,
+      wire(sendSnapshotChunks(a, msg), (bytes, i) => (i === 2 ? 'fail' : bytes)),
+    ),
+    /connection reset/,
+  );
   await b.verify('rev', KEY, meta);
   assert.equal(await b.exists('rev', KEY), true);
 
@@ -465,7 +516,10 @@ test('transfer: a corrupted chunk fails the receive and leaves no files', async 
     if (i === 6) bytes[bytes.byteLength >> 1]! ^= 0x5a;
     return bytes;
   };
-  await assert.rejects(receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, snapMsg(KEY, meta), { chunkBytes: 64 * 1024 }), tap)), SnapshotCorruptError);
+  await assert.rejects(
+    receiveSnapshotChunks(b, wire(sendSnapshotChunks(a, snapMsg(KEY, meta), { chunkBytes: 64 * 1024 }), tap)),
+    SnapshotCorruptError,
+  );
   assert.deepEqual(await revFiles(b.dir), []);
   assert.equal(b.stats.receiveFailed, 1);
   assert.equal(b.stats.received, 0);
@@ -493,7 +547,10 @@ test('transfer: a file damaged on disk between generation and send fails the sen
   // instead of reusing these (complete() only checks sizes), and a send of it is "not found".
   assert.equal(await a.exists('gen', KEY), false);
   assert.equal(await a.complete('gen', KEY), null);
-  assert.deepEqual((await readdir(a.dir)).filter((n) => n.startsWith('gen_')), []);
+  assert.deepEqual(
+    (await readdir(a.dir)).filter((n) => n.startsWith('gen_')),
+    [],
+  );
 
   // The sender's own check, without a receiver: the error names the file and says why.
   const meta2 = await buildSnap(a, KEY, MB3);
@@ -501,7 +558,13 @@ test('transfer: a file damaged on disk between generation and send fails the sen
   const drain = async (): Promise<void> => {
     for await (const _ of sendSnapshotChunks(a, snapMsg(KEY, meta2), { chunkBytes: 64 * 1024 }));
   };
-  await assert.rejects(drain(), (e: Error) => e instanceof SnapshotCorruptError && e.message.includes(a.cfPath('gen', KEY, 'write')) && /damaged on disk since it was generated/.test(e.message));
+  await assert.rejects(
+    drain(),
+    (e: Error) =>
+      e instanceof SnapshotCorruptError &&
+      e.message.includes(a.cfPath('gen', KEY, 'write')) &&
+      /damaged on disk since it was generated/.test(e.message),
+  );
   assert.equal(await a.exists('gen', KEY), false);
 
   // A damaged meta file: the send fails before any chunk, and the snapshot is removed too.
@@ -515,10 +578,28 @@ test('transfer: input ending early or failing cleans up', async (t) => {
   const [a, b] = await pair(t);
   const meta = await buildSnap(a, KEY, MB3);
   const send = (): AsyncGenerator<raft_serverpb.ISnapshotChunk> => sendSnapshotChunks(a, snapMsg(KEY, meta), { chunkBytes: 64 * 1024 });
-  await assert.rejects(receiveSnapshotChunks(b, wire(send(), (bytes, i) => (i === 20 ? 'stop' : bytes))), SnapshotCorruptError);
+  await assert.rejects(
+    receiveSnapshotChunks(
+      b,
+      wire(send(), (bytes, i) => (i === 20 ? 'stop' : bytes)),
+    ),
+    SnapshotCorruptError,
+  );
   assert.deepEqual(await revFiles(b.dir), []);
-  await assert.rejects(receiveSnapshotChunks(b, wire(send(), (bytes, i) => (i === 1 ? 'stop' : bytes))), /archive ended without/);
-  await assert.rejects(receiveSnapshotChunks(b, wire(send(), (bytes, i) => (i === 9 ? 'fail' : bytes))), /connection reset/);
+  await assert.rejects(
+    receiveSnapshotChunks(
+      b,
+      wire(send(), (bytes, i) => (i === 1 ? 'stop' : bytes)),
+    ),
+    /archive ended without/,
+  );
+  await assert.rejects(
+    receiveSnapshotChunks(
+      b,
+      wire(send(), (bytes, i) => (i === 9 ? 'fail' : bytes)),
+    ),
+    /connection reset/,
+  );
   assert.deepEqual(await revFiles(b.dir), []);
   assert.equal(b.stats.receiveFailed, 3);
   assert.equal(b.isRegistered(KEY), false);
@@ -536,8 +617,17 @@ test('transfer: bad first chunks, busy receiver, missing gen snapshot', async (t
   await assert.rejects(receiveSnapshotChunks(b, from({ data: Buffer.from('x') })), /no raft message/);
   const append: RaftMessage = { ...msg, message: { ...msg.message, msgType: eraftpb.MessageType.MsgAppend } };
   await assert.rejects(receiveSnapshotChunks(b, from({ message: append })), /not MsgSnapshot/);
-  const noMeta: RaftMessage = { ...msg, message: { ...msg.message, snapshot: { ...msg.message!.snapshot, data: raft_serverpb.RaftSnapshotData.encode({ version: 1 }).finish() } } };
-  await assert.rejects(receiveSnapshotChunks(b, from({ message: noMeta })), (e: Error) => e instanceof SnapshotCorruptError && /no meta/.test(e.message));
+  const noMeta: RaftMessage = {
+    ...msg,
+    message: {
+      ...msg.message,
+      snapshot: { ...msg.message!.snapshot, data: raft_serverpb.RaftSnapshotData.encode({ version: 1 }).finish() },
+    },
+  };
+  await assert.rejects(
+    receiveSnapshotChunks(b, from({ message: noMeta })),
+    (e: Error) => e instanceof SnapshotCorruptError && /no meta/.test(e.message),
+  );
   assert.equal(b.stats.receiveFailed, 4);
 
   b.register({ regionId: 99, term: 1, index: 1 }, 'receiving');

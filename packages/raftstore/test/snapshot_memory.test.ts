@@ -53,7 +53,10 @@ function memcgUsable(): string | null {
 }
 
 const why = memcgUsable();
-test('a 200 MB region snapshots inside a 150 MiB memory cgroup without being OOM-killed', { timeout: 300_000, skip: why ?? false }, async () => {
+test('a 200 MB region snapshots inside a 150 MiB memory cgroup without being OOM-killed', {
+  timeout: 300_000,
+  skip: why ?? false,
+}, async () => {
   const cg = join(MEMCG_ROOT, `tskv-snap-${process.pid}`);
   mkdirSync(cg);
   try {
@@ -65,7 +68,9 @@ test('a 200 MB region snapshots inside a 150 MiB memory cgroup without being OOM
     const oom = readFileSync(join(cg, 'memory.oom_control'), 'utf8');
     const kills = Number(/oom_kill (\d+)/.exec(oom)?.[1] ?? 0);
     const maxUsage = Number(readFileSync(join(cg, 'memory.max_usage_in_bytes'), 'utf8'));
-    console.log(`200 MB snapshot under a 150 MiB cgroup: ${JSON.stringify(r)}, cgroup max usage ${Math.round(maxUsage / 2 ** 20)} MiB, oom kills ${kills}`);
+    console.log(
+      `200 MB snapshot under a 150 MiB cgroup: ${JSON.stringify(r)}, cgroup max usage ${Math.round(maxUsage / 2 ** 20)} MiB, oom kills ${kills}`,
+    );
     checkComplete(r);
     assert.equal(kills, 0, 'the snapshot was OOM-killed under the limit');
   } finally {

@@ -2,9 +2,10 @@
 // InvalidRequestError naming the problem; an accepted split shrinks the original region to the
 // leftmost range and creates the others with the allocated ids, the same stores and roles, and
 // the version raised by the number of new regions on all of them.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { metapb, raft_cmdpb } from '@tskv/proto';
+import { test } from 'node:test';
+import { metapb, type raft_cmdpb } from '@tskv/proto';
 import { InvalidRequestError } from '../src/errors.js';
 import { applySplit } from '../src/split.js';
 
@@ -21,7 +22,13 @@ const PEERS: metapb.IPeer[] = [
 
 /** Region 1 [c, p) at version 4, conf_ver 7. */
 function region(startKey = 'c', endKey = 'p'): metapb.IRegion {
-  return { id: 1, startKey: enc(startKey), endKey: enc(endKey), regionEpoch: { confVer: 7, version: 4 }, peers: PEERS.map((p) => ({ ...p })) };
+  return {
+    id: 1,
+    startKey: enc(startKey),
+    endKey: enc(endKey),
+    regionEpoch: { confVer: 7, version: 4 },
+    peers: PEERS.map((p) => ({ ...p })),
+  };
 }
 
 let nextId = 100;
@@ -33,12 +40,15 @@ function req(key: string | Uint8Array | undefined, fields: Partial<raft_cmdpb.IS
 
 function refused(r: metapb.IRegion, split: raft_cmdpb.IBatchSplitRequest, message: RegExp): void {
   const before = structuredClone(r);
-  assert.throws(() => applySplit(r, split), (err: unknown) => {
-    assert.ok(err instanceof InvalidRequestError, `expected InvalidRequestError, got ${String(err)}`);
-    assert.match(err.message, message);
-    assert.match(err.toPb().message ?? '', /^invalid request: /);
-    return true;
-  });
+  assert.throws(
+    () => applySplit(r, split),
+    (err: unknown) => {
+      assert.ok(err instanceof InvalidRequestError, `expected InvalidRequestError, got ${String(err)}`);
+      assert.match(err.message, message);
+      assert.match(err.toPb().message ?? '', /^invalid request: /);
+      return true;
+    },
+  );
   assert.deepEqual(r, before, 'the region is not modified by a refused split');
 }
 
@@ -83,7 +93,7 @@ test('a split request without a new region id is refused', () => {
   refused(region(), { requests: [req('f'), req('h', { newRegionId: undefined })] }, /^a split needs a new region id$/);
 });
 
-test('a split request with a peer id count other than the region\'s peers is refused', () => {
+test("a split request with a peer id count other than the region's peers is refused", () => {
   refused(region(), { requests: [req('f', { newPeerIds: [1, 2] })] }, /^a split of region 1 needs 3 new peer ids, got 2$/);
   refused(region(), { requests: [req('f', { newPeerIds: [1, 2, 3, 4] })] }, /^a split of region 1 needs 3 new peer ids, got 4$/);
   refused(region(), { requests: [req('f'), req('h', { newPeerIds: undefined })] }, /^a split of region 1 needs 3 new peer ids, got 0$/);
@@ -139,7 +149,13 @@ test('several split keys: new regions in key order, each with its ids; the versi
 });
 
 test('a region over the whole key space splits at any non-empty key; the last new region stays unbounded', () => {
-  const whole: metapb.IRegion = { id: 1, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 1 }, peers: [PEERS[0]!] };
+  const whole: metapb.IRegion = {
+    id: 1,
+    startKey: new Uint8Array(0),
+    endKey: new Uint8Array(0),
+    regionEpoch: { confVer: 1, version: 1 },
+    peers: [PEERS[0]!],
+  };
   const { derived, regions } = applySplit(whole, {
     requests: [
       { splitKey: new Uint8Array([0]), newRegionId: 2, newPeerIds: [21] },

@@ -1,11 +1,11 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { Engines, raftLogKey } from '@tskv/engine';
-import { metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
-import { Store, bootstrapRegion, bootstrapStore, storeConfig } from '../src/index.js';
+import { type metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
+import { bootstrapRegion, bootstrapStore, Store, storeConfig } from '../src/index.js';
 import { PeerStorage } from '../src/peer_storage.js';
 
 const CmdType = raft_cmdpb.CmdType;
@@ -18,7 +18,10 @@ class MiniCluster {
   engines = new Map<number, Engines>();
   readonly dir = mkdtempSync(join(tmpdir(), 'tskv-raftstore-'));
   heartbeats: { regionId: number; leaderStore: number; from: number }[] = [];
-  constructor(readonly n: number, readonly regions: metapb.IRegion[]) {}
+  constructor(
+    readonly n: number,
+    readonly regions: metapb.IRegion[],
+  ) {}
 
   /** Stores cut off from everyone (messages to or from them are dropped). */
   isolated = new Set<number>();
@@ -82,7 +85,13 @@ class MiniCluster {
 }
 
 function region(id: number, start: string, end: string, stores: number[]): metapb.IRegion {
-  return { id, startKey: enc(start), endKey: enc(end), regionEpoch: { confVer: 1, version: 1 }, peers: stores.map((s) => ({ id: id * 100 + s, storeId: s })) };
+  return {
+    id,
+    startKey: enc(start),
+    endKey: enc(end),
+    regionEpoch: { confVer: 1, version: 1 },
+    peers: stores.map((s) => ({ id: id * 100 + s, storeId: s })),
+  };
 }
 
 /** Polls `cond` until it holds; throws after a deadline generous enough for a loaded machine. */
@@ -94,7 +103,10 @@ async function until(what: string, cond: () => boolean, timeoutMs = 20_000): Pro
   }
 }
 
-const put = (key: string, value: string): raft_cmdpb.IRequest => ({ cmdType: CmdType.Put, put: { cf: 'default', key: enc(key), value: enc(value) } });
+const put = (key: string, value: string): raft_cmdpb.IRequest => ({
+  cmdType: CmdType.Put,
+  put: { cf: 'default', key: enc(key), value: enc(value) },
+});
 const get = (key: string): raft_cmdpb.IRequest => ({ cmdType: CmdType.Get, get: { cf: 'default', key: enc(key) } });
 
 test('a put is replicated, applied on every store, and readable linearizably from the leader', async () => {
@@ -138,9 +150,15 @@ test('clear errors for bad requests: KeyNotInRegion, RegionNotFound, EpochNotMat
     const nl = await follower.call({ header: c.header(r1), requests: [get('a')] });
     assert.equal(Number(nl.header?.error?.notLeader?.leader?.storeId), leader.storeId);
 
-    const emptyKey = await leader.call({ header: c.header(r1), requests: [{ cmdType: CmdType.Put, put: { cf: 'default', key: new Uint8Array(), value: enc('x') } }] });
+    const emptyKey = await leader.call({
+      header: c.header(r1),
+      requests: [{ cmdType: CmdType.Put, put: { cf: 'default', key: new Uint8Array(), value: enc('x') } }],
+    });
     assert.match(emptyKey.header?.error?.message ?? '', /invalid request: put key must be non-empty/);
-    const badCf = await leader.call({ header: c.header(r1), requests: [{ cmdType: CmdType.Put, put: { cf: 'nope', key: enc('b'), value: enc('x') } }] });
+    const badCf = await leader.call({
+      header: c.header(r1),
+      requests: [{ cmdType: CmdType.Put, put: { cf: 'nope', key: enc('b'), value: enc('x') } }],
+    });
     assert.match(badCf.header?.error?.message ?? '', /unknown column family 'nope'/);
     const mixed = await leader.call({ header: c.header(r1), requests: [put('b', '1'), get('a')] });
     assert.match(mixed.header?.error?.message ?? '', /mixes reads and writes/);
@@ -163,10 +181,17 @@ test('scan (Snap) returns the keys of a range clipped to the region', async () =
   try {
     const l1 = await c.leader(1);
     const l2 = await c.leader(2);
-    for (const k of ['a', 'b', 'c']) assert.equal((await l1.call({ header: c.header(r1), requests: [put(k, k.toUpperCase())] })).header?.error, undefined);
+    for (const k of ['a', 'b', 'c'])
+      assert.equal((await l1.call({ header: c.header(r1), requests: [put(k, k.toUpperCase())] })).header?.error, undefined);
     for (const k of ['m', 'n']) assert.equal((await l2.call({ header: c.header(r2), requests: [put(k, k)] })).header?.error, undefined);
-    const s = await l1.call({ header: c.header(r1), requests: [{ cmdType: CmdType.Snap, snap: { cf: 'default', startKey: enc('b'), endKey: enc('zz') } }] });
-    assert.deepEqual(s.responses![0]!.snap!.kvs!.map((kv) => `${dec(kv.key)}=${dec(kv.value)}`), ['b=B', 'c=C']);
+    const s = await l1.call({
+      header: c.header(r1),
+      requests: [{ cmdType: CmdType.Snap, snap: { cf: 'default', startKey: enc('b'), endKey: enc('zz') } }],
+    });
+    assert.deepEqual(
+      s.responses![0]!.snap!.kvs!.map((kv) => `${dec(kv.key)}=${dec(kv.value)}`),
+      ['b=B', 'c=C'],
+    );
   } finally {
     await c.shutdown();
   }
@@ -204,7 +229,9 @@ test('acknowledged writes survive stopping and restarting every store; peers reb
 });
 
 test('group commit: concurrent writes to many regions share raft-engine batches', async () => {
-  const regions = Array.from({ length: 8 }, (_, i) => region(i + 1, i === 0 ? '' : String.fromCharCode(97 + i), i === 7 ? '' : String.fromCharCode(98 + i), [1, 2, 3]));
+  const regions = Array.from({ length: 8 }, (_, i) =>
+    region(i + 1, i === 0 ? '' : String.fromCharCode(97 + i), i === 7 ? '' : String.fromCharCode(98 + i), [1, 2, 3]),
+  );
   const c = new MiniCluster(3, regions);
   await c.bootstrap();
   try {
@@ -259,7 +286,10 @@ test('PeerStorage: appended entries, a truncated conflicting suffix and the hard
     const ps2 = await PeerStorage.load(e2, r1);
     assert.equal(ps2.lastIndex(), 7);
     assert.equal(ps2.term(7), 7);
-    assert.deepEqual(ps2.entries(6, 8).map((x) => `${x.index}/${x.term}/${dec(x.data)}`), ['6/6/a', '7/7/B']);
+    assert.deepEqual(
+      ps2.entries(6, 8).map((x) => `${x.index}/${x.term}/${dec(x.data)}`),
+      ['6/6/a', '7/7/B'],
+    );
     assert.deepEqual(ps2.initialState().hardState, { term: 6, vote: 1, commit: 7 });
     assert.throws(() => ps2.entries(5, 7), /compaction/);
     await e2.close();

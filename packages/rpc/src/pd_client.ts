@@ -3,13 +3,16 @@
 // with backoff until their deadline, so a store may start before the scheduler. The region
 // heartbeat and tso streams are long-lived and reopened after any failure.
 import * as grpc from '@grpc/grpc-js';
-import { metapb, schedulerpb } from '@tskv/proto';
+import { type metapb, schedulerpb } from '@tskv/proto';
 import { newSchedulerGrpcClient, type SchedulerGrpcClient } from './services.js';
 import { channelCredentials, type TlsConfig } from './tls.js';
 
 /** An error the scheduler answered in its response header (not a transport failure). */
 export class SchedulerError extends Error {
-  constructor(readonly type: schedulerpb.ErrorType, message: string) {
+  constructor(
+    readonly type: schedulerpb.ErrorType,
+    message: string,
+  ) {
     super(`scheduler: ${schedulerpb.ErrorType[type] ?? type}: ${message}`);
     this.name = 'SchedulerError';
   }
@@ -58,7 +61,10 @@ export class PdClient {
   private readonly tsoWaiters: { resolve: (t: schedulerpb.ITimestamp) => void; reject: (e: Error) => void }[] = [];
   private closed = false;
 
-  constructor(readonly address: string, private readonly opts: PdClientOptions = {}) {
+  constructor(
+    readonly address: string,
+    private readonly opts: PdClientOptions = {},
+  ) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.grpc = newSchedulerGrpcClient(address, opts.credentials ?? channelCredentials(opts.tls));
   }
@@ -68,14 +74,21 @@ export class PdClient {
   }
 
   /** One unary call with the header filled in, retried on transient transport errors, header errors thrown. */
-  private async call<Res extends { header?: schedulerpb.IResponseHeader | null }>(name: string, req: object, timeoutMs = this.timeoutMs): Promise<Res> {
+  private async call<Res extends { header?: schedulerpb.IResponseHeader | null }>(
+    name: string,
+    req: object,
+    timeoutMs = this.timeoutMs,
+  ): Promise<Res> {
     const deadline = Date.now() + timeoutMs;
     let backoff = 50;
     for (;;) {
       try {
         const res = await new Promise<Res>((resolve, reject) => {
-          (this.grpc as any)[name]({ header: this.header(), ...req }, new grpc.Metadata(), { deadline: Math.max(deadline, Date.now() + 1) }, (err: grpc.ServiceError | null, r: Res) =>
-            err ? reject(err) : resolve(r),
+          (this.grpc as any)[name](
+            { header: this.header(), ...req },
+            new grpc.Metadata(),
+            { deadline: Math.max(deadline, Date.now() + 1) },
+            (err: grpc.ServiceError | null, r: Res) => (err ? reject(err) : resolve(r)),
           );
         });
         const h = res.header;
@@ -177,7 +190,10 @@ export class PdClient {
 
   private heartbeatStream(): grpc.ClientDuplexStream<schedulerpb.IRegionHeartbeatRequest, schedulerpb.RegionHeartbeatResponse> {
     if (this.hbStream) return this.hbStream;
-    const s = this.grpc.regionHeartbeat() as grpc.ClientDuplexStream<schedulerpb.IRegionHeartbeatRequest, schedulerpb.RegionHeartbeatResponse>;
+    const s = this.grpc.regionHeartbeat() as grpc.ClientDuplexStream<
+      schedulerpb.IRegionHeartbeatRequest,
+      schedulerpb.RegionHeartbeatResponse
+    >;
     this.hbStream = s;
     s.on('data', (r: schedulerpb.RegionHeartbeatResponse) => {
       if (r.header?.clusterId && !this.clusterId) this.clusterId = r.header.clusterId;

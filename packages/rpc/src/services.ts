@@ -118,16 +118,29 @@ const SchedulerClientCtor = grpc.makeGenericClientConstructor(schedulerService, 
 export type TinyKvGrpcClient = grpc.Client & Record<keyof TinyKvServiceDefinition, (...args: any[]) => any>;
 export type SchedulerGrpcClient = grpc.Client & Record<keyof SchedulerServiceDefinition, (...args: any[]) => any>;
 
-export function newTinyKvGrpcClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): TinyKvGrpcClient {
+export function newTinyKvGrpcClient(
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): TinyKvGrpcClient {
   return new TinyKvClientCtor(address, credentials, { ...channelOptions(), ...options }) as unknown as TinyKvGrpcClient;
 }
 
-export function newSchedulerGrpcClient(address: string, credentials = grpc.credentials.createInsecure(), options: grpc.ChannelOptions = {}): SchedulerGrpcClient {
+export function newSchedulerGrpcClient(
+  address: string,
+  credentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): SchedulerGrpcClient {
   return new SchedulerClientCtor(address, credentials, { ...channelOptions(), ...options }) as unknown as SchedulerGrpcClient;
 }
 
 /** A unary call as a promise with a deadline. */
-export function unary<Req, Res>(client: grpc.Client, m: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown, req: Req, timeoutMs: number): Promise<Res> {
+export function unary<Req, Res>(
+  client: grpc.Client,
+  m: (req: Req, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: Res) => void) => unknown,
+  req: Req,
+  timeoutMs: number,
+): Promise<Res> {
   return new Promise((resolve, reject) => {
     m.call(client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
   });

@@ -32,6 +32,10 @@ export function testCertsUnavailable(): string | null {
 /** Makes (or reuses) the test certificates in dir. */
 export function makeTestCerts(dir: string): TestCerts {
   execFileSync('bash', [MAKE_TEST_CERTS, dir], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const f = (name: string, ca = 'ca'): TlsOptions => ({ caPath: join(dir, `${ca}.pem`), certPath: join(dir, `${name}.pem`), keyPath: join(dir, `${name}-key.pem`) });
+  const f = (name: string, ca = 'ca'): TlsOptions => ({
+    caPath: join(dir, `${ca}.pem`),
+    certPath: join(dir, `${name}.pem`),
+    keyPath: join(dir, `${name}-key.pem`),
+  });
   return { dir, store: f('store'), client: f('client'), intruder: f('intruder'), other: f('other', 'other-ca') };
 }

@@ -54,7 +54,8 @@ export const SECURITY_KEYS = ['caPath', 'certPath', 'keyPath', 'certAllowedCn'] 
  * Does not read the files (loadTls does).
  */
 export function parseSecuritySection(v: unknown, source = 'security'): TlsOptions {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new TlsConfigError(`${source}: 'security' must be an object with ${SECURITY_KEYS.join(', ')}`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new TlsConfigError(`${source}: 'security' must be an object with ${SECURITY_KEYS.join(', ')}`);
   const out: TlsOptions = {};
   for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
     if (k === 'certAllowedCn') {
@@ -101,8 +102,13 @@ export function loadTls(o: TlsOptions | null | undefined, source = 'security'): 
       throw new TlsConfigError(`${source}: cannot read ${what} ${path}: ${(e as Error).message}`);
     }
   };
-  const [ca, cert, key] = parts.map(([what, , v, p]) => read(what === 'ca' ? 'CA certificate' : what === 'cert' ? 'certificate' : 'key', v, p)) as [Buffer, Buffer, Buffer];
-  for (const [what, b] of [['CA certificate', ca], ['certificate', cert]] as const) {
+  const [ca, cert, key] = parts.map(([what, , v, p]) =>
+    read(what === 'ca' ? 'CA certificate' : what === 'cert' ? 'certificate' : 'key', v, p),
+  ) as [Buffer, Buffer, Buffer];
+  for (const [what, b] of [
+    ['CA certificate', ca],
+    ['certificate', cert],
+  ] as const) {
     if (!b.includes('-----BEGIN CERTIFICATE-----')) throw new TlsConfigError(`${source}: the ${what} is not a PEM certificate`);
   }
   if (!key.includes('PRIVATE KEY-----')) throw new TlsConfigError(`${source}: the key is not a PEM private key`);

@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { kvrpcpb, schedulerpb } from '@tskv/proto';
-import { PdClient, SchedulerError, newTinyKvGrpcClient, schedulerService, serverOptions, tinyKvService, unary } from '../src/index.js';
+import { type kvrpcpb, schedulerpb } from '@tskv/proto';
+import { newTinyKvGrpcClient, PdClient, SchedulerError, schedulerService, serverOptions, tinyKvService, unary } from '../src/index.js';
 
 function listen(server: grpc.Server): Promise<number> {
   return new Promise((resolve, reject) =>
@@ -16,7 +16,14 @@ test('TinyKv: unary and the BatchCommands stream go over a real socket with the 
   server.addService(tinyKvService, {
     rawGet: (call: grpc.ServerUnaryCall<kvrpcpb.RawGetRequest, unknown>, cb: grpc.sendUnaryData<kvrpcpb.IRawGetResponse>) =>
       cb(null, { value: Buffer.concat([Buffer.from(call.request.key), Buffer.from('!')]) }),
-    rawPut: unimpl, rawDelete: unimpl, rawScan: unimpl, rawBatchGet: unimpl, rawBatchPut: unimpl, raft: unimpl, batchRaft: unimpl, snapshot: unimpl,
+    rawPut: unimpl,
+    rawDelete: unimpl,
+    rawScan: unimpl,
+    rawBatchGet: unimpl,
+    rawBatchPut: unimpl,
+    raft: unimpl,
+    batchRaft: unimpl,
+    snapshot: unimpl,
     batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) => {
       call.on('data', (b: kvrpcpb.BatchCommandsRequest) =>
         call.write({ requestIds: b.requestIds, responses: b.requests.map((r) => ({ rawGet: { value: r.rawGet!.key } })) }),
@@ -48,7 +55,8 @@ test('PdClient: header errors become SchedulerError, not-found answers null, the
   const server = new grpc.Server(serverOptions());
   const hdr = (error?: schedulerpb.IError) => ({ clusterId: 42, error });
   const handlers: Record<string, unknown> = {};
-  for (const k of Object.keys(schedulerService)) handlers[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED });
+  for (const k of Object.keys(schedulerService))
+    handlers[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED });
   handlers.allocID = (_: unknown, cb: grpc.sendUnaryData<schedulerpb.IAllocIDResponse>) => cb(null, { header: hdr(), id: ids++ });
   handlers.bootstrap = (_: unknown, cb: grpc.sendUnaryData<schedulerpb.IBootstrapResponse>) =>
     cb(null, { header: hdr({ type: schedulerpb.ErrorType.ALREADY_BOOTSTRAPPED, message: 'cluster 42 is bootstrapped' }) });
@@ -68,7 +76,10 @@ test('PdClient: header errors become SchedulerError, not-found answers null, the
     assert.equal(await pd.allocId(), 100);
     assert.equal(pd.clusterId, 42);
     assert.equal(await pd.allocId(), 101);
-    await assert.rejects(pd.bootstrap({ id: 1 }, { id: 2 }), (e: unknown) => e instanceof SchedulerError && e.type === schedulerpb.ErrorType.ALREADY_BOOTSTRAPPED);
+    await assert.rejects(
+      pd.bootstrap({ id: 1 }, { id: 2 }),
+      (e: unknown) => e instanceof SchedulerError && e.type === schedulerpb.ErrorType.ALREADY_BOOTSTRAPPED,
+    );
     assert.equal(await pd.getRegionById(9), null);
     const answer = new Promise<schedulerpb.RegionHeartbeatResponse>((resolve) => pd.onRegionHeartbeatResponse(resolve));
     pd.regionHeartbeat({ region: { id: 5 }, leader: { id: 1, storeId: 1 } });
@@ -83,7 +94,10 @@ test('PdClient: header errors become SchedulerError, not-found answers null, the
   // A scheduler that is not up yet: the call is retried until the deadline, then fails as UNAVAILABLE.
   const dead = new PdClient(`127.0.0.1:${port}`, { timeoutMs: 600 });
   const t0 = Date.now();
-  await assert.rejects(dead.allocId(), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED);
+  await assert.rejects(
+    dead.allocId(),
+    (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED,
+  );
   assert.ok(Date.now() - t0 >= 300, 'retried for a while before giving up');
   dead.close();
 });

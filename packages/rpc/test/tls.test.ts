@@ -1,27 +1,28 @@
 // Mutual TLS of the gRPC layer: loadTls's config checks, credentials both ways, and the
 // cert-allowed-cn interceptor on unary, client-streaming and bidirectional calls (real sockets).
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import type { kvrpcpb } from '@tskv/proto';
 import {
-  PdClient,
-  TlsConfigError,
   channelCredentials,
   loadTls,
   newTinyKvGrpcClient,
+  PdClient,
   schedulerService,
   secureServerOptions,
   serverCredentials,
-  tinyKvService,
-  unary,
   type TinyKvGrpcClient,
   type TlsConfig,
+  TlsConfigError,
+  tinyKvService,
+  unary,
 } from '../src/index.js';
-import { type TestCerts, makeTestCerts, testCertsUnavailable } from '../src/testing.js';
+import { makeTestCerts, type TestCerts, testCertsUnavailable } from '../src/testing.js';
 
 const skip = testCertsUnavailable() ?? false;
 
@@ -39,7 +40,13 @@ function kvServer(tls: TlsConfig | null): { server: grpc.Server; reached: string
       reached.push('rawGet');
       cb(null, { value: Buffer.from('v') });
     },
-    rawPut: unimpl, rawDelete: unimpl, rawScan: unimpl, rawBatchGet: unimpl, rawBatchPut: unimpl, raft: unimpl, snapshot: unimpl,
+    rawPut: unimpl,
+    rawDelete: unimpl,
+    rawScan: unimpl,
+    rawBatchGet: unimpl,
+    rawBatchPut: unimpl,
+    raft: unimpl,
+    snapshot: unimpl,
     batchRaft: (call: grpc.ServerReadableStream<unknown, unknown>, cb: grpc.sendUnaryData<unknown>) => {
       reached.push('batchRaft');
       call.on('data', () => reached.push('batchRaft message'));
@@ -47,7 +54,9 @@ function kvServer(tls: TlsConfig | null): { server: grpc.Server; reached: string
     },
     batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) => {
       reached.push('batchCommands');
-      call.on('data', (b: kvrpcpb.BatchCommandsRequest) => call.write({ requestIds: b.requestIds, responses: b.requests.map(() => ({ rawGet: { value: Buffer.from('x') } })) }));
+      call.on('data', (b: kvrpcpb.BatchCommandsRequest) =>
+        call.write({ requestIds: b.requestIds, responses: b.requests.map(() => ({ rawGet: { value: Buffer.from('x') } })) }),
+      );
       call.on('end', () => call.end());
     },
   });
@@ -79,7 +88,9 @@ function batchCommands(c: TinyKvGrpcClient): Promise<kvrpcpb.BatchCommandsRespon
 }
 
 describe('loadTls', () => {
-  test('none given: plaintext (null); all three: TLS; a partial set or an allow-list alone: an error naming what is missing', { skip }, () => {
+  test('none given: plaintext (null); all three: TLS; a partial set or an allow-list alone: an error naming what is missing', {
+    skip,
+  }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'tskv-tls-load-'));
     try {
       const certs = makeTestCerts(dir);
@@ -88,7 +99,10 @@ describe('loadTls', () => {
       const t = loadTls({ ...certs.store, certAllowedCn: ['a', ' b ', ''] })!;
       assert.ok(t.ca.length > 0 && t.cert.length > 0 && t.key.length > 0);
       assert.deepEqual(t.allowedCn, ['a', 'b']);
-      assert.throws(() => loadTls({ caPath: certs.store.caPath, certPath: certs.store.certPath }), (e: Error) => e instanceof TlsConfigError && /missing: keyPath/.test(e.message));
+      assert.throws(
+        () => loadTls({ caPath: certs.store.caPath, certPath: certs.store.certPath }),
+        (e: Error) => e instanceof TlsConfigError && /missing: keyPath/.test(e.message),
+      );
       assert.throws(() => loadTls({ keyPath: certs.store.keyPath }), /missing: caPath, certPath/);
       assert.throws(() => loadTls({ certAllowedCn: ['x'] }), /certAllowedCn needs TLS/);
       assert.throws(() => loadTls({ ...certs.store, caPath: join(dir, 'nope.pem') }), /cannot read CA certificate .*nope\.pem/);
@@ -144,7 +158,10 @@ describe('mutual TLS over real sockets', { skip }, () => {
     const before = tlsServer.reached.length;
     const c = client(tlsAddr, loadTls(certs.intruder));
     for (const call of [rawGet, batchRaft, batchCommands] as ((c: TinyKvGrpcClient) => Promise<unknown>)[]) {
-      await assert.rejects(call(c), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /CN 'intruder' is not allowed/.test(e.details));
+      await assert.rejects(
+        call(c),
+        (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /CN 'intruder' is not allowed/.test(e.details),
+      );
     }
     assert.deepEqual(tlsServer.reached.slice(before), []);
   });
@@ -182,7 +199,8 @@ describe('mutual TLS over real sockets', { skip }, () => {
     const st = loadTls({ ...certs.store, certAllowedCn: ['tskv-store'] })!;
     const server = new grpc.Server(secureServerOptions(st));
     const impl: Record<string, unknown> = {};
-    for (const k of Object.keys(schedulerService)) impl[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED });
+    for (const k of Object.keys(schedulerService))
+      impl[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED });
     impl.isBootstrapped = (_: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, { header: { clusterId: 7 }, bootstrapped: true });
     server.addService(schedulerService, impl as grpc.UntypedServiceImplementation);
     const addr = `127.0.0.1:${await listen(server, serverCredentials(st))}`;
@@ -190,7 +208,10 @@ describe('mutual TLS over real sockets', { skip }, () => {
     const bad = new PdClient(addr, { tls: loadTls(certs.client), timeoutMs: 2000 });
     try {
       assert.equal(await ok.isBootstrapped(), true);
-      await assert.rejects(bad.isBootstrapped(), (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /'tskv-client'/.test(e.details));
+      await assert.rejects(
+        bad.isBootstrapped(),
+        (e: grpc.ServiceError) => e.code === grpc.status.UNAUTHENTICATED && /'tskv-client'/.test(e.details),
+      );
     } finally {
       ok.close();
       bad.close();

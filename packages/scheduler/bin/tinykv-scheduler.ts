@@ -5,10 +5,10 @@
 // with the actual bound addresses (port 0 picks a free one). Logs go to stderr or --log-file.
 // Exit codes: 0 after a graceful stop, 1 when it cannot start, 2 for bad flags or config.
 import { readFileSync } from 'node:fs';
+import { loadTls, parseCnList, parseSecuritySection, type TlsConfig, type TlsOptions } from '@tskv/rpc';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { type TlsConfig, type TlsOptions, loadTls, parseCnList, parseSecuritySection } from '@tskv/rpc';
-import { type SchedulerConfig, resolveConfig } from '../src/config.js';
-import { LOG_LEVELS, closeLogger, createLogger } from '../src/logger.js';
+import { resolveConfig, type SchedulerConfig } from '../src/config.js';
+import { closeLogger, createLogger, LOG_LEVELS } from '../src/logger.js';
 import { SchedulerServer } from '../src/server.js';
 import { splitHostPort } from '../src/status_server.js';
 
@@ -68,7 +68,7 @@ const program = new Command('tinykv-scheduler')
   .addOption(new Option('--log-level <level>', 'log level').choices([...LOG_LEVELS]).default('info'))
   .option('--log-file <file>', 'append logs to this file instead of stderr')
   .option('--ca-path <file>', 'mutual TLS: the CA certificate (PEM) every store and client certificate is checked against')
-  .option('--cert-path <file>', 'mutual TLS: the scheduler\'s certificate (PEM)')
+  .option('--cert-path <file>', "mutual TLS: the scheduler's certificate (PEM)")
   .option('--key-path <file>', 'mutual TLS: the key of --cert-path (PEM)')
   .option('--cert-allowed-cn <a,b>', 'mutual TLS: refuse callers whose certificate CN is not in this list')
   .showHelpAfterError('(run tinykv-scheduler --help for usage)')
@@ -77,11 +77,26 @@ const program = new Command('tinykv-scheduler')
 try {
   program.parse(process.argv);
 } catch (e) {
-  if (e instanceof CommanderError && (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')) process.exit(0);
+  if (
+    e instanceof CommanderError &&
+    (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help')
+  )
+    process.exit(0);
   process.exit(2); // commander has printed the reason
 }
 
-const opts = program.opts<{ addr: string; statusAddr: string; dataDir: string; config?: string; logLevel: string; logFile?: string; caPath?: string; certPath?: string; keyPath?: string; certAllowedCn?: string }>();
+const opts = program.opts<{
+  addr: string;
+  statusAddr: string;
+  dataDir: string;
+  config?: string;
+  logLevel: string;
+  logFile?: string;
+  caPath?: string;
+  certPath?: string;
+  keyPath?: string;
+  certAllowedCn?: string;
+}>();
 const { config, security } = loadConfig(opts.config);
 // Each security flag given wins over the file's key of the same name.
 let tls: TlsConfig | null = null;
@@ -111,7 +126,9 @@ try {
   process.exit(1);
 }
 
-process.stdout.write(JSON.stringify({ event: 'ready', addr: server.addr, statusAddr: server.statusAddr, clusterId: server.clusterId }) + '\n');
+process.stdout.write(
+  JSON.stringify({ event: 'ready', addr: server.addr, statusAddr: server.statusAddr, clusterId: server.clusterId }) + '\n',
+);
 
 let stopping = false;
 const shutdown = (signal: string): void => {

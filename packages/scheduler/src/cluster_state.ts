@@ -10,8 +10,8 @@
 // back with the next heartbeats after a restart.
 import { metapb, type schedulerpb } from '@tskv/proto';
 import { bytesEqual, epochEquals, epochOf, findPeer, findPeerById, isEpochStale } from '@tskv/util';
-import { RegionIndex } from './region_index.js';
 import { clonePeer, cloneRegion, endKey, isVoter, roleOf, startKey } from './meta.js';
+import { RegionIndex } from './region_index.js';
 
 export interface StoreInfo {
   meta: metapb.IStore;
@@ -194,5 +194,7 @@ function sameMeta(a: metapb.IRegion, b: metapb.IRegion): boolean {
   const pa = a.peers ?? [];
   const pb = b.peers ?? [];
   if (pa.length !== pb.length) return false;
-  return pa.every((p, i) => Number(p.id) === Number(pb[i]!.id) && Number(p.storeId) === Number(pb[i]!.storeId) && roleOf(p) === roleOf(pb[i]!));
+  return pa.every(
+    (p, i) => Number(p.id) === Number(pb[i]!.id) && Number(p.storeId) === Number(pb[i]!.storeId) && roleOf(p) === roleOf(pb[i]!),
+  );
 }

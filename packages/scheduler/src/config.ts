@@ -108,7 +108,7 @@ export function resolveConfig(partial: unknown = {}): SchedulerConfig {
   const out: SchedulerConfig = { ...DEFAULT_CONFIG, pausedRegions: [...DEFAULT_CONFIG.pausedRegions] };
   for (const [key, v] of Object.entries(partial)) {
     if (v === undefined) continue;
-    if (!Object.prototype.hasOwnProperty.call(SCHEMA, key)) throw new ConfigError(`unknown config key "${key}"`);
+    if (!Object.hasOwn(SCHEMA, key)) throw new ConfigError(`unknown config key "${key}"`);
     const k = key as keyof SchedulerConfig;
     check(key, SCHEMA[k], v);
     (out as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...v] : v;

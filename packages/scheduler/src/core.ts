@@ -5,16 +5,16 @@
 // scheduling rounds (coordinator.ts) run over the same state.
 import { metapb, type schedulerpb } from '@tskv/proto';
 import { findPeer, findPeerById } from '@tskv/util';
-import type { SchedulerConfig } from './config.js';
 import { ClusterState, type RegionInfo } from './cluster_state.js';
+import type { SchedulerConfig } from './config.js';
 import { ErrorType, HeaderError, invalid } from './errors.js';
 import { IdAllocator } from './id_allocator.js';
 import type { Logger } from './logger.js';
 import { clonePeer, regionProblem } from './meta.js';
 import { SchedulerMetrics } from './metrics.js';
 import { Mutex } from './mutex.js';
-import { OperatorController } from './operator_controller.js';
 import { describe } from './operator.js';
+import { OperatorController } from './operator_controller.js';
 import { storeIsLive } from './schedulers/context.js';
 import type { SchedulerStorage } from './storage.js';
 import { Tso } from './tso.js';
@@ -45,7 +45,12 @@ export class SchedulerCore {
         this.logger.info('operator created', { regionId: op.regionId, kind: op.kind, operator: describe(op) });
       },
       ended: (op, how, why) => {
-        const c = how === 'finished' ? this.metrics.operatorsFinished : how === 'timeout' ? this.metrics.operatorsTimedOut : this.metrics.operatorsCancelled;
+        const c =
+          how === 'finished'
+            ? this.metrics.operatorsFinished
+            : how === 'timeout'
+              ? this.metrics.operatorsTimedOut
+              : this.metrics.operatorsCancelled;
         c.inc({ kind: op.kind });
         this.logger[how === 'finished' ? 'info' : 'warn'](`operator ${how}`, { regionId: op.regionId, kind: op.kind, reason: why });
       },
@@ -69,7 +74,13 @@ export class SchedulerCore {
     for (const s of m.stores) core.state.loadStore(s, now);
     for (const r of m.regions) core.state.loadRegion(r);
     await core.tso.init();
-    logger.info('scheduler state loaded', { clusterId, bootstrapped: m.bootstrapped, stores: m.stores.length, regions: core.state.regions.size, nextId: core.ids.peek() });
+    logger.info('scheduler state loaded', {
+      clusterId,
+      bootstrapped: m.bootstrapped,
+      stores: m.stores.length,
+      regions: core.state.regions.size,
+      nextId: core.ids.peek(),
+    });
     return core;
   }
 
@@ -85,7 +96,8 @@ export class SchedulerCore {
 
   bootstrap(store: metapb.IStore | null | undefined, region: metapb.IRegion | null | undefined): Promise<void> {
     return this.bootstrapMutex.run(async () => {
-      if (this.state.bootstrapped) throw new HeaderError(ErrorType.ALREADY_BOOTSTRAPPED, `cluster ${this.clusterId} is already bootstrapped`);
+      if (this.state.bootstrapped)
+        throw new HeaderError(ErrorType.ALREADY_BOOTSTRAPPED, `cluster ${this.clusterId} is already bootstrapped`);
       checkStore(store);
       const problem = regionProblem(region);
       if (problem) throw invalid(problem);
@@ -141,7 +153,8 @@ export class SchedulerCore {
     const meta: metapb.IStore = { id, address: store!.address, statusAddress: store!.statusAddress ?? '', state };
     await this.storage.saveStore(meta);
     this.state.putStore(meta, Date.now());
-    if (!known || known.meta.address !== meta.address || known.meta.state !== state) this.logger.info('store registered', { storeId: id, address: meta.address, state: metapb.StoreState[state] });
+    if (!known || known.meta.address !== meta.address || known.meta.state !== state)
+      this.logger.info('store registered', { storeId: id, address: meta.address, state: metapb.StoreState[state] });
   }
 
   /** An operator's decision: Up or Offline (admin). */
@@ -177,7 +190,11 @@ export class SchedulerCore {
     const stores = [...this.state.stores.values()]
       .filter((s) => !(excludeTombstone && s.meta.state === Tombstone))
       .sort((a, b) => Number(a.meta.id) - Number(b.meta.id));
-    return { stores: stores.map((s) => s.meta), stats: stores.map((s) => s.stats ?? {}), lastHeartbeatMs: stores.map((s) => s.lastHeartbeatMs) };
+    return {
+      stores: stores.map((s) => s.meta),
+      stats: stores.map((s) => s.stats ?? {}),
+      lastHeartbeatMs: stores.map((s) => s.lastHeartbeatMs),
+    };
   }
 
   storeHeartbeat(stats: schedulerpb.IStoreStats | null | undefined): void {
@@ -222,7 +239,16 @@ export class SchedulerCore {
       throw invalid(`region ${region.id} heartbeat without a leader among its peers`);
     }
     const now = Date.now();
-    const upd = this.state.updateRegion(region, { leader, pendingPeers: req.pendingPeers ?? [], approximateSize: Number(req.approximateSize ?? 0), approximateKeys: Number(req.approximateKeys ?? 0) }, now);
+    const upd = this.state.updateRegion(
+      region,
+      {
+        leader,
+        pendingPeers: req.pendingPeers ?? [],
+        approximateSize: Number(req.approximateSize ?? 0),
+        approximateKeys: Number(req.approximateKeys ?? 0),
+      },
+      now,
+    );
     if (upd.kind === 'stale') throw new HeaderError(ErrorType.STALE_REGION, upd.reason);
     for (const d of upd.dropped) this.ops.cancel(d, `replaced by region ${region.id}`);
     // Decided on this very view, before any await lets another heartbeat of the region in.
@@ -237,7 +263,8 @@ export class SchedulerCore {
   async askBatchSplit(region: metapb.IRegion | null | undefined, count: number): Promise<schedulerpb.ISplitID[]> {
     const problem = regionProblem(region);
     if (problem) throw invalid(problem);
-    if (!Number.isInteger(count) || count < 1 || count > MAX_SPLITS) throw invalid(`split_count must be in [1, ${MAX_SPLITS}], got ${count}`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_SPLITS)
+      throw invalid(`split_count must be in [1, ${MAX_SPLITS}], got ${count}`);
     const stale = this.state.staleness(region!);
     if (stale) throw new HeaderError(ErrorType.STALE_REGION, stale);
     const per = 1 + (region!.peers ?? []).length;

@@ -1,19 +1,20 @@
 // Public API of @tskv/scheduler: the scheduler (placement driver) server, its configuration, and
 // the pure parts (state, operators, schedulers) for tools and tests.
-export { SchedulerServer } from './server.js';
-export type { SchedulerServerOptions } from './server.js';
-export { DEFAULT_CONFIG, CONFIG_KEYS, ConfigError, resolveConfig } from './config.js';
-export type { SchedulerConfig } from './config.js';
-export { createLogger, closeLogger } from './logger.js';
-export type { Logger, LoggerOptions } from './logger.js';
-export { SchedulerCore } from './core.js';
+
+export type { RegionInfo, RegionReport, RegionUpdate, StoreInfo, StoreLoad } from './cluster_state.js';
 export { ClusterState, regionScore } from './cluster_state.js';
-export type { RegionInfo, StoreInfo, StoreLoad, RegionReport, RegionUpdate } from './cluster_state.js';
-export { RegionIndex } from './region_index.js';
-export { OperatorController } from './operator_controller.js';
-export type { OperatorEnd, OperatorEvents } from './operator_controller.js';
-export { newOperator, stepDone, stepRequest, describe as describeOperator } from './operator.js';
+export type { SchedulerConfig } from './config.js';
+export { CONFIG_KEYS, ConfigError, DEFAULT_CONFIG, resolveConfig } from './config.js';
+export { SchedulerCore } from './core.js';
+export type { Logger, LoggerOptions } from './logger.js';
+export { closeLogger, createLogger } from './logger.js';
 export type { Operator, OperatorKind, Step, StepRequest } from './operator.js';
-export { schedule, buildContext, checkReplicas, balanceLeader, balanceRegion } from './schedulers/index.js';
+export { describe as describeOperator, newOperator, stepDone, stepRequest } from './operator.js';
+export type { OperatorEnd, OperatorEvents } from './operator_controller.js';
+export { OperatorController } from './operator_controller.js';
+export { RegionIndex } from './region_index.js';
 export type { SchedulingContext } from './schedulers/index.js';
+export { balanceLeader, balanceRegion, buildContext, checkReplicas, schedule } from './schedulers/index.js';
+export type { SchedulerServerOptions } from './server.js';
+export { SchedulerServer } from './server.js';
 export { statusJson } from './status_server.js';

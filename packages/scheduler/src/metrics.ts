@@ -21,16 +21,54 @@ export class SchedulerMetrics {
 
   constructor(state: ClusterState, ops: OperatorController) {
     const registers = [this.registry];
-    this.requests = new Counter({ name: 'tskv_scheduler_requests_total', help: 'gRPC requests by method and result (ok or the error type)', labelNames: ['method', 'result'], registers });
-    this.regionHeartbeats = new Counter({ name: 'tskv_scheduler_region_heartbeats_total', help: 'Region heartbeats by result (ok, stale, error)', labelNames: ['result'], registers });
+    this.requests = new Counter({
+      name: 'tskv_scheduler_requests_total',
+      help: 'gRPC requests by method and result (ok or the error type)',
+      labelNames: ['method', 'result'],
+      registers,
+    });
+    this.regionHeartbeats = new Counter({
+      name: 'tskv_scheduler_region_heartbeats_total',
+      help: 'Region heartbeats by result (ok, stale, error)',
+      labelNames: ['result'],
+      registers,
+    });
     this.storeHeartbeats = new Counter({ name: 'tskv_scheduler_store_heartbeats_total', help: 'Store heartbeats recorded', registers });
-    this.operatorsCreated = new Counter({ name: 'tskv_scheduler_operators_created_total', help: 'Operators created, by kind', labelNames: ['kind'], registers });
-    this.operatorsFinished = new Counter({ name: 'tskv_scheduler_operators_finished_total', help: 'Operators seen carried out, by kind', labelNames: ['kind'], registers });
-    this.operatorsTimedOut = new Counter({ name: 'tskv_scheduler_operators_timed_out_total', help: 'Operators dropped after no progress for operatorTimeoutMs, by kind', labelNames: ['kind'], registers });
-    this.operatorsCancelled = new Counter({ name: 'tskv_scheduler_operators_cancelled_total', help: 'Operators dropped because the region changed under them, by kind', labelNames: ['kind'], registers });
-    this.allocatedIds = new Counter({ name: 'tskv_scheduler_alloc_ids_total', help: 'Ids handed out (AllocID, splits, new peers)', registers });
+    this.operatorsCreated = new Counter({
+      name: 'tskv_scheduler_operators_created_total',
+      help: 'Operators created, by kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.operatorsFinished = new Counter({
+      name: 'tskv_scheduler_operators_finished_total',
+      help: 'Operators seen carried out, by kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.operatorsTimedOut = new Counter({
+      name: 'tskv_scheduler_operators_timed_out_total',
+      help: 'Operators dropped after no progress for operatorTimeoutMs, by kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.operatorsCancelled = new Counter({
+      name: 'tskv_scheduler_operators_cancelled_total',
+      help: 'Operators dropped because the region changed under them, by kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.allocatedIds = new Counter({
+      name: 'tskv_scheduler_alloc_ids_total',
+      help: 'Ids handed out (AllocID, splits, new peers)',
+      registers,
+    });
     this.tsoRequests = new Counter({ name: 'tskv_scheduler_tso_requests_total', help: 'TSO requests answered', registers });
-    this.tsoTimestamps = new Counter({ name: 'tskv_scheduler_tso_timestamps_total', help: 'Timestamps handed out (requests times count)', registers });
+    this.tsoTimestamps = new Counter({
+      name: 'tskv_scheduler_tso_timestamps_total',
+      help: 'Timestamps handed out (requests times count)',
+      registers,
+    });
 
     new Gauge({
       name: 'tskv_scheduler_stores',

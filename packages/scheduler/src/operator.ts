@@ -17,7 +17,14 @@ export type Step =
   | { type: 'transfer-leader'; fromStoreId: number; to: metapb.IPeer };
 
 /** Which scheduler made the operator (a metrics label, and which concurrency limit it counts against). */
-export type OperatorKind = 'add-replica' | 'replace-replica' | 'remove-replica' | 'promote-learner' | 'remove-learner' | 'balance-leader' | 'balance-region';
+export type OperatorKind =
+  | 'add-replica'
+  | 'replace-replica'
+  | 'remove-replica'
+  | 'promote-learner'
+  | 'remove-learner'
+  | 'balance-leader'
+  | 'balance-region';
 
 export type OperatorCategory = 'replica' | 'leader' | 'region';
 
@@ -86,7 +93,8 @@ export function confChanges(op: Operator): number {
 export function staleness(op: Operator, info: RegionInfo): string | null {
   const e = epochOf(info.region);
   if (e.version !== op.epoch.version) return `region version changed from ${op.epoch.version} to ${e.version}`;
-  if (e.confVer > op.epoch.confVer + confChanges(op)) return `conf_ver ${e.confVer} is beyond the operator's own changes (from ${op.epoch.confVer})`;
+  if (e.confVer > op.epoch.confVer + confChanges(op))
+    return `conf_ver ${e.confVer} is beyond the operator's own changes (from ${op.epoch.confVer})`;
   return null;
 }
 
@@ -160,4 +168,3 @@ export function operatorSummary(op: Operator, now: number): Record<string, unkno
     sinceProgressMs: now - op.progressMs,
   };
 }
-

@@ -6,12 +6,12 @@
 import type { RegionInfo } from './cluster_state.js';
 import { isVoter } from './meta.js';
 import {
-  type Operator,
-  type OperatorCategory,
-  type StepRequest,
   categoryOf,
   describe,
   describeStep,
+  type Operator,
+  type OperatorCategory,
+  type StepRequest,
   staleness,
   stepDone,
   stepRequest,
@@ -102,7 +102,11 @@ export class OperatorController {
       // Never remove the leader: move the leadership to a live voter first (the removal is handed
       // out once a heartbeat from the new leader comes).
       const to = (info.region.peers ?? []).find(
-        (p) => Number(p.id) !== Number(step.peer.id) && isVoter(p) && live(Number(p.storeId)) && !info.pendingPeers.some((x) => Number(x.id) === Number(p.id)),
+        (p) =>
+          Number(p.id) !== Number(step.peer.id) &&
+          isVoter(p) &&
+          live(Number(p.storeId)) &&
+          !info.pendingPeers.some((x) => Number(x.id) === Number(p.id)),
       );
       return to ? { transferLeader: { peer: { ...to } } } : null;
     }
@@ -120,7 +124,9 @@ export class OperatorController {
   cancelUnreachable(live: LiveStore): Operator[] {
     const out: Operator[] = [];
     for (const op of [...this.ops.values()]) {
-      const stuck = op.steps.slice(op.current).find((s) => s.type !== 'remove-peer' && !live(Number(s.type === 'transfer-leader' ? s.to.storeId : s.peer.storeId)));
+      const stuck = op.steps
+        .slice(op.current)
+        .find((s) => s.type !== 'remove-peer' && !live(Number(s.type === 'transfer-leader' ? s.to.storeId : s.peer.storeId)));
       if (stuck) {
         this.end(op, 'cancelled', `${describeStep(stuck)}: the store is not live`);
         out.push(op);

@@ -2,13 +2,13 @@
 // service bound, the status server up, scheduling rounds started; stop() undoes it in reverse,
 // gracefully (streams ended, in-flight calls finished, writes flushed, the database closed).
 import * as grpc from '@grpc/grpc-js';
-import { type TlsConfig, schedulerService, secureServerOptions, serverCredentials } from '@tskv/rpc';
-import { type SchedulerConfig, resolveConfig } from './config.js';
+import { schedulerService, secureServerOptions, serverCredentials, type TlsConfig } from '@tskv/rpc';
+import { resolveConfig, type SchedulerConfig } from './config.js';
 import { Coordinator } from './coordinator.js';
 import { SchedulerCore } from './core.js';
-import { type Logger, createLogger } from './logger.js';
+import { createLogger, type Logger } from './logger.js';
 import { createServiceImpl } from './service.js';
-import { StatusServer, joinHostPort, splitHostPort } from './status_server.js';
+import { joinHostPort, StatusServer, splitHostPort } from './status_server.js';
 import { SchedulerStorage } from './storage.js';
 
 export interface SchedulerServerOptions {
@@ -67,7 +67,9 @@ export class SchedulerServer {
       const streams = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
       grpcServer.addService(schedulerService, createServiceImpl(core, streams));
       const bound = await new Promise<number>((resolve, reject) =>
-        grpcServer!.bindAsync(joinHostPort(host || '0.0.0.0', port), serverCredentials(opts.tls), (err, p) => (err ? reject(err) : resolve(p))),
+        grpcServer!.bindAsync(joinHostPort(host || '0.0.0.0', port), serverCredentials(opts.tls), (err, p) =>
+          err ? reject(err) : resolve(p),
+        ),
       );
       const status = opts.statusAddr ? await StatusServer.start(core, opts.statusAddr) : null;
       const coordinator = new Coordinator(core);

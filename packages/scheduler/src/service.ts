@@ -25,11 +25,18 @@ export function createServiceImpl(core: SchedulerCore, streams: StreamRegistry):
     error ? { clusterId: core.clusterId, error: { type: error.type, message: error.message } } : { clusterId: core.clusterId };
 
   /** Runs fn for a request, turning every outcome into a response with a header. */
-  async function answer<R extends object>(method: string, req: WithHeader, needsCluster: boolean, fn: () => R | Promise<R>): Promise<R & { header: Header }> {
+  async function answer<R extends object>(
+    method: string,
+    req: WithHeader,
+    needsCluster: boolean,
+    fn: () => R | Promise<R>,
+  ): Promise<R & { header: Header }> {
     try {
       const id = Number(req?.header?.clusterId ?? 0);
-      if (id !== 0 && id !== core.clusterId) throw new HeaderError(ErrorType.CLUSTER_MISMATCH, `request for cluster ${id}, this is cluster ${core.clusterId}`);
-      if (needsCluster && !core.bootstrapped) throw new HeaderError(ErrorType.NOT_BOOTSTRAPPED, `cluster ${core.clusterId} is not bootstrapped`);
+      if (id !== 0 && id !== core.clusterId)
+        throw new HeaderError(ErrorType.CLUSTER_MISMATCH, `request for cluster ${id}, this is cluster ${core.clusterId}`);
+      if (needsCluster && !core.bootstrapped)
+        throw new HeaderError(ErrorType.NOT_BOOTSTRAPPED, `cluster ${core.clusterId} is not bootstrapped`);
       const res = await fn();
       core.metrics.requests.inc({ method, result: 'ok' });
       return { ...res, header: header() };
@@ -101,7 +108,9 @@ export function createServiceImpl(core: SchedulerCore, streams: StreamRegistry):
       const s = core.getStore(Number(r.storeId));
       return { store: s.store, stats: s.stats ?? undefined, lastHeartbeatMs: s.lastHeartbeatMs };
     }),
-    getAllStores: unary<schedulerpb.GetAllStoresRequest, object>('GetAllStores', true, (r) => core.getAllStores(!!r.excludeTombstoneStores)),
+    getAllStores: unary<schedulerpb.GetAllStoresRequest, object>('GetAllStores', true, (r) =>
+      core.getAllStores(!!r.excludeTombstoneStores),
+    ),
     getRegion: unary<schedulerpb.GetRegionRequest, object>('GetRegion', true, (r) => core.getRegionByKey(r.regionKey)),
     getRegionByID: unary<schedulerpb.GetRegionByIDRequest, object>('GetRegionByID', true, (r) => core.getRegionById(Number(r.regionId))),
     scanRegions: unary<schedulerpb.ScanRegionsRequest, object>('ScanRegions', true, (r) => core.scanRegions(r.startKey, r.endKey, r.limit)),
@@ -116,7 +125,9 @@ export function createServiceImpl(core: SchedulerCore, streams: StreamRegistry):
       core.storeHeartbeat(r.stats);
       return {};
     }),
-    askBatchSplit: unary<schedulerpb.AskBatchSplitRequest, object>('AskBatchSplit', true, async (r) => ({ ids: await core.askBatchSplit(r.region, r.splitCount) })),
+    askBatchSplit: unary<schedulerpb.AskBatchSplitRequest, object>('AskBatchSplit', true, async (r) => ({
+      ids: await core.askBatchSplit(r.region, r.splitCount),
+    })),
     reportBatchSplit: unary<schedulerpb.ReportBatchSplitRequest, object>('ReportBatchSplit', true, async (r) => {
       await core.reportBatchSplit(r.regions ?? []);
       return {};

@@ -85,7 +85,8 @@ export class StatusServer {
         req.resume();
         admin(core, path).then(
           (out) => send(res, 200, JSON.stringify(out)),
-          (e: unknown) => send(res, e instanceof HeaderError ? 409 : 404, JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
+          (e: unknown) =>
+            send(res, e instanceof HeaderError ? 409 : 404, JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
         );
       } else send(res, 404, JSON.stringify({ error: `no ${req.method} ${path}` }));
     });

@@ -16,7 +16,7 @@
 // synced; region views from heartbeats are not (a crash loses at most the last ones, which the
 // next heartbeats report again).
 import { join } from 'node:path';
-import { Engine, EngineError, WriteBatch, decodeU64, encodeU64 } from '@tskv/engine';
+import { decodeU64, Engine, EngineError, encodeU64, WriteBatch } from '@tskv/engine';
 import { metapb } from '@tskv/proto';
 
 const LAYOUT_VERSION = 1;
@@ -73,7 +73,8 @@ export class SchedulerStorage {
     try {
       engine = await Engine.open(path, { sync: true });
     } catch (e) {
-      if (e instanceof EngineError && e.code === 'LOCKED') throw new Error(`data dir ${dataDir} is in use (another scheduler running on it?): ${e.message}`, { cause: e });
+      if (e instanceof EngineError && e.code === 'LOCKED')
+        throw new Error(`data dir ${dataDir} is in use (another scheduler running on it?): ${e.message}`, { cause: e });
       throw e;
     }
     const s = new SchedulerStorage(path, engine);

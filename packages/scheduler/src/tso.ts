@@ -50,7 +50,8 @@ export class Tso {
    * the same ms, as PD answers).
    */
   next(count = 1): Promise<Timestamp> {
-    if (!Number.isInteger(count) || count < 1 || count > MAX_LOGICAL) return Promise.reject(new RangeError(`tso count must be in [1, ${MAX_LOGICAL}], got ${count}`));
+    if (!Number.isInteger(count) || count < 1 || count > MAX_LOGICAL)
+      return Promise.reject(new RangeError(`tso count must be in [1, ${MAX_LOGICAL}], got ${count}`));
     return this.mutex.run(async () => {
       const now = this.clock();
       if (now > this.physical) {

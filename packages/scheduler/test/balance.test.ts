@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { findPeer } from '@tskv/util';
 import { balanceLeader } from '../src/schedulers/balance_leader.js';
 import { balanceRegion } from '../src/schedulers/balance_region.js';
@@ -55,7 +55,11 @@ test('balance-region: a new empty store is filled until the counts are within on
   const made = sim.runUntilQuiet();
   assert.ok(made.length > 0);
   assert.ok(made.every((op) => op.kind === 'balance-region'));
-  for (const op of made) assert.deepEqual(op.steps.map((s) => s.type), ['add-learner', 'promote-learner', 'remove-peer']);
+  for (const op of made)
+    assert.deepEqual(
+      op.steps.map((s) => s.type),
+      ['add-learner', 'promote-learner', 'remove-peer'],
+    );
   // 24 replicas on 4 stores: 6 each.
   assert.deepEqual([...sim.regionCounts().values()], [6, 6, 6, 6]);
   for (let i = 1; i <= 8; i++) assert.equal(new Set(sim.storesOf(i)).size, 3, `region ${i} has 3 replicas on 3 distinct stores`);

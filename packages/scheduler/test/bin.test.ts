@@ -1,9 +1,10 @@
 // The tinykv-scheduler command as a real child process.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { PdClient } from '@tskv/rpc';
 import { tempDir } from './helpers.js';

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import type { metapb } from '@tskv/proto';
 import { ClusterState } from '../src/cluster_state.js';
 import { RegionIndex } from '../src/region_index.js';
@@ -7,7 +7,13 @@ import { RegionIndex } from '../src/region_index.js';
 const b = (s: string): Uint8Array => Buffer.from(s);
 
 function region(id: number, start: string, end: string, version = 1, confVer = 1, stores = [1]): metapb.IRegion {
-  return { id, startKey: b(start), endKey: b(end), regionEpoch: { version, confVer }, peers: stores.map((s, i) => ({ id: id * 10 + i, storeId: s })) };
+  return {
+    id,
+    startKey: b(start),
+    endKey: b(end),
+    regionEpoch: { version, confVer },
+    peers: stores.map((s, i) => ({ id: id * 10 + i, storeId: s })),
+  };
 }
 
 test('RegionIndex: lookup by key, scans with end and limit, a region replacing what it overlaps', () => {
@@ -19,10 +25,26 @@ test('RegionIndex: lookup by key, scans with end and limit, a region replacing w
   assert.equal(idx.findByKey(b('bzzz'))!.region.id, 1);
   assert.equal(idx.findByKey(b('c'))!.region.id, 2);
   assert.equal(idx.findByKey(b('zzzz'))!.region.id, 3);
-  assert.deepEqual(idx.scan(b('d'), b('')).map((e) => e.region.id), [2, 3], 'from the region holding the start key');
-  assert.deepEqual(idx.scan(b('a'), b('m')).map((e) => e.region.id), [1, 2], 'end exclusive');
-  assert.deepEqual(idx.scan(b(''), b(''), 2).map((e) => e.region.id), [1, 2], 'limit');
-  assert.deepEqual(idx.scan(b('c'), b('')).map((e) => e.region.id), [2, 3], 'a start on a boundary skips the region ending there');
+  assert.deepEqual(
+    idx.scan(b('d'), b('')).map((e) => e.region.id),
+    [2, 3],
+    'from the region holding the start key',
+  );
+  assert.deepEqual(
+    idx.scan(b('a'), b('m')).map((e) => e.region.id),
+    [1, 2],
+    'end exclusive',
+  );
+  assert.deepEqual(
+    idx.scan(b(''), b(''), 2).map((e) => e.region.id),
+    [1, 2],
+    'limit',
+  );
+  assert.deepEqual(
+    idx.scan(b('c'), b('')).map((e) => e.region.id),
+    [2, 3],
+    'a start on a boundary skips the region ending there',
+  );
   // A region covering [b, n) pushes out everything it overlaps.
   const dropped = idx.put({ region: region(9, 'b', 'n') });
   assert.deepEqual(dropped.map((e) => e.region.id).sort(), [1, 2, 3]);
@@ -32,7 +54,10 @@ test('RegionIndex: lookup by key, scans with end and limit, a region replacing w
   idx.put({ region: region(9, 'b', 'f') });
   assert.equal(idx.size, 1);
   assert.equal(idx.findByKey(b('g')), undefined);
-  assert.deepEqual(idx.inOrder().map((e) => e.region.id), [9]);
+  assert.deepEqual(
+    idx.inOrder().map((e) => e.region.id),
+    [9],
+  );
 });
 
 test('ClusterState: older epochs are stale, a split replaces its origin, overlapping a newer version is stale', () => {
@@ -46,7 +71,11 @@ test('ClusterState: older epochs are stale, a split replaces its origin, overlap
   const right = st.updateRegion(region(2, 'm', '', 2, 3), { leader: { id: 20, storeId: 1 } }, 3);
   assert.equal(right.kind, 'ok');
   assert.deepEqual(right.kind === 'ok' && right.dropped, [1], 'the unsplit origin overlaps the new region with an older version: dropped');
-  assert.equal(st.updateRegion(region(1, '', '', 1, 3), { leader }, 4).kind, 'stale', 'the origin before the split overlaps a newer region');
+  assert.equal(
+    st.updateRegion(region(1, '', '', 1, 3), { leader }, 4).kind,
+    'stale',
+    'the origin before the split overlaps a newer region',
+  );
   const left = st.updateRegion(region(1, '', 'm', 2, 3), { leader }, 5);
   assert.equal(left.kind, 'ok');
   assert.equal(st.regions.findByKey(b('a'))!.region.id, 1);

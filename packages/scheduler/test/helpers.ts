@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { metapb, schedulerpb } from '@tskv/proto';
-import { type SchedulerGrpcClient, newSchedulerGrpcClient, unary } from '@tskv/rpc';
+import { newSchedulerGrpcClient, type SchedulerGrpcClient, unary } from '@tskv/rpc';
 import type { SchedulerConfig } from '../src/config.js';
 import { SchedulerServer } from '../src/server.js';
 
@@ -28,10 +28,21 @@ export function call<Res>(c: SchedulerGrpcClient, method: string, req: object): 
 }
 
 export function firstRegion(id: number, peerId: number, storeId: number): metapb.IRegion {
-  return { id, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 1 }, peers: [{ id: peerId, storeId }] };
+  return {
+    id,
+    startKey: new Uint8Array(0),
+    endKey: new Uint8Array(0),
+    regionEpoch: { confVer: 1, version: 1 },
+    peers: [{ id: peerId, storeId }],
+  };
 }
 
-export async function waitFor<T>(what: string, f: () => Promise<T | null | undefined> | T | null | undefined, timeoutMs = 10_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  f: () => Promise<T | null | undefined> | T | null | undefined,
+  timeoutMs = 10_000,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await f();

@@ -1,5 +1,5 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { ConfigError, DEFAULT_CONFIG, resolveConfig } from '../src/config.js';
 import { IdAllocator } from '../src/id_allocator.js';
 import { MAX_LOGICAL, Tso } from '../src/tso.js';
@@ -86,7 +86,10 @@ test('config: defaults, overrides, unknown keys and bad values are errors naming
   assert.equal(resolveConfig({}).maxReplicas, 3);
   assert.equal(resolveConfig({}).maxStoreDownTimeMs, 30 * 60_000);
   assert.equal(resolveConfig({ maxReplicas: 5 }).maxReplicas, 5);
-  assert.throws(() => resolveConfig({ maxReplica: 5 }), (e: Error) => e instanceof ConfigError && /"maxReplica"/.test(e.message));
+  assert.throws(
+    () => resolveConfig({ maxReplica: 5 }),
+    (e: Error) => e instanceof ConfigError && /"maxReplica"/.test(e.message),
+  );
   assert.throws(() => resolveConfig({ maxReplicas: '3' }), /"maxReplicas"/);
   assert.throws(() => resolveConfig({ leaderBalanceTolerance: 0 }), /"leaderBalanceTolerance"/);
   assert.throws(() => resolveConfig({ enableBalanceRegion: 1 }), /"enableBalanceRegion"/);

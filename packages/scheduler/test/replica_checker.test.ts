@@ -1,8 +1,8 @@
-import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { eraftpb, metapb } from '@tskv/proto';
 import { checkReplicas } from '../src/schedulers/replica_checker.js';
-import { Sim, rolesByStore } from './sim.js';
+import { rolesByStore, Sim } from './sim.js';
 
 const T = eraftpb.ConfChangeType;
 
@@ -13,7 +13,10 @@ test('replica checker: a region on one store gets learners added and promoted, o
   const [op] = sim.round();
   assert.ok(op);
   assert.equal(op.kind, 'add-replica');
-  assert.deepEqual(op.steps.map((s) => s.type), ['add-learner', 'promote-learner']);
+  assert.deepEqual(
+    op.steps.map((s) => s.type),
+    ['add-learner', 'promote-learner'],
+  );
   // The first answer adds a learner, the next (once it shows up caught up) promotes it.
   const first = sim.heartbeat(1)!;
   assert.equal(first.changePeer!.changeType, T.AddLearnerNode);
@@ -99,7 +102,10 @@ test('replica checker: an Offline store is evacuated (replaced like a down one, 
   sim.addRegion(2, [1, 2, 3], { leaderStore: 1 });
   sim.state.stores.get(3)!.meta.state = metapb.StoreState.Offline;
   const made = sim.runUntilQuiet();
-  assert.deepEqual(made.map((op) => op.kind), ['replace-replica', 'replace-replica']);
+  assert.deepEqual(
+    made.map((op) => op.kind),
+    ['replace-replica', 'replace-replica'],
+  );
   assert.deepEqual(sim.storesOf(1), [1, 2, 4]);
   assert.deepEqual(sim.storesOf(2), [1, 2, 4]);
   assert.notEqual(sim.leaderStore(1), 3, 'the leadership was moved off before the removal');
@@ -138,7 +144,10 @@ test('replica checker: an over-replicated region loses a follower of the most lo
   sim2.cfg.pausedRegions.push(100, 101, 102, 103, 104);
   sim2.addRegion(1, [1, 2, 3, 4], { leaderStore: 1 });
   const op2 = checkReplicas(sim2.context(), sim2.state.regions.get(1)!)!;
-  assert.deepEqual(op2.steps.map((s) => s.type), ['transfer-leader', 'remove-peer']);
+  assert.deepEqual(
+    op2.steps.map((s) => s.type),
+    ['transfer-leader', 'remove-peer'],
+  );
   sim2.ops.add(op2);
   sim2.settle();
   assert.deepEqual(sim2.storesOf(1), [2, 3, 4]);
@@ -160,7 +169,10 @@ test('replica checker: never removes a voter when the rest would lack a live quo
   sim.silent.delete(2);
   sim.heartbeatStores();
   const op = checkReplicas(sim.context(), sim.state.regions.get(1)!)!;
-  assert.deepEqual(op.steps.map((s) => `${s.type}@${'peer' in s ? s.peer.storeId : ''}`), ['remove-peer@3']);
+  assert.deepEqual(
+    op.steps.map((s) => `${s.type}@${'peer' in s ? s.peer.storeId : ''}`),
+    ['remove-peer@3'],
+  );
 });
 
 test('replica checker: a leftover learner is promoted when a voter is missing, removed otherwise; paused regions are left alone', () => {

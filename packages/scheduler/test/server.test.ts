@@ -1,6 +1,7 @@
 // The scheduler through a real gRPC socket, mostly with the PdClient stores and clients use.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import { eraftpb, metapb, schedulerpb } from '@tskv/proto';
 import { PdClient, SchedulerError } from '@tskv/rpc';
 import { call, firstRegion, rawClient, startServer, tempDir, waitFor } from './helpers.js';
@@ -58,8 +59,14 @@ test('bootstrap: only once; calls needing a cluster refuse before it; other clus
   await pd.putStore({ id: 9, address: '127.0.0.1:20169', state: metapb.StoreState.Offline });
   await waitFor('store 9 buried', async () => (await pd.getStore(9))?.store.state === metapb.StoreState.Tombstone);
   await assert.rejects(pd.putStore({ id: 9, address: '127.0.0.1:20169' }), isErr(E.STORE_TOMBSTONE));
-  assert.equal((await pd.getAllStores(true)).some((s) => s.store.id === 9), false);
-  assert.equal((await pd.getAllStores(false)).some((s) => s.store.id === 9), true);
+  assert.equal(
+    (await pd.getAllStores(true)).some((s) => s.store.id === 9),
+    false,
+  );
+  assert.equal(
+    (await pd.getAllStores(false)).some((s) => s.store.id === 9),
+    true,
+  );
   // Two stores cannot share an address.
   await assert.rejects(pd.putStore({ id: 10, address: '127.0.0.1:20160' }), isErr(E.UNKNOWN));
 });
@@ -78,7 +85,13 @@ test('restart: the cluster id, ids, timestamps, stores and regions survive a sto
   let lastTs = { physical: 0, logical: 0 };
   for (let i = 0; i < 20; i++) lastTs = await pd.tso();
   const left = { ...firstRegion(regionId, peerId, storeId), endKey: Buffer.from('m'), regionEpoch: { confVer: 1, version: 2 } };
-  const right = { id: splitIds[0]!.newRegionId, startKey: Buffer.from('m'), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 2 }, peers: [{ id: splitIds[0]!.newPeerIds[0]!, storeId }] };
+  const right = {
+    id: splitIds[0]!.newRegionId,
+    startKey: Buffer.from('m'),
+    endKey: new Uint8Array(0),
+    regionEpoch: { confVer: 1, version: 2 },
+    peers: [{ id: splitIds[0]!.newPeerIds[0]!, storeId }],
+  };
   await pd.reportBatchSplit([left, right]);
   pd.close();
   await server.stop();
@@ -126,7 +139,10 @@ test('TSO: strictly increasing across calls, one stream for many concurrent requ
   // Answers come in request order on one stream, so the array is in issue order.
   for (let i = 1; i < all.length; i++) {
     const [a, b] = [all[i - 1]!, all[i]!];
-    assert.ok(b.physical > a.physical || (b.physical === a.physical && b.logical > a.logical), `timestamp ${i} (${b.physical}.${b.logical}) after ${a.physical}.${a.logical}`);
+    assert.ok(
+      b.physical > a.physical || (b.physical === a.physical && b.logical > a.logical),
+      `timestamp ${i} (${b.physical}.${b.logical}) after ${a.physical}.${a.logical}`,
+    );
   }
 });
 
@@ -139,7 +155,13 @@ test('splits: AskBatchSplit ids, ReportBatchSplit regions found by key and scann
     await server.stop();
   });
   const { storeId, regionId, peerId } = await bootstrapped(pd);
-  const origin = { ...firstRegion(regionId, peerId, storeId), peers: [{ id: peerId, storeId }, { id: peerId + 1000, storeId: storeId + 1000 }] };
+  const origin = {
+    ...firstRegion(regionId, peerId, storeId),
+    peers: [
+      { id: peerId, storeId },
+      { id: peerId + 1000, storeId: storeId + 1000 },
+    ],
+  };
   const ids = await pd.askBatchSplit(origin, 2);
   assert.equal(ids.length, 2);
   for (const x of ids) assert.equal(x.newPeerIds.length, 2, 'one new peer id per peer of the region');
@@ -160,9 +182,18 @@ test('splits: AskBatchSplit ids, ReportBatchSplit regions found by key and scann
   assert.equal((await pd.getRegion(Buffer.from('g')))!.region.id, b.id);
   assert.equal((await pd.getRegion(Buffer.from('oz')))!.region.id, b.id);
   assert.equal((await pd.getRegion(Buffer.from('zzz')))!.region.id, c.id);
-  assert.deepEqual((await pd.scanRegions(Buffer.from('h'))).map((r) => r.region.id), [b.id, c.id]);
-  assert.deepEqual((await pd.scanRegions(new Uint8Array(0), Buffer.from('p'))).map((r) => r.region.id), [a.id, b.id]);
-  assert.deepEqual((await pd.scanRegions(new Uint8Array(0), new Uint8Array(0), 1)).map((r) => r.region.id), [a.id]);
+  assert.deepEqual(
+    (await pd.scanRegions(Buffer.from('h'))).map((r) => r.region.id),
+    [b.id, c.id],
+  );
+  assert.deepEqual(
+    (await pd.scanRegions(new Uint8Array(0), Buffer.from('p'))).map((r) => r.region.id),
+    [a.id, b.id],
+  );
+  assert.deepEqual(
+    (await pd.scanRegions(new Uint8Array(0), new Uint8Array(0), 1)).map((r) => r.region.id),
+    [a.id],
+  );
   // The origin at its pre-split epoch is stale now.
   await assert.rejects(pd.askBatchSplit(origin, 1), isErr(E.STALE_REGION));
   await assert.rejects(pd.reportBatchSplit([origin]), isErr(E.STALE_REGION));
@@ -200,7 +231,10 @@ test('region heartbeats: exactly one answer per request, in order, errors includ
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(answers.length, reqs.length, 'one answer per request, no more');
   for (const a of answers) assert.equal(a.header!.clusterId, server.clusterId);
-  assert.deepEqual(answers.map((a) => a.header!.error?.type ?? E.OK), [E.OK, E.STALE_REGION, E.UNKNOWN, E.UNKNOWN, E.CLUSTER_MISMATCH, E.OK]);
+  assert.deepEqual(
+    answers.map((a) => a.header!.error?.type ?? E.OK),
+    [E.OK, E.STALE_REGION, E.UNKNOWN, E.UNKNOWN, E.CLUSTER_MISMATCH, E.OK],
+  );
   assert.equal(answers[0]!.regionId, regionId);
   assert.equal(answers[0]!.changePeer, null, 'a single store: nothing to do');
   assert.equal(answers[1]!.regionId, regionId);
@@ -244,7 +278,10 @@ test('region heartbeats: exactly one answer per request, in order, errors includ
   pd.regionHeartbeat({ region: withLearner, leader });
   pd.regionHeartbeat({ region: withLearner, leader });
   await waitFor('two answers while paused', () => ops.length >= mark + 2);
-  assert.ok(ops.slice(mark).every((r) => !r.changePeer && !r.transferLeader), 'nothing handed out for a paused region');
+  assert.ok(
+    ops.slice(mark).every((r) => !r.changePeer && !r.transferLeader),
+    'nothing handed out for a paused region',
+  );
   await post(`/admin/regions/${regionId}/resume`);
   await waitFor('the promotion again', () => {
     pd.regionHeartbeat({ region: withLearner, leader });
@@ -252,7 +289,12 @@ test('region heartbeats: exactly one answer per request, in order, errors includ
   });
 
   // Status and metrics tell what happened.
-  const status = (await (await fetch(`http://${server.statusAddr}/status`)).json()) as { clusterId: number; bootstrapped: boolean; stores: { id: number; regionCount: number }[]; pendingOperators: unknown[] };
+  const status = (await (await fetch(`http://${server.statusAddr}/status`)).json()) as {
+    clusterId: number;
+    bootstrapped: boolean;
+    stores: { id: number; regionCount: number }[];
+    pendingOperators: unknown[];
+  };
   assert.equal(status.clusterId, server.clusterId);
   assert.equal(status.bootstrapped, true);
   assert.equal(status.stores.find((s) => s.id === store2)!.regionCount, 1);

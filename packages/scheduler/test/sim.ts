@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { eraftpb, metapb } from '@tskv/proto';
 import { findPeer, findPeerById } from '@tskv/util';
-import { type SchedulerConfig, resolveConfig } from '../src/config.js';
 import { ClusterState } from '../src/cluster_state.js';
+import { resolveConfig, type SchedulerConfig } from '../src/config.js';
 import { isVoter, roleOf } from '../src/meta.js';
 import type { Operator, StepRequest } from '../src/operator.js';
-import { type OperatorEnd, OperatorController } from '../src/operator_controller.js';
-import { buildContext, schedule, type SchedulingContext } from '../src/schedulers/index.js';
+import { OperatorController, type OperatorEnd } from '../src/operator_controller.js';
 import { storeIsLive } from '../src/schedulers/context.js';
+import { buildContext, type SchedulingContext, schedule } from '../src/schedulers/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -89,9 +89,18 @@ export class Sim {
   /** The region's leader heartbeats: returns what the scheduler asks. */
   heartbeat(id: number): StepRequest | null {
     const info = this.state.regions.get(id)!;
-    const upd = this.state.updateRegion(info.region, { leader: info.leader!, pendingPeers: info.pendingPeers, approximateSize: info.approximateSize }, this.now);
+    const upd = this.state.updateRegion(
+      info.region,
+      { leader: info.leader!, pendingPeers: info.pendingPeers, approximateSize: info.approximateSize },
+      this.now,
+    );
     assert.equal(upd.kind, 'ok');
-    return this.ops.dispatch(upd.info, this.now, (s) => storeIsLive(this.state, this.cfg, this.now, s), this.cfg.pausedRegions.includes(id));
+    return this.ops.dispatch(
+      upd.info,
+      this.now,
+      (s) => storeIsLive(this.state, this.cfg, this.now, s),
+      this.cfg.pausedRegions.includes(id),
+    );
   }
 
   /** Carries out an answer as the region's leader would (the raftstore's rules, simplified). */
@@ -118,8 +127,7 @@ export class Sim {
       if (existing) {
         existing.role = role;
         existing.isLearner = role === metapb.PeerRole.Learner;
-      }
-      else peers.push(metapb.Peer.create({ id: p.id!, storeId: p.storeId!, role, isLearner: role === metapb.PeerRole.Learner }));
+      } else peers.push(metapb.Peer.create({ id: p.id!, storeId: p.storeId!, role, isLearner: role === metapb.PeerRole.Learner }));
     }
     region.regionEpoch!.confVer = Number(region.regionEpoch!.confVer) + 1;
     const upd = this.state.updateRegion(region, { leader: info.leader!, approximateSize: info.approximateSize }, this.now);
@@ -163,7 +171,8 @@ export class Sim {
   regionCounts(): Map<number, number> {
     const out = new Map<number, number>();
     for (const id of this.state.stores.keys()) out.set(id, 0);
-    for (const info of this.state.regions.values()) for (const p of info.region.peers ?? []) out.set(Number(p.storeId), (out.get(Number(p.storeId)) ?? 0) + 1);
+    for (const info of this.state.regions.values())
+      for (const p of info.region.peers ?? []) out.set(Number(p.storeId), (out.get(Number(p.storeId)) ?? 0) + 1);
     return out;
   }
 

@@ -2,14 +2,15 @@
 // flags): a store certificate is served on unary calls and both streams; CN intruder is refused
 // with UNAUTHENTICATED on each kind of call; no certificate, another CA's, or plaintext cannot
 // connect. A partial security config exits 2.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
-import { PdClient, channelCredentials, loadTls, newSchedulerGrpcClient, unary } from '@tskv/rpc';
+import { channelCredentials, loadTls, newSchedulerGrpcClient, PdClient, unary } from '@tskv/rpc';
 import { makeTestCerts, testCertsUnavailable } from '@tskv/rpc/testing';
 import { SchedulerServer } from '../src/server.js';
 import { tempDir } from './helpers.js';
@@ -21,7 +22,9 @@ function run(args: string[]): { stdout: Promise<string>; exit: Promise<{ code: n
   const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('exit', (code) => resolve({ code, stderr: err })));
+  const exit = new Promise<{ code: number | null; stderr: string }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, stderr: err })),
+  );
   const stdout = new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -34,12 +37,33 @@ function run(args: string[]): { stdout: Promise<string>; exit: Promise<{ code: n
   return { stdout, exit, kill: () => child.kill('SIGTERM') };
 }
 
-test('tinykv-scheduler on mutual TLS with cert-allowed-cn: tskv-store is served, intruder refused on unary and streaming calls, no cert / other CA / plaintext cannot connect', { skip }, async (t) => {
+test('tinykv-scheduler on mutual TLS with cert-allowed-cn: tskv-store is served, intruder refused on unary and streaming calls, no cert / other CA / plaintext cannot connect', {
+  skip,
+}, async (t) => {
   const dir = await tempDir(t);
   const certs = makeTestCerts(join(dir, 'certs'));
   const cfg = join(dir, 'scheduler.json');
-  await writeFile(cfg, JSON.stringify({ maxReplicas: 1, security: { caPath: certs.store.caPath, certPath: certs.store.certPath, keyPath: certs.store.keyPath } }));
-  const r = run(['--addr', '127.0.0.1:0', '--status-addr', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--log-level', 'error', '--config', cfg, '--cert-allowed-cn', 'tskv-store,tskv-client']);
+  await writeFile(
+    cfg,
+    JSON.stringify({
+      maxReplicas: 1,
+      security: { caPath: certs.store.caPath, certPath: certs.store.certPath, keyPath: certs.store.keyPath },
+    }),
+  );
+  const r = run([
+    '--addr',
+    '127.0.0.1:0',
+    '--status-addr',
+    '127.0.0.1:0',
+    '--data-dir',
+    join(dir, 'data'),
+    '--log-level',
+    'error',
+    '--config',
+    cfg,
+    '--cert-allowed-cn',
+    'tskv-store,tskv-client',
+  ]);
   t.after(() => r.kill());
   const { addr } = JSON.parse(await r.stdout) as { addr: string };
 
@@ -49,7 +73,8 @@ test('tinykv-scheduler on mutual TLS with cert-allowed-cn: tskv-store is served,
   assert.ok((await ok.allocId()) > 0);
   assert.ok((await ok.tso()).physical > 0);
 
-  const refused = (e: grpc.ServiceError): boolean => e.code === grpc.status.UNAUTHENTICATED && /CN 'intruder' is not allowed/.test(e.details);
+  const refused = (e: grpc.ServiceError): boolean =>
+    e.code === grpc.status.UNAUTHENTICATED && /CN 'intruder' is not allowed/.test(e.details);
   await assert.rejects(intruder.allocId(), refused);
   await assert.rejects(intruder.tso(), refused);
   const hb = intruder.grpc.regionHeartbeat() as grpc.ClientDuplexStream<object, object>;
@@ -93,7 +118,12 @@ test('tinykv-scheduler: a partial security config exits 2 naming what is missing
 test('SchedulerServer.start({ tls }) without an allow-list serves any certificate of the CA', { skip }, async (t) => {
   const dir = await tempDir(t);
   const certs = makeTestCerts(join(dir, 'certs'));
-  const s = await SchedulerServer.start({ dataDir: join(dir, 'data'), addr: '127.0.0.1:0', config: { maxReplicas: 1 }, tls: loadTls(certs.store) });
+  const s = await SchedulerServer.start({
+    dataDir: join(dir, 'data'),
+    addr: '127.0.0.1:0',
+    config: { maxReplicas: 1 },
+    tls: loadTls(certs.store),
+  });
   t.after(() => s.stop());
   const pd = new PdClient(s.addr, { tls: loadTls(certs.intruder), timeoutMs: 5000 });
   t.after(() => pd.close());

@@ -3,10 +3,19 @@
 // SIGTERM/SIGINT stop it gracefully (exit 0). Bad flags or config: a message on stderr, exit 2.
 // A failed start (e.g. damaged data on disk): the reason on stderr, exit 1. A fatal storage error
 // while serving (e.g. a full disk): the reason on stderr, exit 3.
+
+import { loadTls, parseCnList, type TlsConfig } from '@tskv/rpc';
 import { Command, CommanderError, Option } from 'commander';
 import winston from 'winston';
-import { type TlsConfig, loadTls, parseCnList } from '@tskv/rpc';
-import { ConfigError, DEFAULT_PROCESS, LOG_LEVELS, type ConfigFile, loadConfigFile, parseAddressOverrides, splitHostPort } from '../src/config.js';
+import {
+  ConfigError,
+  type ConfigFile,
+  DEFAULT_PROCESS,
+  LOG_LEVELS,
+  loadConfigFile,
+  parseAddressOverrides,
+  splitHostPort,
+} from '../src/config.js';
 import { TinyKvServer } from '../src/server.js';
 
 function usageError(msg: string): never {
@@ -23,9 +32,18 @@ const program = new Command('tinykv-server')
   .addOption(new Option('--config <file>', 'JSON config file: StoreConfig fields (not storeId), server tuning and these settings'))
   .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default(DEFAULT_PROCESS.logLevel))
   .addOption(new Option('--log-file <file>', 'log to this file (default: stderr)'))
-  .addOption(new Option('--peer-address-overrides <list>', 'dial other stores at rewritten addresses: from=to,... (host:port each; e.g. through proxies)'))
-  .addOption(new Option('--ca-path <file>', 'mutual TLS: the CA certificate (PEM) every peer, scheduler and client certificate is checked against'))
-  .addOption(new Option('--cert-path <file>', 'mutual TLS: this store\'s certificate (PEM), served and presented to other stores and the scheduler'))
+  .addOption(
+    new Option(
+      '--peer-address-overrides <list>',
+      'dial other stores at rewritten addresses: from=to,... (host:port each; e.g. through proxies)',
+    ),
+  )
+  .addOption(
+    new Option('--ca-path <file>', 'mutual TLS: the CA certificate (PEM) every peer, scheduler and client certificate is checked against'),
+  )
+  .addOption(
+    new Option('--cert-path <file>', "mutual TLS: this store's certificate (PEM), served and presented to other stores and the scheduler"),
+  )
   .addOption(new Option('--key-path <file>', 'mutual TLS: the key of --cert-path (PEM)'))
   .addOption(new Option('--cert-allowed-cn <a,b>', 'mutual TLS: refuse callers whose certificate CN is not in this list'))
   .helpOption('-h, --help', 'show this help')
@@ -43,7 +61,16 @@ try {
   throw e;
 }
 
-const flags = program.opts<{ addr: string; statusAddr: string; scheduler: string; dataDir: string; config?: string; logLevel: string; logFile?: string; peerAddressOverrides?: string }>();
+const flags = program.opts<{
+  addr: string;
+  statusAddr: string;
+  scheduler: string;
+  dataDir: string;
+  config?: string;
+  logLevel: string;
+  logFile?: string;
+  peerAddressOverrides?: string;
+}>();
 const fromCli = (name: string): boolean => program.getOptionValueSource(name) === 'cli';
 
 let file: ConfigFile = { store: {}, tuning: {}, process: {} };
@@ -100,7 +127,9 @@ if (flags.peerAddressOverrides !== undefined) {
 const logger = winston.createLogger({
   level: logLevel,
   format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-  transports: [logFile ? new winston.transports.File({ filename: logFile }) : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] })],
+  transports: [
+    logFile ? new winston.transports.File({ filename: logFile }) : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] }),
+  ],
 });
 
 let server: TinyKvServer | null = null;
@@ -175,4 +204,7 @@ if (server && stopping) {
   await server.stop();
   process.exit(0);
 }
-if (server) process.stdout.write(JSON.stringify({ event: 'ready', storeId: server.storeId, addr: server.addr, statusAddr: server.statusAddr ?? '' }) + '\n');
+if (server)
+  process.stdout.write(
+    JSON.stringify({ event: 'ready', storeId: server.storeId, addr: server.addr, statusAddr: server.statusAddr ?? '' }) + '\n',
+  );

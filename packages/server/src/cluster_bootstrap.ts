@@ -10,12 +10,23 @@
 //   4. a restart that finds the marker (a crash in between) asks the scheduler what happened: not
 //      bootstrapped yet -> try again; bootstrapped with our region -> clear the marker; with
 //      another region -> delete ours.
-import { Engines, applyStateKey, prepareBootstrapKey, prefixEnd, regionRaftPrefix, regionStateKey, regionStateRange, snapshotRaftStateKey, storeIdentKey } from '@tskv/engine';
-import { metapb, raft_serverpb, schedulerpb } from '@tskv/proto';
-import { bootstrapRegion, bootstrapStore } from '@tskv/raftstore';
-import type { Logger } from '@tskv/raftstore';
+
 import * as grpc from '@grpc/grpc-js';
-import { SchedulerError, type PdClient } from '@tskv/rpc';
+import {
+  applyStateKey,
+  type Engines,
+  prefixEnd,
+  prepareBootstrapKey,
+  regionRaftPrefix,
+  regionStateKey,
+  regionStateRange,
+  snapshotRaftStateKey,
+  storeIdentKey,
+} from '@tskv/engine';
+import { metapb, raft_serverpb, schedulerpb } from '@tskv/proto';
+import type { Logger } from '@tskv/raftstore';
+import { bootstrapRegion, bootstrapStore } from '@tskv/raftstore';
+import { type PdClient, SchedulerError } from '@tskv/rpc';
 
 const TRANSIENT = new Set<number>([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.RESOURCE_EXHAUSTED]);
 
@@ -35,7 +46,8 @@ export async function retryUntil<T>(what: string, deadline: number, logger: Logg
     } catch (e) {
       const code = (e as { code?: unknown }).code;
       if (e instanceof SchedulerError || typeof code !== 'number' || !TRANSIENT.has(code) || Date.now() + backoff >= deadline) throw e;
-      if (attempt === 1 || attempt % 10 === 0) logger.warn('scheduler not reachable yet; retrying', { what, attempt, err: String((e as Error).message ?? e) });
+      if (attempt === 1 || attempt % 10 === 0)
+        logger.warn('scheduler not reachable yet; retrying', { what, attempt, err: String((e as Error).message ?? e) });
       await new Promise((r) => setTimeout(r, backoff));
       backoff = Math.min(backoff * 2, 2000);
     }
@@ -66,7 +78,13 @@ async function clearMarker(engines: Engines): Promise<void> {
   await engines.kv.write(wb, { sync: true });
 }
 
-export async function ensureBootstrapped(engines: Engines, pd: PdClient, store: metapb.IStore, logger: Logger, deadline: number): Promise<BootstrapResult> {
+export async function ensureBootstrapped(
+  engines: Engines,
+  pd: PdClient,
+  store: metapb.IStore,
+  logger: Logger,
+  deadline: number,
+): Promise<BootstrapResult> {
   const bootstrapped = await retryUntil('is bootstrapped', deadline, logger, () => pd.isBootstrapped());
   const clusterId = pd.clusterId;
   let storeId: number;
@@ -115,7 +133,10 @@ export async function ensureBootstrapped(engines: Engines, pd: PdClient, store: 
   }
   if (bootstrapped) return { storeId, clusterId, bootstrappedCluster: false };
   if (await hasRegions(engines)) {
-    logger.warn('the scheduler says the cluster is not bootstrapped, but this store holds regions: not bootstrapping (was the scheduler reset?)', { storeId });
+    logger.warn(
+      'the scheduler says the cluster is not bootstrapped, but this store holds regions: not bootstrapping (was the scheduler reset?)',
+      { storeId },
+    );
     return { storeId, clusterId, bootstrappedCluster: false };
   }
   const regionId = await retryUntil('alloc region id', deadline, logger, () => pd.allocId());

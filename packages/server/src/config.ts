@@ -1,10 +1,10 @@
 // Configuration of a server process: the store's StoreConfig (raftstore defaults, with shorter
 // scheduler heartbeats for real clusters) plus the server's own fields, and the JSON config file.
 import { readFile } from 'node:fs/promises';
-import { storeConfig } from '@tskv/raftstore';
 import type { StoreConfig } from '@tskv/raftstore';
-import { DEFAULT_INPUT_LIMITS, inputLimitsProblem, type InputLimits } from './input_limits.js';
+import { storeConfig } from '@tskv/raftstore';
 import { parseSecuritySection, type TlsOptions } from '@tskv/rpc';
+import { DEFAULT_INPUT_LIMITS, type InputLimits, inputLimitsProblem } from './input_limits.js';
 
 /** StoreConfig overrides a server process starts from (raftstore defaults otherwise). */
 export const SERVER_STORE_DEFAULTS: Partial<StoreConfig> = Object.freeze({
@@ -104,7 +104,8 @@ export function parseConfig(json: unknown, source = 'config'): ConfigFile {
   const sd = storeDefaults();
   const out: ConfigFile = { store: {}, tuning: {}, process: {} };
   for (const [k, v] of Object.entries(json as Record<string, unknown>)) {
-    if (k === 'storeId') throw new ConfigError(`${source}: 'storeId' cannot be configured (the scheduler assigns it; it lives in the data directory)`);
+    if (k === 'storeId')
+      throw new ConfigError(`${source}: 'storeId' cannot be configured (the scheduler assigns it; it lives in the data directory)`);
     if (k === 'security') {
       try {
         out.security = parseSecuritySection(v, source);
@@ -115,23 +116,26 @@ export function parseConfig(json: unknown, source = 'config'): ConfigFile {
     }
     let def: unknown;
     let into: Record<string, unknown>;
-    if (Object.prototype.hasOwnProperty.call(sd, k)) {
+    if (Object.hasOwn(sd, k)) {
       def = sd[k];
       into = out.store as Record<string, unknown>;
-    } else if (Object.prototype.hasOwnProperty.call(DEFAULT_TUNING, k)) {
+    } else if (Object.hasOwn(DEFAULT_TUNING, k)) {
       def = (DEFAULT_TUNING as unknown as Record<string, unknown>)[k];
       into = out.tuning as Record<string, unknown>;
-    } else if (Object.prototype.hasOwnProperty.call(DEFAULT_PROCESS, k)) {
+    } else if (Object.hasOwn(DEFAULT_PROCESS, k)) {
       def = (DEFAULT_PROCESS as unknown as Record<string, unknown>)[k];
       into = out.process as Record<string, unknown>;
     } else {
       throw new ConfigError(`${source}: unknown key '${k}'`);
     }
     if (typeof v !== typeof def) throw new ConfigError(`${source}: '${k}' must be a ${typeof def}, got ${JSON.stringify(v)}`);
-    if (typeof v === 'number' && !(Number.isFinite(v) && v >= 0)) throw new ConfigError(`${source}: '${k}' must be a non-negative number, got ${v}`);
-    if (k === 'readMode' && v !== 'readIndex' && v !== 'lease') throw new ConfigError(`${source}: 'readMode' must be "readIndex" or "lease"`);
+    if (typeof v === 'number' && !(Number.isFinite(v) && v >= 0))
+      throw new ConfigError(`${source}: '${k}' must be a non-negative number, got ${v}`);
+    if (k === 'readMode' && v !== 'readIndex' && v !== 'lease')
+      throw new ConfigError(`${source}: 'readMode' must be "readIndex" or "lease"`);
     if (k === 'peerAddressOverrides') parseAddressOverrides(v as string, `${source}: 'peerAddressOverrides'`);
-    if (k === 'logLevel' && !(LOG_LEVELS as readonly string[]).includes(v as string)) throw new ConfigError(`${source}: 'logLevel' must be one of ${LOG_LEVELS.join(', ')}`);
+    if (k === 'logLevel' && !(LOG_LEVELS as readonly string[]).includes(v as string))
+      throw new ConfigError(`${source}: 'logLevel' must be one of ${LOG_LEVELS.join(', ')}`);
     into[k] = v;
   }
   const limits = inputLimitsProblem({ ...DEFAULT_TUNING, ...out.tuning });
@@ -164,7 +168,10 @@ export async function loadConfigFile(path: string): Promise<ConfigFile> {
 /** Parses "from=to,from=to" (host:port each) into a map; throws ConfigError naming the bad part. */
 export function parseAddressOverrides(text: string, what = 'peer address overrides'): Map<string, string> {
   const out = new Map<string, string>();
-  for (const part of text.split(',').map((x) => x.trim()).filter((x) => x.length > 0)) {
+  for (const part of text
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x.length > 0)) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new ConfigError(`bad ${what} entry '${part}': expected from=to (host:port each)`);
     const from = part.slice(0, eq).trim();

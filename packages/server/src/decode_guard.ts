@@ -60,6 +60,7 @@ export function guardService(def: typeof tinyKvService): grpc.ServiceDefinition 
 }
 
 /** The raft-message decoding the server's BatchRaft handler applies to each frame (fuzz tests use it directly). */
-export const decodeBatchRaftFrame = guardedDeserializer('BatchRaftMessage', (tinyKvService.batchRaft as grpc.MethodDefinition<unknown, unknown>).requestDeserialize) as (
-  b: Buffer,
-) => import('@tskv/proto').raft_serverpb.BatchRaftMessage | Undecodable;
+export const decodeBatchRaftFrame = guardedDeserializer(
+  'BatchRaftMessage',
+  (tinyKvService.batchRaft as grpc.MethodDefinition<unknown, unknown>).requestDeserialize,
+) as (b: Buffer) => import('@tskv/proto').raft_serverpb.BatchRaftMessage | Undecodable;

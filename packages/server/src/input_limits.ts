@@ -33,8 +33,10 @@ export function inputLimitsProblem(l: InputLimits): string | null {
     if (!Number.isInteger(v) || v < 1) return `'${k}' must be an integer >= 1, got ${String(v)}`;
   }
   const cap = MAX_MESSAGE_BYTES / 2;
-  if (l.maxRequestBytes > cap) return `'maxRequestBytes' (${l.maxRequestBytes}) must be at most ${cap}: a request is one raft entry, sent whole in a gRPC message of at most ${MAX_MESSAGE_BYTES} bytes`;
-  if (l.maxValueBytes > l.maxRequestBytes) return `'maxValueBytes' (${l.maxValueBytes}) must not exceed 'maxRequestBytes' (${l.maxRequestBytes})`;
+  if (l.maxRequestBytes > cap)
+    return `'maxRequestBytes' (${l.maxRequestBytes}) must be at most ${cap}: a request is one raft entry, sent whole in a gRPC message of at most ${MAX_MESSAGE_BYTES} bytes`;
+  if (l.maxValueBytes > l.maxRequestBytes)
+    return `'maxValueBytes' (${l.maxValueBytes}) must not exceed 'maxRequestBytes' (${l.maxRequestBytes})`;
   if (l.maxKeyBytes > l.maxRequestBytes) return `'maxKeyBytes' (${l.maxKeyBytes}) must not exceed 'maxRequestBytes' (${l.maxRequestBytes})`;
   return null;
 }
@@ -51,21 +53,24 @@ export class InputCheck {
   /** A key that must be non-empty (TiKV refuses empty raw keys too: they cannot be stored). */
   key(key: Uint8Array | null | undefined, what = 'key'): Uint8Array {
     if (!key || key.length === 0) throw new BadRequest(`${what} must not be empty`);
-    if (key.length > this.limits.maxKeyBytes) throw new BadRequest(`${what} is ${key.length} bytes, over the limit of ${this.limits.maxKeyBytes} (maxKeyBytes)`);
+    if (key.length > this.limits.maxKeyBytes)
+      throw new BadRequest(`${what} is ${key.length} bytes, over the limit of ${this.limits.maxKeyBytes} (maxKeyBytes)`);
     return this.count(key, what);
   }
 
   /** A key that may be empty (a scan's start: the region's start). */
   optionalKey(key: Uint8Array | null | undefined, what: string): Uint8Array {
     const k = key ?? new Uint8Array(0);
-    if (k.length > this.limits.maxKeyBytes) throw new BadRequest(`${what} is ${k.length} bytes, over the limit of ${this.limits.maxKeyBytes} (maxKeyBytes)`);
+    if (k.length > this.limits.maxKeyBytes)
+      throw new BadRequest(`${what} is ${k.length} bytes, over the limit of ${this.limits.maxKeyBytes} (maxKeyBytes)`);
     return this.count(k, what);
   }
 
   /** A value (may be empty: an empty value is a value, not an absence). */
   value(value: Uint8Array | null | undefined, what = 'value'): Uint8Array {
     const v = value ?? new Uint8Array(0);
-    if (v.length > this.limits.maxValueBytes) throw new BadRequest(`${what} is ${v.length} bytes, over the limit of ${this.limits.maxValueBytes} (maxValueBytes)`);
+    if (v.length > this.limits.maxValueBytes)
+      throw new BadRequest(`${what} is ${v.length} bytes, over the limit of ${this.limits.maxValueBytes} (maxValueBytes)`);
     return this.count(v, what);
   }
 
@@ -77,7 +82,10 @@ export class InputCheck {
 
   private count(b: Uint8Array, what: string): Uint8Array {
     this.bytes += b.length;
-    if (this.bytes > this.limits.maxRequestBytes) throw new BadRequest(`the request's keys and values reach ${this.bytes} bytes at ${what}, over the limit of ${this.limits.maxRequestBytes} (maxRequestBytes)`);
+    if (this.bytes > this.limits.maxRequestBytes)
+      throw new BadRequest(
+        `the request's keys and values reach ${this.bytes} bytes at ${what}, over the limit of ${this.limits.maxRequestBytes} (maxRequestBytes)`,
+      );
     return b;
   }
 }

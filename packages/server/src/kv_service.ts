@@ -6,13 +6,13 @@
 // requests get a plain message in `error`. Handlers never throw and never reject: whatever
 // arrives, the process stays up.
 import * as grpc from '@grpc/grpc-js';
-import { errorpb, kvrpcpb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
-import { SnapshotBusyError, SnapshotCorruptError } from '@tskv/raftstore';
+import { type errorpb, type kvrpcpb, raft_cmdpb, type raft_serverpb } from '@tskv/proto';
 import type { Logger, RaftMessage, SnapshotChunk } from '@tskv/raftstore';
+import { SnapshotBusyError, SnapshotCorruptError } from '@tskv/raftstore';
 import { frameEnd } from '@tskv/util';
-import type { ServerMetrics } from './metrics.js';
 import { Undecodable } from './decode_guard.js';
-import { BadRequest, DEFAULT_INPUT_LIMITS, InputCheck, inputLimitsProblem, type InputLimits } from './input_limits.js';
+import { BadRequest, DEFAULT_INPUT_LIMITS, InputCheck, type InputLimits, inputLimitsProblem } from './input_limits.js';
+import type { ServerMetrics } from './metrics.js';
 
 const CmdType = raft_cmdpb.CmdType;
 const VALID_CFS = new Set(['', 'default', 'lock', 'write']);
@@ -47,7 +47,16 @@ interface Outcome {
 }
 
 function isRegionError(e: errorpb.IError): boolean {
-  return !!(e.notLeader || e.regionNotFound || e.keyNotInRegion || e.epochNotMatch || e.staleCommand || e.storeNotMatch || e.timeout || e.serverIsBusy);
+  return !!(
+    e.notLeader ||
+    e.regionNotFound ||
+    e.keyNotInRegion ||
+    e.epochNotMatch ||
+    e.staleCommand ||
+    e.storeNotMatch ||
+    e.timeout ||
+    e.serverIsBusy
+  );
 }
 
 /** A snapshot chunk that could not be decoded: the receive fails with INVALID_ARGUMENT. */
@@ -97,7 +106,14 @@ export class TinyKvService {
   private readonly maxInflight: number;
   private readonly maxPerStream: number;
   private readonly maxFrameBytes: number;
-  private readonly requestCounters: Record<Method, { requests: ReturnType<ServerMetrics['clientRequests']['labels']>; errors: ReturnType<ServerMetrics['clientRequestErrors']['labels']>; duration: ReturnType<ServerMetrics['clientRequestDuration']['labels']> }>;
+  private readonly requestCounters: Record<
+    Method,
+    {
+      requests: ReturnType<ServerMetrics['clientRequests']['labels']>;
+      errors: ReturnType<ServerMetrics['clientRequestErrors']['labels']>;
+      duration: ReturnType<ServerMetrics['clientRequestDuration']['labels']>;
+    }
+  >;
   /** Inbound store-to-store streams, answered (closed) at shutdown. */
   private readonly raftCalls = new Set<(err: grpc.ServiceError | null) => void>();
   /** Open BatchCommands streams: each entry ends its stream once its answers are written. */
@@ -116,7 +132,10 @@ export class TinyKvService {
     this.maxFrameBytes = opts.maxResponseFrameBytes ?? 4 * 1024 * 1024;
     const m = opts.metrics;
     this.requestCounters = Object.fromEntries(
-      METHODS.map((k) => [k, { requests: m.clientRequests.labels(k), errors: m.clientRequestErrors.labels(k), duration: m.clientRequestDuration.labels(k) }]),
+      METHODS.map((k) => [
+        k,
+        { requests: m.clientRequests.labels(k), errors: m.clientRequestErrors.labels(k), duration: m.clientRequestDuration.labels(k) },
+      ]),
     ) as TinyKvService['requestCounters'];
   }
 
@@ -129,68 +148,112 @@ export class TinyKvService {
   // ---- the raw API: each returns the response, never throws ----
 
   rawGet(req: kvrpcpb.IRawGetRequest): Promise<kvrpcpb.IRawGetResponse> {
-    return this.exec('rawGet', () => {
-      const cf = cfOf(req.cf);
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Get, get: { cf, key: this.check().key(req.key) } }] };
-    }, (resp) => {
-      const g = resp.responses?.[0]?.get;
-      return g?.found ? { value: g.value ?? new Uint8Array(0), notFound: false } : { notFound: true };
-    });
+    return this.exec(
+      'rawGet',
+      () => {
+        const cf = cfOf(req.cf);
+        return { header: header(req.context), requests: [{ cmdType: CmdType.Get, get: { cf, key: this.check().key(req.key) } }] };
+      },
+      (resp) => {
+        const g = resp.responses?.[0]?.get;
+        return g?.found ? { value: g.value ?? new Uint8Array(0), notFound: false } : { notFound: true };
+      },
+    );
   }
 
   rawPut(req: kvrpcpb.IRawPutRequest): Promise<kvrpcpb.IRawPutResponse> {
-    return this.exec('rawPut', () => {
-      const cf = cfOf(req.cf);
-      const c = this.check();
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Put, put: { cf, key: c.key(req.key), value: c.value(req.value) } }] };
-    }, () => ({}));
+    return this.exec(
+      'rawPut',
+      () => {
+        const cf = cfOf(req.cf);
+        const c = this.check();
+        return {
+          header: header(req.context),
+          requests: [{ cmdType: CmdType.Put, put: { cf, key: c.key(req.key), value: c.value(req.value) } }],
+        };
+      },
+      () => ({}),
+    );
   }
 
   rawDelete(req: kvrpcpb.IRawDeleteRequest): Promise<kvrpcpb.IRawDeleteResponse> {
-    return this.exec('rawDelete', () => {
-      const cf = cfOf(req.cf);
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Delete, delete: { cf, key: this.check().key(req.key) } }] };
-    }, () => ({}));
+    return this.exec(
+      'rawDelete',
+      () => {
+        const cf = cfOf(req.cf);
+        return { header: header(req.context), requests: [{ cmdType: CmdType.Delete, delete: { cf, key: this.check().key(req.key) } }] };
+      },
+      () => ({}),
+    );
   }
 
   rawScan(req: kvrpcpb.IRawScanRequest): Promise<kvrpcpb.IRawScanResponse> {
-    return this.exec('rawScan', () => {
-      const cf = cfOf(req.cf);
-      const limit = req.limit ?? 0;
-      if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`bad limit ${String(limit)}`);
-      // An empty start key means the region's start; the end is the region's end.
-      return { header: header(req.context), requests: [{ cmdType: CmdType.Snap, snap: { cf, startKey: this.check().optionalKey(req.startKey, 'start key'), endKey: new Uint8Array(0), limit } }] };
-    }, (resp) => ({ kvs: (resp.responses?.[0]?.snap?.kvs ?? []).map((kv) => ({ key: kv.key, value: kv.value })) }));
+    return this.exec(
+      'rawScan',
+      () => {
+        const cf = cfOf(req.cf);
+        const limit = req.limit ?? 0;
+        if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`bad limit ${String(limit)}`);
+        // An empty start key means the region's start; the end is the region's end.
+        return {
+          header: header(req.context),
+          requests: [
+            {
+              cmdType: CmdType.Snap,
+              snap: { cf, startKey: this.check().optionalKey(req.startKey, 'start key'), endKey: new Uint8Array(0), limit },
+            },
+          ],
+        };
+      },
+      (resp) => ({ kvs: (resp.responses?.[0]?.snap?.kvs ?? []).map((kv) => ({ key: kv.key, value: kv.value })) }),
+    );
   }
 
   rawBatchGet(req: kvrpcpb.IRawBatchGetRequest): Promise<kvrpcpb.IRawBatchGetResponse> {
-    return this.exec('rawBatchGet', () => {
-      const cf = cfOf(req.cf);
-      const keys = req.keys ?? [];
-      const c = this.check();
-      c.batch(keys.length, 'keys');
-      return { header: header(req.context), requests: keys.map((k, i) => ({ cmdType: CmdType.Get, get: { cf, key: c.key(k, `key ${i}`) } })) };
-    }, (resp, cmd) => {
-      const pairs: kvrpcpb.IKvPair[] = [];
-      const rs = resp.responses ?? [];
-      cmd.requests!.forEach((r, i) => {
-        const g = rs[i]?.get;
-        if (g?.found) pairs.push({ key: r.get!.key, value: g.value ?? new Uint8Array(0) });
-      });
-      return { pairs };
-    });
+    return this.exec(
+      'rawBatchGet',
+      () => {
+        const cf = cfOf(req.cf);
+        const keys = req.keys ?? [];
+        const c = this.check();
+        c.batch(keys.length, 'keys');
+        return {
+          header: header(req.context),
+          requests: keys.map((k, i) => ({ cmdType: CmdType.Get, get: { cf, key: c.key(k, `key ${i}`) } })),
+        };
+      },
+      (resp, cmd) => {
+        const pairs: kvrpcpb.IKvPair[] = [];
+        const rs = resp.responses ?? [];
+        cmd.requests!.forEach((r, i) => {
+          const g = rs[i]?.get;
+          if (g?.found) pairs.push({ key: r.get!.key, value: g.value ?? new Uint8Array(0) });
+        });
+        return { pairs };
+      },
+    );
   }
 
   rawBatchPut(req: kvrpcpb.IRawBatchPutRequest): Promise<kvrpcpb.IRawBatchPutResponse> {
-    return this.exec('rawBatchPut', () => {
-      const cf = cfOf(req.cf);
-      const pairs = req.pairs ?? [];
-      const c = this.check();
-      c.batch(pairs.length, 'pairs');
-      // One command, many puts: one raft entry, applied atomically. Every pair is checked before
-      // anything is proposed: one bad pair refuses the whole batch.
-      return { header: header(req.context), requests: pairs.map((p, i) => ({ cmdType: CmdType.Put, put: { cf, key: c.key(p?.key, `key ${i}`), value: c.value(p?.value, `value ${i}`) } })) };
-    }, () => ({}));
+    return this.exec(
+      'rawBatchPut',
+      () => {
+        const cf = cfOf(req.cf);
+        const pairs = req.pairs ?? [];
+        const c = this.check();
+        c.batch(pairs.length, 'pairs');
+        // One command, many puts: one raft entry, applied atomically. Every pair is checked before
+        // anything is proposed: one bad pair refuses the whole batch.
+        return {
+          header: header(req.context),
+          requests: pairs.map((p, i) => ({
+            cmdType: CmdType.Put,
+            put: { cf, key: c.key(p?.key, `key ${i}`), value: c.value(p?.value, `value ${i}`) },
+          })),
+        };
+      },
+      () => ({}),
+    );
   }
 
   /** The size check of one request. */
@@ -260,18 +323,20 @@ export class TinyKvService {
 
   /** The implementation object for `server.addService(tinyKvService, ...)`. */
   handlers(): grpc.UntypedServiceImplementation {
-    const unaryOf = <Req, Res>(f: (req: Req) => Promise<Res>) => (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
-      const req: unknown = call.request;
-      if (req instanceof Undecodable) {
-        this.malformed(req);
-        cb({ code: grpc.status.INVALID_ARGUMENT, details: req.message });
-        return;
-      }
-      f.call(this, (req ?? {}) as Req).then(
-        (res) => cb(null, res),
-        (e: unknown) => cb({ code: grpc.status.INTERNAL, details: messageOf(e) }),
-      );
-    };
+    const unaryOf =
+      <Req, Res>(f: (req: Req) => Promise<Res>) =>
+      (call: grpc.ServerUnaryCall<Req, Res>, cb: grpc.sendUnaryData<Res>) => {
+        const req: unknown = call.request;
+        if (req instanceof Undecodable) {
+          this.malformed(req);
+          cb({ code: grpc.status.INVALID_ARGUMENT, details: req.message });
+          return;
+        }
+        f.call(this, (req ?? {}) as Req).then(
+          (res) => cb(null, res),
+          (e: unknown) => cb({ code: grpc.status.INTERNAL, details: messageOf(e) }),
+        );
+      };
     return {
       rawGet: unaryOf(this.rawGet),
       rawPut: unaryOf(this.rawPut),
@@ -279,17 +344,29 @@ export class TinyKvService {
       rawScan: unaryOf(this.rawScan),
       rawBatchGet: unaryOf(this.rawBatchGet),
       rawBatchPut: unaryOf(this.rawBatchPut),
-      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) => this.batchCommands(call),
-      raft: (call: grpc.ServerReadableStream<raft_serverpb.RaftMessage, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) =>
-        this.raftStream(call, cb, (m: raft_serverpb.RaftMessage | Undecodable) => (m instanceof Undecodable ? this.malformed(m) : this.deliver(m))),
-      batchRaft: (call: grpc.ServerReadableStream<raft_serverpb.BatchRaftMessage, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) =>
+      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) =>
+        this.batchCommands(call),
+      raft: (
+        call: grpc.ServerReadableStream<raft_serverpb.RaftMessage, raft_serverpb.IDone>,
+        cb: grpc.sendUnaryData<raft_serverpb.IDone>,
+      ) =>
+        this.raftStream(call, cb, (m: raft_serverpb.RaftMessage | Undecodable) =>
+          m instanceof Undecodable ? this.malformed(m) : this.deliver(m),
+        ),
+      batchRaft: (
+        call: grpc.ServerReadableStream<raft_serverpb.BatchRaftMessage, raft_serverpb.IDone>,
+        cb: grpc.sendUnaryData<raft_serverpb.IDone>,
+      ) =>
         this.raftStream(call, cb, (b: raft_serverpb.BatchRaftMessage | Undecodable) => {
           // A frame that does not decode is dropped alone: raft resends what matters, and cutting
           // the stream would drop the good frames queued behind it too.
           if (b instanceof Undecodable) return this.malformed(b);
           for (const m of b?.msgs ?? []) this.deliver(m);
         }),
-      snapshot: (call: grpc.ServerReadableStream<raft_serverpb.SnapshotChunk, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) => this.snapshot(call, cb),
+      snapshot: (
+        call: grpc.ServerReadableStream<raft_serverpb.SnapshotChunk, raft_serverpb.IDone>,
+        cb: grpc.sendUnaryData<raft_serverpb.IDone>,
+      ) => this.snapshot(call, cb),
     };
   }
 
@@ -316,7 +393,11 @@ export class TinyKvService {
   }
 
   /** An inbound Raft or BatchRaft stream: every message goes to the store; Done when the sender ends. */
-  private raftStream<T>(call: grpc.ServerReadableStream<T, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>, onData: (x: T) => void): void {
+  private raftStream<T>(
+    call: grpc.ServerReadableStream<T, raft_serverpb.IDone>,
+    cb: grpc.sendUnaryData<raft_serverpb.IDone>,
+    onData: (x: T) => void,
+  ): void {
     let done = false;
     const finish = (err: grpc.ServiceError | null): void => {
       if (done) return;
@@ -340,7 +421,10 @@ export class TinyKvService {
   }
 
   /** An inbound snapshot: the chunks go to the store (with backpressure); Done once it accepted them. */
-  private snapshot(call: grpc.ServerReadableStream<raft_serverpb.SnapshotChunk, raft_serverpb.IDone>, cb: grpc.sendUnaryData<raft_serverpb.IDone>): void {
+  private snapshot(
+    call: grpc.ServerReadableStream<raft_serverpb.SnapshotChunk, raft_serverpb.IDone>,
+    cb: grpc.sendUnaryData<raft_serverpb.IDone>,
+  ): void {
     const store = this.store;
     if (!store || this.closing) {
       cb({ code: grpc.status.UNAVAILABLE, details: store ? 'store is shutting down' : 'store is starting' });
@@ -367,7 +451,14 @@ export class TinyKvService {
       },
       (e: unknown) => {
         this.opts.metrics.snapshotsReceived.labels('failed').inc();
-        const code = e instanceof MalformedChunk ? grpc.status.INVALID_ARGUMENT : e instanceof SnapshotCorruptError ? grpc.status.DATA_LOSS : e instanceof SnapshotBusyError ? grpc.status.RESOURCE_EXHAUSTED : grpc.status.INTERNAL;
+        const code =
+          e instanceof MalformedChunk
+            ? grpc.status.INVALID_ARGUMENT
+            : e instanceof SnapshotCorruptError
+              ? grpc.status.DATA_LOSS
+              : e instanceof SnapshotBusyError
+                ? grpc.status.RESOURCE_EXHAUSTED
+                : grpc.status.INTERNAL;
         this.logger.warn('snapshot rejected', { err: messageOf(e) });
         try {
           cb({ code, details: `snapshot rejected: ${messageOf(e)}` });
@@ -489,7 +580,8 @@ export class TinyKvService {
   /** Stops taking requests: new ones get ServerIsBusy, raft streams are told to go away. */
   beginShutdown(): void {
     this.closing = true;
-    for (const finish of [...this.raftCalls]) finish({ code: grpc.status.UNAVAILABLE, details: 'store is shutting down' } as grpc.ServiceError);
+    for (const finish of [...this.raftCalls])
+      finish({ code: grpc.status.UNAVAILABLE, details: 'store is shutting down' } as grpc.ServiceError);
   }
 
   /** Ends every BatchCommands stream once what it has in flight is answered (call after the store stopped). */

@@ -1,9 +1,9 @@
 // Prometheus metrics of one server, in a Registry of its own (several servers can share a process,
 // as in the tests). Hot paths only touch pre-resolved label children; store-wide gauges (regions,
 // leaders) are computed when scraped, and the raft worker reports once per round.
-import { monitorEventLoopDelay, performance, type EventLoopUtilization, type IntervalHistogram } from 'node:perf_hooks';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { RoundStats, Store, StoreObserver } from '@tskv/raftstore';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency buckets in seconds: 50 µs to 10 s. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -43,18 +43,67 @@ export class ServerMetrics {
 
   constructor() {
     const registers = [this.registry];
-    this.proposals = new Counter({ name: 'tskv_raft_proposals_total', help: 'Commands taken by the raft worker (writes, reads, admin)', registers });
-    this.entriesApplied = new Counter({ name: 'tskv_raft_entries_applied_total', help: 'Committed raft entries applied to the kv engine', registers });
-    this.entriesPersisted = new Counter({ name: 'tskv_raft_entries_persisted_total', help: 'Raft entries appended to the raft engine', registers });
-    this.applyDuration = new Histogram({ name: 'tskv_raft_apply_duration_seconds', help: 'Apply phase of a raft worker round (entries staged and the kv write)', buckets: LATENCY_BUCKETS, registers });
-    this.appendDuration = new Histogram({ name: 'tskv_raft_append_duration_seconds', help: 'Raft engine write of a round (entries and hard states, fsync included)', buckets: LATENCY_BUCKETS, registers });
-    this.roundDuration = new Histogram({ name: 'tskv_raft_ready_round_duration_seconds', help: 'One raft worker round: mail, persist, apply, hand-off', buckets: LATENCY_BUCKETS, registers });
+    this.proposals = new Counter({
+      name: 'tskv_raft_proposals_total',
+      help: 'Commands taken by the raft worker (writes, reads, admin)',
+      registers,
+    });
+    this.entriesApplied = new Counter({
+      name: 'tskv_raft_entries_applied_total',
+      help: 'Committed raft entries applied to the kv engine',
+      registers,
+    });
+    this.entriesPersisted = new Counter({
+      name: 'tskv_raft_entries_persisted_total',
+      help: 'Raft entries appended to the raft engine',
+      registers,
+    });
+    this.applyDuration = new Histogram({
+      name: 'tskv_raft_apply_duration_seconds',
+      help: 'Apply phase of a raft worker round (entries staged and the kv write)',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.appendDuration = new Histogram({
+      name: 'tskv_raft_append_duration_seconds',
+      help: 'Raft engine write of a round (entries and hard states, fsync included)',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.roundDuration = new Histogram({
+      name: 'tskv_raft_ready_round_duration_seconds',
+      help: 'One raft worker round: mail, persist, apply, hand-off',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
 
-    this.raftMessagesSent = new Counter({ name: 'tskv_raft_messages_sent_total', help: 'Raft messages written to store-to-store streams', registers });
-    this.raftFramesSent = new Counter({ name: 'tskv_raft_frames_sent_total', help: 'BatchRaft frames written (each carries many messages)', registers });
-    this.raftMessagesDropped = new Counter({ name: 'tskv_raft_messages_dropped_total', help: 'Raft messages dropped by the transport', labelNames: ['reason'], registers });
-    this.raftMessagesReceived = new Counter({ name: 'tskv_raft_messages_received_total', help: 'Raft messages received from other stores', registers });
-    this.malformedMessages = new Counter({ name: 'tskv_malformed_messages_total', help: 'gRPC messages refused undecoded (bad wire format), by message type', labelNames: ['type'], registers });
+    this.raftMessagesSent = new Counter({
+      name: 'tskv_raft_messages_sent_total',
+      help: 'Raft messages written to store-to-store streams',
+      registers,
+    });
+    this.raftFramesSent = new Counter({
+      name: 'tskv_raft_frames_sent_total',
+      help: 'BatchRaft frames written (each carries many messages)',
+      registers,
+    });
+    this.raftMessagesDropped = new Counter({
+      name: 'tskv_raft_messages_dropped_total',
+      help: 'Raft messages dropped by the transport',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.raftMessagesReceived = new Counter({
+      name: 'tskv_raft_messages_received_total',
+      help: 'Raft messages received from other stores',
+      registers,
+    });
+    this.malformedMessages = new Counter({
+      name: 'tskv_malformed_messages_total',
+      help: 'gRPC messages refused undecoded (bad wire format), by message type',
+      labelNames: ['type'],
+      registers,
+    });
     new Gauge({
       name: 'tskv_raft_messages_rejected',
       help: 'Inbound raft messages the store dropped before any peer saw them, by reason (since start)',
@@ -64,14 +113,49 @@ export class ServerMetrics {
         for (const [reason, n] of self.store?.stats().raftDrops ?? []) this.set({ reason }, n);
       },
     });
-    this.raftStreamReconnects = new Counter({ name: 'tskv_raft_stream_reconnects_total', help: 'Raft streams reopened after a failure', registers });
-    this.snapshotsSent = new Counter({ name: 'tskv_snapshots_sent_total', help: 'Snapshot streams sent, by result', labelNames: ['result'], registers });
-    this.snapshotsReceived = new Counter({ name: 'tskv_snapshots_received_total', help: 'Snapshot streams received, by result', labelNames: ['result'], registers });
+    this.raftStreamReconnects = new Counter({
+      name: 'tskv_raft_stream_reconnects_total',
+      help: 'Raft streams reopened after a failure',
+      registers,
+    });
+    this.snapshotsSent = new Counter({
+      name: 'tskv_snapshots_sent_total',
+      help: 'Snapshot streams sent, by result',
+      labelNames: ['result'],
+      registers,
+    });
+    this.snapshotsReceived = new Counter({
+      name: 'tskv_snapshots_received_total',
+      help: 'Snapshot streams received, by result',
+      labelNames: ['result'],
+      registers,
+    });
 
-    this.clientRequests = new Counter({ name: 'tskv_client_requests_total', help: 'Client requests by method', labelNames: ['method'], registers });
-    this.clientRegionErrors = new Counter({ name: 'tskv_client_region_errors_total', help: 'Client requests answered with a region error', labelNames: ['method', 'error'], registers });
-    this.clientRequestErrors = new Counter({ name: 'tskv_client_request_errors_total', help: 'Client requests answered with a request error (malformed)', labelNames: ['method'], registers });
-    this.clientRequestDuration = new Histogram({ name: 'tskv_client_request_duration_seconds', help: 'Client request handling time by method', labelNames: ['method'], buckets: LATENCY_BUCKETS, registers });
+    this.clientRequests = new Counter({
+      name: 'tskv_client_requests_total',
+      help: 'Client requests by method',
+      labelNames: ['method'],
+      registers,
+    });
+    this.clientRegionErrors = new Counter({
+      name: 'tskv_client_region_errors_total',
+      help: 'Client requests answered with a region error',
+      labelNames: ['method', 'error'],
+      registers,
+    });
+    this.clientRequestErrors = new Counter({
+      name: 'tskv_client_request_errors_total',
+      help: 'Client requests answered with a request error (malformed)',
+      labelNames: ['method'],
+      registers,
+    });
+    this.clientRequestDuration = new Histogram({
+      name: 'tskv_client_request_duration_seconds',
+      help: 'Client request handling time by method',
+      labelNames: ['method'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
 
     const self = this;
     new Gauge({

@@ -6,11 +6,11 @@
 // broke) resolves null and gives up its place: an answer that comes later goes to the region's next
 // heartbeat if one waits (harmless: it is the scheduler's operator for that region, which the
 // store checks against the region's epoch when proposing it), else it is ignored.
-import { statfs, readdir, lstat } from 'node:fs/promises';
+import { lstat, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { metapb, schedulerpb } from '@tskv/proto';
-import { createLogger } from '@tskv/raftstore';
+import type { metapb, schedulerpb } from '@tskv/proto';
 import type { Logger, RegionStats, SchedulerClient, SchedulerOperator, StoreStats } from '@tskv/raftstore';
+import { createLogger } from '@tskv/raftstore';
 import type { PdClient } from '@tskv/rpc';
 
 export interface PdSchedulerClientOptions {
@@ -51,7 +51,11 @@ async function dirSize(dir: string): Promise<number> {
   for (const e of entries) {
     const p = join(dir, e.name);
     if (e.isDirectory()) total += await dirSize(p);
-    else if (e.isFile()) total += await lstat(p).then((s) => s.size, () => 0);
+    else if (e.isFile())
+      total += await lstat(p).then(
+        (s) => s.size,
+        () => 0,
+      );
   }
   return total;
 }
@@ -67,7 +71,10 @@ export class PdSchedulerClient implements SchedulerClient {
   /** Heartbeats sent, answered, and timed out (observability, tests). */
   readonly stats = { heartbeats: 0, answered: 0, timedOut: 0, operators: 0 };
 
-  constructor(readonly pd: PdClient, private readonly opts: PdSchedulerClientOptions) {
+  constructor(
+    readonly pd: PdClient,
+    private readonly opts: PdSchedulerClientOptions,
+  ) {
     this.timeoutMs = opts.heartbeatTimeoutMs ?? 2000;
     this.logger = opts.logger ?? createLogger();
     pd.onRegionHeartbeatResponse((r) => this.onAnswer(r));

@@ -5,11 +5,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { Engines } from '@tskv/engine';
 import { metapb } from '@tskv/proto';
-import { Store, createLogger, storeConfig } from '@tskv/raftstore';
 import type { Logger, StoreConfig } from '@tskv/raftstore';
-import { PdClient, channelCredentials, secureServerOptions, serverCredentials, tinyKvService, type TlsConfig } from '@tskv/rpc';
+import { createLogger, Store, storeConfig } from '@tskv/raftstore';
+import { channelCredentials, PdClient, secureServerOptions, serverCredentials, type TlsConfig, tinyKvService } from '@tskv/rpc';
 import { ensureBootstrapped, retryUntil } from './cluster_bootstrap.js';
-import { DEFAULT_TUNING, SERVER_STORE_DEFAULTS, joinHostPort, parseAddressOverrides, splitHostPort, type ServerTuning } from './config.js';
+import { DEFAULT_TUNING, joinHostPort, parseAddressOverrides, SERVER_STORE_DEFAULTS, type ServerTuning, splitHostPort } from './config.js';
 import { guardService } from './decode_guard.js';
 import { TinyKvService } from './kv_service.js';
 import { ServerMetrics } from './metrics.js';
@@ -48,9 +48,7 @@ export interface TinyKvServerOptions {
 
 async function bindGrpc(server: grpc.Server, addr: string, creds: grpc.ServerCredentials): Promise<string> {
   const { host } = splitHostPort(addr, 'address');
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(addr, creds, (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync(addr, creds, (err, p) => (err ? reject(err) : resolve(p))));
   return joinHostPort(host, port);
 }
 
@@ -111,12 +109,20 @@ export class TinyKvServer {
       let storeId = 0;
       let storeLogger = baseLogger;
       const statusDoc = (): Record<string, unknown> =>
-        store ? statusDocument(store, { storeId, address: addr, statusAddress: status?.addr ?? '' }) : { storeId, address: addr, starting: true };
+        store
+          ? statusDocument(store, { storeId, address: addr, statusAddress: status?.addr ?? '' })
+          : { storeId, address: addr, starting: true };
       if (opts.statusAddr) status = await StatusServer.start(opts.statusAddr, metrics, statusDoc, baseLogger);
       const statusAddress = status?.addr ?? '';
 
       engines = await Engines.open(opts.dataDir, { sync: true });
-      const ident = await ensureBootstrapped(engines, pd, { address: addr, statusAddress, state: metapb.StoreState.Up }, baseLogger, deadline);
+      const ident = await ensureBootstrapped(
+        engines,
+        pd,
+        { address: addr, statusAddress, state: metapb.StoreState.Up },
+        baseLogger,
+        deadline,
+      );
       storeId = ident.storeId;
       storeLogger = baseLogger.child({ storeId });
 
@@ -148,10 +154,31 @@ export class TinyKvServer {
       transport.attach(store);
       metrics.bindStore(store);
       service.setStore(store, storeLogger);
-      await retryUntil('put store', deadline, storeLogger, () => pd.putStore({ id: storeId, address: addr, statusAddress, state: metapb.StoreState.Up }));
+      await retryUntil('put store', deadline, storeLogger, () =>
+        pd.putStore({ id: storeId, address: addr, statusAddress, state: metapb.StoreState.Up }),
+      );
       store.start();
-      storeLogger.info('store serving', { addr, statusAddr: statusAddress, regions: store.stats().regions, bootstrappedCluster: ident.bootstrappedCluster });
-      return new TinyKvServer(store, addr, status?.addr ?? null, metrics, transport, scheduler, storeLogger, grpcServer, service, status, pd, engines, tuning);
+      storeLogger.info('store serving', {
+        addr,
+        statusAddr: statusAddress,
+        regions: store.stats().regions,
+        bootstrappedCluster: ident.bootstrappedCluster,
+      });
+      return new TinyKvServer(
+        store,
+        addr,
+        status?.addr ?? null,
+        metrics,
+        transport,
+        scheduler,
+        storeLogger,
+        grpcServer,
+        service,
+        status,
+        pd,
+        engines,
+        tuning,
+      );
     } catch (e) {
       service.beginShutdown();
       grpcServer.forceShutdown();

@@ -51,7 +51,10 @@ export function statusDocument(store: Store, info: StatusInfo): Record<string, u
 }
 
 export class StatusServer {
-  private constructor(private readonly http: Server, readonly addr: string) {}
+  private constructor(
+    private readonly http: Server,
+    readonly addr: string,
+  ) {}
 
   /** Listens on addr (port 0 allowed); `addr` is then the bound address. */
   static async start(addr: string, metrics: ServerMetrics, status: () => Record<string, unknown>, logger: Logger): Promise<StatusServer> {

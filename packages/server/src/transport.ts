@@ -13,13 +13,13 @@
 // files) are written with backpressure, and the outcome is reported back to raft
 // (store.reportSnapshotStatus). At most snapMaxConcurrentSending snapshots are sent at once.
 import * as grpc from '@grpc/grpc-js';
-import PQueue from 'p-queue';
-import { eraftpb, raft_serverpb } from '@tskv/proto';
-import { createLogger } from '@tskv/raftstore';
+import { eraftpb, type raft_serverpb } from '@tskv/proto';
 import type { Logger, RaftMessage, SnapshotChunk, SnapshotEndpoint, Transport } from '@tskv/raftstore';
+import { createLogger } from '@tskv/raftstore';
 import { newTinyKvGrpcClient, type TinyKvGrpcClient } from '@tskv/rpc';
 import { frameEnd } from '@tskv/util';
-import { ServerMetrics, type DropReason } from './metrics.js';
+import PQueue from 'p-queue';
+import { type DropReason, ServerMetrics } from './metrics.js';
 
 /** What the transport needs of the local store (a raftstore Store satisfies it). */
 export interface TransportStore extends SnapshotEndpoint {
@@ -97,7 +97,10 @@ class Conn {
   /** Log the next failure (one line per outage, not per retry). */
   logNextFailure = true;
 
-  constructor(readonly storeId: number, backoffMs: number) {
+  constructor(
+    readonly storeId: number,
+    backoffMs: number,
+  ) {
     this.backoffMs = backoffMs;
   }
 }
@@ -247,7 +250,10 @@ export class GrpcTransport implements Transport {
     const opts = this.opts.channelOptions ?? {};
     if (purpose === 'snapshot') {
       // A local subchannel pool: a connection separate from the raft stream's.
-      c.snapClient ??= newTinyKvGrpcClient(addr, this.opts.credentials ?? grpc.credentials.createInsecure(), { ...opts, 'grpc.use_local_subchannel_pool': 1 });
+      c.snapClient ??= newTinyKvGrpcClient(addr, this.opts.credentials ?? grpc.credentials.createInsecure(), {
+        ...opts,
+        'grpc.use_local_subchannel_pool': 1,
+      });
       return c.snapClient;
     }
     c.client ??= newTinyKvGrpcClient(addr, this.opts.credentials ?? grpc.credentials.createInsecure(), opts);
@@ -264,7 +270,9 @@ export class GrpcTransport implements Transport {
         this.metrics.raftStreamReconnects.inc();
       }
       c.connectedOnce = true;
-      const s = client.batchRaft((err: grpc.ServiceError | null) => this.onStreamDone(c, s, err)) as grpc.ClientWritableStream<raft_serverpb.IBatchRaftMessage>;
+      const s = client.batchRaft((err: grpc.ServiceError | null) =>
+        this.onStreamDone(c, s, err),
+      ) as grpc.ClientWritableStream<raft_serverpb.IBatchRaftMessage>;
       s.on('error', () => undefined); // reported through the callback
       s.on('drain', () => {
         if (c.stream !== s) return;
@@ -325,7 +333,12 @@ export class GrpcTransport implements Transport {
       try {
         ok = await this.streamSnapshot(msg);
       } catch (e) {
-        this.logger.warn('snapshot send failed', { regionId, toPeer: toPeerId, toStore: msg.toPeer?.storeId, err: String(e instanceof Error ? e.message : e) });
+        this.logger.warn('snapshot send failed', {
+          regionId,
+          toPeer: toPeerId,
+          toStore: msg.toPeer?.storeId,
+          err: String(e instanceof Error ? e.message : e),
+        });
       }
       if (ok) this.stats.snapshotsSent++;
       else this.stats.snapshotsFailed++;

@@ -40,7 +40,10 @@ const BATCH_REQUEST: Schema = {
   5: f('raw_batch_get', 'message', SCHEMAS.RawBatchGetRequest),
   6: f('raw_batch_put', 'message', SCHEMAS.RawBatchPutRequest),
 };
-export const BATCH_COMMANDS_REQUEST: Schema = { 1: f('requests', 'message', BATCH_REQUEST, true), 2: f('request_ids', 'varint', undefined, true) };
+export const BATCH_COMMANDS_REQUEST: Schema = {
+  1: f('requests', 'message', BATCH_REQUEST, true),
+  2: f('request_ids', 'varint', undefined, true),
+};
 
 const WIRE_NAMES = ['varint', 'fixed64', 'length-delimited', 'start-group', 'end-group', 'fixed32', 'wire type 6', 'wire type 7'];
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -134,7 +137,10 @@ function walk(b: Uint8Array, pos: number, end: number, schema: Schema, path: str
       }
       throw new WireError(`${name}: ${WIRE_NAMES[wire]} where a varint is expected`);
     }
-    if (wire !== 2) throw new WireError(`${name}: ${WIRE_NAMES[wire]} where ${field.kind === 'message' ? 'a message' : field.kind} (length-delimited) is expected`);
+    if (wire !== 2)
+      throw new WireError(
+        `${name}: ${WIRE_NAMES[wire]} where ${field.kind === 'message' ? 'a message' : field.kind} (length-delimited) is expected`,
+      );
     const [len, q] = varint(b, p, end, name);
     if (q + len > end) throw new WireError(`${name}: ${len} bytes, past the end of its message`);
     if (field.kind === 'string') {

@@ -1,8 +1,9 @@
 // The bootstrap protocol: a store that loses the race deletes the region it prepared and starts
 // empty; a restart that finds the prepare marker finishes whichever way the scheduler says.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { Engines, prepareBootstrapKey, regionStateRange } from '@tskv/engine';
 import { metapb } from '@tskv/proto';
 import { bootstrapRegion, bootstrapStore, createLogger } from '@tskv/raftstore';
@@ -42,7 +43,13 @@ test('a restart that finds the prepare marker bootstraps with the prepared regio
   const prepare = async (dir: string, storeId: number, regionId: number, clusterId: number): Promise<Engines> => {
     const e = await Engines.open(dir);
     await bootstrapStore(e, clusterId, storeId);
-    const region: metapb.IRegion = { id: regionId, startKey: new Uint8Array(0), endKey: new Uint8Array(0), regionEpoch: { confVer: 1, version: 1 }, peers: [{ id: regionId + 1, storeId }] };
+    const region: metapb.IRegion = {
+      id: regionId,
+      startKey: new Uint8Array(0),
+      endKey: new Uint8Array(0),
+      regionEpoch: { confVer: 1, version: 1 },
+      peers: [{ id: regionId + 1, storeId }],
+    };
     const wb = e.kv.writeBatch();
     wb.put('raft', prepareBootstrapKey(), metapb.Region.encode(region).finish());
     await e.kv.write(wb, { sync: true });

@@ -1,10 +1,11 @@
 // The tinykv-server command as a child process: the ready line with the bound addresses, the
 // status server, a graceful exit 0 on SIGTERM; bad flags and config files exit 2 naming the problem.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FakeScheduler } from './fake_scheduler.js';
 import { tempDir } from './helpers.js';
@@ -20,7 +21,10 @@ interface Run {
 
 function run(args: string[], onLine?: (line: string, kill: (sig: NodeJS.Signals) => void) => void, timeoutMs = 30_000): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_TEST_CONTEXT: undefined } });
+    const p = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined },
+    });
     let stdout = '';
     let stderr = '';
     let buf = '';
@@ -55,7 +59,20 @@ test('tinykv-server prints one ready line with the bound addresses, serves /stat
     let status: { storeId: number; regions: unknown[] } | null = null;
     let ready: { event: string; storeId: number; addr: string; statusAddr: string } | null = null;
     const r = await run(
-      ['--addr', '127.0.0.1:0', '--status-addr', '127.0.0.1:0', '--scheduler', fake.addr, '--data-dir', join(tmp.dir, 'store'), '--config', cfg, '--log-file', join(tmp.dir, 'log.json')],
+      [
+        '--addr',
+        '127.0.0.1:0',
+        '--status-addr',
+        '127.0.0.1:0',
+        '--scheduler',
+        fake.addr,
+        '--data-dir',
+        join(tmp.dir, 'store'),
+        '--config',
+        cfg,
+        '--log-file',
+        join(tmp.dir, 'log.json'),
+      ],
       (line, kill) => {
         ready = JSON.parse(line);
         void (async () => {
@@ -81,10 +98,24 @@ test('tinykv-server prints one ready line with the bound addresses, serves /stat
 
     // Restarted on the same data directory: the same store id.
     let again = 0;
-    const r2 = await run(['--addr', '127.0.0.1:0', '--status-addr', '127.0.0.1:0', '--scheduler', fake.addr, '--data-dir', join(tmp.dir, 'store'), '--log-level', 'warn'], (line, kill) => {
-      again = JSON.parse(line).storeId;
-      kill('SIGINT');
-    });
+    const r2 = await run(
+      [
+        '--addr',
+        '127.0.0.1:0',
+        '--status-addr',
+        '127.0.0.1:0',
+        '--scheduler',
+        fake.addr,
+        '--data-dir',
+        join(tmp.dir, 'store'),
+        '--log-level',
+        'warn',
+      ],
+      (line, kill) => {
+        again = JSON.parse(line).storeId;
+        kill('SIGINT');
+      },
+    );
     assert.equal(r2.code, 0);
     assert.equal(again, rd.storeId);
   } finally {

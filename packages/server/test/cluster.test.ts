@@ -1,10 +1,11 @@
 // Three TinyKvServers over a fake scheduler: the first bootstraps the cluster, the scheduler's
 // replica checker adds peers on the other two, and clients use the raw API over unary calls and
 // the BatchCommands stream. Followers answer NotLeader with the leader.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { kvrpcpb } from '@tskv/proto';
-import { TestCluster, call, ctxOf, dec, enc, leaderOf, waitFor } from './helpers.js';
+import { test } from 'node:test';
+import type { kvrpcpb } from '@tskv/proto';
+import { call, ctxOf, dec, enc, leaderOf, TestCluster, waitFor } from './helpers.js';
 
 test('three servers form a cluster and serve the raw API over unary calls and BatchCommands', async () => {
   // All three start at once: exactly one bootstraps the cluster.
@@ -45,11 +46,23 @@ test('three servers form a cluster and serve the raw API over unary calls and Ba
     const bp = await call<kvrpcpb.RawBatchPutResponse>(lc, 'rawBatchPut', { context: ctx, pairs });
     assert.equal(bp.regionError, null);
     assert.equal(bp.error, '');
-    const bg = await call<kvrpcpb.RawBatchGetResponse>(lc, 'rawBatchGet', { context: ctx, keys: [enc('b000'), enc('absent'), enc('b049')] });
-    assert.deepEqual(bg.pairs.map((p) => [dec(p.key), dec(p.value)]), [['b000', 'bv0'], ['b049', 'bv49']]);
+    const bg = await call<kvrpcpb.RawBatchGetResponse>(lc, 'rawBatchGet', {
+      context: ctx,
+      keys: [enc('b000'), enc('absent'), enc('b049')],
+    });
+    assert.deepEqual(
+      bg.pairs.map((p) => [dec(p.key), dec(p.value)]),
+      [
+        ['b000', 'bv0'],
+        ['b049', 'bv49'],
+      ],
+    );
 
     const scan = await call<kvrpcpb.RawScanResponse>(lc, 'rawScan', { context: ctx, startKey: enc('b010'), limit: 5 });
-    assert.deepEqual(scan.kvs.map((kv) => dec(kv.key)), ['b010', 'b011', 'b012', 'b013', 'b014']);
+    assert.deepEqual(
+      scan.kvs.map((kv) => dec(kv.key)),
+      ['b010', 'b011', 'b012', 'b013', 'b014'],
+    );
     const all = await call<kvrpcpb.RawScanResponse>(lc, 'rawScan', { context: ctx, startKey: enc('b'), limit: 0 });
     assert.equal(all.kvs.filter((kv) => dec(kv.key).startsWith('b')).length, 50);
     assert.equal(dec(all.kvs[50]!.key), 'k1'); // the scan runs to the region's end
@@ -111,7 +124,11 @@ test('three servers form a cluster and serve the raw API over unary calls and Ba
     });
 
     // ---- status and metrics ----
-    const st = (await (await fetch(`http://${leader.statusAddr}/status`)).json()) as { storeId: number; leaderCount: number; regions: { id: number; peers: unknown[]; isLeader: boolean; appliedIndex: number; epoch: { confVer: number } }[] };
+    const st = (await (await fetch(`http://${leader.statusAddr}/status`)).json()) as {
+      storeId: number;
+      leaderCount: number;
+      regions: { id: number; peers: unknown[]; isLeader: boolean; appliedIndex: number; epoch: { confVer: number } }[];
+    };
     assert.equal(st.storeId, leader.storeId);
     assert.equal(st.leaderCount, 1);
     assert.equal(st.regions[0]!.id, regionId);

@@ -5,12 +5,13 @@
 // is back, a supervisor restarts the failed stores from their data directories (what
 // tinykv-server's exit code 3 asks of systemd or Kubernetes), and every write acknowledged
 // before, during and after is readable.
-import { after, before, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before, test } from 'node:test';
 import type { kvrpcpb } from '@tskv/proto';
 import type { TinyKvServer } from '../src/index.js';
 import { FakeScheduler } from './fake_scheduler.js';
@@ -56,7 +57,9 @@ function fill(path: string): number {
   return bytes;
 }
 
-test('a full disk: writes fail fast with an error, the failed stores recover by a restart once space is back, nothing acknowledged is lost', { timeout: 180_000 }, async (t) => {
+test('a full disk: writes fail fast with an error, the failed stores recover by a restart once space is back, nothing acknowledged is lost', {
+  timeout: 180_000,
+}, async (t) => {
   if (skip) return t.skip(skip);
   const fake = await FakeScheduler.start({ maxReplicas: 3 });
   const clients = new Clients();
@@ -72,7 +75,12 @@ test('a full disk: writes fail fast with an error, the failed stores recover by 
     const s = leaderOf(servers, regionId);
     if (!s) return { ok: false, ms: 0, why: 'no leader' };
     try {
-      const r = await call<kvrpcpb.RawPutResponse>(clients.get(s.addr), 'rawPut', { context: ctxOf(s, regionId), key: enc(key), value: enc(value) }, 10_000);
+      const r = await call<kvrpcpb.RawPutResponse>(
+        clients.get(s.addr),
+        'rawPut',
+        { context: ctxOf(s, regionId), key: enc(key), value: enc(value) },
+        10_000,
+      );
       const ok = !r.regionError && !r.error;
       if (ok) acked.set(key, value);
       return { ok, ms: Date.now() - t0, why: ok ? '' : r.error || JSON.stringify(r.regionError) };
@@ -83,10 +91,14 @@ test('a full disk: writes fail fast with an error, the failed stores recover by 
   let regionId = 0;
   try {
     regionId = Number(fake.firstRegion()!.id);
-    await waitFor('a leader with 3 peers', () => {
-      const l = leaderOf(servers, regionId);
-      return !!l && (l.store.regionStatus().find((r) => r.regionId === regionId)!.region.peers ?? []).length === 3;
-    }, 30_000);
+    await waitFor(
+      'a leader with 3 peers',
+      () => {
+        const l = leaderOf(servers, regionId);
+        return !!l && (l.store.regionStatus().find((r) => r.regionId === regionId)!.region.peers ?? []).length === 3;
+      },
+      30_000,
+    );
     for (let i = 0; i < 30; i++) {
       const r = await putOnce(`before${i}`, `${i}:${big}`);
       assert.ok(r.ok, `a write with free space failed: ${r.why}`);
@@ -117,11 +129,17 @@ test('a full disk: writes fail fast with an error, the failed stores recover by 
     // A failed store refuses at once, naming why, instead of timing out.
     // (The refusal's message, not a timeout's, shows it did not wait for the request timeout.)
     const f = servers[failed[0]!]!;
-    const resp = await call<kvrpcpb.RawPutResponse>(clients.get(f.addr), 'rawPut', { context: ctxOf(f, regionId), key: enc('refused'), value: enc('v') });
+    const resp = await call<kvrpcpb.RawPutResponse>(clients.get(f.addr), 'rawPut', {
+      context: ctxOf(f, regionId),
+      key: enc('refused'),
+      value: enc('v'),
+    });
     assert.ok(resp.regionError || resp.error, 'a failed store acknowledged a write');
     assert.match(JSON.stringify(resp), /failed and needs a restart/);
     assert.doesNotMatch(JSON.stringify(resp), /timed out/);
-    t.diagnostic(`filler ${filled} bytes; ${okDuringFull} ok then ${errors} errors while full; failed stores ${failed.join(',')}; errors: ${[...reasons].join(' | ')}`);
+    t.diagnostic(
+      `filler ${filled} bytes; ${okDuringFull} ok then ${errors} errors while full; failed stores ${failed.join(',')}; errors: ${[...reasons].join(' | ')}`,
+    );
 
     // Space is back. The supervisor restarts every store that failed, now and later (a store
     // whose LevelDB latched an error in the background fails on its next write).
@@ -149,11 +167,16 @@ test('a full disk: writes fail fast with an error, the failed stores recover by 
       const want = [...acked];
       assert.ok(want.length >= 50, `${want.length} acknowledged writes`);
       for (const [i, s] of servers.entries()) {
-        await waitFor(`store ${i} has every acknowledged write`, async () => {
-          const s2 = servers[i]!;
-          for (const [k, v] of want) if (Buffer.from((await s2.engines.kv.get('default', enc(k))) ?? []).toString() !== v) return false;
-          return true;
-        }, 30_000, 200);
+        await waitFor(
+          `store ${i} has every acknowledged write`,
+          async () => {
+            const s2 = servers[i]!;
+            for (const [k, v] of want) if (Buffer.from((await s2.engines.kv.get('default', enc(k))) ?? []).toString() !== v) return false;
+            return true;
+          },
+          30_000,
+          200,
+        );
         void s;
       }
     } finally {

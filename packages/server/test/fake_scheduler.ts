@@ -5,7 +5,7 @@
 // has no peer of it; tests may also set operators by hand.
 import * as grpc from '@grpc/grpc-js';
 import { eraftpb, metapb, schedulerpb } from '@tskv/proto';
-import { type TlsConfig, schedulerService, secureServerOptions, serverCredentials } from '@tskv/rpc';
+import { schedulerService, secureServerOptions, serverCredentials, type TlsConfig } from '@tskv/rpc';
 import { findPeerById, isEpochStale, keyInRegion } from '@tskv/util';
 
 type Op = Pick<schedulerpb.IRegionHeartbeatResponse, 'changePeer' | 'changePeerV2' | 'transferLeader'>;
@@ -150,18 +150,21 @@ export class FakeScheduler {
 
   private handlers(): grpc.UntypedServiceImplementation {
     type Cb<T> = grpc.sendUnaryData<T>;
-    const u = <Req, Res>(f: (req: Req) => Res) => (call: grpc.ServerUnaryCall<Req, Res>, cb: Cb<Res>) => {
-      try {
-        cb(null, f(call.request));
-      } catch (e) {
-        cb({ code: grpc.status.INTERNAL, details: String(e) });
-      }
-    };
+    const u =
+      <Req, Res>(f: (req: Req) => Res) =>
+      (call: grpc.ServerUnaryCall<Req, Res>, cb: Cb<Res>) => {
+        try {
+          cb(null, f(call.request));
+        } catch (e) {
+          cb({ code: grpc.status.INTERNAL, details: String(e) });
+        }
+      };
     const storeInfo = (id: number) => this.stores.get(id);
     return {
       bootstrap: u((req: schedulerpb.BootstrapRequest) => {
         this.bootstrapCalls++;
-        if (this.bootstrapped) return { header: this.hdr(schedulerpb.ErrorType.ALREADY_BOOTSTRAPPED, `cluster ${this.clusterId} is already bootstrapped`) };
+        if (this.bootstrapped)
+          return { header: this.hdr(schedulerpb.ErrorType.ALREADY_BOOTSTRAPPED, `cluster ${this.clusterId} is already bootstrapped`) };
         this.bootstrapped = true;
         if (req.store?.id) this.stores.set(Number(req.store.id), { store: req.store, stats: null, lastHeartbeatMs: 0 });
         if (req.region) this.putRegion(req.region, null);
@@ -183,15 +186,23 @@ export class FakeScheduler {
       }),
       getAllStores: u(() => {
         const all = [...this.stores.values()];
-        return { header: this.hdr(), stores: all.map((s) => s.store), stats: all.map((s) => s.stats ?? {}), lastHeartbeatMs: all.map((s) => s.lastHeartbeatMs) };
+        return {
+          header: this.hdr(),
+          stores: all.map((s) => s.store),
+          stats: all.map((s) => s.stats ?? {}),
+          lastHeartbeatMs: all.map((s) => s.lastHeartbeatMs),
+        };
       }),
       getRegion: u((req: schedulerpb.GetRegionRequest) => {
-        for (const { region, leader } of this.regions.values()) if (keyInRegion(req.regionKey, region)) return { header: this.hdr(), region, leader };
+        for (const { region, leader } of this.regions.values())
+          if (keyInRegion(req.regionKey, region)) return { header: this.hdr(), region, leader };
         return { header: this.hdr(schedulerpb.ErrorType.REGION_NOT_FOUND, 'no region') };
       }),
       getRegionByID: u((req: schedulerpb.GetRegionByIDRequest) => {
         const r = this.regions.get(Number(req.regionId));
-        return r ? { header: this.hdr(), region: r.region, leader: r.leader } : { header: this.hdr(schedulerpb.ErrorType.REGION_NOT_FOUND, 'no region') };
+        return r
+          ? { header: this.hdr(), region: r.region, leader: r.leader }
+          : { header: this.hdr(schedulerpb.ErrorType.REGION_NOT_FOUND, 'no region') };
       }),
       scanRegions: u(() => {
         const all = [...this.regions.values()];
@@ -208,7 +219,10 @@ export class FakeScheduler {
       }),
       askBatchSplit: u((req: schedulerpb.AskBatchSplitRequest) => ({
         header: this.hdr(),
-        ids: Array.from({ length: req.splitCount }, () => ({ newRegionId: this.allocId(), newPeerIds: (req.region?.peers ?? []).map(() => this.allocId()) })),
+        ids: Array.from({ length: req.splitCount }, () => ({
+          newRegionId: this.allocId(),
+          newPeerIds: (req.region?.peers ?? []).map(() => this.allocId()),
+        })),
       })),
       reportBatchSplit: u((req: schedulerpb.ReportBatchSplitRequest) => {
         for (const r of req.regions) this.putRegion(r, null);

@@ -6,13 +6,14 @@
 //
 // The seed is printed; TSKV_FUZZ_SEED=<n> replays a run, TSKV_FUZZ_ITERATIONS=<n> sets the
 // inputs per method over the socket (default 300; the in-process decoder run is 10x that).
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { kvrpcpb } from '@tskv/proto';
-import { Prng, envSeed } from '@tskv/util';
+import { test } from 'node:test';
+import type { kvrpcpb } from '@tskv/proto';
+import { envSeed, Prng } from '@tskv/util';
 import { decodeBatchRaftFrame, Undecodable } from '../src/decode_guard.js';
-import { TestCluster, call, ctxOf, dec, enc, waitFor } from './helpers.js';
 import { fuzzInput, type Region } from './fuzz/inputs.js';
+import { call, ctxOf, dec, enc, TestCluster, waitFor } from './helpers.js';
 import { CLIENT_STREAM_METHODS, RawTinyKv, UNARY_METHODS } from './raw_grpc.js';
 
 const ITERATIONS = Number(process.env.TSKV_FUZZ_ITERATIONS || 300);
@@ -28,7 +29,11 @@ test('fuzzed requests on every method: no crash, still serving, acknowledged dat
     const regionId = Number(c.fake.firstRegion()!.id);
     await waitFor('leader elected', () => s.store.regionStatus()[0]?.isLeader === true);
     const ctx = ctxOf(s, regionId);
-    const region: Region = { regionId, regionEpoch: { confVer: Number(ctx.regionEpoch!.confVer), version: Number(ctx.regionEpoch!.version) }, peer: { id: Number(ctx.peer!.id), storeId: Number(ctx.peer!.storeId) } };
+    const region: Region = {
+      regionId,
+      regionEpoch: { confVer: Number(ctx.regionEpoch!.confVer), version: Number(ctx.regionEpoch!.version) },
+      peer: { id: Number(ctx.peer!.id), storeId: Number(ctx.peer!.storeId) },
+    };
     const kc = c.clients.get(s.addr);
     const acked = new Map<string, string>();
     for (let i = 0; i < 50; i++) {
@@ -55,7 +60,10 @@ test('fuzzed requests on every method: no crash, still serving, acknowledged dat
     // Client streams: frames in groups (a raft stream survives bad frames; a snapshot does not).
     for (const m of CLIENT_STREAM_METHODS) {
       for (let i = 0; i < ITERATIONS; i += 10) {
-        const o = await raw.clientStream(m, Array.from({ length: 10 }, () => fuzzInput(m, region, rng)));
+        const o = await raw.clientStream(
+          m,
+          Array.from({ length: 10 }, () => fuzzInput(m, region, rng)),
+        );
         count(`${m}:${o.err ? `grpc ${o.err.code}` : 'ok'}`);
       }
     }
@@ -66,7 +74,9 @@ test('fuzzed requests on every method: no crash, still serving, acknowledged dat
       if (frame instanceof Undecodable) undecodable++;
       else for (const m of frame.msgs ?? []) s.store.onRaftMessage(m);
     }
-    console.log(`outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; in-process raft frames undecodable: ${undecodable}/${ITERATIONS * 10}; raft drops: ${JSON.stringify(Object.fromEntries(s.store.stats().raftDrops))}`);
+    console.log(
+      `outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; in-process raft frames undecodable: ${undecodable}/${ITERATIONS * 10}; raft drops: ${JSON.stringify(Object.fromEntries(s.store.stats().raftDrops))}`,
+    );
 
     // Still healthy and serving: a put/get round trip, and everything acknowledged reads back.
     assert.equal(s.store.failed, null, 'the store did not fail');

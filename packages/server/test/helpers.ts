@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kvrpcpb } from '@tskv/proto';
+import type { kvrpcpb } from '@tskv/proto';
 import type { StoreConfig } from '@tskv/raftstore';
-import { newTinyKvGrpcClient, unary, type TinyKvGrpcClient } from '@tskv/rpc';
+import { newTinyKvGrpcClient, type TinyKvGrpcClient, unary } from '@tskv/rpc';
 import { findPeer } from '@tskv/util';
 import { TinyKvServer, type TinyKvServerOptions } from '../src/index.js';
 import { FakeScheduler } from './fake_scheduler.js';
@@ -97,11 +97,19 @@ export class TestCluster {
   readonly clients = new Clients();
   private readonly tmp = tempDir();
 
-  constructor(readonly fake: FakeScheduler, readonly n: number, readonly extra: Partial<TinyKvServerOptions> = {}) {
+  constructor(
+    readonly fake: FakeScheduler,
+    readonly n: number,
+    readonly extra: Partial<TinyKvServerOptions> = {},
+  ) {
     for (let i = 0; i < n; i++) this.dirs.push(join(this.tmp.dir, `s${i}`));
   }
 
-  static async start(n: number, extra: Partial<TinyKvServerOptions> = {}, fakeOpts: ConstructorParameters<typeof FakeScheduler>[0] = {}): Promise<TestCluster> {
+  static async start(
+    n: number,
+    extra: Partial<TinyKvServerOptions> = {},
+    fakeOpts: ConstructorParameters<typeof FakeScheduler>[0] = {},
+  ): Promise<TestCluster> {
     const fake = await FakeScheduler.start({ maxReplicas: n, ...fakeOpts });
     const c = new TestCluster(fake, n, extra);
     c.servers = await Promise.all(c.dirs.map((d) => startServer(fake, d, extra)));
@@ -115,17 +123,21 @@ export class TestCluster {
   /** Waits until the first region has a peer on every server, all applied to the leader's commit. */
   async waitReplicated(regionId: number, timeoutMs = 30_000): Promise<TinyKvServer> {
     let leader: TinyKvServer | undefined;
-    await waitFor(`region ${regionId} replicated on ${this.n} stores`, () => {
-      const live = this.live();
-      leader = leaderOf(live, regionId);
-      if (!leader) return false;
-      const lr = leader.store.regionStatus().find((x) => x.regionId === regionId)!;
-      if ((lr.region.peers ?? []).length < this.n) return false;
-      return live.every((s) => {
-        const r = s.store.regionStatus().find((x) => x.regionId === regionId);
-        return !!r && (r.region.peers ?? []).length === this.n && r.appliedIndex >= lr.commitIndex && !r.applyingSnapshot;
-      });
-    }, timeoutMs);
+    await waitFor(
+      `region ${regionId} replicated on ${this.n} stores`,
+      () => {
+        const live = this.live();
+        leader = leaderOf(live, regionId);
+        if (!leader) return false;
+        const lr = leader.store.regionStatus().find((x) => x.regionId === regionId)!;
+        if ((lr.region.peers ?? []).length < this.n) return false;
+        return live.every((s) => {
+          const r = s.store.regionStatus().find((x) => x.regionId === regionId);
+          return !!r && (r.region.peers ?? []).length === this.n && r.appliedIndex >= lr.commitIndex && !r.applyingSnapshot;
+        });
+      },
+      timeoutMs,
+    );
     return leader!;
   }
 
@@ -138,15 +150,23 @@ export class TestCluster {
 
   /** Puts through whichever store leads (retrying on region errors). */
   async put(regionId: number, key: string, value: string, timeoutMs = 15_000): Promise<void> {
-    await this.retry(regionId, timeoutMs, async (s) => call<kvrpcpb.RawPutResponse>(this.clients.get(s.addr), 'rawPut', { context: ctxOf(s, regionId), key: enc(key), value: enc(value) }));
+    await this.retry(regionId, timeoutMs, async (s) =>
+      call<kvrpcpb.RawPutResponse>(this.clients.get(s.addr), 'rawPut', { context: ctxOf(s, regionId), key: enc(key), value: enc(value) }),
+    );
   }
 
   async get(regionId: number, key: string, timeoutMs = 15_000): Promise<string | null> {
-    const r = await this.retry(regionId, timeoutMs, async (s) => call<kvrpcpb.RawGetResponse>(this.clients.get(s.addr), 'rawGet', { context: ctxOf(s, regionId), key: enc(key) }));
+    const r = await this.retry(regionId, timeoutMs, async (s) =>
+      call<kvrpcpb.RawGetResponse>(this.clients.get(s.addr), 'rawGet', { context: ctxOf(s, regionId), key: enc(key) }),
+    );
     return r.notFound ? null : dec(r.value);
   }
 
-  private async retry<R extends { regionError?: unknown; error?: string }>(regionId: number, timeoutMs: number, f: (s: TinyKvServer) => Promise<R>): Promise<R> {
+  private async retry<R extends { regionError?: unknown; error?: string }>(
+    regionId: number,
+    timeoutMs: number,
+    f: (s: TinyKvServer) => Promise<R>,
+  ): Promise<R> {
     const end = Date.now() + timeoutMs;
     let last = '';
     for (;;) {

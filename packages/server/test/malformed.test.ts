@@ -1,29 +1,43 @@
 // Malformed requests get a clear `error` (or the region error the store produced), never a crash:
 // missing context, empty keys, bad column families, unknown regions, stale epochs, garbage bytes
 // on every kind of call, nonsense raft messages and snapshot streams.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { eraftpb, kvrpcpb, raft_serverpb } from '@tskv/proto';
-import { TestCluster, call, ctxOf, dec, enc, waitFor } from './helpers.js';
+import { eraftpb, type kvrpcpb, raft_serverpb } from '@tskv/proto';
+import { call, ctxOf, dec, enc, TestCluster, waitFor } from './helpers.js';
 
 function rawUnary(addr: string, path: string, bytes: Buffer): Promise<grpc.ServiceError | null> {
   const c = new grpc.Client(addr, grpc.credentials.createInsecure());
   return new Promise((resolve) => {
-    c.makeUnaryRequest(path, (b: Buffer) => b, (b: Buffer) => b, bytes, { deadline: Date.now() + 5000 }, (err) => {
-      c.close();
-      resolve(err);
-    });
+    c.makeUnaryRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      bytes,
+      { deadline: Date.now() + 5000 },
+      (err) => {
+        c.close();
+        resolve(err);
+      },
+    );
   });
 }
 
 function rawClientStream(addr: string, path: string, frames: Buffer[]): Promise<grpc.ServiceError | null> {
   const c = new grpc.Client(addr, grpc.credentials.createInsecure());
   return new Promise((resolve) => {
-    const s = c.makeClientStreamRequest(path, (b: Buffer) => b, (b: Buffer) => b, { deadline: Date.now() + 5000 }, (err) => {
-      c.close();
-      resolve(err);
-    });
+    const s = c.makeClientStreamRequest(
+      path,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      { deadline: Date.now() + 5000 },
+      (err) => {
+        c.close();
+        resolve(err);
+      },
+    );
     for (const f of frames) s.write(f);
     s.end();
   });
@@ -41,13 +55,25 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
     const noCtx = await call<kvrpcpb.RawGetResponse>(kc, 'rawGet', { key: enc('a') });
     assert.match(noCtx.error, /missing context/);
     assert.equal(noCtx.regionError, null);
-    assert.match((await call<kvrpcpb.RawPutResponse>(kc, 'rawPut', { context: {}, key: enc('a'), value: enc('b') })).error, /missing region id/);
-    assert.match((await call<kvrpcpb.RawPutResponse>(kc, 'rawPut', { context: { regionId } , key: enc('a'), value: enc('b') })).error, /missing region epoch/);
+    assert.match(
+      (await call<kvrpcpb.RawPutResponse>(kc, 'rawPut', { context: {}, key: enc('a'), value: enc('b') })).error,
+      /missing region id/,
+    );
+    assert.match(
+      (await call<kvrpcpb.RawPutResponse>(kc, 'rawPut', { context: { regionId }, key: enc('a'), value: enc('b') })).error,
+      /missing region epoch/,
+    );
     assert.match((await call<kvrpcpb.RawPutResponse>(kc, 'rawPut', { context: ctx, value: enc('b') })).error, /key must not be empty/);
-    assert.match((await call<kvrpcpb.RawDeleteResponse>(kc, 'rawDelete', { context: ctx, key: enc('a'), cf: 'raft' })).error, /unknown column family 'raft'/);
+    assert.match(
+      (await call<kvrpcpb.RawDeleteResponse>(kc, 'rawDelete', { context: ctx, key: enc('a'), cf: 'raft' })).error,
+      /unknown column family 'raft'/,
+    );
     assert.match((await call<kvrpcpb.RawScanResponse>(kc, 'rawScan', { context: ctx, cf: 'nope' })).error, /unknown column family 'nope'/);
     assert.match((await call<kvrpcpb.RawBatchGetResponse>(kc, 'rawBatchGet', { context: ctx, keys: [] })).error, /no keys/);
-    assert.match((await call<kvrpcpb.RawBatchGetResponse>(kc, 'rawBatchGet', { context: ctx, keys: [enc('a'), new Uint8Array(0)] })).error, /key 1 must not be empty/);
+    assert.match(
+      (await call<kvrpcpb.RawBatchGetResponse>(kc, 'rawBatchGet', { context: ctx, keys: [enc('a'), new Uint8Array(0)] })).error,
+      /key 1 must not be empty/,
+    );
     assert.match((await call<kvrpcpb.RawBatchPutResponse>(kc, 'rawBatchPut', { context: ctx, pairs: [] })).error, /no pairs/);
     // Valid cfs: '', default, lock, write.
     for (const cf of ['', 'default', 'lock', 'write']) {
@@ -61,10 +87,16 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
     // Region errors as the store produces them.
     const nf = await call<kvrpcpb.RawGetResponse>(kc, 'rawGet', { context: { ...ctx, regionId: 987654 }, key: enc('a') });
     assert.equal(Number(nf.regionError?.regionNotFound?.regionId), 987654);
-    const stale = await call<kvrpcpb.RawGetResponse>(kc, 'rawGet', { context: { ...ctx, regionEpoch: { confVer: 1, version: 99 } }, key: enc('a') });
+    const stale = await call<kvrpcpb.RawGetResponse>(kc, 'rawGet', {
+      context: { ...ctx, regionEpoch: { confVer: 1, version: 99 } },
+      key: enc('a'),
+    });
     assert.ok(stale.regionError?.epochNotMatch, JSON.stringify(stale.regionError));
     assert.equal(Number(stale.regionError.epochNotMatch.currentRegions![0]!.id), regionId);
-    const wrongStore = await call<kvrpcpb.RawGetResponse>(kc, 'rawGet', { context: { ...ctx, peer: { id: 1, storeId: 777 } }, key: enc('a') });
+    const wrongStore = await call<kvrpcpb.RawGetResponse>(kc, 'rawGet', {
+      context: { ...ctx, peer: { id: 1, storeId: 777 } },
+      key: enc('a'),
+    });
     assert.equal(Number(wrongStore.regionError?.storeNotMatch?.requestStoreId), 777);
 
     // Garbage bytes on unary and streaming calls: gRPC errors, not crashes.
@@ -87,8 +119,18 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
       {},
       { regionId },
       { regionId, toPeer: { id: 424242, storeId: s.storeId }, message: { msgType: eraftpb.MessageType.MsgHeartbeat, to: 424242, from: 1 } },
-      { regionId, toPeer: me, fromPeer: { id: 99, storeId: 99 }, message: { msgType: 999 as eraftpb.MessageType, to: Number(me.id), from: 99 } },
-      { regionId: 555, toPeer: { id: 556, storeId: s.storeId }, fromPeer: { id: 557, storeId: 9 }, message: { msgType: eraftpb.MessageType.MsgHeartbeat, to: 556, from: 557 } },
+      {
+        regionId,
+        toPeer: me,
+        fromPeer: { id: 99, storeId: 99 },
+        message: { msgType: 999 as eraftpb.MessageType, to: Number(me.id), from: 99 },
+      },
+      {
+        regionId: 555,
+        toPeer: { id: 556, storeId: s.storeId },
+        fromPeer: { id: 557, storeId: 9 },
+        message: { msgType: eraftpb.MessageType.MsgHeartbeat, to: 556, from: 557 },
+      },
       { regionId, toPeer: me, message: { msgType: eraftpb.MessageType.MsgSnapshot, to: Number(me.id) } },
     ];
     const rs = kc.batchRaft((err: grpc.ServiceError | null) => void err);
@@ -112,7 +154,18 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
       region: { id: regionId },
       meta: { cfFiles: [{ cf: 'default', size: 100, checksum: 1, count: 1 }], region: { id: regionId }, index: key.index, term: key.term },
     }).finish();
-    const firstChunk = { message: { regionId, toPeer: me, fromPeer: { id: 99, storeId: 99 }, message: { msgType: eraftpb.MessageType.MsgSnapshot, to: Number(me.id), snapshot: { data: snapData, metadata: { index: key.index, term: key.term } } } } };
+    const firstChunk = {
+      message: {
+        regionId,
+        toPeer: me,
+        fromPeer: { id: 99, storeId: 99 },
+        message: {
+          msgType: eraftpb.MessageType.MsgSnapshot,
+          to: Number(me.id),
+          snapshot: { data: snapData, metadata: { index: key.index, term: key.term } },
+        },
+      },
+    };
     const cut = await new Promise<grpc.ServiceError | null>((resolve) => {
       const ss = kc.snapshot((err: grpc.ServiceError | null) => resolve(err));
       ss.write(firstChunk);
@@ -127,7 +180,10 @@ test('malformed requests get errors, garbage gets gRPC errors, and the server ke
       ss.write({ data: Buffer.alloc(2048, 7) });
       ss.end();
     });
-    assert.ok(corrupt && (corrupt.code === grpc.status.DATA_LOSS || corrupt.code === grpc.status.INTERNAL), `corrupt archive refused: ${corrupt?.message}`);
+    assert.ok(
+      corrupt && (corrupt.code === grpc.status.DATA_LOSS || corrupt.code === grpc.status.INTERNAL),
+      `corrupt archive refused: ${corrupt?.message}`,
+    );
     assert.equal(s.store.stats().snapshotsInUse.receiving, 0);
 
     // BatchCommands with an empty request, missing ids and a bad request: answered, stream alive.

@@ -7,7 +7,10 @@ const id = (b: Buffer): Buffer => b;
 
 /** tinyKvService's paths and stream shapes, with bytes in and out. */
 const RAW_DEFINITION: grpc.ServiceDefinition = Object.fromEntries(
-  Object.entries(tinyKvService).map(([k, m]) => [k, { ...m, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id }]),
+  Object.entries(tinyKvService).map(([k, m]) => [
+    k,
+    { ...m, requestSerialize: id, requestDeserialize: id, responseSerialize: id, responseDeserialize: id },
+  ]),
 );
 const RawCtor = grpc.makeGenericClientConstructor(RAW_DEFINITION, 'TinyKvRaw');
 
@@ -25,14 +28,18 @@ export class RawTinyKv {
 
   unary(method: (typeof UNARY_METHODS)[number], bytes: Buffer, timeoutMs = 5000): Promise<Outcome> {
     return new Promise((resolve) => {
-      this.c[method]!(bytes, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res?: Buffer) => resolve({ err, responses: res ? [res] : [] }));
+      this.c[method]!(bytes, { deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res?: Buffer) =>
+        resolve({ err, responses: res ? [res] : [] }),
+      );
     });
   }
 
   /** Writes every frame then ends; resolves with the call's outcome. */
   clientStream(method: (typeof CLIENT_STREAM_METHODS)[number], frames: Buffer[], timeoutMs = 5000): Promise<Outcome> {
     return new Promise((resolve) => {
-      const s = this.c[method]!({ deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res?: Buffer) => resolve({ err, responses: res ? [res] : [] })) as grpc.ClientWritableStream<Buffer>;
+      const s = this.c[method]!({ deadline: Date.now() + timeoutMs }, (err: grpc.ServiceError | null, res?: Buffer) =>
+        resolve({ err, responses: res ? [res] : [] }),
+      ) as grpc.ClientWritableStream<Buffer>;
       s.on('error', () => undefined);
       for (const f of frames) s.write(f);
       s.end();
@@ -52,7 +59,9 @@ export class RawTinyKv {
       };
       s.on('data', (b: Buffer) => responses.push(b));
       s.on('error', (e: grpc.ServiceError) => finish(e));
-      s.on('status', (st: grpc.StatusObject) => finish(st.code === grpc.status.OK ? null : (Object.assign(new Error(st.details), st) as unknown as grpc.ServiceError)));
+      s.on('status', (st: grpc.StatusObject) =>
+        finish(st.code === grpc.status.OK ? null : (Object.assign(new Error(st.details), st) as unknown as grpc.ServiceError)),
+      );
       for (const f of frames) s.write(f);
       s.end();
     });

@@ -1,11 +1,12 @@
 // PdSchedulerClient over the fake scheduler: heartbeat answers matched per region in order and
 // translated to raftstore operators, timeouts answered null, store heartbeats with filesystem
 // figures, lookups, ids, timestamps, splits.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { eraftpb, metapb } from '@tskv/proto';
+import { test } from 'node:test';
+import { eraftpb, type metapb } from '@tskv/proto';
 import { PdClient } from '@tskv/rpc';
-import { PdSchedulerClient, operatorOf } from '../src/index.js';
+import { operatorOf, PdSchedulerClient } from '../src/index.js';
 import { FakeScheduler } from './fake_scheduler.js';
 import { tempDir, waitFor } from './helpers.js';
 
@@ -40,9 +41,22 @@ test('region heartbeats: answers matched per region in order, operators translat
     assert.equal(Number(b?.transferLeader?.peer?.id), 21);
     assert.equal(Number(a2?.changePeer?.peer?.id), 11, 'repeated until done');
 
-    fake.setOperator(1, { changePeerV2: { changes: [{ changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: { id: 12, storeId: 3 } }, { changeType: eraftpb.ConfChangeType.RemoveNode, peer: { id: 10, storeId: 1 } }] } });
+    fake.setOperator(1, {
+      changePeerV2: {
+        changes: [
+          { changeType: eraftpb.ConfChangeType.AddLearnerNode, peer: { id: 12, storeId: 3 } },
+          { changeType: eraftpb.ConfChangeType.RemoveNode, peer: { id: 10, storeId: 1 } },
+        ],
+      },
+    });
     const v2 = await sc.regionHeartbeat(region(1, 2), leader);
-    assert.deepEqual(v2?.changePeerV2?.changes?.map((c) => [c.changeType, Number(c.peer?.id)]), [[eraftpb.ConfChangeType.AddLearnerNode, 12], [eraftpb.ConfChangeType.RemoveNode, 10]]);
+    assert.deepEqual(
+      v2?.changePeerV2?.changes?.map((c) => [c.changeType, Number(c.peer?.id)]),
+      [
+        [eraftpb.ConfChangeType.AddLearnerNode, 12],
+        [eraftpb.ConfChangeType.RemoveNode, 10],
+      ],
+    );
 
     // A stale heartbeat is answered with an error header: no operator.
     assert.equal(await sc.regionHeartbeat(region(1, 1), leader), null);
@@ -70,7 +84,14 @@ test('store heartbeats carry the filesystem figures; lookups, ids, timestamps an
   const sc = new PdSchedulerClient(pd, { dataDir: tmp.dir });
   try {
     await pd.putStore({ id: 7, address: '127.0.0.1:1' });
-    await sc.storeHeartbeat({ storeId: 7, regionCount: 3, leaderCount: 1, hibernatingCount: 2, applyingSnapshotCount: 0, snapshotBytes: 5 });
+    await sc.storeHeartbeat({
+      storeId: 7,
+      regionCount: 3,
+      leaderCount: 1,
+      hibernatingCount: 2,
+      applyingSnapshotCount: 0,
+      snapshotBytes: 5,
+    });
     const st = fake.stores.get(7)!.stats!;
     assert.ok(Number(st.capacity) > 0 && Number(st.available) > 0 && Number(st.available) <= Number(st.capacity));
     assert.equal(st.regionCount, 3);

@@ -1,9 +1,10 @@
 // A graceful stop answers every request in flight on BatchCommands (success or a region error),
 // ends the stream cleanly, and closes the engines so the directory can be reopened at once.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
-import { kvrpcpb } from '@tskv/proto';
-import { TestCluster, ctxOf, enc, startServer, waitFor } from './helpers.js';
+import { test } from 'node:test';
+import type { kvrpcpb } from '@tskv/proto';
+import { ctxOf, enc, startServer, TestCluster, waitFor } from './helpers.js';
 
 test('stop() answers what is in flight on BatchCommands, ends the stream, and frees the data directory', async () => {
   const c = await TestCluster.start(1);

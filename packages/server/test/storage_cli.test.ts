@@ -3,12 +3,13 @@
 //   is wrong (the store does not start on a state it cannot trust);
 // - a disk that fills while serving: writes fail, the process exits 3 naming the error, and the
 //   same command restarted once space is back serves every write it acknowledged.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, rmdirSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Engines, raftStateKey } from '@tskv/engine';
 import type { kvrpcpb } from '@tskv/proto';
@@ -28,10 +29,14 @@ interface Run {
 
 /** Starts the command; `ready` resolves with its ready line, `exited` when it exits. */
 function start(dataDir: string, fake: FakeScheduler): Run {
-  const child = spawn(process.execPath, [BIN, '--addr', '127.0.0.1:0', '--status-addr', '', '--scheduler', fake.addr, '--data-dir', dataDir, '--log-level', 'error'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, NODE_TEST_CONTEXT: undefined },
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, '--addr', '127.0.0.1:0', '--status-addr', '', '--scheduler', fake.addr, '--data-dir', dataDir, '--log-level', 'error'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined },
+    },
+  );
   const r = { code: null, stderr: '', child } as Run;
   child.stderr!.on('data', (d: Buffer) => (r.stderr += d));
   r.ready = new Promise((resolve, reject) => {
@@ -58,7 +63,9 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   }
 }
 
-test('tinykv-server refuses to start on a damaged raft state, exit 1, naming region, key and problem; an intact directory starts', { timeout: 60_000 }, async () => {
+test('tinykv-server refuses to start on a damaged raft state, exit 1, naming region, key and problem; an intact directory starts', {
+  timeout: 60_000,
+}, async () => {
   const fake = await FakeScheduler.start({ maxReplicas: 1 });
   const tmp = tempDir();
   const dir = join(tmp.dir, 'store');
@@ -83,7 +90,10 @@ test('tinykv-server refuses to start on a damaged raft state, exit 1, naming reg
     await within(bad.exited, 20_000, 'start on damaged data');
     assert.equal(bad.code, 1, `exit code (stderr: ${bad.stderr})`);
     const key = `72${Buffer.from(raftStateKey(regionId)).toString('hex')}`;
-    assert.match(bad.stderr, new RegExp(`tinykv-server: startup failed: region ${regionId}: raft state \\(raft engine, key ${key}\\): undecodable`));
+    assert.match(
+      bad.stderr,
+      new RegExp(`tinykv-server: startup failed: region ${regionId}: raft state \\(raft engine, key ${key}\\): undecodable`),
+    );
   } finally {
     fake.stop();
     tmp.cleanup();
@@ -99,7 +109,10 @@ try {
   rmdirSync(mnt);
 }
 
-test('tinykv-server on a disk that fills: writes fail, it exits 3 naming the error, and restarted once space is back it serves every acknowledged write', { timeout: 120_000, skip: mountError ?? false }, async (t) => {
+test('tinykv-server on a disk that fills: writes fail, it exits 3 naming the error, and restarted once space is back it serves every acknowledged write', {
+  timeout: 120_000,
+  skip: mountError ?? false,
+}, async (t) => {
   t.after(() => {
     execFileSync('umount', ['-l', mnt], { stdio: 'pipe' });
     rmdirSync(mnt);

@@ -3,18 +3,19 @@
 // tskv-client certificate; CN intruder is refused on the client service (unary and BatchCommands)
 // and on the peer services (BatchRaft, Snapshot); no certificate, another CA's, or plaintext cannot
 // connect at all. The command refuses a partial security config.
-import { after, before, describe, test } from 'node:test';
+
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import type { kvrpcpb } from '@tskv/proto';
-import { channelCredentials, loadTls, newTinyKvGrpcClient, unary, type TinyKvGrpcClient, type TlsConfig } from '@tskv/rpc';
-import { type TestCerts, makeTestCerts, testCertsUnavailable } from '@tskv/rpc/testing';
+import { channelCredentials, loadTls, newTinyKvGrpcClient, type TinyKvGrpcClient, type TlsConfig, unary } from '@tskv/rpc';
+import { makeTestCerts, type TestCerts, testCertsUnavailable } from '@tskv/rpc/testing';
 import { ConfigError, parseConfig } from '../src/config.js';
-import { TestCluster, ctxOf, dec, enc, tempDir } from './helpers.js';
+import { ctxOf, dec, enc, TestCluster, tempDir } from './helpers.js';
 
 const skip = testCertsUnavailable() ?? false;
 const BIN = fileURLToPath(new URL('../../cli/tinykv-server.mjs', import.meta.url));
@@ -133,7 +134,10 @@ describe('security configuration of tinykv-server', () => {
   test('the config file\'s "security" object is checked', () => {
     const s = parseConfig({ security: { caPath: 'a', certPath: 'b', keyPath: 'c', certAllowedCn: 'x, y' } }).security!;
     assert.deepEqual(s, { caPath: 'a', certPath: 'b', keyPath: 'c', certAllowedCn: ['x', 'y'] });
-    assert.throws(() => parseConfig({ security: { caPath: 1 } }), (e: Error) => e instanceof ConfigError && /security\.caPath' must be a string/.test(e.message));
+    assert.throws(
+      () => parseConfig({ security: { caPath: 1 } }),
+      (e: Error) => e instanceof ConfigError && /security\.caPath' must be a string/.test(e.message),
+    );
     assert.throws(() => parseConfig({ security: { caFile: 'x' } }), /unknown key 'security\.caFile'/);
     assert.throws(() => parseConfig({ security: 'on' }), /'security' must be an object/);
   });
@@ -144,7 +148,9 @@ describe('security configuration of tinykv-server', () => {
       const certs = makeTestCerts(join(t.dir, 'certs'));
       const run = (args: string[]): Promise<{ code: number | null; stderr: string }> =>
         new Promise((resolve) => {
-          const p = spawn(process.execPath, [BIN, '--data-dir', join(t.dir, 'd'), '--addr', '127.0.0.1:0', '--status-addr', '', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+          const p = spawn(process.execPath, [BIN, '--data-dir', join(t.dir, 'd'), '--addr', '127.0.0.1:0', '--status-addr', '', ...args], {
+            stdio: ['ignore', 'ignore', 'pipe'],
+          });
           let stderr = '';
           p.stderr.on('data', (d: Buffer) => (stderr += d));
           p.on('exit', (code) => resolve({ code, stderr }));

@@ -2,10 +2,11 @@
 // BatchRaft frame over one stream; an unreachable store's messages are dropped and reported (once
 // per region and peer per turn); the stream reconnects with backoff once the store is back; a full
 // queue drops; MsgSnapshot goes over a Snapshot stream and its outcome is reported.
-import { test } from 'node:test';
+
 import assert from 'node:assert/strict';
+import { test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { eraftpb, raft_serverpb } from '@tskv/proto';
+import { eraftpb, type raft_serverpb } from '@tskv/proto';
 import type { RaftMessage, SnapshotChunk } from '@tskv/raftstore';
 import { serverOptions, tinyKvService } from '@tskv/rpc';
 import { GrpcTransport, ServerMetrics } from '../src/index.js';
@@ -23,9 +24,18 @@ class Endpoint {
   constructor() {
     const unimpl = (_: unknown, cb: grpc.sendUnaryData<unknown>) => cb({ code: grpc.status.UNIMPLEMENTED });
     this.server.addService(tinyKvService, {
-      rawGet: unimpl, rawPut: unimpl, rawDelete: unimpl, rawScan: unimpl, rawBatchGet: unimpl, rawBatchPut: unimpl, raft: unimpl,
+      rawGet: unimpl,
+      rawPut: unimpl,
+      rawDelete: unimpl,
+      rawScan: unimpl,
+      rawBatchGet: unimpl,
+      rawBatchPut: unimpl,
+      raft: unimpl,
       batchCommands: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.end(),
-      batchRaft: (call: grpc.ServerReadableStream<raft_serverpb.BatchRaftMessage, unknown>, cb: grpc.sendUnaryData<raft_serverpb.IDone>) => {
+      batchRaft: (
+        call: grpc.ServerReadableStream<raft_serverpb.BatchRaftMessage, unknown>,
+        cb: grpc.sendUnaryData<raft_serverpb.IDone>,
+      ) => {
         this.streams++;
         call.on('data', (f: raft_serverpb.BatchRaftMessage) => this.frames.push(f));
         call.on('end', () => cb(null, {}));
@@ -60,7 +70,12 @@ class Endpoint {
 }
 
 function msg(regionId: number, toPeer: number, toStore: number, type = eraftpb.MessageType.MsgHeartbeat): RaftMessage {
-  return { regionId, fromPeer: { id: 1, storeId: 1 }, toPeer: { id: toPeer, storeId: toStore }, message: { msgType: type, from: 1, to: toPeer, term: 5 } };
+  return {
+    regionId,
+    fromPeer: { id: 1, storeId: 1 },
+    toPeer: { id: toPeer, storeId: toStore },
+    message: { msgType: type, from: 1, to: toPeer, term: 5 },
+  };
 }
 
 class FakeLocalStore {
@@ -114,7 +129,13 @@ test('one frame per turn over one stream; unreachable stores drop and report; re
     // Order is kept within the stream.
     for (let i = 0; i < 5; i++) t.send(msg(20, 200 + i, 2));
     await waitFor('next turn delivered', () => ep.messages().length === 505);
-    assert.deepEqual(ep.messages().slice(500).map((m) => Number(m.toPeer!.id)), [200, 201, 202, 203, 204]);
+    assert.deepEqual(
+      ep
+        .messages()
+        .slice(500)
+        .map((m) => Number(m.toPeer!.id)),
+      [200, 201, 202, 203, 204],
+    );
     assert.equal(ep.streams, 1, 'the stream is reused');
     // Frames are cut at about maxFrameBytes (4 MiB): ten 1 MiB appends take several frames.
     const framesBefore = ep.frames.length;
@@ -137,18 +158,29 @@ test('one frame per turn over one stream; unreachable stores drop and report; re
     t.send(msg(32, 320, 2));
     await new Promise((r) => setImmediate(r));
     await new Promise((r) => setImmediate(r));
-    assert.deepEqual(local.unreachable.filter(([r]) => r !== 30).sort(), [[31, 310], [32, 320]], 'one report per region and peer per turn');
+    assert.deepEqual(
+      local.unreachable.filter(([r]) => r !== 30).sort(),
+      [
+        [31, 310],
+        [32, 320],
+      ],
+      'one report per region and peer per turn',
+    );
     assert.ok((await metrics.value('tskv_raft_messages_dropped_total', { reason: 'unreachable' })) >= 51);
 
     // Back on another port (reusing a freed port is racy on a shared machine): after the backoff
     // the address is asked again and the stream reopened there.
     const ep2 = new Endpoint();
     addr = `127.0.0.1:${await ep2.listen()}`;
-    await waitFor('delivered after reconnect', async () => {
-      t.send(msg(40, 400, 2));
-      await new Promise((r) => setTimeout(r, 50));
-      return ep2.messages().length > 0;
-    }, 10_000);
+    await waitFor(
+      'delivered after reconnect',
+      async () => {
+        t.send(msg(40, 400, 2));
+        await new Promise((r) => setTimeout(r, 50));
+        return ep2.messages().length > 0;
+      },
+      10_000,
+    );
     assert.ok(t.stats.reconnects >= 1);
     assert.ok((await metrics.value('tskv_raft_stream_reconnects_total')) >= 1);
     assert.ok(resolves >= 2, 'the address was looked up again');
@@ -210,7 +242,10 @@ test('MsgSnapshot goes over a Snapshot stream; the outcome is reported to the st
     assert.equal(ep.snapshots.length, 1);
     const got = ep.snapshots[0]!;
     assert.equal(Number(got[0]!.message!.regionId), 8);
-    assert.deepEqual(got.slice(1).map((c) => c.data.length), [300_000, 300_000, 10]);
+    assert.deepEqual(
+      got.slice(1).map((c) => c.data.length),
+      [300_000, 300_000, 10],
+    );
     assert.equal(ep.frames.length, 0, 'not on the raft stream');
 
     ep.rejectSnapshots = grpc.status.DATA_LOSS;

@@ -5,7 +5,13 @@
  * to at most maxBytes and `joins(first, item)` allows it. A frame holds at least one item, so an
  * item bigger than maxBytes goes alone rather than never.
  */
-export function frameEnd<T>(items: readonly T[], from: number, sizeOf: (item: T) => number, maxBytes: number, joins?: (first: T, item: T) => boolean): number {
+export function frameEnd<T>(
+  items: readonly T[],
+  from: number,
+  sizeOf: (item: T) => number,
+  maxBytes: number,
+  joins?: (first: T, item: T) => boolean,
+): number {
   let end = from;
   let bytes = 0;
   while (end < items.length) {

@@ -3,7 +3,7 @@
 // thousands of regions a store, a scheduler or a client cache hold is microseconds, while
 // lookups and scans, the hot paths, are O(log n).
 import { compareBytes } from './bytes.js';
-import { type KeyRange, endsAfter } from './region.js';
+import { endsAfter, type KeyRange } from './region.js';
 
 const EMPTY = new Uint8Array(0);
 

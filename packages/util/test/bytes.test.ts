@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Prng, bytesEqual, compareBytes } from '../src/index.js';
+import { bytesEqual, compareBytes, Prng } from '../src/index.js';
 
 const b = (...xs: number[]): Uint8Array => Uint8Array.from(xs);
 

@@ -16,7 +16,16 @@ test('frameEnd: items while they fit, at least one', () => {
 test('frameEnd: joins(first, item) ends a frame too', () => {
   const xs = [2, 4, 6, 7, 9];
   const sameParity = (a: number, b: number): boolean => a % 2 === b % 2;
-  assert.equal(frameEnd(xs, 0, () => 1, 100, sameParity), 3);
-  assert.equal(frameEnd(xs, 3, () => 1, 100, sameParity), 5);
-  assert.equal(frameEnd(xs, 3, () => 1, 1, sameParity), 4);
+  assert.equal(
+    frameEnd(xs, 0, () => 1, 100, sameParity),
+    3,
+  );
+  assert.equal(
+    frameEnd(xs, 3, () => 1, 100, sameParity),
+    5,
+  );
+  assert.equal(
+    frameEnd(xs, 3, () => 1, 1, sameParity),
+    4,
+  );
 });

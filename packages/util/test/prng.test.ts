@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Prng, deriveSeed, envSeed, mulberry32, splitmix32 } from '../src/index.js';
+import { deriveSeed, envSeed, mulberry32, Prng, splitmix32 } from '../src/index.js';
 
 test('Prng replays the mulberry32 sequence printed seeds were recorded with', () => {
   const p = new Prng(42);
-  assert.deepEqual([p.next(), p.next(), p.int(100), p.range(1, 6), p.pick(['a', 'b', 'c'])], [0.6011037519201636, 0.44829055899754167, 85, 5, 'a']);
+  assert.deepEqual(
+    [p.next(), p.next(), p.int(100), p.range(1, 6), p.pick(['a', 'b', 'c'])],
+    [0.6011037519201636, 0.44829055899754167, 85, 5, 'a'],
+  );
   const q = new Prng(0);
   for (let i = 0; i < 5; i++) q.next();
   assert.equal(q.int(1000), 545);

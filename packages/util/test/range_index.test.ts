@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Prng, SortedRangeIndex, envSeed, keyInRegion, rangesOverlap } from '../src/index.js';
+import { envSeed, keyInRegion, Prng, rangesOverlap, SortedRangeIndex } from '../src/index.js';
 
 interface R {
   id: number;
@@ -19,15 +19,27 @@ test('find, overlapping, insert and remove', () => {
   ix.insert(c);
   ix.insert(a);
   ix.insert(b);
-  assert.deepEqual(ix.inOrder().map((x) => x.id), [1, 2, 3]);
+  assert.deepEqual(
+    ix.inOrder().map((x) => x.id),
+    [1, 2, 3],
+  );
   assert.equal(ix.find(k(5)), undefined);
   assert.equal(ix.find(k(10)), a);
   assert.equal(ix.find(k(29)), b);
   assert.equal(ix.find(k(35)), undefined);
   assert.equal(ix.find(k(255)), c);
-  assert.deepEqual(ix.overlapping(k(15), k(45)).map((x) => x.id), [1, 2, 3]);
-  assert.deepEqual(ix.overlapping(k(20), k(40)).map((x) => x.id), [2]);
-  assert.deepEqual(ix.overlapping(k(0), new Uint8Array(0), 2).map((x) => x.id), [1, 2]);
+  assert.deepEqual(
+    ix.overlapping(k(15), k(45)).map((x) => x.id),
+    [1, 2, 3],
+  );
+  assert.deepEqual(
+    ix.overlapping(k(20), k(40)).map((x) => x.id),
+    [2],
+  );
+  assert.deepEqual(
+    ix.overlapping(k(0), new Uint8Array(0), 2).map((x) => x.id),
+    [1, 2],
+  );
   assert.equal(ix.remove(b), true);
   assert.equal(ix.remove(b), false);
   assert.equal(ix.find(k(25)), undefined);

@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { endsAfter, epochEquals, epochOf, findPeer, findPeerById, isEpochStale, keyInRange, keyInRegion, rangesOverlap } from '../src/index.js';
+import {
+  endsAfter,
+  epochEquals,
+  epochOf,
+  findPeer,
+  findPeerById,
+  isEpochStale,
+  keyInRange,
+  keyInRegion,
+  rangesOverlap,
+} from '../src/index.js';
 
 const k = (s: string): Uint8Array => Buffer.from(s);
 
@@ -40,7 +50,12 @@ test('epochOf fills missing fields with 0; isEpochStale is older in either compo
 });
 
 test('findPeer by store, findPeerById by peer id', () => {
-  const region = { peers: [{ id: 11, storeId: 1 }, { id: 12, storeId: 2 }] };
+  const region = {
+    peers: [
+      { id: 11, storeId: 1 },
+      { id: 12, storeId: 2 },
+    ],
+  };
   assert.equal(findPeer(region, 2), region.peers[1]);
   assert.equal(findPeer(region, 3), undefined);
   assert.equal(findPeerById(region, 11), region.peers[0]);

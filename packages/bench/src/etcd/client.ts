@@ -5,11 +5,6 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   type CompactionResponse,
-  type PutResponse,
-  type RangeOptions,
-  type RangeResponse,
-  type StatusResponse,
-  type TxnResponse,
   decodeCompactionResponse,
   decodePutResponse,
   decodeRangeResponse,
@@ -20,6 +15,11 @@ import {
   encodeRangeRequest,
   encodeStatusRequest,
   encodeTxnPuts,
+  type PutResponse,
+  type RangeOptions,
+  type RangeResponse,
+  type StatusResponse,
+  type TxnResponse,
 } from './codec.js';
 
 const identity = (b: Buffer): Buffer => b;
@@ -34,7 +34,10 @@ export class EtcdClient {
   private readonly client: grpc.Client;
   private readonly timeoutMs: number;
 
-  constructor(readonly address: string, opts: EtcdClientOptions = {}) {
+  constructor(
+    readonly address: string,
+    opts: EtcdClientOptions = {},
+  ) {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.client = new grpc.Client(address, grpc.credentials.createInsecure(), {
       'grpc.use_local_subchannel_pool': 1,

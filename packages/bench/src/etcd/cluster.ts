@@ -26,7 +26,10 @@ export function ensureEtcd(bin = 'etcd', log: (s: string) => void = (s) => proce
   if (bin !== 'etcd') throw new Error(`etcd command not found: ${bin}`);
   log('etcd is not installed: apt-get install -y etcd-server');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive', RUNLEVEL: '1' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'etcd-server'], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'etcd-server'], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
+  });
   if (r.status !== 0) {
     log('apt-get install failed; trying apt-get update first');
     spawnSync('apt-get', ['update'], { stdio: ['ignore', 'inherit', 'inherit'], env });
@@ -63,7 +66,12 @@ export class EtcdCluster {
   leader = 0;
   private readonly onExit = (): void => this.killNow();
 
-  constructor(readonly dir: string, readonly bin: string, readonly size = 3, readonly host = '127.0.0.1') {}
+  constructor(
+    readonly dir: string,
+    readonly bin: string,
+    readonly size = 3,
+    readonly host = '127.0.0.1',
+  ) {}
 
   async start(timeoutMs = 60_000): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
@@ -96,15 +104,24 @@ export class EtcdCluster {
     process.on('exit', this.onExit);
     for (const m of this.members) {
       const args = [
-        '--name', m.name,
-        '--data-dir', m.dataDir,
-        '--listen-client-urls', m.clientUrl,
-        '--advertise-client-urls', m.clientUrl,
-        '--listen-peer-urls', m.peerUrl,
-        '--initial-advertise-peer-urls', m.peerUrl,
-        '--initial-cluster', initial,
-        '--initial-cluster-token', 'tskv-bench',
-        '--initial-cluster-state', 'new',
+        '--name',
+        m.name,
+        '--data-dir',
+        m.dataDir,
+        '--listen-client-urls',
+        m.clientUrl,
+        '--advertise-client-urls',
+        m.clientUrl,
+        '--listen-peer-urls',
+        m.peerUrl,
+        '--initial-advertise-peer-urls',
+        m.peerUrl,
+        '--initial-cluster',
+        initial,
+        '--initial-cluster-token',
+        'tskv-bench',
+        '--initial-cluster-state',
+        'new',
       ];
       const fd = openSync(m.logFile, 'a');
       try {
@@ -115,10 +132,12 @@ export class EtcdCluster {
       }
       m.pid = m.child.pid ?? null;
       const child = m.child;
-      m.exited = new Promise((res) => child.once('exit', () => {
-        m.child = null;
-        res();
-      }));
+      m.exited = new Promise((res) =>
+        child.once('exit', () => {
+          m.child = null;
+          res();
+        }),
+      );
     }
     await this.waitHealthy(timeoutMs);
   }
@@ -131,11 +150,13 @@ export class EtcdCluster {
       const dead = this.members.find((m) => !m.child);
       if (dead) throw new Error(`${dead.name} exited during startup:\n${tailFile(dead.logFile, 20)}`);
       try {
-        const healthy = await Promise.all(this.members.map(async (m) => {
-          const r = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(2000) });
-          const j = (await r.json()) as { health?: string };
-          return j.health === 'true';
-        }));
+        const healthy = await Promise.all(
+          this.members.map(async (m) => {
+            const r = await fetch(`${m.clientUrl}/health`, { signal: AbortSignal.timeout(2000) });
+            const j = (await r.json()) as { health?: string };
+            return j.health === 'true';
+          }),
+        );
         if (healthy.every(Boolean)) {
           this.leader = await this.findLeader();
           return;
@@ -152,17 +173,19 @@ export class EtcdCluster {
   /** The index of the leader, from Maintenance/Status of each member. */
   async findLeader(): Promise<number> {
     for (let attempt = 0; attempt < 40; attempt++) {
-      const ids = await Promise.all(this.members.map(async (m) => {
-        const c = new EtcdClient(m.clientAddr);
-        try {
-          const s = await c.status();
-          return { member: s.header?.memberId ?? 0n, leader: s.leader };
-        } catch {
-          return { member: 0n, leader: 0n };
-        } finally {
-          c.close();
-        }
-      }));
+      const ids = await Promise.all(
+        this.members.map(async (m) => {
+          const c = new EtcdClient(m.clientAddr);
+          try {
+            const s = await c.status();
+            return { member: s.header?.memberId ?? 0n, leader: s.leader };
+          } catch {
+            return { member: 0n, leader: 0n };
+          } finally {
+            c.close();
+          }
+        }),
+      );
       const leader = ids.find((x) => x.leader !== 0n)?.leader ?? 0n;
       const i = ids.findIndex((x) => x.member === leader && leader !== 0n);
       if (i >= 0) return i;
@@ -177,15 +200,17 @@ export class EtcdCluster {
 
   /** SIGTERM every member; SIGKILL after timeoutMs. */
   async stop(timeoutMs = 5_000): Promise<void> {
-    await Promise.all(this.members.map(async (m) => {
-      if (!m.child || !m.exited) return;
-      m.child.kill('SIGTERM');
-      let t: NodeJS.Timeout | undefined;
-      const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), timeoutMs)));
-      if ((await Promise.race([m.exited, late])) === 'late') m.child?.kill('SIGKILL');
-      await m.exited;
-      clearTimeout(t);
-    }));
+    await Promise.all(
+      this.members.map(async (m) => {
+        if (!m.child || !m.exited) return;
+        m.child.kill('SIGTERM');
+        let t: NodeJS.Timeout | undefined;
+        const late = new Promise<'late'>((r) => (t = setTimeout(() => r('late'), timeoutMs)));
+        if ((await Promise.race([m.exited, late])) === 'late') m.child?.kill('SIGKILL');
+        await m.exited;
+        clearTimeout(t);
+      }),
+    );
     process.off('exit', this.onExit);
   }
 

@@ -1,7 +1,7 @@
 // A handwritten codec of the etcd v3 messages the benchmark sends and receives (schema in
 // proto.ts): requests are encoded in one pass into a buffer of the exact size, responses are
 // decoded field by field, skipping unknown fields. Faster than reflection, and no generated code.
-import { Reader, Writer, ldSize, varintSize } from './wire.js';
+import { ldSize, Reader, varintSize, Writer } from './wire.js';
 
 export interface ResponseHeader {
   clusterId: bigint;
@@ -92,7 +92,11 @@ export function encodePutRequest(key: Uint8Array, value: Uint8Array): Buffer {
 /** RangeRequest { key, range_end?, limit?, serializable? }. */
 export function encodeRangeRequest(key: Uint8Array, o: RangeOptions = {}): Buffer {
   const limit = o.limit ? nonNegative(o.limit, 'limit') : 0;
-  const size = ldSize(key.length) + (o.rangeEnd?.length ? ldSize(o.rangeEnd.length) : 0) + (limit ? 1 + varintSize(limit) : 0) + (o.serializable ? 2 : 0);
+  const size =
+    ldSize(key.length) +
+    (o.rangeEnd?.length ? ldSize(o.rangeEnd.length) : 0) +
+    (limit ? 1 + varintSize(limit) : 0) +
+    (o.serializable ? 2 : 0);
   const w = new Writer(size);
   w.bytes(1, key);
   if (o.rangeEnd?.length) w.bytes(2, o.rangeEnd);
@@ -259,7 +263,18 @@ export function decodeCompactionResponse(buf: Uint8Array): CompactionResponse {
 }
 
 export function decodeStatusResponse(buf: Uint8Array): StatusResponse {
-  const out: StatusResponse = { header: null, version: '', dbSize: 0, leader: 0n, raftIndex: 0, raftTerm: 0, raftAppliedIndex: 0, errors: [], dbSizeInUse: 0, isLearner: false };
+  const out: StatusResponse = {
+    header: null,
+    version: '',
+    dbSize: 0,
+    leader: 0n,
+    raftIndex: 0,
+    raftTerm: 0,
+    raftAppliedIndex: 0,
+    errors: [],
+    dbSizeInUse: 0,
+    isLearner: false,
+  };
   const r = new Reader(buf);
   while (!r.done()) {
     const [f, t] = r.tag();

@@ -31,10 +31,30 @@ export interface GoCellOptions {
 }
 
 /** The tool's arguments for a cell and a request count. */
-export function goArgs(cell: Cell, o: { endpoints: string[]; connections: number; total: number; batchSize: number; keys: KeySpace }): string[] {
-  const global = ['--endpoints', o.endpoints.join(','), '--clients', String(cell.clients), '--conns', String(Math.min(o.connections, cell.clients)), '--precise', '--dial-timeout', '10s'];
+export function goArgs(
+  cell: Cell,
+  o: { endpoints: string[]; connections: number; total: number; batchSize: number; keys: KeySpace },
+): string[] {
+  const global = [
+    '--endpoints',
+    o.endpoints.join(','),
+    '--clients',
+    String(cell.clients),
+    '--conns',
+    String(Math.min(o.connections, cell.clients)),
+    '--precise',
+    '--dial-timeout',
+    '10s',
+  ];
   const total = ['--total', String(Math.max(1, Math.round(o.total)))];
-  const keyShape = ['--key-size', String(o.keys.keys[0]!.length), '--key-space-size', String(o.keys.size), '--val-size', String(cell.valueSize)];
+  const keyShape = [
+    '--key-size',
+    String(o.keys.keys[0]!.length),
+    '--key-space-size',
+    String(o.keys.size),
+    '--val-size',
+    String(cell.valueSize),
+  ];
   switch (cell.workload) {
     case 'put':
       return [...global, 'put', ...total, ...keyShape];
@@ -56,7 +76,10 @@ export interface ToolRun {
 export function runTool(bin: string, args: string[], timeoutMs: number, signal?: AbortSignal): Promise<ToolRun> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&3; exit $rc', bin, ...args], { stdio: ['ignore', 'pipe', 'pipe', 'pipe'], detached: true });
+    const child = spawn('bash', ['-c', '"$0" "$@"; rc=$?; times >&3; exit $rc', bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
     const out: Buffer[] = [];
     const times: Buffer[] = [];
     let err = '';
@@ -98,7 +121,8 @@ export async function runGoCell(sys: EtcdSystem, o: GoCellOptions): Promise<RunR
   const m = sys.cluster.members.map((x) => x.clientAddr);
   const L = sys.cluster.leader;
   const endpoints = sys.endpoints === 'leader' ? [m[L]!] : m.map((_, i) => m[(L + i) % m.length]!);
-  const argsFor = (total: number): string[] => goArgs(cell, { endpoints, connections: o.connections, total, batchSize: o.batchSize, keys: o.keys });
+  const argsFor = (total: number): string[] =>
+    goArgs(cell, { endpoints, connections: o.connections, total, batchSize: o.batchSize, keys: o.keys });
   const limit = (s: number): number => Math.max(60_000, s * 5_000);
   const rateOf = (r: ToolRun): number => (r.summary.requestsPerSec > 0 ? r.summary.requestsPerSec : cell.clients);
 
@@ -118,7 +142,10 @@ export async function runGoCell(sys: EtcdSystem, o: GoCellOptions): Promise<RunR
   cpu.start();
   const total = Math.round(Math.max(cell.clients * 2, rate * durS));
   const r = await runTool(o.bin, argsFor(total), limit(durS), o.signal);
-  const cpuResult: Record<string, number | null> = { ...cpu.stop(), bench: Number.isFinite(r.cpuMs) ? Math.round((r.cpuMs / r.wallMs) * 1000) / 10 : null };
+  const cpuResult: Record<string, number | null> = {
+    ...cpu.stop(),
+    bench: Number.isFinite(r.cpuMs) ? Math.round((r.cpuMs / r.wallMs) * 1000) / 10 : null,
+  };
   await sys.afterRun();
 
   const s = r.summary;
@@ -139,7 +166,16 @@ export async function runGoCell(sys: EtcdSystem, o: GoCellOptions): Promise<RunR
     requests: s.requests,
     requestsPerSec: s.requests ? s.requestsPerSec : 0,
     keysPerSec: s.requests ? s.requestsPerSec * perReq : 0,
-    latency: { count: s.requests, mean: s.averageMs, min: s.fastestMs, p50: pct('50'), p90: pct('90'), p99: pct('99'), p999: pct('99.9'), max: s.slowestMs },
+    latency: {
+      count: s.requests,
+      mean: s.averageMs,
+      min: s.fastestMs,
+      p50: pct('50'),
+      p90: pct('90'),
+      p99: pct('99'),
+      p999: pct('99.9'),
+      max: s.slowestMs,
+    },
     errors: s.errors,
     warmupErrors,
     errorSample: s.errorKinds[0]?.message ?? errorSample,

@@ -43,7 +43,18 @@ function num(s: string): number {
 }
 
 export function parseGoBenchmark(text: string): GoBenchSummary {
-  const out: GoBenchSummary = { totalS: NaN, requestsPerSec: NaN, requests: 0, slowestMs: NaN, fastestMs: NaN, averageMs: NaN, stddevMs: NaN, percentilesMs: {}, errors: 0, errorKinds: [] };
+  const out: GoBenchSummary = {
+    totalS: NaN,
+    requestsPerSec: NaN,
+    requests: 0,
+    slowestMs: NaN,
+    fastestMs: NaN,
+    averageMs: NaN,
+    stddevMs: NaN,
+    percentilesMs: {},
+    errors: 0,
+    errorKinds: [],
+  };
   let section: 'none' | 'summary' | 'histogram' | 'latency' | 'errors' = 'none';
   let summary = false;
   for (const raw of text.split(/\r\n|\r|\n/)) {
@@ -82,14 +93,19 @@ export function parseGoBenchmark(text: string): GoBenchSummary {
     }
   }
   if (!summary && out.errorKinds.length === 0) throw new Error('etcd benchmark tool: no summary in its output');
-  if (summary && !(Number.isFinite(out.totalS) && Number.isFinite(out.requestsPerSec))) throw new Error('etcd benchmark tool: summary without Total or Requests/sec');
+  if (summary && !(Number.isFinite(out.totalS) && Number.isFinite(out.requestsPerSec)))
+    throw new Error('etcd benchmark tool: summary without Total or Requests/sec');
   out.requests = summary ? Math.round(out.requestsPerSec * out.totalS) : 0;
   return out;
 }
 
 /** bash's `times` output: the second line is the children's user and system time; their sum in ms. */
 export function parseBashTimes(text: string): number {
-  const lines = text.trim().split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = text
+    .trim()
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const m = /^(\d+)m([\d.]+)s\s+(\d+)m([\d.]+)s$/.exec(lines[lines.length - 1] ?? '');
   if (!m || lines.length < 2) return NaN;
   return (Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4])) * 1000;

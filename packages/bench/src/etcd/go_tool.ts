@@ -11,7 +11,7 @@
 // - `go build` in GOPATH mode (GO111MODULE=off, GOPATH=<build>:/usr/share/gocode, GOPROXY=off):
 //   nothing is fetched by Go.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { tailFile } from '@tskv/cluster';
@@ -48,7 +48,12 @@ type Log = (s: string) => void;
 
 function run(cmd: string, args: string[], logFd: number, o: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): number {
   writeFileSync(logFd, `\n$ ${cmd} ${args.join(' ')}\n`);
-  const r = spawnSync(cmd, args, { cwd: o.cwd, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', ...o.env }, stdio: ['ignore', logFd, logFd], timeout: o.timeoutMs ?? 600_000 });
+  const r = spawnSync(cmd, args, {
+    cwd: o.cwd,
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive', ...o.env },
+    stdio: ['ignore', logFd, logFd],
+    timeout: o.timeoutMs ?? 600_000,
+  });
   return r.status ?? -1;
 }
 
@@ -67,7 +72,10 @@ export function debSrcSources(files: { name: string; text: string }[]): { name: 
       const text = f.text.replace(/^Types:\s*deb\s*$/gm, 'Types: deb-src');
       if (/^Types: deb-src$/m.test(text)) out.push({ name: f.name, text });
     } else if (f.name.endsWith('.list')) {
-      const lines = f.text.split('\n').filter((l) => /^\s*deb\s/.test(l)).map((l) => l.replace(/^\s*deb\s/, 'deb-src '));
+      const lines = f.text
+        .split('\n')
+        .filter((l) => /^\s*deb\s/.test(l))
+        .map((l) => l.replace(/^\s*deb\s/, 'deb-src '));
       if (lines.length) out.push({ name: f.name, text: `${lines.join('\n')}\n` });
     }
   }
@@ -102,7 +110,8 @@ export function buildGoTool(log: Log): GoTool | { error: string } {
       log('  etcd benchmark tool: apt-get install -y golang-go golang-etcd-server-dev');
       if (!aptInstall(['golang-go', 'golang-etcd-server-dev'], fd)) return fail('apt-get install golang-go golang-etcd-server-dev failed');
     }
-    if (!existsSync(`${ETCD_SRC}/clientv3`) || !existsSync(`${ETCD_SRC}/pkg/report`)) return fail(`${ETCD_SRC}/clientv3 or pkg/report missing after installing golang-etcd-server-dev`);
+    if (!existsSync(`${ETCD_SRC}/clientv3`) || !existsSync(`${ETCD_SRC}/pkg/report`))
+      return fail(`${ETCD_SRC}/clientv3 or pkg/report missing after installing golang-etcd-server-dev`);
     const version = dpkgVersion('golang-etcd-server-dev');
     if (!version) return fail('golang-etcd-server-dev is not installed');
 
@@ -114,23 +123,47 @@ export function buildGoTool(log: Log): GoTool | { error: string } {
     const srcs = debSrcSources(systemSources());
     if (!srcs.length) return fail('no apt sources to derive deb-src entries from');
     for (const s of srcs) writeFileSync(join(apt, 'parts', s.name), s.text);
-    const aptOpts = ['-o', 'Dir::Etc::SourceList=/dev/null', '-o', `Dir::Etc::SourceParts=${join(apt, 'parts')}`, '-o', `Dir::State::Lists=${join(apt, 'lists')}`, '-o', `Dir::Cache=${join(apt, 'cache')}`, '-o', 'APT::Sandbox::User=root'];
+    const aptOpts = [
+      '-o',
+      'Dir::Etc::SourceList=/dev/null',
+      '-o',
+      `Dir::Etc::SourceParts=${join(apt, 'parts')}`,
+      '-o',
+      `Dir::State::Lists=${join(apt, 'lists')}`,
+      '-o',
+      `Dir::Cache=${join(apt, 'cache')}`,
+      '-o',
+      'APT::Sandbox::User=root',
+    ];
     const upstream = version.replace(/^\d+:/, '').replace(/-[^-]*$/, '');
     const orig = join(apt, 'src', `etcd_${upstream}.orig.tar.gz`);
     if (!existsSync(orig)) {
       run('apt-get', [...aptOpts, 'update'], fd);
-      if (run('apt-get', [...aptOpts, 'source', '--download-only', `etcd=${version}`], fd, { cwd: join(apt, 'src') }) !== 0 || !existsSync(orig)) return fail(`apt-get source etcd=${version} failed`);
+      if (
+        run('apt-get', [...aptOpts, 'source', '--download-only', `etcd=${version}`], fd, { cwd: join(apt, 'src') }) !== 0 ||
+        !existsSync(orig)
+      )
+        return fail(`apt-get source etcd=${version} failed`);
     }
     const build = join(dir, 'build');
     rmSync(build, { recursive: true, force: true });
     const pkgDir = join(build, 'gopath/src/go.etcd.io/etcd');
     mkdirSync(pkgDir, { recursive: true });
-    if (run('tar', ['xzf', orig, '-C', pkgDir, '--strip-components=1', '--wildcards', '*/tools/benchmark'], fd) !== 0) return fail(`tools/benchmark not found in ${orig}`);
+    if (run('tar', ['xzf', orig, '-C', pkgDir, '--strip-components=1', '--wildcards', '*/tools/benchmark'], fd) !== 0)
+      return fail(`tools/benchmark not found in ${orig}`);
 
     log('  etcd benchmark tool: go build (offline, GOPATH mode)');
     const bin = join(dir, 'etcd-benchmark');
-    const env = { GO111MODULE: 'off', GOPATH: `${join(build, 'gopath')}:${GOCODE}`, GOPROXY: 'off', GOFLAGS: '', GOCACHE: join(build, 'gocache'), CGO_ENABLED: '0' };
-    if (run('go', ['build', '-o', `${bin}.tmp`, '.'], fd, { cwd: join(pkgDir, 'tools/benchmark'), env }) !== 0) return fail('go build of tools/benchmark failed');
+    const env = {
+      GO111MODULE: 'off',
+      GOPATH: `${join(build, 'gopath')}:${GOCODE}`,
+      GOPROXY: 'off',
+      GOFLAGS: '',
+      GOCACHE: join(build, 'gocache'),
+      CGO_ENABLED: '0',
+    };
+    if (run('go', ['build', '-o', `${bin}.tmp`, '.'], fd, { cwd: join(pkgDir, 'tools/benchmark'), env }) !== 0)
+      return fail('go build of tools/benchmark failed');
     renameSync(`${bin}.tmp`, bin);
     writeFileSync(`${bin}.version`, `${version}\n`);
     rmSync(build, { recursive: true, force: true });

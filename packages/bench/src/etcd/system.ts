@@ -5,7 +5,7 @@
 import type { NamedPid } from '../cpu.js';
 import type { IndexRange, KeySpace } from '../keyspace.js';
 import type { KvConn, SystemUnderTest } from '../runner.js';
-import { type TargetSpec, connectTarget } from '../targets.js';
+import { connectTarget, type TargetSpec } from '../targets.js';
 import { EtcdClient } from './client.js';
 import type { EtcdCluster } from './cluster.js';
 
@@ -13,7 +13,11 @@ export class EtcdSystem implements SystemUnderTest {
   readonly name = 'etcd' as const;
   private readonly all: IndexRange[];
 
-  constructor(readonly cluster: EtcdCluster, private readonly ks: KeySpace, readonly endpoints: 'leader' | 'all') {
+  constructor(
+    readonly cluster: EtcdCluster,
+    private readonly ks: KeySpace,
+    readonly endpoints: 'leader' | 'all',
+  ) {
     this.all = [{ lo: 0, hi: ks.size }];
   }
 

@@ -4,10 +4,7 @@
 import { partitionBy } from '../history.js';
 import type { Model, Operation } from '../types.js';
 
-export type RegisterInput =
-  | { kind: 'put'; key: string; value: string }
-  | { kind: 'get'; key: string }
-  | { kind: 'delete'; key: string };
+export type RegisterInput = { kind: 'put'; key: string; value: string } | { kind: 'get'; key: string } | { kind: 'delete'; key: string };
 
 /** A get's result is `value` (null: absent). Put and delete outputs are acknowledgements and ignored. */
 export interface RegisterOutput {

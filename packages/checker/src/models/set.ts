@@ -109,7 +109,10 @@ function normalize(output: SetOutput): NormalizedRead | undefined {
 }
 
 function show(elements: Iterable<string>): string {
-  return `{${[...elements].sort().map((e) => JSON.stringify(e)).join(', ')}}`;
+  return `{${[...elements]
+    .sort()
+    .map((e) => JSON.stringify(e))
+    .join(', ')}}`;
 }
 
 export const setModel: Model<SetState, SetInput, SetOutput> = {

@@ -244,7 +244,8 @@ export class FakeCluster {
       raft: unimpl,
       batchRaft: unimpl,
       snapshot: unimpl,
-      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) => this.batchCommands(s, call),
+      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) =>
+        this.batchCommands(s, call),
     } as grpc.UntypedServiceImplementation);
     s.port = await listen(server, s.port);
     s.address = `127.0.0.1:${s.port}`;
@@ -343,7 +344,9 @@ export class FakeCluster {
       }
       case 'rawScan': {
         const start: Uint8Array = req.startKey ?? new Uint8Array(0);
-        const all = [...m.values()].filter((p) => compareBytes(p.key, start) >= 0 && keyInRegion(p.key, region!)).sort((x, y) => compareBytes(x.key, y.key));
+        const all = [...m.values()]
+          .filter((p) => compareBytes(p.key, start) >= 0 && keyInRegion(p.key, region!))
+          .sort((x, y) => compareBytes(x.key, y.key));
         const lim = Number(req.limit ?? 0);
         return { kvs: lim > 0 ? all.slice(0, lim) : all };
       }
@@ -357,17 +360,34 @@ export class FakeCluster {
     }
     if (region.leaderStoreId !== s.id) {
       const lp = leaderPeer(region);
-      return { message: `peer of region ${region.id} on store ${s.id} is not the leader`, notLeader: { regionId: region.id, leader: this.leaderHints && lp ? lp : null } };
+      return {
+        message: `peer of region ${region.id} on store ${s.id} is not the leader`,
+        notLeader: { regionId: region.id, leader: this.leaderHints && lp ? lp : null },
+      };
     }
     const ep = ctx.regionEpoch ?? {};
     if (!epochEquals(ep, region)) {
-      return { message: `epoch of region ${region.id} does not match`, epochNotMatch: { currentRegions: this.epochRegions ? this.regions.map(toMetaRegion) : [] } };
+      return {
+        message: `epoch of region ${region.id} does not match`,
+        epochNotMatch: { currentRegions: this.epochRegions ? this.regions.map(toMetaRegion) : [] },
+      };
     }
     const keys: Uint8Array[] =
-      kind === 'rawBatchGet' ? req.keys ?? [] : kind === 'rawBatchPut' ? (req.pairs ?? []).map((p: kvrpcpb.IKvPair) => p.key) : kind === 'rawScan' ? (req.startKey?.length ? [req.startKey] : []) : [req.key];
+      kind === 'rawBatchGet'
+        ? (req.keys ?? [])
+        : kind === 'rawBatchPut'
+          ? (req.pairs ?? []).map((p: kvrpcpb.IKvPair) => p.key)
+          : kind === 'rawScan'
+            ? req.startKey?.length
+              ? [req.startKey]
+              : []
+            : [req.key];
     for (const k of keys) {
       if (!keyInRegion(k ?? new Uint8Array(0), region)) {
-        return { message: 'key not in region', keyNotInRegion: { key: k, regionId: region.id, startKey: region.startKey, endKey: region.endKey } };
+        return {
+          message: 'key not in region',
+          keyNotInRegion: { key: k, regionId: region.id, startKey: region.startKey, endKey: region.endKey },
+        };
       }
     }
     return null;
@@ -400,10 +420,14 @@ export class FakeCluster {
     const server = new grpc.Server(serverOptions());
     const h: Record<string, unknown> = {};
     for (const k of Object.keys(schedulerService)) {
-      h[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => (this.count(k), cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake scheduler' }));
+      h[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => (
+        this.count(k), cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake scheduler' })
+      );
     }
     type Cb<T> = grpc.sendUnaryData<T>;
-    h.isBootstrapped = (_: unknown, cb: Cb<schedulerpb.IIsBootstrappedResponse>) => (this.count('isBootstrapped'), cb(null, { header: this.header(), bootstrapped: true }));
+    h.isBootstrapped = (_: unknown, cb: Cb<schedulerpb.IIsBootstrappedResponse>) => (
+      this.count('isBootstrapped'), cb(null, { header: this.header(), bootstrapped: true })
+    );
     h.getRegion = (call: grpc.ServerUnaryCall<schedulerpb.GetRegionRequest, unknown>, cb: Cb<schedulerpb.IGetRegionResponse>) => {
       this.count('getRegion');
       const k = call.request.regionKey ?? new Uint8Array(0);

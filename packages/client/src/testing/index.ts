@@ -1,3 +1,4 @@
 // Test helpers of @tskv/client (import '@tskv/client/testing'): an in-process fake cluster.
+
+export type { FakeClusterOptions, FakeRegion, FakeStore, InjectContext, InjectOutcome, Injector, RequestKind } from './fake_cluster.js';
 export { FakeCluster, toMetaRegion } from './fake_cluster.js';
-export type { FakeRegion, FakeStore, FakeClusterOptions, Injector, InjectContext, InjectOutcome, RequestKind } from './fake_cluster.js';

@@ -37,10 +37,13 @@ log('ready');
 
 const crash = behaviour(process.env.FAKE_CRASH, name);
 if (crash !== null) {
-  setTimeout(() => {
-    log('boom: simulated crash');
-    process.stderr.write('Error: boom (simulated crash)\n    at somewhere (fake_server.ts:1:1)\n');
-    process.exit(3);
-  }, Number(crash || 0));
+  setTimeout(
+    () => {
+      log('boom: simulated crash');
+      process.stderr.write('Error: boom (simulated crash)\n    at somewhere (fake_server.ts:1:1)\n');
+      process.exit(3);
+    },
+    Number(crash || 0),
+  );
 }
 setInterval(() => {}, 60_000);

@@ -1,6 +1,7 @@
 // Which Changer operation a ConfChangeV2 asks for (etcd's EnterJoint / LeaveJoint rules).
-import { ConfChangeTransition, ConfChangeV2 } from '../types.js';
-import { ProgressMap, ProgressTracker, TrackerConfig } from '../tracker/tracker.js';
+
+import type { ProgressMap, ProgressTracker, TrackerConfig } from '../tracker/tracker.js';
+import { ConfChangeTransition, type ConfChangeV2 } from '../types.js';
 import { Changer } from './changer.js';
 
 /**

@@ -2,10 +2,10 @@
 // tracker: it returns a new TrackerConfig and ProgressMap which the caller installs with
 // ProgressTracker.applyConf only if no error was thrown.
 import { ConfChangeError } from '../errors.js';
-import { ConfChangeSingle, ConfChangeType } from '../types.js';
 import { MajorityConfig } from '../quorum/majority.js';
 import { Progress } from '../tracker/progress.js';
-import { ProgressMap, ProgressTracker, TrackerConfig, cloneTrackerConfig } from '../tracker/tracker.js';
+import { cloneTrackerConfig, type ProgressMap, type ProgressTracker, type TrackerConfig } from '../tracker/tracker.js';
+import { type ConfChangeSingle, ConfChangeType } from '../types.js';
 
 export class Changer {
   private readonly tracker: ProgressTracker;

@@ -1,7 +1,7 @@
 // Rebuilding the tracker's configuration from a ConfState (snapshot restore, node restart).
 import { ConfChangeError } from '../errors.js';
-import { ConfChangeSingle, ConfChangeType, ConfState } from '../types.js';
 import { ProgressTracker } from '../tracker/tracker.js';
+import { type ConfChangeSingle, ConfChangeType, type ConfState } from '../types.js';
 import { Changer } from './changer.js';
 
 const cc = (changeType: ConfChangeType, nodeId: number): ConfChangeSingle => ({ changeType, nodeId });

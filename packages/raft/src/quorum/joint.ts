@@ -1,6 +1,6 @@
 // Joint consensus configuration: two majority configs that must BOTH agree. Outside a joint
 // transition the outgoing half is empty, and an empty MajorityConfig is neutral for every decision.
-import { AckedIndexer, MajorityConfig, VoteResult } from './majority.js';
+import { type AckedIndexer, MajorityConfig, VoteResult } from './majority.js';
 
 export class JointConfig {
   incoming: MajorityConfig;

@@ -1,8 +1,9 @@
 // The leader's (and candidate's) bookkeeping of the configuration, per-peer progress and votes.
-import { ConfState } from '../types.js';
+
 import { JointConfig } from '../quorum/joint.js';
-import { AckedIndexer, VoteResult } from '../quorum/majority.js';
-import { Progress } from './progress.js';
+import type { AckedIndexer, VoteResult } from '../quorum/majority.js';
+import type { ConfState } from '../types.js';
+import type { Progress } from './progress.js';
 
 /**
  * The active membership. Invariants (enforced by the Changer): learners are disjoint from both

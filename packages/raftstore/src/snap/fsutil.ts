@@ -2,8 +2,8 @@
 // becomes visible under its final name only via rename of a fully written, fsynced temporary,
 // and the directory is fsynced after the renames that matter.
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 
 /** A fresh temporary name next to `final`; unique so concurrent writers never share one. */
 export function tmpPathFor(final: string): string {

@@ -1,14 +1,14 @@
 // The snapshot-file layer, for use inside the package.
 export { SnapshotBusyError, SnapshotCorruptError, SnapshotNotFoundError } from './errors.js';
-export { SstWriter, readSst, fileChecksum, SST_BLOCK_BYTES, type SstWriterOptions, type SstFileInfo } from './sst.js';
-export { type SnapKey, snapKeyString, parseSnapKey, snapKeyOf, sameSnapKey } from './snap_key.js';
-export { type SnapshotMeta, encodeMeta, decodeMeta } from './meta.js';
+export { decodeMeta, encodeMeta, type SnapshotMeta } from './meta.js';
+export { parseSnapKey, type SnapKey, sameSnapKey, snapKeyOf, snapKeyString } from './snap_key.js';
 export {
-  SnapManager,
   type SnapKind,
-  type SnapPurpose,
+  SnapManager,
   type SnapManagerOptions,
-  type SnapStats,
+  type SnapPurpose,
   type SnapSource,
+  type SnapStats,
 } from './snap_manager.js';
-export { sendSnapshotChunks, receiveSnapshotChunks, readSnapshotCf, SNAP_CHUNK_BYTES, type SendOptions } from './transfer.js';
+export { fileChecksum, readSst, SST_BLOCK_BYTES, type SstFileInfo, SstWriter, type SstWriterOptions } from './sst.js';
+export { readSnapshotCf, receiveSnapshotChunks, type SendOptions, SNAP_CHUNK_BYTES, sendSnapshotChunks } from './transfer.js';

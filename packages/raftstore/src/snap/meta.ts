@@ -2,10 +2,10 @@
 // crc32c of the encoded message. It lists every cf file with its size, whole-file crc32c and
 // record count, and is written last, so its presence means the snapshot is complete.
 import { crc32c } from '@node-rs/crc32';
-import { CfName, DATA_CFS } from '@tskv/engine';
+import { type CfName, DATA_CFS } from '@tskv/engine';
 import { raft_serverpb } from '@tskv/proto';
 import { SnapshotCorruptError } from './errors.js';
-import { SnapKey } from './snap_key.js';
+import type { SnapKey } from './snap_key.js';
 
 export type SnapshotMeta = raft_serverpb.SnapshotMeta;
 
@@ -47,7 +47,8 @@ export function checkCfFiles(meta: raft_serverpb.ISnapshotMeta, what: string): v
   const seen = new Set<string>();
   for (const f of meta.cfFiles ?? []) {
     const cf = f.cf ?? '';
-    if (!DATA_CFS.includes(cf as CfName) || seen.has(cf)) throw new SnapshotCorruptError(`${what}: bad or repeated cf ${JSON.stringify(cf)}`);
+    if (!DATA_CFS.includes(cf as CfName) || seen.has(cf))
+      throw new SnapshotCorruptError(`${what}: bad or repeated cf ${JSON.stringify(cf)}`);
     seen.add(cf);
   }
   if (seen.size === 0) throw new SnapshotCorruptError(`${what}: no cf files`);
@@ -56,7 +57,11 @@ export function checkCfFiles(meta: raft_serverpb.ISnapshotMeta, what: string): v
 /** Both metas list the same cf files with the same sizes and checksums. */
 export function sameCfFiles(a: raft_serverpb.ISnapshotMeta, b: raft_serverpb.ISnapshotMeta): boolean {
   const fmt = (m: raft_serverpb.ISnapshotMeta): string =>
-    JSON.stringify(cfFilesOf(m).map((f) => [f.cf, f.size, f.checksum]).sort());
+    JSON.stringify(
+      cfFilesOf(m)
+        .map((f) => [f.cf, f.size, f.checksum])
+        .sort(),
+    );
   return fmt(a) === fmt(b);
 }
 

@@ -1,6 +1,6 @@
 // A snapshot is named by its region and the raft position (term, index) it captures: the same
 // key on two stores means the same data, which is what makes resumable/idempotent receipt safe.
-import { RaftMessage } from '../transport.js';
+import type { RaftMessage } from '../transport.js';
 import { SnapshotCorruptError } from './errors.js';
 
 export interface SnapKey {

@@ -6,16 +6,17 @@
 //   is renamed last and the directory fsynced, so "meta present" means "snapshot complete".
 //   Removal goes the other way: meta first (and the directory fsynced), then the cf files.
 // - A snapshot registered for any purpose is never deleted by delete() or gc().
-import { CfName, DATA_CFS } from '@tskv/engine';
-import { metapb, raft_serverpb } from '@tskv/proto';
+
 import { access, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createLogger, Logger } from '../logger.js';
+import { type CfName, DATA_CFS } from '@tskv/engine';
+import { type metapb, raft_serverpb } from '@tskv/proto';
+import { createLogger, type Logger } from '../logger.js';
 import { SnapshotBusyError, SnapshotCorruptError } from './errors.js';
 import { fsyncDir, isNotFound, readExactly, removeQuiet, tmpPathFor, writeFileDurable } from './fsutil.js';
-import { cfFilesOf, checkCfFiles, checkMeta, decodeMeta, encodeMeta, MAX_META_BYTES, metaKey, SnapshotMeta } from './meta.js';
-import { fileChecksum, SstWriter, SstWriterOptions } from './sst.js';
-import { parseSnapKey, sameSnapKey, SnapKey, snapKeyString } from './snap_key.js';
+import { cfFilesOf, checkCfFiles, checkMeta, decodeMeta, encodeMeta, MAX_META_BYTES, metaKey, type SnapshotMeta } from './meta.js';
+import { parseSnapKey, type SnapKey, sameSnapKey, snapKeyString } from './snap_key.js';
+import { fileChecksum, SstWriter, type SstWriterOptions } from './sst.js';
 
 /** 'gen': generated here to be sent; 'rev': received here to be applied. */
 export type SnapKind = 'gen' | 'rev';
@@ -55,8 +56,15 @@ interface FileGroup {
 
 export class SnapManager {
   readonly stats: SnapStats = {
-    generated: 0, sent: 0, sendFailed: 0, received: 0, receiveFailed: 0,
-    applied: 0, applyFailed: 0, bytesSent: 0, bytesReceived: 0,
+    generated: 0,
+    sent: 0,
+    sendFailed: 0,
+    received: 0,
+    receiveFailed: 0,
+    applied: 0,
+    applyFailed: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
   };
   readonly maxConcurrentGenerating: number;
   readonly maxConcurrentReceiving: number;
@@ -66,7 +74,10 @@ export class SnapManager {
   private readonly registry = new Map<string, Map<SnapPurpose, number>>();
   private readonly totals: Record<SnapPurpose, number> = { generating: 0, sending: 0, receiving: 0, applying: 0 };
 
-  constructor(readonly dir: string, opts: SnapManagerOptions = {}) {
+  constructor(
+    readonly dir: string,
+    opts: SnapManagerOptions = {},
+  ) {
     this.maxConcurrentGenerating = opts.maxConcurrentGenerating ?? 2;
     this.maxConcurrentReceiving = opts.maxConcurrentReceiving ?? 4;
     this.staleAgeMs = opts.staleAgeMs ?? 10 * 60_000;
@@ -122,7 +133,8 @@ export class SnapManager {
 
   /** Marks `key` as in use. Generating and receiving are limited (they cost disk and CPU). */
   register(key: SnapKey, purpose: SnapPurpose): void {
-    const limit = purpose === 'generating' ? this.maxConcurrentGenerating : purpose === 'receiving' ? this.maxConcurrentReceiving : Infinity;
+    const limit =
+      purpose === 'generating' ? this.maxConcurrentGenerating : purpose === 'receiving' ? this.maxConcurrentReceiving : Infinity;
     if (this.totals[purpose] >= limit) {
       throw new SnapshotBusyError(`${this.totals[purpose]} snapshots already ${purpose} (limit ${limit}); ${snapKeyString(key)} must wait`);
     }

@@ -8,10 +8,11 @@
 //
 // The footer is written last, so a file without a valid one was cut short. Blocks are the unit of
 // verification and of memory: a writer holds one block, a reader one block at a time.
-import { crc32c } from '@node-rs/crc32';
+
 import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+import { crc32c } from '@node-rs/crc32';
 import { SnapshotCorruptError } from './errors.js';
 import { readExactly, removeQuiet, writeAll } from './fsutil.js';
 
@@ -52,7 +53,11 @@ export class SstWriter {
   private lastKeyLen = 0;
   private closed = false;
 
-  private constructor(readonly path: string, private readonly fh: FileHandle, private readonly blockBytes: number) {
+  private constructor(
+    readonly path: string,
+    private readonly fh: FileHandle,
+    private readonly blockBytes: number,
+  ) {
     this.buf = Buffer.allocUnsafe(HEADER + blockBytes);
   }
 

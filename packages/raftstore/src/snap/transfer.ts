@@ -5,18 +5,19 @@
 // Memory is bounded on both sides: files are read and written in 64 KiB pieces, tar-stream's
 // backpressure holds the producer while a chunk is in the consumer's hands, and the receiver
 // pulls the next chunk only after the previous one has reached the disk.
-import { crc32c } from '@node-rs/crc32';
-import { CfName } from '@tskv/engine';
-import { eraftpb, raft_serverpb } from '@tskv/proto';
+
 import { open, rename } from 'node:fs/promises';
-import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import { crc32c } from '@node-rs/crc32';
+import type { CfName } from '@tskv/engine';
+import { eraftpb, raft_serverpb } from '@tskv/proto';
 import type { Extract, Pack } from 'tar-stream';
-import { RaftMessage } from '../transport.js';
+import { extract as tarExtract, pack as tarPack } from 'tar-stream';
+import type { RaftMessage } from '../transport.js';
 import { SnapshotBusyError, SnapshotCorruptError, SnapshotNotFoundError } from './errors.js';
 import { readExactly, removeQuiet, tmpPathFor, writeAll } from './fsutil.js';
-import { cfFilesOf, checkCfFiles, decodeMeta, MAX_META_BYTES, metaKey, sameCfFiles, SnapshotMeta } from './meta.js';
-import { sameSnapKey, SnapKey, snapKeyOf, snapKeyString } from './snap_key.js';
-import { SnapKind, SnapManager } from './snap_manager.js';
+import { cfFilesOf, checkCfFiles, decodeMeta, MAX_META_BYTES, metaKey, type SnapshotMeta, sameCfFiles } from './meta.js';
+import { type SnapKey, sameSnapKey, snapKeyOf, snapKeyString } from './snap_key.js';
+import type { SnapKind, SnapManager } from './snap_manager.js';
 import { readSst } from './sst.js';
 import { Chunker, drained, mapErrors } from './stream_util.js';
 
@@ -34,7 +35,11 @@ export interface SendOptions {
  * The chunks of the 'gen' snapshot `msg` refers to: `{ message: msg }`, then the archive.
  * The key is registered 'sending' while the generator runs, so it is not deleted mid-transfer.
  */
-export async function* sendSnapshotChunks(mgr: SnapManager, msg: RaftMessage, opts: SendOptions = {}): AsyncGenerator<raft_serverpb.ISnapshotChunk> {
+export async function* sendSnapshotChunks(
+  mgr: SnapManager,
+  msg: RaftMessage,
+  opts: SendOptions = {},
+): AsyncGenerator<raft_serverpb.ISnapshotChunk> {
   const chunker = new Chunker(opts.chunkBytes ?? SNAP_CHUNK_BYTES);
   const key = snapKeyOf(msg);
   const pack = tarPack();
@@ -82,7 +87,10 @@ export async function* sendSnapshotChunks(mgr: SnapManager, msg: RaftMessage, op
       // Damaged on disk since it was generated: every follower would reject it (their checks use
       // the generation's checksums), and regenerating at the same point would reuse the files
       // (they have the right sizes). Remove them; the caller makes the peer generate anew.
-      mgr.logger.warn('generated snapshot damaged on disk: removed, it will be generated again', { key: snapKeyString(key), err: String(damaged) });
+      mgr.logger.warn('generated snapshot damaged on disk: removed, it will be generated again', {
+        key: snapKeyString(key),
+        err: String(damaged),
+      });
       await mgr.removeFiles('gen', key).catch(() => undefined);
     }
     mgr.deregister(key, 'sending');
@@ -109,11 +117,18 @@ async function packFiles(pack: Pack, files: { name: string; path: string; size?:
  * and checked before the entry is completed: a file damaged on disk after generation fails the
  * send here (the receiver would reject it anyway) so that the sender can drop the snapshot.
  */
-async function packFile(pack: Pack, name: string, path: string, expectedSize: number | undefined, expectedChecksum: number | undefined): Promise<void> {
+async function packFile(
+  pack: Pack,
+  name: string,
+  path: string,
+  expectedSize: number | undefined,
+  expectedChecksum: number | undefined,
+): Promise<void> {
   const fh = await open(path, 'r');
   try {
     const { size, mtime } = await fh.stat();
-    if (expectedSize !== undefined && size !== expectedSize) throw new SnapshotCorruptError(`${path}: size ${size}, meta says ${expectedSize}`);
+    if (expectedSize !== undefined && size !== expectedSize)
+      throw new SnapshotCorruptError(`${path}: size ${size}, meta says ${expectedSize}`);
     let sink!: ReturnType<Pack['entry']>;
     const done = new Promise<void>((resolve, reject) => {
       sink = pack.entry({ name, size, mtime, type: 'file' }, (err) => (err ? reject(err) : resolve()));
@@ -130,7 +145,9 @@ async function packFile(pack: Pack, name: string, path: string, expectedSize: nu
       if (!sink.write(buf)) await drained(sink);
     }
     if (expectedChecksum !== undefined && crc >>> 0 !== expectedChecksum >>> 0) {
-      throw new SnapshotCorruptError(`${path}: checksum ${crc >>> 0}, meta says ${expectedChecksum >>> 0} (damaged on disk since it was generated)`);
+      throw new SnapshotCorruptError(
+        `${path}: checksum ${crc >>> 0}, meta says ${expectedChecksum >>> 0} (damaged on disk since it was generated)`,
+      );
     }
     sink.end(undefined);
     await done;
@@ -178,7 +195,12 @@ export async function receiveSnapshotChunks(mgr: SnapManager, chunks: AsyncItera
 }
 
 /** Replaces whatever 'rev' files the key has with the archive's; on failure removes them all. */
-async function receiveFiles(mgr: SnapManager, key: SnapKey, expected: raft_serverpb.ISnapshotMeta, it: AsyncIterator<raft_serverpb.ISnapshotChunk>): Promise<void> {
+async function receiveFiles(
+  mgr: SnapManager,
+  key: SnapKey,
+  expected: raft_serverpb.ISnapshotMeta,
+  it: AsyncIterator<raft_serverpb.ISnapshotChunk>,
+): Promise<void> {
   const tmps: { cf: CfName; path: string }[] = [];
   try {
     await mgr.removeFiles('rev', key); // an incomplete or damaged earlier copy
@@ -258,7 +280,8 @@ async function extractArchive(
   const feed = feedArchive(ex, it);
   // Errors of the archive stream: the input's own error as is, a parse error as corruption.
   const wrap = (e: unknown): unknown =>
-    feed.inputError ?? (e instanceof SnapshotCorruptError ? e : new SnapshotCorruptError(`snapshot ${ks}: bad archive: ${(e as Error).message}`));
+    feed.inputError ??
+    (e instanceof SnapshotCorruptError ? e : new SnapshotCorruptError(`snapshot ${ks}: bad archive: ${(e as Error).message}`));
   try {
     for await (const entry of mapErrors({ [Symbol.asyncIterator]: () => exIt }, wrap)) {
       const { name, type, size } = entry.header;
@@ -279,7 +302,9 @@ async function extractArchive(
       tmps.push({ cf: f.cf, path: tmp });
       const r = await writeEntry(tmp, mapErrors(entry, wrap));
       if (r.size !== f.size || r.checksum !== f.checksum) {
-        throw new SnapshotCorruptError(`snapshot ${ks} ${name}: got ${r.size} bytes crc ${r.checksum}, expected ${f.size} bytes crc ${f.checksum}`);
+        throw new SnapshotCorruptError(
+          `snapshot ${ks} ${name}: got ${r.size} bytes crc ${r.checksum}, expected ${f.size} bytes crc ${f.checksum}`,
+        );
       }
     }
   } catch (e) {

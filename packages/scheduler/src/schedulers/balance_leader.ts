@@ -4,8 +4,8 @@
 // a move never makes the pair unbalanced the other way: no oscillation.
 import type { metapb } from '@tskv/proto';
 import { ClusterState, type RegionInfo } from '../cluster_state.js';
-import { type Operator, newOperator } from '../operator.js';
-import { type SchedulingContext, isLive, isPending, loadOf, schedulable } from './context.js';
+import { newOperator, type Operator } from '../operator.js';
+import { isLive, isPending, loadOf, type SchedulingContext, schedulable } from './context.js';
 
 export function balanceLeader(ctx: SchedulingContext): Operator | null {
   if (!ctx.cfg.enableBalanceLeader || ctx.ops.count('leader') >= ctx.cfg.leaderScheduleLimit) return null;

@@ -14,8 +14,18 @@
 import { findPeer } from '@tskv/util';
 import { type RegionInfo, regionScore } from '../cluster_state.js';
 import { isLearner, isVoter } from '../meta.js';
-import { type Operator, newOperator } from '../operator.js';
-import { type SchedulingContext, canReceive, isLive, isPending, keepsQuorum, loadOf, mustEvacuate, schedulable, storesOf } from './context.js';
+import { newOperator, type Operator } from '../operator.js';
+import {
+  canReceive,
+  isLive,
+  isPending,
+  keepsQuorum,
+  loadOf,
+  mustEvacuate,
+  type SchedulingContext,
+  schedulable,
+  storesOf,
+} from './context.js';
 
 function healthy(ctx: SchedulingContext, info: RegionInfo): boolean {
   const peers = info.region.peers ?? [];

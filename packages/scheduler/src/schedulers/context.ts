@@ -3,10 +3,10 @@
 // health rules they share, so "down", "live" and "may receive a replica" mean the same thing in
 // every scheduler.
 import { metapb } from '@tskv/proto';
+import { type ClusterState, type RegionInfo, regionScore, type StoreInfo, type StoreLoad } from '../cluster_state.js';
 import type { SchedulerConfig } from '../config.js';
-import { type ClusterState, type RegionInfo, type StoreInfo, type StoreLoad, regionScore } from '../cluster_state.js';
 import { isJoint } from '../meta.js';
-import { type Operator, influence } from '../operator.js';
+import { influence, type Operator } from '../operator.js';
 import type { OperatorController } from '../operator_controller.js';
 
 export interface SchedulingContext {
@@ -20,7 +20,13 @@ export interface SchedulingContext {
   readonly loads: Map<number, StoreLoad>;
 }
 
-export function buildContext(state: ClusterState, ops: OperatorController, cfg: SchedulerConfig, now: number, allocId: () => number): SchedulingContext {
+export function buildContext(
+  state: ClusterState,
+  ops: OperatorController,
+  cfg: SchedulerConfig,
+  now: number,
+  allocId: () => number,
+): SchedulingContext {
   const loads = state.storeLoads();
   const ctx: SchedulingContext = { cfg, now, state, ops, allocId, loads };
   for (const op of ops.all()) {
@@ -110,7 +116,12 @@ export function isPending(info: RegionInfo, peerId: number | null | undefined): 
  * Whether the voters left after removing `removeId` (and adding `addStoreId` as a voter, if any)
  * keep a quorum of live ones: a membership the live stores cannot commit in is a dead region.
  */
-export function keepsQuorum(ctx: SchedulingContext, voters: { id?: number | null; storeId?: number | null }[], removeId: number | null, addStoreId: number | null = null): boolean {
+export function keepsQuorum(
+  ctx: SchedulingContext,
+  voters: { id?: number | null; storeId?: number | null }[],
+  removeId: number | null,
+  addStoreId: number | null = null,
+): boolean {
   const after = voters.filter((v) => Number(v.id) !== removeId).map((v) => Number(v.storeId));
   if (addStoreId !== null) after.push(addStoreId);
   const live = after.filter((s) => isLive(ctx, s)).length;

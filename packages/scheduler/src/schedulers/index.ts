@@ -5,13 +5,13 @@
 import type { Operator } from '../operator.js';
 import { balanceLeader } from './balance_leader.js';
 import { balanceRegion } from './balance_region.js';
-import { type SchedulingContext, addInfluence } from './context.js';
+import { addInfluence, type SchedulingContext } from './context.js';
 import { checkReplicas } from './replica_checker.js';
 
 export { balanceLeader } from './balance_leader.js';
 export { balanceRegion } from './balance_region.js';
+export { buildContext, canReceive, isConnected, isDown, isLive, mustEvacuate, type SchedulingContext, storeIsLive } from './context.js';
 export { checkReplicas, pickTargetStore } from './replica_checker.js';
-export { buildContext, canReceive, isConnected, isDown, isLive, mustEvacuate, storeIsLive, type SchedulingContext } from './context.js';
 
 /** Makes this round's operators and adds them to ctx.ops; returns them. */
 export function schedule(ctx: SchedulingContext): Operator[] {
@@ -35,4 +35,3 @@ export function schedule(ctx: SchedulingContext): Operator[] {
   add(balanceRegion(ctx));
   return made;
 }
-

@@ -11,8 +11,18 @@
 import type { metapb } from '@tskv/proto';
 import { ClusterState, type RegionInfo } from '../cluster_state.js';
 import { isLearner, isVoter } from '../meta.js';
-import { type Operator, type Step, newOperator } from '../operator.js';
-import { type SchedulingContext, canReceive, isLive, isPending, keepsQuorum, loadOf, mustEvacuate, schedulable, storesOf } from './context.js';
+import { newOperator, type Operator, type Step } from '../operator.js';
+import {
+  canReceive,
+  isLive,
+  isPending,
+  keepsQuorum,
+  loadOf,
+  mustEvacuate,
+  type SchedulingContext,
+  schedulable,
+  storesOf,
+} from './context.js';
 
 /** The store that should receive a new replica of the region: may receive, holds none of it, fewest regions. */
 export function pickTargetStore(ctx: SchedulingContext, info: RegionInfo): number | null {
@@ -105,7 +115,13 @@ export function checkReplicas(ctx: SchedulingContext, info: RegionInfo): Operato
   return null;
 }
 
-function orphanLearner(ctx: SchedulingContext, info: RegionInfo, learner: metapb.IPeer, voters: metapb.IPeer[], good: number): Operator | null {
+function orphanLearner(
+  ctx: SchedulingContext,
+  info: RegionInfo,
+  learner: metapb.IPeer,
+  voters: metapb.IPeer[],
+  good: number,
+): Operator | null {
   const store = Number(learner.storeId);
   const usable = !mustEvacuate(ctx, store) && isLive(ctx, store) && !isPending(info, learner.id);
   if (good < ctx.cfg.maxReplicas && usable) {

@@ -34,7 +34,12 @@ export function validRequest(method: MethodName, r: Region, rng: Prng): Buffer {
     startKey: enc(`${FUZZ_PREFIX}a`),
     endKey: enc(`${FUZZ_PREFIX}b`),
     message: {
-      msgType: rng.pick([eraftpb.MessageType.MsgHeartbeat, eraftpb.MessageType.MsgAppend, eraftpb.MessageType.MsgRequestVote, eraftpb.MessageType.MsgAppendResponse]),
+      msgType: rng.pick([
+        eraftpb.MessageType.MsgHeartbeat,
+        eraftpb.MessageType.MsgAppend,
+        eraftpb.MessageType.MsgRequestVote,
+        eraftpb.MessageType.MsgAppendResponse,
+      ]),
       to: 6000,
       from: 5000,
       term: rng.int(10),
@@ -56,7 +61,16 @@ export function validRequest(method: MethodName, r: Region, rng: Prng): Buffer {
     case 'rawBatchGet':
       return buf(kvrpcpb.RawBatchGetRequest.encode({ context, keys: [key(), key()], cf }).finish());
     case 'rawBatchPut':
-      return buf(kvrpcpb.RawBatchPutRequest.encode({ context, pairs: [{ key: key(), value: value() }, { key: key(), value: value() }], cf }).finish());
+      return buf(
+        kvrpcpb.RawBatchPutRequest.encode({
+          context,
+          pairs: [
+            { key: key(), value: value() },
+            { key: key(), value: value() },
+          ],
+          cf,
+        }).finish(),
+      );
     case 'batchCommands':
       return buf(
         kvrpcpb.BatchCommandsRequest.encode({
@@ -70,7 +84,14 @@ export function validRequest(method: MethodName, r: Region, rng: Prng): Buffer {
       return buf(raft_serverpb.BatchRaftMessage.encode({ msgs: [raftMsg(), raftMsg()] }).finish());
     case 'snapshot':
       return rng.int(2)
-        ? buf(raft_serverpb.SnapshotChunk.encode({ message: { ...raftMsg(), message: { msgType: eraftpb.MessageType.MsgSnapshot, to: 6000, from: 5000, snapshot: { data: rng.bytes(20) } } } }).finish())
+        ? buf(
+            raft_serverpb.SnapshotChunk.encode({
+              message: {
+                ...raftMsg(),
+                message: { msgType: eraftpb.MessageType.MsgSnapshot, to: 6000, from: 5000, snapshot: { data: rng.bytes(20) } },
+              },
+            }).finish(),
+          )
         : buf(raft_serverpb.SnapshotChunk.encode({ data: rng.bytes(rng.int(64)) }).finish());
   }
 }
