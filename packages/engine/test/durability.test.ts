@@ -54,8 +54,7 @@ function runAndKill(dbPath: string, killAt: number): Promise<number[]> {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => {
       buf += chunk;
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
         const m = /^acked (\d+)$/.exec(line);
@@ -89,12 +88,14 @@ describe('durability: sync writes survive SIGKILL', () => {
         try {
           const present: number[] = [];
           for (let i = 0; i < killAt + 200; i++) {
-            const key = new TextEncoder().encode('b' + i);
+            const key = new TextEncoder().encode(`b${i}`);
             const found = ALL_CFS.map((cf) => str(e.getSync(cf, key)));
             const n = found.filter((v) => v !== undefined).length;
             assert.ok(n === 0 || n === ALL_CFS.length, `seed=${rnd.seed} round ${round}: batch ${i} partially present (${n}/4)`);
             if (n > 0) {
-              ALL_CFS.forEach((cf, j) => assert.equal(found[j], `${cf}:${i}:${'x'.repeat(1024)}`));
+              ALL_CFS.forEach((cf, j) => {
+                assert.equal(found[j], `${cf}:${i}:${'x'.repeat(1024)}`);
+              });
               present.push(i);
             }
           }
@@ -132,7 +133,7 @@ async function countSyncs(dir: string, env: Record<string, string>): Promise<num
 
 const STRACE = haveStrace();
 // CI installs strace (.ci/run): there a missing strace is a failure, not a reason to skip.
-const IN_CI = !['', '0', 'false'].includes(process.env['CI'] ?? '');
+const IN_CI = !['', '0', 'false'].includes(process.env.CI ?? '');
 
 describe('durability: the sync option reaches LevelDB (fsync count under strace)', {
   skip: !STRACE && !IN_CI && 'strace not installed',
@@ -151,7 +152,9 @@ describe('durability: the sync option reaches LevelDB (fsync count under strace)
       const defaultSync = await countSyncs(dir, { COUNT: String(N) }); // Engine.open default: sync
       const perWriteAsync = await countSyncs(dir, { COUNT: String(N), OPEN_SYNC: 'true', WRITE_SYNC: 'false' });
       const openAsync = await countSyncs(dir, { COUNT: String(N), OPEN_SYNC: 'false' });
-      const msg = `base ${base}, per-write sync ${perWriteSync}, default ${defaultSync}, per-write async ${perWriteAsync}, open async ${openAsync}`;
+      const msg =
+        `base ${base}, per-write sync ${perWriteSync}, default ${defaultSync}, per-write async ${perWriteAsync}, ` +
+        `open async ${openAsync}`;
       assert.ok(perWriteSync - base >= N, msg);
       assert.ok(defaultSync - base >= N, msg);
       assert.ok(perWriteAsync - base < 3, msg);

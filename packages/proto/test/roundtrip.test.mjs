@@ -61,7 +61,9 @@ test('every raft message type is present with raft-rs numbering', () => {
     'MsgRequestPreVote',
     'MsgRequestPreVoteResponse',
   ];
-  names.forEach((n, i) => assert.equal(eraftpb.MessageType[n], i, n));
+  names.forEach((n, i) => {
+    assert.equal(eraftpb.MessageType[n], i, n);
+  });
 });
 
 test('ConfChangeV2 carries its changes and transition', () => {

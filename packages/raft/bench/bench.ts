@@ -43,7 +43,8 @@ function intOpt(name: string, v: string | undefined, fallback: number): number {
 }
 
 const USAGE =
-  'usage: node dist/bench/bench.js [--duration-ms N] [--warmup-ms N] [--only proposals|tick] [--window N] [--batch 1,64] [--peers N] [--in-process]';
+  'usage: node dist/bench/bench.js [--duration-ms N] [--warmup-ms N] [--only proposals|tick] [--window N] [--batch 1,64] ' +
+  '[--peers N] [--in-process]';
 
 function main(): void {
   const { values } = parseArgs({

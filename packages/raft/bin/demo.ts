@@ -174,7 +174,8 @@ class Cluster {
     m.applied = snap.metadata.index;
     m.confState = snap.metadata.confState;
     note(
-      `node ${m.id} installed a snapshot at index ${snap.metadata.index} (${m.values.length} values, voters [${m.confState.voters.join(',')}] learners [${m.confState.learners.join(',')}])`,
+      `node ${m.id} installed a snapshot at index ${snap.metadata.index} (${m.values.length} values, ` +
+        `voters [${m.confState.voters.join(',')}] learners [${m.confState.learners.join(',')}])`,
     );
   }
 
@@ -395,7 +396,8 @@ function run(): void {
   for (const m of c.members.values()) {
     const r = m.node.raft;
     console.log(
-      `  node ${m.id}: ${roleName(m.role).padEnd(8)} term ${r.term}  commit ${r.raftLog.committed}  applied ${m.applied}  log [${m.store.firstIndex()}..${m.store.lastIndex()}]  values ${m.values.length}`,
+      `  node ${m.id}: ${roleName(m.role).padEnd(8)} term ${r.term}  commit ${r.raftLog.committed}  applied ${m.applied}  ` +
+        `log [${m.store.firstIndex()}..${m.store.lastIndex()}]  values ${m.values.length}`,
     );
   }
   const all = [...c.members.values()];

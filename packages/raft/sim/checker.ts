@@ -84,7 +84,8 @@ export class Checker {
       if (index <= this.globalCommit && h !== this.cHash[index]) {
         throw new Violation(
           'state-machine-safety',
-          `node ${id} received a snapshot at (index ${index}, term ${term}) that is not of the committed log (committed entry ${index} has term ${this.cTerm[index]})`,
+          `node ${id} received a snapshot at (index ${index}, term ${term}) ` +
+            `that is not of the committed log (committed entry ${index} has term ${this.cTerm[index]})`,
         );
       }
       snapHash = h;
@@ -100,7 +101,8 @@ export class Checker {
       else if (prev !== w.hashes[i]) {
         throw new Violation(
           'log-matching',
-          `node ${id} holds entry (index ${index}, term ${term}) that differs from another node's (index ${index}, term ${term}) in itself or in a preceding entry`,
+          `node ${id} holds entry (index ${index}, term ${term}) that differs from another node's (index ${index}, ` +
+            `term ${term}) in itself or in a preceding entry`,
         );
       }
     }
@@ -124,13 +126,15 @@ export class Checker {
       if (k > view.last()) {
         throw new Violation(
           'leader-completeness',
-          `node ${id} became leader of term ${term} with last index ${view.last()}, missing committed entry ${k} (term ${this.cTerm[k]}, committed by term ${this.cCommitTerm[k]})`,
+          `node ${id} became leader of term ${term} with last index ${view.last()}, ` +
+            `missing committed entry ${k} (term ${this.cTerm[k]}, committed by term ${this.cCommitTerm[k]})`,
         );
       }
       if (view.hashAt(k) !== this.cHash[k]) {
         throw new Violation(
           'leader-completeness',
-          `node ${id} became leader of term ${term} with a log that differs from the committed log at or before index ${k} (committed entry ${k} has term ${this.cTerm[k]})`,
+          `node ${id} became leader of term ${term} with a log that differs from the committed log at or before index ${k} ` +
+            `(committed entry ${k} has term ${this.cTerm[k]})`,
         );
       }
     }
@@ -181,13 +185,15 @@ export class Checker {
       if (commit > l.last) {
         throw new Violation(
           'leader-completeness',
-          `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, leader of later term ${l.term}, had last index ${l.last}`,
+          `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, ` +
+            `leader of later term ${l.term}, had last index ${l.last}`,
         );
       }
       if (l.hashes[commit - l.from] !== this.cHash[commit]) {
         throw new Violation(
           'leader-completeness',
-          `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, leader of later term ${l.term}, had a different log there`,
+          `entry ${commit} (term ${this.cTerm[commit]}) was committed in term ${term}, but node ${l.id}, ` +
+            `leader of later term ${l.term}, had a different log there`,
         );
       }
     }
@@ -237,7 +243,8 @@ export class Checker {
     if (index < r.minIndex || applied < r.minIndex) {
       throw new Violation(
         'linearizable-read',
-        `read ${read} on node ${id} got read index ${index} (applied ${applied}), but a write at index ${r.minIndex} was acknowledged before the read was issued`,
+        `read ${read} on node ${id} got read index ${index} (applied ${applied}), ` +
+          `but a write at index ${r.minIndex} was acknowledged before the read was issued`,
       );
     }
     if (!r.served) this.stats.readsServed++;

@@ -169,7 +169,8 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
   private startNode(n: SimNode): void {
     n.start();
     this.trace?.(
-      `node ${n.id} starts (incarnation ${n.incarnation}, applied ${n.sm.applied}, log [${n.mem.firstIndex()}, ${n.mem.lastIndex()}], hs ${JSON.stringify(n.mem.hardState())})`,
+      `node ${n.id} starts (incarnation ${n.incarnation}, applied ${n.sm.applied}, log [${n.mem.firstIndex()}, ` +
+        `${n.mem.lastIndex()}], hs ${JSON.stringify(n.mem.hardState())})`,
     );
     this.scheduleTick(n);
     n.process();
@@ -199,7 +200,8 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
         return;
       }
       case 'deliver':
-        return this.deliver(ev.msg);
+        this.deliver(ev.msg);
+        return;
       case 'client':
         if (this.final) return;
         this.workload.clientAction();
@@ -235,8 +237,14 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
 
   private deliver(m: Message): void {
     const n = this.node(m.to);
-    if (!n || !n.raw) return this.dropped(m, 'receiver down');
-    if (this.network.blocked(m.from, m.to)) return this.dropped(m, 'partition');
+    if (!n?.raw) {
+      this.dropped(m, 'receiver down');
+      return;
+    }
+    if (this.network.blocked(m.from, m.to)) {
+      this.dropped(m, 'partition');
+      return;
+    }
     this.trace?.(`recv ${describe(m)}`);
     if (m.msgType === MessageType.MsgSnapshot) this.report(m.from, m.to, 'snapFinish');
     try {
@@ -280,7 +288,8 @@ export class Cluster implements NodeEnv, NetworkSink, WorkloadHost {
       const leader = quiescentLeader(this.nodes);
       if (leader) {
         this.trace?.(`converged: node ${leader.id} leads term ${leader.raw!.raft.term}, every voter applied ${leader.sm.applied}`);
-        return checkFinalState(this.nodes, leader, this.checker);
+        checkFinalState(this.nodes, leader, this.checker);
+        return;
       }
       if (this.now > deadline) {
         throw new Violation(

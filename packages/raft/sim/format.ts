@@ -25,6 +25,6 @@ export function describeMessage(m: Message): string {
 /** Raft's own log lines, indented under the sim's trace. */
 export function rawLogger(log: (l: string) => void): Logger {
   const f = (level: string) => (msg: string, fields?: Record<string, unknown>) =>
-    log(`    raft ${level}: ${msg}${fields ? ' ' + JSON.stringify(fields) : ''}`);
+    log(`    raft ${level}: ${msg}${fields ? ` ${JSON.stringify(fields)}` : ''}`);
   return { debug: f('debug'), info: f('info'), warn: f('warn'), error: f('error') };
 }

@@ -60,7 +60,8 @@ export function checkFinalState(nodes: readonly SimNode[], leader: SimNode, chec
     if (sm.applied !== ref.applied || sm.hash !== ref.hash || sm.ids.length !== ref.ids.length || sm.ids.some((x, i) => x !== ref.ids[i])) {
       throw new Violation(
         'state-machine-safety',
-        `voter ${id}'s final state (applied ${sm.applied}, ${sm.ids.length} writes) differs from leader ${leader.id}'s (applied ${ref.applied}, ${ref.ids.length} writes)`,
+        `voter ${id}'s final state (applied ${sm.applied}, ${sm.ids.length} writes) ` +
+          `differs from leader ${leader.id}'s (applied ${ref.applied}, ${ref.ids.length} writes)`,
       );
     }
   }
@@ -85,7 +86,10 @@ export function describeNodes(nodes: readonly SimNode[]): string {
       const r = n.raw.raft;
       const cs = r.prs.confState();
       const joint = cs.votersOutgoing.length ? `|${cs.votersOutgoing}` : '';
-      return `${n.id}:${StateRole[r.state]} term=${r.term} lead=${r.leaderId} last=${r.raftLog.lastIndex()} commit=${r.raftLog.committed} applied=${n.sm.applied} voters=${cs.voters}${joint} learners=${cs.learners}`;
+      return (
+        `${n.id}:${StateRole[r.state]} term=${r.term} lead=${r.leaderId} last=${r.raftLog.lastIndex()} ` +
+        `commit=${r.raftLog.committed} applied=${n.sm.applied} voters=${cs.voters}${joint} learners=${cs.learners}`
+      );
     })
     .join('; ');
 }

@@ -62,7 +62,9 @@ export class SimNetwork {
   /** Splits `ids` into the given groups. */
   partition(groups: number[][]): void {
     this.group.clear();
-    groups.forEach((g, i) => g.forEach((id) => this.group.set(id, i + 1)));
+    groups.forEach((g, i) => {
+      for (const id of g) this.group.set(id, i + 1);
+    });
   }
 
   cut(from: number, to: number): void {

@@ -2,7 +2,7 @@
 // a RawNode plus client bookkeeping that do not. Drives the Ready protocol in the order documented
 // in raw_node.ts, with optional crash points inside it.
 import { mulberry32, type Prng } from '@tskv/util';
-import type { Entry, Logger, Ready } from '../src/index.js';
+import type { ConfState, Entry, Logger, Ready } from '../src/index.js';
 import {
   Config,
   decodeConfChange,
@@ -125,7 +125,7 @@ export class SimNode {
 
   /** Handles Readies until raft has nothing more to say. */
   process(): void {
-    for (let i = 0; this.raw !== null && this.raw.hasReady(); i++) {
+    for (let i = 0; this.raw?.hasReady(); i++) {
       if (i >= 1000) throw new Violation('library-error', `node ${this.id}: hasReady() still true after 1000 Readies`);
       this.handleReady(this.raw);
     }
@@ -201,7 +201,7 @@ export class SimNode {
         proposal = decodeProposal(e.data);
       } else {
         const cc = decodeConfChange(e);
-        let cs;
+        let cs: ConfState;
         try {
           cs = raw.applyConfChange(cc);
         } catch (err) {
@@ -210,7 +210,8 @@ export class SimNode {
         // Conf state and applied index are durable together with the state machine.
         this.mem.setConfState(cs);
         this.env.trace?.(
-          `node ${this.id} applied conf change at ${e.index}: voters=${cs.voters} outgoing=${cs.votersOutgoing} learners=${cs.learners} next=${cs.learnersNext}`,
+          `node ${this.id} applied conf change at ${e.index}: ` +
+            `voters=${cs.voters} outgoing=${cs.votersOutgoing} learners=${cs.learners} next=${cs.learnersNext}`,
         );
       }
       this.sm.apply(e.index, d, proposal);
@@ -264,7 +265,8 @@ export class SimNode {
     if (rd.snapshot) parts.push(`snapshot(${rd.snapshot.metadata.index}/${rd.snapshot.metadata.term})`);
     if (rd.entries.length)
       parts.push(
-        `persist[${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}] terms=${[...new Set(rd.entries.map((e) => e.term))]}`,
+        `persist[${rd.entries[0]!.index}..${rd.entries[rd.entries.length - 1]!.index}] ` +
+          `terms=${[...new Set(rd.entries.map((e) => e.term))]}`,
       );
     if (rd.committedEntries.length)
       parts.push(`apply[${rd.committedEntries[0]!.index}..${rd.committedEntries[rd.committedEntries.length - 1]!.index}]`);

@@ -67,7 +67,8 @@ async function main(): Promise<number> {
   const workers = int(args, 'workers') ?? cpus().length;
   const o: RangeOptions = { ...common, from, count, stopOnFailure: args.has('stop-on-failure') };
   console.log(
-    `simulating seeds [${from}, ${from + count}) with ${workers} worker(s), ${o.steps} steps each, nodes=${nodes ?? '3/5 by seed'} profile=${profile}${bug ? ` bug=${bug}` : ''}`,
+    `simulating seeds [${from}, ${from + count}) with ${workers} worker(s), ${o.steps} steps each, ` +
+      `nodes=${nodes ?? '3/5 by seed'} profile=${profile}${bug ? ` bug=${bug}` : ''}`,
   );
   const t0 = performance.now();
   let lastPrint = t0;

@@ -61,23 +61,27 @@ export class Workload {
     const w = this.h.params.weights;
     switch (this.rand.weighted([w.propose, w.read, w.confChange, w.transfer, w.campaign])) {
       case 0:
-        return this.propose(this.rand.pick(live));
+        this.propose(this.rand.pick(live));
+        return;
       case 1:
-        return this.read(this.rand.pick(live));
+        this.read(this.rand.pick(live));
+        return;
       case 2:
-        return this.changeMembership(live);
+        this.changeMembership(live);
+        return;
       case 3: {
         const n = this.rand.pick(live);
         const to = this.rand.pick(this.h.params.universe);
         this.h.trace?.(`client: node ${n.id} transferLeader(${to})`);
         n.raw!.transferLeader(to);
-        return n.process();
+        n.process();
+        return;
       }
       default: {
         const n = this.rand.pick(live);
         this.h.trace?.(`client: node ${n.id} campaign()`);
         n.raw!.campaign();
-        return n.process();
+        n.process();
       }
     }
   }
@@ -123,7 +127,8 @@ export class Workload {
     if (this.rand.chance(0.2)) {
       const n = this.rand.pick(live);
       const id = this.rand.pick(this.h.params.universe);
-      return this.proposeConfChange(n, confChange(ConfChangeType.AddNode, id), `AddNode(${id}) via node ${n.id}`);
+      this.proposeConfChange(n, confChange(ConfChangeType.AddNode, id), `AddNode(${id}) via node ${n.id}`);
+      return;
     }
     const cs = leader.raw!.raft.prs.confState();
     if (cs.votersOutgoing.length > 0) return; // joint: the leader leaves it by itself (autoLeave)
@@ -131,7 +136,8 @@ export class Workload {
     if (plan.length === 0) return;
     const desc = plan.map((c) => `${ConfChangeType[c.changeType]}(${c.nodeId})`).join(',');
     if (plan.length === 1 && this.rand.chance(0.5)) {
-      return this.proposeConfChange(leader, confChange(plan[0]!.changeType, plan[0]!.nodeId), `ConfChange ${desc}`);
+      this.proposeConfChange(leader, confChange(plan[0]!.changeType, plan[0]!.nodeId), `ConfChange ${desc}`);
+      return;
     }
     // V2: several changes (or Implicit) enter a joint config that is left automatically.
     const transition =
@@ -223,21 +229,24 @@ export class Workload {
         net.partition(groups);
         this.partitions++;
         this.h.trace?.(`fault: partition ${net.describe()}`);
-        return this.h.scheduleHeal(this.rand.int(p.partitionTime[0], p.partitionTime[1]));
+        this.h.scheduleHeal(this.rand.int(p.partitionTime[0], p.partitionTime[1]));
+        return;
       }
       case 2: {
         const id = this.rand.pick(p.universe);
         net.partition([[id], p.universe.filter((x) => x !== id)]);
         this.partitions++;
         this.h.trace?.(`fault: isolate node ${id}`);
-        return this.h.scheduleHeal(this.rand.int(p.partitionTime[0], p.partitionTime[1]));
+        this.h.scheduleHeal(this.rand.int(p.partitionTime[0], p.partitionTime[1]));
+        return;
       }
       case 3: {
         const from = this.rand.pick(p.universe);
         const to = this.rand.pick(p.universe.filter((x) => x !== from));
         net.cut(from, to);
         this.h.trace?.(`fault: one-way cut ${from}->${to}`);
-        return this.h.scheduleHeal(this.rand.int(p.partitionTime[0], p.partitionTime[1]));
+        this.h.scheduleHeal(this.rand.int(p.partitionTime[0], p.partitionTime[1]));
+        return;
       }
       default:
         this.h.trace?.('fault: heal network');

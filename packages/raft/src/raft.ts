@@ -250,7 +250,7 @@ export class Raft {
     if (!this.raftLog.maybePersist(index, term) || this.state !== StateRole.Leader) return;
     // The leader counts itself towards a quorum only for entries it has persisted.
     const pr = this.prs.get(this.id);
-    if (pr && pr.maybeUpdate(index) && this.maybeCommit() && this.shouldBcastCommit()) this.bcastAppend();
+    if (pr?.maybeUpdate(index) && this.maybeCommit() && this.shouldBcastCommit()) this.bcastAppend();
   }
 
   onPersistSnap(index: number): void {
@@ -654,7 +654,7 @@ export class Raft {
   postConfChange(): ConfState {
     const cs = this.prs.confState();
     const pr = this.prs.get(this.id);
-    this.isLearner = pr !== undefined && pr.isLearner;
+    this.isLearner = pr?.isLearner ?? false;
     if ((pr === undefined || this.isLearner) && this.state === StateRole.Leader) {
       // Removed or demoted leader: make sure the others learn that the change committed, and
       // step down once a quorum of them acknowledged it (maybeStepDownAfterRemoval).

@@ -357,6 +357,9 @@ export class RaftLog {
   }
 
   toString(): string {
-    return `committed=${this.committed}, persisted=${this.persisted}, applied=${this.applied}, unstable.offset=${this.unstable.offset}, unstable.entries.length=${this.unstable.entries.length}`;
+    return (
+      `committed=${this.committed}, persisted=${this.persisted}, applied=${this.applied}, ` +
+      `unstable.offset=${this.unstable.offset}, unstable.entries.length=${this.unstable.entries.length}`
+    );
   }
 }

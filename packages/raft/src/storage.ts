@@ -35,7 +35,10 @@ export interface Storage {
    * high > lastIndex()+1. The returned array is the caller's.
    */
   entries(low: number, high: number, maxSize?: number): Entry[];
-  /** Term of idx; the snapshot (dummy) index gives the snapshot term. Throws CompactedError below it, UnavailableError above lastIndex(). */
+  /**
+   * Term of idx; the snapshot (dummy) index gives the snapshot term. Throws CompactedError below
+   * it, UnavailableError above lastIndex().
+   */
   term(idx: number): number;
   firstIndex(): number;
   lastIndex(): number;

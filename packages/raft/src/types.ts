@@ -137,7 +137,7 @@ export function hardStateEqual(a: HardState, b: HardState): boolean {
 }
 
 export function isEmptySnapshot(s: Snapshot | null | undefined): boolean {
-  return !s || !s.metadata || s.metadata.index === 0;
+  return !s?.metadata || s.metadata.index === 0;
 }
 
 export function confChange(changeType: ConfChangeType, nodeId: number, context: Uint8Array = EMPTY_BYTES): ConfChange {

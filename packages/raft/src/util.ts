@@ -76,7 +76,10 @@ export function voteRespMsgType(t: MessageType): MessageType {
 }
 
 export function describeMessage(m: Message): string {
-  return `${m.from}->${m.to} ${MessageType[m.msgType]} term:${m.term} logTerm:${m.logTerm} index:${m.index} commit:${m.commit} entries:${m.entries.length}${m.reject ? ` reject(hint:${m.rejectHint})` : ''}`;
+  return (
+    `${m.from}->${m.to} ${MessageType[m.msgType]} term:${m.term} logTerm:${m.logTerm} index:${m.index} commit:${m.commit} ` +
+    `entries:${m.entries.length}${m.reject ? ` reject(hint:${m.rejectHint})` : ''}`
+  );
 }
 
 /** Structured logging sink; the raftstore passes a winston logger, the library defaults to silence. */

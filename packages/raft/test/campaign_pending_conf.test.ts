@@ -60,18 +60,22 @@ const voteRequests = (ms: Message[]): Message[] => ms.filter((m) => VOTE_REQUEST
 
 for (const preVote of [false, true]) {
   for (const v2 of [false, true]) {
-    test(`follower with a committed, unapplied ${v2 ? 'ConfChangeV2' : 'ConfChange'} does not campaign on election timeout (preVote=${preVote})`, () => {
-      const r = follower(1, { preVote, v2 });
-      const sent = tickPastElection(r);
-      assert.deepEqual(
-        voteRequests(sent).map((m) => MT[m.msgType]),
-        [],
-        'no vote requests',
-      );
-      assert.equal(r.state, StateRole.Follower);
-      assert.equal(r.term, 1, 'the term did not move');
-      assert.equal(r.vote, 0, 'voted for nobody');
-    });
+    test(
+      `follower with a committed, unapplied ${v2 ? 'ConfChangeV2' : 'ConfChange'} does not campaign on election timeout ` +
+        `(preVote=${preVote})`,
+      () => {
+        const r = follower(1, { preVote, v2 });
+        const sent = tickPastElection(r);
+        assert.deepEqual(
+          voteRequests(sent).map((m) => MT[m.msgType]),
+          [],
+          'no vote requests',
+        );
+        assert.equal(r.state, StateRole.Follower);
+        assert.equal(r.term, 1, 'the term did not move');
+        assert.equal(r.vote, 0, 'voted for nobody');
+      },
+    );
   }
 
   test(`follower whose committed conf change is applied campaigns on election timeout (preVote=${preVote})`, () => {

@@ -181,31 +181,34 @@ test('without checkQuorum the same vote request deposes the live leader (contras
   assert.equal(nt.raft(1).state, StateRole.Follower);
 });
 
-test('a lower-term heartbeat or append always gets a MsgAppendResponse carrying the higher term (§5.1), whatever checkQuorum/preVote', () => {
-  const cases: { checkQuorum: boolean; preVote: boolean; reply: boolean }[] = [
-    { checkQuorum: true, preVote: false, reply: true },
-    { checkQuorum: false, preVote: true, reply: true },
-    { checkQuorum: false, preVote: false, reply: true },
-  ];
-  for (const c of cases) {
-    for (const t of [MT.MsgHeartbeat, MT.MsgAppend]) {
-      const r = newTestRaft(1, [1, 2, 3], 10, 1, { checkQuorum: c.checkQuorum, preVote: c.preVote });
-      r.becomeFollower(5, 3);
-      r.step(msg({ msgType: t, from: 2, to: 1, term: 3 }));
-      const label = `${MT[t]}, ${JSON.stringify(c)}`;
-      const ms = readMessages(r);
-      if (c.reply)
-        assert.deepEqual(
-          ms.map((m) => [m.msgType, m.to, m.term, m.reject]),
-          [[MT.MsgAppendResponse, 2, 5, false]],
-          label,
-        );
-      else assert.deepEqual(ms, [], label);
-      assert.equal(r.term, 5, label);
-      assert.equal(r.leaderId, 3, `${label}: the stale leader is not adopted`);
+test(
+  'a lower-term heartbeat or append always gets a MsgAppendResponse carrying the higher term (§5.1), ' + 'whatever checkQuorum/preVote',
+  () => {
+    const cases: { checkQuorum: boolean; preVote: boolean; reply: boolean }[] = [
+      { checkQuorum: true, preVote: false, reply: true },
+      { checkQuorum: false, preVote: true, reply: true },
+      { checkQuorum: false, preVote: false, reply: true },
+    ];
+    for (const c of cases) {
+      for (const t of [MT.MsgHeartbeat, MT.MsgAppend]) {
+        const r = newTestRaft(1, [1, 2, 3], 10, 1, { checkQuorum: c.checkQuorum, preVote: c.preVote });
+        r.becomeFollower(5, 3);
+        r.step(msg({ msgType: t, from: 2, to: 1, term: 3 }));
+        const label = `${MT[t]}, ${JSON.stringify(c)}`;
+        const ms = readMessages(r);
+        if (c.reply)
+          assert.deepEqual(
+            ms.map((m) => [m.msgType, m.to, m.term, m.reject]),
+            [[MT.MsgAppendResponse, 2, 5, false]],
+            label,
+          );
+        else assert.deepEqual(ms, [], label);
+        assert.equal(r.term, 5, label);
+        assert.equal(r.leaderId, 3, `${label}: the stale leader is not adopted`);
+      }
     }
-  }
-});
+  },
+);
 
 test('a stale leader learns the new term from the MsgAppendResponse to its heartbeat and steps down', () => {
   const nt = new Network([undefined, undefined, undefined], { checkQuorum: true });
@@ -232,34 +235,38 @@ test('a stale leader learns the new term from the MsgAppendResponse to its heart
   assert.ok(nt.delivered.some((m) => m.msgType === MT.MsgAppendResponse && m.from === 3 && m.to === 1 && m.term === 2));
 });
 
-test('free stuck candidate: a candidate ignored by leased followers deposes the leader via its reply, then wins (etcd TestFreeStuckCandidateWithCheckQuorum)', () => {
-  const nt = new Network([undefined, undefined, undefined], { checkQuorum: true });
-  const [a, b, c] = [1, 2, 3].map((id) => nt.raft(id)) as [Raft, Raft, Raft];
-  nt.send(hup(1));
-  assert.equal(a.state, StateRole.Leader);
-  nt.isolate(1);
-  nt.send(hup(3));
-  assert.equal(b.state, StateRole.Follower);
-  assert.equal(c.state, StateRole.Candidate);
-  assert.equal(c.term, b.term + 1);
-  // Vote again: still stuck, and the term keeps climbing.
-  nt.send(hup(3));
-  assert.equal(b.state, StateRole.Follower);
-  assert.equal(c.state, StateRole.Candidate);
-  assert.equal(c.term, b.term + 2);
-  nt.recover();
-  nt.send(msg({ msgType: MT.MsgHeartbeat, from: 1, to: 3, term: a.term }));
-  // The leader is disrupted so that the stuck peer is freed.
-  assert.equal(a.state, StateRole.Follower);
-  assert.equal(a.term, c.term);
-  // Vote again: a no longer has a leader (no lease) and votes; c wins.
-  nt.send(hup(3));
-  assert.equal(c.state, StateRole.Leader);
-  assert.equal(a.leaderId, 3);
-  // b was kept in the lease by the old leader; it follows c once it receives c's append.
-  assert.equal(b.leaderId, 3);
-  assert.equal(b.term, c.term);
-});
+test(
+  'free stuck candidate: a candidate ignored by leased followers deposes the leader via its reply, ' +
+    'then wins (etcd TestFreeStuckCandidateWithCheckQuorum)',
+  () => {
+    const nt = new Network([undefined, undefined, undefined], { checkQuorum: true });
+    const [a, b, c] = [1, 2, 3].map((id) => nt.raft(id)) as [Raft, Raft, Raft];
+    nt.send(hup(1));
+    assert.equal(a.state, StateRole.Leader);
+    nt.isolate(1);
+    nt.send(hup(3));
+    assert.equal(b.state, StateRole.Follower);
+    assert.equal(c.state, StateRole.Candidate);
+    assert.equal(c.term, b.term + 1);
+    // Vote again: still stuck, and the term keeps climbing.
+    nt.send(hup(3));
+    assert.equal(b.state, StateRole.Follower);
+    assert.equal(c.state, StateRole.Candidate);
+    assert.equal(c.term, b.term + 2);
+    nt.recover();
+    nt.send(msg({ msgType: MT.MsgHeartbeat, from: 1, to: 3, term: a.term }));
+    // The leader is disrupted so that the stuck peer is freed.
+    assert.equal(a.state, StateRole.Follower);
+    assert.equal(a.term, c.term);
+    // Vote again: a no longer has a leader (no lease) and votes; c wins.
+    nt.send(hup(3));
+    assert.equal(c.state, StateRole.Leader);
+    assert.equal(a.leaderId, 3);
+    // b was kept in the lease by the old leader; it follows c once it receives c's append.
+    assert.equal(b.leaderId, 3);
+    assert.equal(b.term, c.term);
+  },
+);
 
 test('with preVote and checkQuorum, the same partitioned node stays a pre-candidate and the leader is not disturbed', () => {
   const nt = new Network([undefined, undefined, undefined], { checkQuorum: true, preVote: true });

@@ -50,7 +50,10 @@ function fails(tr: ProgressTracker, op: Op, re: RegExp): void {
 function cs(tr: ProgressTracker): string {
   const c = tr.confState();
   const j = (a: number[]): string => a.join(' ');
-  return `voters=(${j(c.voters)}) outgoing=(${j(c.votersOutgoing)}) learners=(${j(c.learners)}) next=(${j(c.learnersNext)}) autoLeave=${c.autoLeave}`;
+  return (
+    `voters=(${j(c.voters)}) outgoing=(${j(c.votersOutgoing)}) learners=(${j(c.learners)}) next=(${j(c.learnersNext)}) ` +
+    `autoLeave=${c.autoLeave}`
+  );
 }
 /** A deep, comparable picture of the tracker's config and progress. */
 function snapshot(tr: ProgressTracker): unknown {

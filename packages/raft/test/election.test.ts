@@ -337,28 +337,31 @@ function splitVote(nt: Network): void {
   nt.send(...first, ...rest);
 }
 
-test('§5.2 split vote with an outstanding voter: both candidates stay candidates; the next timeout elects a leader at a higher term', () => {
-  // Five voters, node 5 unreachable: each candidate has 2 grants and 2 rejections, node 5 could still decide.
-  const nt = new Network([undefined, undefined, undefined, undefined, null]);
-  const [r1, r2, r3, r4] = [1, 2, 3, 4].map((id) => nt.raft(id)) as [Raft, Raft, Raft, Raft];
-  splitVote(nt);
-  assert.equal(r1.state, StateRole.Candidate);
-  assert.equal(r3.state, StateRole.Candidate);
-  assert.equal(r2.vote, 1);
-  assert.equal(r4.vote, 3);
-  for (const r of [r1, r2, r3, r4]) assert.equal(r.term, 1, `node ${r.id}`);
-  // Node 1 times out first (node 3's timer is pushed out): a new election at term 2 wins.
-  r3.randomizedElectionTimeout = 100;
-  while (r1.term === 1) r1.tick();
-  nt.send(...readMessages(r1));
-  assert.equal(r1.state, StateRole.Leader);
-  assert.equal(r1.term, 2);
-  for (const r of [r2, r3, r4]) {
-    assert.equal(r.state, StateRole.Follower, `node ${r.id}`);
-    assert.equal(r.term, 2, `node ${r.id}`);
-    assert.equal(r.leaderId, 1, `node ${r.id}`);
-  }
-});
+test(
+  '§5.2 split vote with an outstanding voter: both candidates stay candidates; ' + 'the next timeout elects a leader at a higher term',
+  () => {
+    // Five voters, node 5 unreachable: each candidate has 2 grants and 2 rejections, node 5 could still decide.
+    const nt = new Network([undefined, undefined, undefined, undefined, null]);
+    const [r1, r2, r3, r4] = [1, 2, 3, 4].map((id) => nt.raft(id)) as [Raft, Raft, Raft, Raft];
+    splitVote(nt);
+    assert.equal(r1.state, StateRole.Candidate);
+    assert.equal(r3.state, StateRole.Candidate);
+    assert.equal(r2.vote, 1);
+    assert.equal(r4.vote, 3);
+    for (const r of [r1, r2, r3, r4]) assert.equal(r.term, 1, `node ${r.id}`);
+    // Node 1 times out first (node 3's timer is pushed out): a new election at term 2 wins.
+    r3.randomizedElectionTimeout = 100;
+    while (r1.term === 1) r1.tick();
+    nt.send(...readMessages(r1));
+    assert.equal(r1.state, StateRole.Leader);
+    assert.equal(r1.term, 2);
+    for (const r of [r2, r3, r4]) {
+      assert.equal(r.state, StateRole.Follower, `node ${r.id}`);
+      assert.equal(r.term, 2, `node ${r.id}`);
+      assert.equal(r.leaderId, 1, `node ${r.id}`);
+    }
+  },
+);
 
 test('split vote with every vote counted: both candidates lose (etcd VoteLost) and step down at the same term', () => {
   const nt = new Network([undefined, undefined, undefined, undefined]);

@@ -203,35 +203,38 @@ test('follower commits up to min(leader commit, last new entry) and delivers tho
   }
 });
 
-test('follower accepts an append only if it holds the entry at prev index with prev term; else rejects with a hint (log matching, §5.3)', () => {
-  // Follower log: (1,1) (2,2), commit 1.
-  const cases: { term: number; index: number; windex: number; wreject: boolean; whint: number; whintTerm: number }[] = [
-    // Before the commit index: answered with the commit index, never rejected.
-    { term: 0, index: 0, windex: 1, wreject: false, whint: 0, whintTerm: 0 },
-    { term: 1, index: 1, windex: 1, wreject: false, whint: 0, whintTerm: 0 },
-    { term: 2, index: 2, windex: 2, wreject: false, whint: 0, whintTerm: 0 },
-    // Term mismatch at index 2: the hint is the last index with term <= 1.
-    { term: 1, index: 2, windex: 2, wreject: true, whint: 1, whintTerm: 1 },
-    // Beyond the log: the hint is our last index.
-    { term: 2, index: 3, windex: 3, wreject: true, whint: 2, whintTerm: 2 },
-    { term: 3, index: 7, windex: 7, wreject: true, whint: 2, whintTerm: 2 },
-  ];
-  for (const [i, tt] of cases.entries()) {
-    const s = storageWithTerms([1, 2, 3], [1, 2], 2, 1);
-    const r = newTestRaft(1, [1, 2, 3], 10, 1, { storage: s });
-    r.becomeFollower(2, 2);
-    r.step(msg({ msgType: MessageType.MsgAppend, from: 2, to: 1, term: 2, logTerm: tt.term, index: tt.index }));
-    const msgs = readMessages(r);
-    assert.equal(msgs.length, 1, `#${i}`);
-    const m = msgs[0]!;
-    assert.deepEqual(
-      [m.msgType, m.term, m.index, m.reject, m.rejectHint, m.reject ? m.logTerm : 0],
-      [MessageType.MsgAppendResponse, 2, tt.windex, tt.wreject, tt.whint, tt.whintTerm],
-      `#${i}`,
-    );
-    assert.deepEqual(logTerms(r), [1, 2], `#${i}: a rejected append changes nothing`);
-  }
-});
+test(
+  'follower accepts an append only if it holds the entry at prev index with prev term; ' + 'else rejects with a hint (log matching, §5.3)',
+  () => {
+    // Follower log: (1,1) (2,2), commit 1.
+    const cases: { term: number; index: number; windex: number; wreject: boolean; whint: number; whintTerm: number }[] = [
+      // Before the commit index: answered with the commit index, never rejected.
+      { term: 0, index: 0, windex: 1, wreject: false, whint: 0, whintTerm: 0 },
+      { term: 1, index: 1, windex: 1, wreject: false, whint: 0, whintTerm: 0 },
+      { term: 2, index: 2, windex: 2, wreject: false, whint: 0, whintTerm: 0 },
+      // Term mismatch at index 2: the hint is the last index with term <= 1.
+      { term: 1, index: 2, windex: 2, wreject: true, whint: 1, whintTerm: 1 },
+      // Beyond the log: the hint is our last index.
+      { term: 2, index: 3, windex: 3, wreject: true, whint: 2, whintTerm: 2 },
+      { term: 3, index: 7, windex: 7, wreject: true, whint: 2, whintTerm: 2 },
+    ];
+    for (const [i, tt] of cases.entries()) {
+      const s = storageWithTerms([1, 2, 3], [1, 2], 2, 1);
+      const r = newTestRaft(1, [1, 2, 3], 10, 1, { storage: s });
+      r.becomeFollower(2, 2);
+      r.step(msg({ msgType: MessageType.MsgAppend, from: 2, to: 1, term: 2, logTerm: tt.term, index: tt.index }));
+      const msgs = readMessages(r);
+      assert.equal(msgs.length, 1, `#${i}`);
+      const m = msgs[0]!;
+      assert.deepEqual(
+        [m.msgType, m.term, m.index, m.reject, m.rejectHint, m.reject ? m.logTerm : 0],
+        [MessageType.MsgAppendResponse, 2, tt.windex, tt.wreject, tt.whint, tt.whintTerm],
+        `#${i}`,
+      );
+      assert.deepEqual(logTerms(r), [1, 2], `#${i}: a rejected append changes nothing`);
+    }
+  },
+);
 
 test('follower deletes a conflicting suffix and appends the new entries (§5.3)', () => {
   // Follower log: (1,1) (2,2).
@@ -505,7 +508,8 @@ test('fast backtracking and log convergence on random divergent logs', () => {
     const bound = Math.min(dl, df + 1);
     assert.ok(
       rejections <= bound,
-      `seed ${seed}: ${rejections} rejections > ${bound} (leader terms ${dl}, follower terms ${df}, divergent entries ${lsuf.length + fsuf.length})`,
+      `seed ${seed}: ${rejections} rejections > ${bound} (leader terms ${dl}, follower terms ${df}, ` +
+        `divergent entries ${lsuf.length + fsuf.length})`,
     );
     // The first probe is at the leader's last entry; if that is divergent it must be rejected.
     if (lsuf.length > 0) assert.ok(rejections >= 1, `seed ${seed}: a divergent follower must be rejected at least once`);

@@ -13,7 +13,7 @@ function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
-process.env['TSKV_LOG'] ??= 'error';
+process.env.TSKV_LOG ??= 'error';
 const durationMs = Number(arg('duration-ms', '5000'));
 const clientCounts = arg('clients', '1,64,256').split(',').map(Number);
 const regionCounts = arg('regions', '1,16,128').split(',').map(Number);
@@ -58,7 +58,7 @@ async function runOne(nRegions: number, nClients: number): Promise<Result> {
     await bootstrapStore(e, 1, id);
     for (const r of regions) await bootstrapRegion(e, r);
     const s = await Store.create(storeConfig({ storeId: id, raftBaseTickMs: 100, syncLog: sync, requestTimeoutMs: 10_000 }), e, transport, {
-      regionHeartbeat() {},
+      regionHeartbeat: () => null,
     });
     stores.set(id, s);
     s.start();
@@ -128,7 +128,10 @@ async function main(): Promise<void> {
       const res = await runOne(r, c);
       results.push(res);
       console.log(
-        `${String(r).padStart(7)}  ${String(c).padStart(7)}  ${String(res.putsPerSec).padStart(9)}  ${(res.p50Us / 1000).toFixed(2).padStart(10)} ${(res.p99Us / 1000).toFixed(2).padStart(10)}  ${String(res.raftWritesPerSec).padStart(13)}  ${String(res.entriesPerRaftWrite).padStart(18)}  ${String(res.cpuUsPerPut).padStart(10)}`,
+        `${String(r).padStart(7)}  ${String(c).padStart(7)}  ${String(res.putsPerSec).padStart(9)}  ` +
+          `${(res.p50Us / 1000).toFixed(2).padStart(10)} ${(res.p99Us / 1000).toFixed(2).padStart(10)}  ` +
+          `${String(res.raftWritesPerSec).padStart(13)}  ${String(res.entriesPerRaftWrite).padStart(18)}  ` +
+          `${String(res.cpuUsPerPut).padStart(10)}`,
       );
     }
   }

@@ -17,7 +17,7 @@ function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
-process.env['TSKV_LOG'] ??= 'error';
+process.env.TSKV_LOG ??= 'error';
 const nRegions = Number(arg('regions', '10000'));
 const measureMs = Number(arg('measure-ms', '10000'));
 const tickMs = Number(arg('tick-ms', '100'));
@@ -64,7 +64,7 @@ async function main(): Promise<void> {
         splitCheckTickMs: 60_000,
         hibernateRegions: hibernate,
       });
-      const s = await Store.create(cfg, engines[id - 1]!, transport, { regionHeartbeat() {} });
+      const s = await Store.create(cfg, engines[id - 1]!, transport, { regionHeartbeat: () => null });
       stores.set(id, s);
       s.start();
     }
@@ -114,12 +114,15 @@ async function main(): Promise<void> {
       heapPerPeerKb: Number(((mem1.heapUsed - mem0.heapUsed) / peers / 1024).toFixed(1)),
       rssMb: Math.round(mem1.rss / MB),
     };
+    const hibernation = hibernate ? `on (${asleep} of ${nRegions * 3} peers asleep)` : 'off';
     console.log(
-      `idle regions: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}; ${nRegions} regions x 3 stores in one process, tick ${tickMs} ms, hibernation ${hibernate ? `on (${asleep} of ${nRegions * 3} peers asleep)` : 'off'}`,
+      `idle regions: node ${process.version}, ${cpus()[0]?.model ?? '?'} x${cpus().length}; ` +
+        `${nRegions} regions x 3 stores in one process, tick ${tickMs} ms, hibernation ${hibernation}`,
     );
     console.log(`  bootstrap ${r.bootstrapMs} ms, every region elected in ${r.electAllMs} ms`);
     console.log(
-      `  idle CPU: ${r.idleCpuPctOneCoreAllStores}% of one core for the 3 stores (${r.idleCpuPctPerStore}% per store), ${r.idleMessagesPerSec} raft messages/s`,
+      `  idle CPU: ${r.idleCpuPctOneCoreAllStores}% of one core for the 3 stores (${r.idleCpuPctPerStore}% per store), ` +
+        `${r.idleMessagesPerSec} raft messages/s`,
     );
     console.log(`  event loop busy ${r.idleEventLoopPct}% of the time (the stores' JS, without LevelDB's and the GC's threads)`);
     console.log(`  memory per peer: ${r.rssPerPeerKb} KiB RSS, ${r.heapPerPeerKb} KiB JS heap (process RSS ${r.rssMb} MB)`);

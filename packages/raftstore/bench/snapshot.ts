@@ -29,7 +29,7 @@ function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : def;
 }
-process.env['TSKV_LOG'] ??= 'error';
+process.env.TSKV_LOG ??= 'error';
 const MB = 1024 * 1024;
 const totalMb = Number(arg('mb', '256'));
 const json = process.argv.includes('--json');
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     const tGen = performance.now();
     const kvSnap = a.kv.snapshot();
     const meta = await mgrA.build(key, region, (cf) => a.kv.scan(cf, new Uint8Array(0), new Uint8Array(0), { snapshot: kvSnap }));
-    kvSnap.close();
+    await kvSnap.close();
     const genMs = performance.now() - tGen;
     const genRss = peakRss;
     const genAnon = peakAnon;
@@ -216,7 +216,8 @@ async function main(): Promise<void> {
         `  RSS: ${r.baseRssMb} MB before, peak ${r.peakRssMb} MB (generate ${r.peakRssGenerateMb}, transfer ${r.peakRssTransferMb})`,
       );
       console.log(
-        `  of which anonymous: ${r.baseAnonMb} MB before, peak ${r.peakAnonMb} MB (generate ${r.peakAnonGenerateMb}, transfer ${r.peakAnonTransferMb}); file-backed (mmapped LevelDB tables) peak ${r.peakFileMb} MB`,
+        `  of which anonymous: ${r.baseAnonMb} MB before, peak ${r.peakAnonMb} MB (generate ${r.peakAnonGenerateMb}, ` +
+          `transfer ${r.peakAnonTransferMb}); file-backed (mmapped LevelDB tables) peak ${r.peakFileMb} MB`,
       );
     }
   } finally {

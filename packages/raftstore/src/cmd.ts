@@ -84,7 +84,8 @@ export function checkEpoch(
   const badConfVer = check.confVer !== false && (want.confVer ?? 0) !== (have?.confVer ?? 0);
   if (badVersion || badConfVer) {
     throw new EpochNotMatchError(
-      `epoch not match: request (version ${want.version ?? 0}, conf_ver ${want.confVer ?? 0}) vs region ${region.id} (version ${have?.version ?? 0}, conf_ver ${have?.confVer ?? 0})`,
+      `epoch not match: request (version ${want.version ?? 0}, conf_ver ${want.confVer ?? 0}) ` +
+        `vs region ${region.id} (version ${have?.version ?? 0}, conf_ver ${have?.confVer ?? 0})`,
       [region],
     );
   }

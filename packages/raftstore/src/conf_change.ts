@@ -63,7 +63,7 @@ export function applyChanges(region: metapb.IRegion, changes: raft_cmdpb.IChange
   const seen = new Set<number>();
   for (const c of changes) {
     const p = c.peer;
-    if (!p || !p.id || !p.storeId) throw new InvalidRequestError('a peer change needs a peer with an id and a store id');
+    if (!p?.id || !p.storeId) throw new InvalidRequestError('a peer change needs a peer with an id and a store id');
     if (seen.has(p.id)) throw new InvalidRequestError(`peer ${p.id} changed twice in one request`);
     seen.add(p.id);
     const i = peers.findIndex((x) => x.id === p.id);

@@ -36,7 +36,8 @@ export class KeyNotInRegionError extends StoreError {
     readonly region: metapb.IRegion,
   ) {
     super(
-      `key ${Buffer.from(key).toString('hex')} is not in region ${region.id} [${Buffer.from(region.startKey ?? []).toString('hex')}, ${Buffer.from(region.endKey ?? []).toString('hex')})`,
+      `key ${Buffer.from(key).toString('hex')} is not in region ${region.id} ` +
+        `[${Buffer.from(region.startKey ?? []).toString('hex')}, ${Buffer.from(region.endKey ?? []).toString('hex')})`,
     );
   }
   toPb(): RegionErrorPb {

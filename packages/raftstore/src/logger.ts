@@ -5,8 +5,8 @@ import winston from 'winston';
  * or running under node --test); TSKV_LOG=debug|info|warn selects a level.
  */
 export function createLogger(fields: Record<string, unknown> = {}): winston.Logger {
-  const underTest = process.env['NODE_TEST_CONTEXT'] !== undefined || process.env['NODE_ENV'] === 'test';
-  const level = process.env['TSKV_LOG'] ?? (underTest ? 'error' : 'info');
+  const underTest = process.env.NODE_TEST_CONTEXT !== undefined || process.env.NODE_ENV === 'test';
+  const level = process.env.TSKV_LOG ?? (underTest ? 'error' : 'info');
   return winston.createLogger({
     level,
     defaultMeta: fields,

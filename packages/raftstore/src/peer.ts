@@ -348,7 +348,7 @@ export class Peer {
     const admin = req.adminRequest!;
     const h = req.header;
     if (!h) throw new InvalidRequestError('missing header');
-    if (h.peer && h.peer.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
+    if (h.peer?.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
     if (!this.isLeader()) throw new NotLeaderError(this.regionId, this.leaderPeer());
     if ((req.requests ?? []).length > 0) throw new InvalidRequestError('an admin request carries no other requests');
     const T = raft_cmdpb.AdminCmdType;
@@ -412,7 +412,7 @@ export class Peer {
   private checkCommand(req: raft_cmdpb.IRaftCmdRequest): void {
     const h = req.header;
     if (!h) throw new InvalidRequestError('missing header');
-    if (h.peer && h.peer.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
+    if (h.peer?.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
     if (!this.isLeader()) throw new NotLeaderError(this.regionId, this.leaderPeer());
     validateRequests(req);
     checkEpoch(req, this.region);

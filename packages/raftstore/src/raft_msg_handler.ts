@@ -19,7 +19,10 @@ export class RaftMessageHandler {
   handle(msg: RaftMessage): void {
     const { router, raftDrops } = this.ctx;
     const bad = malformedReason(msg, this.ctx.cfg.storeId);
-    if (bad) return raftDrops.drop(bad.reason, msg, bad.detail);
+    if (bad) {
+      raftDrops.drop(bad.reason, msg, bad.detail);
+      return;
+    }
     const regionId = msg.regionId!;
     if (msg.isTombstone) {
       router.send(regionId, { kind: 'gcPeer', msg });
@@ -45,7 +48,9 @@ export class RaftMessageHandler {
       return;
     }
     if (isFromNonMember(peer, msg)) {
-      return raftDrops.drop('not_member', msg, `peer ${msg.fromPeer?.id} is not in conf version ${peer.region.regionEpoch?.confVer ?? 0}`);
+      const confVer = peer.region.regionEpoch?.confVer ?? 0;
+      raftDrops.drop('not_member', msg, `peer ${msg.fromPeer?.id} is not in conf version ${confVer}`);
+      return;
     }
     const to = msg.toPeer?.id ?? 0;
     if (to !== peer.peerId) {
@@ -106,16 +111,24 @@ export class RaftMessageHandler {
     const regionId = msg.regionId!;
     const to = msg.toPeer;
     const type = msg.message?.msgType;
-    if (!to?.id || to.storeId !== this.ctx.cfg.storeId) return raftDrops.drop('store_mismatch', msg, 'no target peer on this store');
-    if (!startsPeer(type)) return raftDrops.drop('no_peer', msg, `message type ${String(type)} does not start a peer`);
+    if (!to?.id || to.storeId !== this.ctx.cfg.storeId) {
+      raftDrops.drop('store_mismatch', msg, 'no target peer on this store');
+      return;
+    }
+    if (!startsPeer(type)) {
+      raftDrops.drop('no_peer', msg, `message type ${String(type)} does not start a peer`);
+      return;
+    }
     const t = meta.tombstones.get(regionId);
     if (t && isStaleForTombstone(msg, t)) {
-      return raftDrops.drop('stale_peer', msg, `region destroyed here (peer ${t.peerId}, conf version ${t.epoch.confVer ?? 0})`);
+      raftDrops.drop('stale_peer', msg, `region destroyed here (peer ${t.peerId}, conf version ${t.epoch.confVer ?? 0})`);
+      return;
     }
     const start = msg.startKey ?? new Uint8Array(0);
     const end = msg.endKey ?? new Uint8Array(0);
     if (meta.overlapping(start, end).length > 0) {
-      return raftDrops.drop('no_peer', msg, 'the new region overlaps a region here');
+      raftDrops.drop('no_peer', msg, 'the new region overlaps a region here');
+      return;
     }
     this.lifecycle.createUninitialized(regionId, to.id);
     this.ctx.logger.info('peer created by a message', { regionId, peerId: to.id, from: msg.fromPeer?.id });

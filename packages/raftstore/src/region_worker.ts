@@ -57,7 +57,7 @@ export class RegionWorker {
 
   generate(task: GenerateTask): void {
     if (this.stopped) {
-      task.kvSnap.close();
+      this.release(task.kvSnap, task.region.id!);
       return;
     }
     void this.genQueue.add(() => this.runGenerate(task));
@@ -112,6 +112,11 @@ export class RegionWorker {
     await Promise.all([this.genQueue.onIdle(), this.applyQueue.onIdle()]);
   }
 
+  /** Closes the kv snapshot a generate task pinned, in the background; a failure is only logged. */
+  private release(kvSnap: EngineSnapshot, regionId: number): void {
+    kvSnap.close().catch((e: unknown) => this.logger.warn('releasing the kv snapshot failed', { regionId, err: String(e) }));
+  }
+
   private async runGenerate(task: GenerateTask): Promise<void> {
     const { region, index, term, kvSnap } = task;
     const regionId = region.id!;
@@ -135,7 +140,7 @@ export class RegionWorker {
     } catch (e) {
       if (!(e instanceof WorkerStopped)) this.logger.warn('snapshot generation failed', { regionId, index, err: String(e) });
     } finally {
-      kvSnap.close();
+      this.release(kvSnap, regionId);
     }
     if (!this.stopped) this.router.send(regionId, { kind: 'snapGenerated', snap });
   }

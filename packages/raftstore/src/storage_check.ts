@@ -269,7 +269,8 @@ async function checkLogContiguous(engines: Engines, id: number, s: LoadedState):
         'raft',
         raftLogKey(id, want),
         `raft log entry ${want}`,
-        `missing: a hole in the log between the truncated index ${s.truncatedIndex} and the last index ${s.lastIndex} (next entry present: ${index})`,
+        `missing: a hole in the log between the truncated index ${s.truncatedIndex} and the last index ${s.lastIndex} ` +
+          `(next entry present: ${index})`,
       );
     }
     want++;

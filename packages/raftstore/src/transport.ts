@@ -57,7 +57,7 @@ export interface SchedulerClient {
     region: metapb.IRegion,
     leader: metapb.IPeer,
     stats?: RegionStats,
-  ): SchedulerOperator | null | void | Promise<SchedulerOperator | null | void>;
+  ): SchedulerOperator | null | undefined | Promise<SchedulerOperator | null | undefined>;
   /** Every store reports itself periodically. */
   storeHeartbeat?(stats: StoreStats): void | Promise<void>;
   /** The scheduler's view of a region (a peer that hears from no leader checks it is still a member). */

@@ -70,7 +70,8 @@ test('raft messages that must not reach a peer are dropped, counted, and change 
       ['malformed', {}],
       ['malformed', { regionId: 1, toPeer: ME, fromPeer: stranger, message: hb(5, 9) }], // no epoch
       ['malformed', { regionId: 1, toPeer: ME, regionEpoch: REGION.regionEpoch, message: hb(5, 9) }], // no sender
-      ['malformed', { regionId: 1, toPeer: ME, fromPeer: { id: 9 }, regionEpoch: REGION.regionEpoch, message: hb(5, 9) }], // sender without store
+      // sender without store
+      ['malformed', { regionId: 1, toPeer: ME, fromPeer: { id: 9 }, regionEpoch: REGION.regionEpoch, message: hb(5, 9) }],
       ['malformed', { regionId: 1, toPeer: ME, fromPeer: stranger, regionEpoch: REGION.regionEpoch }], // no raft message
       [
         'store_mismatch',

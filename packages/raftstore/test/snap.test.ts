@@ -34,7 +34,7 @@ async function tempDir(t: { after(fn: () => Promise<void>): void }): Promise<str
 const PATTERN = Buffer.from(Array.from({ length: 64 * 1024 + 256 }, (_, j) => (j * 131 + (j >> 8)) & 0xff));
 const keyOf = (cf: string, i: number): Buffer => Buffer.from(`${cf}-${String(i).padStart(9, '0')}`);
 /** Deterministic value of record i of a cf, so big sources need not be kept in memory. */
-function valueOf(cf: string, i: number, len: number): Buffer {
+function valueAt(cf: string, i: number, len: number): Buffer {
   const v = Buffer.from(PATTERN.subarray(i % 251, (i % 251) + len));
   v.writeUInt32BE(i >>> 0, 0);
   v[4] = cf.charCodeAt(0);
@@ -42,7 +42,7 @@ function valueOf(cf: string, i: number, len: number): Buffer {
 }
 
 async function* records(cf: string, n: number, len: number): AsyncGenerator<[Uint8Array, Uint8Array]> {
-  for (let i = 0; i < n; i++) yield [keyOf(cf, i), valueOf(cf, i, len)];
+  for (let i = 0; i < n; i++) yield [keyOf(cf, i), valueAt(cf, i, len)];
 }
 
 /** Checks that `got` yields exactly the records of `records(cf, n, len)`. */
@@ -51,7 +51,7 @@ async function expectRecords(got: AsyncIterable<[Uint8Array, Uint8Array]>, cf: s
   for await (const [k, v] of got) {
     assert.ok(i < n, `more than ${n} records`);
     assert.ok(Buffer.from(k).equals(keyOf(cf, i)), `key ${i} of ${cf}`);
-    assert.ok(Buffer.from(v).equals(valueOf(cf, i, len)), `value ${i} of ${cf}`);
+    assert.ok(Buffer.from(v).equals(valueAt(cf, i, len)), `value ${i} of ${cf}`);
     i++;
   }
   assert.equal(i, n, `record count of ${cf}`);
@@ -388,7 +388,7 @@ test('manager: delete, gc, totalSize, init', async (t) => {
   assert.equal(await mgr.delete('gen', k1), false);
   assert.equal(await mgr.exists('gen', k1), true);
   // Unwanted gen snapshots go at once, registered or wanted ones stay.
-  assert.equal(await mgr.gc((kind, key) => key.regionId === 3), 1);
+  assert.equal(await mgr.gc((_kind, key) => key.regionId === 3), 1);
   assert.equal(await mgr.exists('gen', k1), true);
   assert.equal(await mgr.exists('gen', k2), false);
   assert.equal(await mgr.exists('gen', k3), true);

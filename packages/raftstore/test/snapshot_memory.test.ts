@@ -69,7 +69,8 @@ test('a 200 MB region snapshots inside a 150 MiB memory cgroup without being OOM
     const kills = Number(/oom_kill (\d+)/.exec(oom)?.[1] ?? 0);
     const maxUsage = Number(readFileSync(join(cg, 'memory.max_usage_in_bytes'), 'utf8'));
     console.log(
-      `200 MB snapshot under a 150 MiB cgroup: ${JSON.stringify(r)}, cgroup max usage ${Math.round(maxUsage / 2 ** 20)} MiB, oom kills ${kills}`,
+      `200 MB snapshot under a 150 MiB cgroup: ${JSON.stringify(r)}, cgroup max usage ${Math.round(maxUsage / 2 ** 20)} MiB, ` +
+        `oom kills ${kills}`,
     );
     checkComplete(r);
     assert.equal(kills, 0, 'the snapshot was OOM-killed under the limit');

@@ -26,7 +26,7 @@ const REGION: metapb.IRegion = {
   peers: [{ id: 101, storeId: 1 }],
 };
 const transport = { send: (): void => undefined };
-const scheduler = { regionHeartbeat: (): void => undefined };
+const scheduler = { regionHeartbeat: (): undefined => undefined };
 const cfg = storeConfig({ storeId: 1, raftBaseTickMs: 20, requestTimeoutMs: 3000 });
 
 async function openStore(dir: string): Promise<{ e: Engines; s: Store }> {
@@ -136,7 +136,8 @@ test('startup validation: damaged or contradicting region records refuse the sta
     assert.match(
       err.message,
       new RegExp(
-        `^region 1: raft log entry ${w.last + 1} \\(raft engine, key ${hex(raftLogKey(1, w.last + 1))}\\): missing: the log ends at ${w.last} but the raft state says last index ${w.last + 5}`,
+        `^region 1: raft log entry ${w.last + 1} \\(raft engine, key ${hex(raftLogKey(1, w.last + 1))}\\): missing: ` +
+          `the log ends at ${w.last} but the raft state says last index ${w.last + 5}`,
       ),
     );
 
@@ -154,7 +155,8 @@ test('startup validation: damaged or contradicting region records refuse the sta
     assert.match(
       err.message,
       new RegExp(
-        `^region 1: raft log entry ${mid} \\(raft engine, key ${hex(raftLogKey(1, mid))}\\): missing: a hole in the log between the truncated index ${w.truncated} and the last index ${w.last}`,
+        `^region 1: raft log entry ${mid} \\(raft engine, key ${hex(raftLogKey(1, mid))}\\): missing: ` +
+          `a hole in the log between the truncated index ${w.truncated} and the last index ${w.last}`,
       ),
     );
 

@@ -126,52 +126,55 @@ test('a put is replicated, applied on every store, and readable linearizably fro
   }
 });
 
-test('clear errors for bad requests: KeyNotInRegion, RegionNotFound, EpochNotMatch, NotLeader, malformed — and nothing is lost', async () => {
-  const r1 = region(1, '', 'm', [1, 2, 3]);
-  const r2 = region(2, 'm', '', [1, 2, 3]);
-  const c = new MiniCluster(3, [r1, r2]);
-  await c.bootstrap();
-  try {
-    const leader = await c.leader(1);
-    assert.equal((await leader.call({ header: c.header(r1), requests: [put('a', '1')] })).header?.error, undefined);
+test(
+  'clear errors for bad requests: KeyNotInRegion, RegionNotFound, EpochNotMatch, NotLeader, ' + 'malformed — and nothing is lost',
+  async () => {
+    const r1 = region(1, '', 'm', [1, 2, 3]);
+    const r2 = region(2, 'm', '', [1, 2, 3]);
+    const c = new MiniCluster(3, [r1, r2]);
+    await c.bootstrap();
+    try {
+      const leader = await c.leader(1);
+      assert.equal((await leader.call({ header: c.header(r1), requests: [put('a', '1')] })).header?.error, undefined);
 
-    const notIn = await leader.call({ header: c.header(r1), requests: [put('z', '1')] });
-    assert.ok(notIn.header?.error?.keyNotInRegion, JSON.stringify(notIn.header));
-    assert.equal(dec(notIn.header!.error!.keyNotInRegion!.key), 'z');
+      const notIn = await leader.call({ header: c.header(r1), requests: [put('z', '1')] });
+      assert.ok(notIn.header?.error?.keyNotInRegion, JSON.stringify(notIn.header));
+      assert.equal(dec(notIn.header!.error!.keyNotInRegion!.key), 'z');
 
-    const unknown = await leader.call({ header: { regionId: 99, regionEpoch: { confVer: 1, version: 1 } }, requests: [put('a', '1')] });
-    assert.equal(Number(unknown.header?.error?.regionNotFound?.regionId), 99);
+      const unknown = await leader.call({ header: { regionId: 99, regionEpoch: { confVer: 1, version: 1 } }, requests: [put('a', '1')] });
+      assert.equal(Number(unknown.header?.error?.regionNotFound?.regionId), 99);
 
-    const stale = await leader.call({ header: { regionId: 1, regionEpoch: { confVer: 1, version: 0 } }, requests: [put('a', '2')] });
-    assert.ok(stale.header?.error?.epochNotMatch, JSON.stringify(stale.header));
-    assert.equal(Number(stale.header!.error!.epochNotMatch!.currentRegions![0]!.regionEpoch!.version), 1);
+      const stale = await leader.call({ header: { regionId: 1, regionEpoch: { confVer: 1, version: 0 } }, requests: [put('a', '2')] });
+      assert.ok(stale.header?.error?.epochNotMatch, JSON.stringify(stale.header));
+      assert.equal(Number(stale.header!.error!.epochNotMatch!.currentRegions![0]!.regionEpoch!.version), 1);
 
-    const follower = [...c.stores.values()].find((s) => s !== leader)!;
-    const nl = await follower.call({ header: c.header(r1), requests: [get('a')] });
-    assert.equal(Number(nl.header?.error?.notLeader?.leader?.storeId), leader.storeId);
+      const follower = [...c.stores.values()].find((s) => s !== leader)!;
+      const nl = await follower.call({ header: c.header(r1), requests: [get('a')] });
+      assert.equal(Number(nl.header?.error?.notLeader?.leader?.storeId), leader.storeId);
 
-    const emptyKey = await leader.call({
-      header: c.header(r1),
-      requests: [{ cmdType: CmdType.Put, put: { cf: 'default', key: new Uint8Array(), value: enc('x') } }],
-    });
-    assert.match(emptyKey.header?.error?.message ?? '', /invalid request: put key must be non-empty/);
-    const badCf = await leader.call({
-      header: c.header(r1),
-      requests: [{ cmdType: CmdType.Put, put: { cf: 'nope', key: enc('b'), value: enc('x') } }],
-    });
-    assert.match(badCf.header?.error?.message ?? '', /unknown column family 'nope'/);
-    const mixed = await leader.call({ header: c.header(r1), requests: [put('b', '1'), get('a')] });
-    assert.match(mixed.header?.error?.message ?? '', /mixes reads and writes/);
+      const emptyKey = await leader.call({
+        header: c.header(r1),
+        requests: [{ cmdType: CmdType.Put, put: { cf: 'default', key: new Uint8Array(), value: enc('x') } }],
+      });
+      assert.match(emptyKey.header?.error?.message ?? '', /invalid request: put key must be non-empty/);
+      const badCf = await leader.call({
+        header: c.header(r1),
+        requests: [{ cmdType: CmdType.Put, put: { cf: 'nope', key: enc('b'), value: enc('x') } }],
+      });
+      assert.match(badCf.header?.error?.message ?? '', /unknown column family 'nope'/);
+      const mixed = await leader.call({ header: c.header(r1), requests: [put('b', '1'), get('a')] });
+      assert.match(mixed.header?.error?.message ?? '', /mixes reads and writes/);
 
-    // The rejected writes changed nothing; the accepted one is intact.
-    const a = await leader.call({ header: c.header(r1), requests: [get('a')] });
-    assert.equal(dec(a.responses![0]!.get!.value), '1');
-    const b = await leader.call({ header: c.header(r1), requests: [get('b')] });
-    assert.equal(b.responses![0]!.get!.found, false);
-  } finally {
-    await c.shutdown();
-  }
-});
+      // The rejected writes changed nothing; the accepted one is intact.
+      const a = await leader.call({ header: c.header(r1), requests: [get('a')] });
+      assert.equal(dec(a.responses![0]!.get!.value), '1');
+      const b = await leader.call({ header: c.header(r1), requests: [get('b')] });
+      assert.equal(b.responses![0]!.get!.found, false);
+    } finally {
+      await c.shutdown();
+    }
+  },
+);
 
 test('scan (Snap) returns the keys of a range clipped to the region', async () => {
   const r1 = region(1, '', 'm', [1, 2, 3]);

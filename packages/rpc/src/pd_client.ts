@@ -4,7 +4,7 @@
 // heartbeat and tso streams are long-lived and reopened after any failure.
 import * as grpc from '@grpc/grpc-js';
 import { type metapb, schedulerpb } from '@tskv/proto';
-import { newSchedulerGrpcClient, type SchedulerGrpcClient } from './services.js';
+import { newSchedulerGrpcClient, type SchedulerGrpcClient, type SchedulerServiceDefinition } from './services.js';
 import { channelCredentials, type TlsConfig } from './tls.js';
 
 /** An error the scheduler answered in its response header (not a transport failure). */
@@ -75,7 +75,7 @@ export class PdClient {
 
   /** One unary call with the header filled in, retried on transient transport errors, header errors thrown. */
   private async call<Res extends { header?: schedulerpb.IResponseHeader | null }>(
-    name: string,
+    name: keyof SchedulerServiceDefinition,
     req: object,
     timeoutMs = this.timeoutMs,
   ): Promise<Res> {
@@ -84,7 +84,7 @@ export class PdClient {
     for (;;) {
       try {
         const res = await new Promise<Res>((resolve, reject) => {
-          (this.grpc as any)[name](
+          this.grpc[name](
             { header: this.header(), ...req },
             new grpc.Metadata(),
             { deadline: Math.max(deadline, Date.now() + 1) },
@@ -93,7 +93,7 @@ export class PdClient {
         });
         const h = res.header;
         if (h?.clusterId && !this.clusterId) this.clusterId = h.clusterId;
-        if (h?.error && h.error.type) throw new SchedulerError(h.error.type, h.error.message ?? '');
+        if (h?.error?.type) throw new SchedulerError(h.error.type, h.error.message ?? '');
         return res;
       } catch (e) {
         const code = (e as grpc.ServiceError).code;
@@ -150,7 +150,7 @@ export class PdClient {
   private async regionOrNull(f: () => Promise<schedulerpb.GetRegionResponse>): Promise<RegionWithLeader | null> {
     try {
       const r = await f();
-      return r.region ? { region: r.region, leader: r.leader && r.leader.id ? r.leader : null } : null;
+      return r.region ? { region: r.region, leader: r.leader?.id ? r.leader : null } : null;
     } catch (e) {
       if (e instanceof SchedulerError && e.type === schedulerpb.ErrorType.REGION_NOT_FOUND) return null;
       throw e;
@@ -214,8 +214,14 @@ export class PdClient {
     const ts = await new Promise<schedulerpb.ITimestamp>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('tso: timed out')), this.timeoutMs);
       const w = {
-        resolve: (t: schedulerpb.ITimestamp) => (clearTimeout(timer), resolve(t)),
-        reject: (e: Error) => (clearTimeout(timer), reject(e)),
+        resolve: (t: schedulerpb.ITimestamp) => {
+          clearTimeout(timer);
+          resolve(t);
+        },
+        reject: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
+        },
       };
       this.tsoWaiters.push(w);
       this.tsoStreamOpen().write({ header: this.header(), count: 1 });

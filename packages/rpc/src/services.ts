@@ -114,9 +114,17 @@ export function serverOptions(): grpc.ServerOptions {
 const TinyKvClientCtor = grpc.makeGenericClientConstructor(tinyKvService, 'TinyKv');
 const SchedulerClientCtor = grpc.makeGenericClientConstructor(schedulerService, 'Scheduler');
 
+/**
+ * A method of a grpc-js generic client. grpc-js builds these at run time, each taking several
+ * argument shapes (request, metadata, options, callback in various combinations), and types
+ * them only as `Function`; callers cast the call or stream a method returns to its typed form.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the run-time generated methods accept and return what grpc-js decides; see above.
+type GrpcClientMethod = (...args: any[]) => any;
+
 /** The raw grpc-js client of a store; methods are named as in tinyKvService. */
-export type TinyKvGrpcClient = grpc.Client & Record<keyof TinyKvServiceDefinition, (...args: any[]) => any>;
-export type SchedulerGrpcClient = grpc.Client & Record<keyof SchedulerServiceDefinition, (...args: any[]) => any>;
+export type TinyKvGrpcClient = grpc.Client & Record<keyof TinyKvServiceDefinition, GrpcClientMethod>;
+export type SchedulerGrpcClient = grpc.Client & Record<keyof SchedulerServiceDefinition, GrpcClientMethod>;
 
 export function newTinyKvGrpcClient(
   address: string,

@@ -127,7 +127,7 @@ try {
 }
 
 process.stdout.write(
-  JSON.stringify({ event: 'ready', addr: server.addr, statusAddr: server.statusAddr, clusterId: server.clusterId }) + '\n',
+  `${JSON.stringify({ event: 'ready', addr: server.addr, statusAddr: server.statusAddr, clusterId: server.clusterId })}\n`,
 );
 
 let stopping = false;

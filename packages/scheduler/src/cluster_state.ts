@@ -18,7 +18,10 @@ export interface StoreInfo {
   stats: schedulerpb.IStoreStats | null;
   /** Wall-clock ms of the last store heartbeat this scheduler received, 0 if none. */
   lastHeartbeatMs: number;
-  /** When this scheduler came to know the store (its start, or the registration): a store that never heartbeats is down this long after it. */
+  /**
+   * When this scheduler came to know the store (its start, or the registration): a store that
+   * never heartbeats is down this long after it.
+   */
   knownSinceMs: number;
 }
 
@@ -112,7 +115,10 @@ export class ClusterState {
     const known = this.regions.get(Number(region.id));
     const k = known && epochOf(known.region);
     if (k && isEpochStale(e, k)) {
-      return `region ${region.id} epoch (conf_ver ${e.confVer}, version ${e.version}) is older than the known (conf_ver ${k.confVer}, version ${k.version})`;
+      return (
+        `region ${region.id} epoch (conf_ver ${e.confVer}, version ${e.version}) ` +
+        `is older than the known (conf_ver ${k.confVer}, version ${k.version})`
+      );
     }
     for (const o of this.regions.overlapping(region)) {
       const v = epochOf(o.region).version;

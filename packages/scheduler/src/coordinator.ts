@@ -25,7 +25,10 @@ export class Coordinator {
     const need = core.cfg.replicaScheduleLimit + 2;
     const made = await core.ids.withReserved(need, (take) => {
       let n = 0;
-      const ctx = buildContext(core.state, core.ops, core.cfg, Date.now(), () => (n++, take()));
+      const ctx = buildContext(core.state, core.ops, core.cfg, Date.now(), () => {
+        n++;
+        return take();
+      });
       const ops = schedule(ctx);
       if (n > 0) core.metrics.allocatedIds.inc(n);
       return ops;
@@ -36,7 +39,7 @@ export class Coordinator {
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => {
-      if (this.running) return;
+      if (this.running !== null) return;
       this.running = this.tick()
         .then(() => {})
         .catch((e: unknown) => {

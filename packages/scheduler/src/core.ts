@@ -198,7 +198,7 @@ export class SchedulerCore {
   }
 
   storeHeartbeat(stats: schedulerpb.IStoreStats | null | undefined): void {
-    if (!stats || !stats.storeId) throw invalid('store heartbeat without stats or a store id');
+    if (!stats?.storeId) throw invalid('store heartbeat without stats or a store id');
     const s = this.state.stores.get(Number(stats.storeId));
     if (!s) throw new HeaderError(ErrorType.STORE_NOT_FOUND, `store ${stats.storeId} not found: put it first`);
     if (s.meta.state === Tombstone) throw new HeaderError(ErrorType.STORE_TOMBSTONE, `store ${stats.storeId} is a tombstone`);

@@ -17,8 +17,8 @@ export interface LoggerOptions {
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 
 export function createLogger(opts: LoggerOptions = {}): Logger {
-  const underTest = process.env['NODE_TEST_CONTEXT'] !== undefined || process.env['NODE_ENV'] === 'test';
-  const level = opts.level ?? process.env['TSKV_LOG'] ?? (underTest ? 'error' : 'info');
+  const underTest = process.env.NODE_TEST_CONTEXT !== undefined || process.env.NODE_ENV === 'test';
+  const level = opts.level ?? process.env.TSKV_LOG ?? (underTest ? 'error' : 'info');
   const transport = opts.file
     ? new winston.transports.File({ filename: opts.file })
     : new winston.transports.Console({ stderrLevels: [...LOG_LEVELS] });

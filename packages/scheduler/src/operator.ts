@@ -121,7 +121,10 @@ export function influence(op: Operator, info: RegionInfo, score: number): Map<nu
   const out = new Map<number, StoreLoad>();
   const at = (store: number): StoreLoad => {
     let l = out.get(store);
-    if (!l) out.set(store, (l = { regions: 0, leaders: 0, score: 0 }));
+    if (!l) {
+      l = { regions: 0, leaders: 0, score: 0 };
+      out.set(store, l);
+    }
     return l;
   };
   for (let i = op.current; i < op.steps.length; i++) {

@@ -85,7 +85,10 @@ export class SchedulerServer {
     }
   }
 
-  /** Graceful: no new calls, open streams ended, calls in flight finished (cut after a grace period), storage flushed and closed. Idempotent. */
+  /**
+   * Graceful: no new calls, open streams ended, calls in flight finished (cut after a grace
+   * period), storage flushed and closed. Idempotent.
+   */
   stop(): Promise<void> {
     this.stopping ??= this.doStop();
     return this.stopping;

@@ -46,33 +46,36 @@ test('balance-leader: moves only when the gap exceeds the tolerance, and only to
   assert.equal(balanceLeader(sim.context()), null, 'no live store to move to');
 });
 
-test('balance-region: a new empty store is filled until the counts are within one region, never two replicas on a store, then it stops', () => {
-  const sim = new Sim({ enableBalanceLeader: false });
-  sim.addStores(1, 2, 3);
-  for (let i = 1; i <= 8; i++) sim.addRegion(i, [1, 2, 3], { leaderStore: 1 + (i % 3) });
-  assert.equal(sim.round().length, 0, 'three stores, every region on each: balanced');
-  sim.addStores(4);
-  const made = sim.runUntilQuiet();
-  assert.ok(made.length > 0);
-  assert.ok(made.every((op) => op.kind === 'balance-region'));
-  for (const op of made)
-    assert.deepEqual(
-      op.steps.map((s) => s.type),
-      ['add-learner', 'promote-learner', 'remove-peer'],
-    );
-  // 24 replicas on 4 stores: 6 each.
-  assert.deepEqual([...sim.regionCounts().values()], [6, 6, 6, 6]);
-  for (let i = 1; i <= 8; i++) assert.equal(new Set(sim.storesOf(i)).size, 3, `region ${i} has 3 replicas on 3 distinct stores`);
-  for (const r of sim.history) {
-    const stores = (r.peers ?? []).map((p) => Number(p.storeId));
-    assert.equal(new Set(stores).size, stores.length, 'never two peers of a region on one store, at any step');
-  }
-  for (let i = 0; i < 10; i++) {
-    sim.now += 1000;
-    sim.heartbeatStores();
-    assert.equal(sim.round().length, 0, 'no oscillation once balanced');
-  }
-});
+test(
+  'balance-region: a new empty store is filled until the counts are within one region, never two replicas on a store, ' + 'then it stops',
+  () => {
+    const sim = new Sim({ enableBalanceLeader: false });
+    sim.addStores(1, 2, 3);
+    for (let i = 1; i <= 8; i++) sim.addRegion(i, [1, 2, 3], { leaderStore: 1 + (i % 3) });
+    assert.equal(sim.round().length, 0, 'three stores, every region on each: balanced');
+    sim.addStores(4);
+    const made = sim.runUntilQuiet();
+    assert.ok(made.length > 0);
+    assert.ok(made.every((op) => op.kind === 'balance-region'));
+    for (const op of made)
+      assert.deepEqual(
+        op.steps.map((s) => s.type),
+        ['add-learner', 'promote-learner', 'remove-peer'],
+      );
+    // 24 replicas on 4 stores: 6 each.
+    assert.deepEqual([...sim.regionCounts().values()], [6, 6, 6, 6]);
+    for (let i = 1; i <= 8; i++) assert.equal(new Set(sim.storesOf(i)).size, 3, `region ${i} has 3 replicas on 3 distinct stores`);
+    for (const r of sim.history) {
+      const stores = (r.peers ?? []).map((p) => Number(p.storeId));
+      assert.equal(new Set(stores).size, stores.length, 'never two peers of a region on one store, at any step');
+    }
+    for (let i = 0; i < 10; i++) {
+      sim.now += 1000;
+      sim.heartbeatStores();
+      assert.equal(sim.round().length, 0, 'no oscillation once balanced');
+    }
+  },
+);
 
 test('balance-region: counts that differ by one are balanced (no move); a gap of two regions moves one', () => {
   const sim = new Sim({ enableBalanceLeader: false, enableReplicaChecker: false, maxReplicas: 1 });

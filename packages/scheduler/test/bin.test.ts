@@ -38,38 +38,42 @@ async function ready(r: Run, timeoutMs = 20_000): Promise<{ event: string; addr:
   return JSON.parse(r.stdout().split('\n')[0]!);
 }
 
-test('tinykv-scheduler: prints one ready line with the bound addresses, serves, exits 0 on SIGTERM with streams open, keeps its cluster id', async (t) => {
-  const dir = await tempDir(t);
-  const args = ['--addr', '127.0.0.1:0', '--status-addr', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--log-level', 'error'];
-  const r = run(args);
-  t.after(() => {
-    if (r.child.exitCode === null) r.child.kill('SIGKILL');
-  });
-  const line = await ready(r);
-  assert.deepEqual(Object.keys(line), ['event', 'addr', 'statusAddr', 'clusterId']);
-  assert.equal(line.event, 'ready');
-  assert.match(line.addr, /^127\.0\.0\.1:\d+$/);
-  assert.notEqual(line.addr, '127.0.0.1:0', 'the actual port');
-  assert.ok(line.clusterId > 0);
-  const pd = new PdClient(line.addr, { timeoutMs: 5000 });
-  assert.ok((await pd.allocId()) > 0);
-  await pd.tso(); // leaves the tso stream open
-  pd.regionHeartbeat({ region: { id: 1 }, leader: { id: 1, storeId: 1 } }); // and a heartbeat stream
-  const status = (await (await fetch(`http://${line.statusAddr}/status`)).json()) as { clusterId: number };
-  assert.equal(status.clusterId, line.clusterId);
-  r.child.kill('SIGTERM');
-  assert.equal(await r.exit, 0, r.stderr());
-  pd.close();
-  assert.equal(r.stdout().trim().split('\n').length, 1, 'exactly one line on stdout');
+test(
+  'tinykv-scheduler: prints one ready line with the bound addresses, serves, exits 0 on SIGTERM with streams open, ' +
+    'keeps its cluster id',
+  async (t) => {
+    const dir = await tempDir(t);
+    const args = ['--addr', '127.0.0.1:0', '--status-addr', '127.0.0.1:0', '--data-dir', join(dir, 'data'), '--log-level', 'error'];
+    const r = run(args);
+    t.after(() => {
+      if (r.child.exitCode === null) r.child.kill('SIGKILL');
+    });
+    const line = await ready(r);
+    assert.deepEqual(Object.keys(line), ['event', 'addr', 'statusAddr', 'clusterId']);
+    assert.equal(line.event, 'ready');
+    assert.match(line.addr, /^127\.0\.0\.1:\d+$/);
+    assert.notEqual(line.addr, '127.0.0.1:0', 'the actual port');
+    assert.ok(line.clusterId > 0);
+    const pd = new PdClient(line.addr, { timeoutMs: 5000 });
+    assert.ok((await pd.allocId()) > 0);
+    await pd.tso(); // leaves the tso stream open
+    pd.regionHeartbeat({ region: { id: 1 }, leader: { id: 1, storeId: 1 } }); // and a heartbeat stream
+    const status = (await (await fetch(`http://${line.statusAddr}/status`)).json()) as { clusterId: number };
+    assert.equal(status.clusterId, line.clusterId);
+    r.child.kill('SIGTERM');
+    assert.equal(await r.exit, 0, r.stderr());
+    pd.close();
+    assert.equal(r.stdout().trim().split('\n').length, 1, 'exactly one line on stdout');
 
-  const again = run(args);
-  t.after(() => {
-    if (again.child.exitCode === null) again.child.kill('SIGKILL');
-  });
-  assert.equal((await ready(again)).clusterId, line.clusterId, 'the cluster id is kept in the data dir');
-  again.child.kill('SIGINT');
-  assert.equal(await again.exit, 0);
-});
+    const again = run(args);
+    t.after(() => {
+      if (again.child.exitCode === null) again.child.kill('SIGKILL');
+    });
+    assert.equal((await ready(again)).clusterId, line.clusterId, 'the cluster id is kept in the data dir');
+    again.child.kill('SIGINT');
+    assert.equal(await again.exit, 0);
+  },
+);
 
 test('tinykv-scheduler: bad flags and bad config files exit 2 with a message naming the problem', async (t) => {
   const dir = await tempDir(t);

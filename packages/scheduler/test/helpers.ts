@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { metapb, schedulerpb } from '@tskv/proto';
-import { newSchedulerGrpcClient, type SchedulerGrpcClient, unary } from '@tskv/rpc';
+import { newSchedulerGrpcClient, type SchedulerGrpcClient, type SchedulerServiceDefinition, unary } from '@tskv/rpc';
 import type { SchedulerConfig } from '../src/config.js';
 import { SchedulerServer } from '../src/server.js';
 
@@ -23,8 +23,12 @@ export function rawClient(addr: string): SchedulerGrpcClient {
 }
 
 /** A raw unary call (no header filled in, no retries, header errors returned, not thrown). */
-export function call<Res>(c: SchedulerGrpcClient, method: string, req: object): Promise<Res & { header: schedulerpb.ResponseHeader }> {
-  return unary(c, (c as any)[method], req, 5000);
+export function call<Res>(
+  c: SchedulerGrpcClient,
+  method: keyof SchedulerServiceDefinition,
+  req: object,
+): Promise<Res & { header: schedulerpb.ResponseHeader }> {
+  return unary(c, c[method], req, 5000);
 }
 
 export function firstRegion(id: number, peerId: number, storeId: number): metapb.IRegion {

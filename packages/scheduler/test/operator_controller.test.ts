@@ -71,56 +71,60 @@ test('operators: a removal whose peer has become the leader moves the leadership
   assert.equal(sim.heartbeat(1)!.changePeer!.changeType, eraftpb.ConfChangeType.RemoveNode);
 });
 
-test('operators: one that needs a store gone silent (a leadership or a learner to move there) is cancelled, one removing a peer there is kept; the dead store is then repaired without waiting for the timeout', () => {
-  const sim = new Sim({
-    operatorTimeoutMs: 30_000,
-    maxStoreDownTimeMs: 10_000,
-    storeDisconnectMs: 10_000,
-    enableBalanceLeader: false,
-    enableBalanceRegion: false,
-  });
-  sim.addStores(1, 2, 3, 4);
-  sim.addRegion(1, [1, 2, 3]);
-  sim.addRegion(2, [1, 2, 4]);
-  sim.addRegion(3, [1, 2, 3, 4]);
-  const live = (s: number): boolean => storeIsLive(sim.state, sim.cfg, sim.now, s);
-  const peerOn = (r: number, s: number) => ({ ...findPeer(sim.region(r), s)! });
-  sim.ops.add(
-    newOperator(sim.state.regions.get(1)!, 'balance-leader', [{ type: 'transfer-leader', fromStoreId: 1, to: peerOn(1, 3) }], sim.now),
-  );
-  const learner = { id: sim.id(), storeId: 3 };
-  sim.ops.add(
-    newOperator(
-      sim.state.regions.get(2)!,
-      'balance-region',
-      [
-        { type: 'add-learner', peer: learner },
-        { type: 'promote-learner', peer: learner },
-        { type: 'remove-peer', peer: peerOn(2, 4) },
-      ],
-      sim.now,
-    ),
-  );
-  sim.ops.add(newOperator(sim.state.regions.get(3)!, 'remove-replica', [{ type: 'remove-peer', peer: peerOn(3, 3) }], sim.now));
-  assert.deepEqual(sim.ops.cancelUnreachable(live), [], 'every store live: nothing to cancel');
+test(
+  'operators: one that needs a store gone silent (a leadership or a learner to move there) is cancelled, ' +
+    'one removing a peer there is kept; the dead store is then repaired without waiting for the timeout',
+  () => {
+    const sim = new Sim({
+      operatorTimeoutMs: 30_000,
+      maxStoreDownTimeMs: 10_000,
+      storeDisconnectMs: 10_000,
+      enableBalanceLeader: false,
+      enableBalanceRegion: false,
+    });
+    sim.addStores(1, 2, 3, 4);
+    sim.addRegion(1, [1, 2, 3]);
+    sim.addRegion(2, [1, 2, 4]);
+    sim.addRegion(3, [1, 2, 3, 4]);
+    const live = (s: number): boolean => storeIsLive(sim.state, sim.cfg, sim.now, s);
+    const peerOn = (r: number, s: number) => ({ ...findPeer(sim.region(r), s)! });
+    sim.ops.add(
+      newOperator(sim.state.regions.get(1)!, 'balance-leader', [{ type: 'transfer-leader', fromStoreId: 1, to: peerOn(1, 3) }], sim.now),
+    );
+    const learner = { id: sim.id(), storeId: 3 };
+    sim.ops.add(
+      newOperator(
+        sim.state.regions.get(2)!,
+        'balance-region',
+        [
+          { type: 'add-learner', peer: learner },
+          { type: 'promote-learner', peer: learner },
+          { type: 'remove-peer', peer: peerOn(2, 4) },
+        ],
+        sim.now,
+      ),
+    );
+    sim.ops.add(newOperator(sim.state.regions.get(3)!, 'remove-replica', [{ type: 'remove-peer', peer: peerOn(3, 3) }], sim.now));
+    assert.deepEqual(sim.ops.cancelUnreachable(live), [], 'every store live: nothing to cancel');
 
-  // Store 3 dies: 11 s later it is neither live nor a place for anything but removals.
-  sim.silent.add(3);
-  sim.now += 11_000;
-  sim.heartbeatStores();
-  for (const r of [1, 2, 3]) sim.heartbeat(r); // the regions themselves keep heartbeating
-  const cancelled = sim.ops.cancelUnreachable(live);
-  assert.deepEqual(cancelled.map((op) => op.regionId).sort(), [1, 2]);
-  assert.ok(
-    sim.ended.filter((e) => e.how === 'cancelled').every((e) => /store 3: the store is not live/.test(e.why)),
-    JSON.stringify(sim.ended.map((e) => e.why)),
-  );
-  assert.equal(sim.ops.get(3)?.kind, 'remove-replica', 'the removal of the dead peer stays');
+    // Store 3 dies: 11 s later it is neither live nor a place for anything but removals.
+    sim.silent.add(3);
+    sim.now += 11_000;
+    sim.heartbeatStores();
+    for (const r of [1, 2, 3]) sim.heartbeat(r); // the regions themselves keep heartbeating
+    const cancelled = sim.ops.cancelUnreachable(live);
+    assert.deepEqual(cancelled.map((op) => op.regionId).sort(), [1, 2]);
+    assert.ok(
+      sim.ended.filter((e) => e.how === 'cancelled').every((e) => /store 3: the store is not live/.test(e.why)),
+      JSON.stringify(sim.ended.map((e) => e.why)),
+    );
+    assert.equal(sim.ops.get(3)?.kind, 'remove-replica', 'the removal of the dead peer stays');
 
-  // Long before operatorTimeoutMs, the replica checker replaces store 3's replica of region 1.
-  sim.runUntilQuiet();
-  assert.deepEqual(sim.storesOf(1), [1, 2, 4]);
-  assert.deepEqual(sim.storesOf(2), [1, 2, 4]);
-  assert.deepEqual(sim.storesOf(3), [1, 2, 4]);
-  assert.equal(sim.ended.filter((e) => e.how === 'timeout').length, 0);
-});
+    // Long before operatorTimeoutMs, the replica checker replaces store 3's replica of region 1.
+    sim.runUntilQuiet();
+    assert.deepEqual(sim.storesOf(1), [1, 2, 4]);
+    assert.deepEqual(sim.storesOf(2), [1, 2, 4]);
+    assert.deepEqual(sim.storesOf(3), [1, 2, 4]);
+    assert.equal(sim.ended.filter((e) => e.how === 'timeout').length, 0);
+  },
+);

@@ -95,21 +95,24 @@ test('replica checker: a store down longer than maxStoreDownTimeMs has its repli
   assert.deepEqual(sim.storesOf(1), [1, 2, 4]);
 });
 
-test('replica checker: an Offline store is evacuated (replaced like a down one, while still live), then its regions are gone from it', () => {
-  const sim = new Sim({ enableBalanceRegion: false, enableBalanceLeader: false });
-  sim.addStores(1, 2, 3, 4);
-  sim.addRegion(1, [1, 2, 3], { leaderStore: 3 });
-  sim.addRegion(2, [1, 2, 3], { leaderStore: 1 });
-  sim.state.stores.get(3)!.meta.state = metapb.StoreState.Offline;
-  const made = sim.runUntilQuiet();
-  assert.deepEqual(
-    made.map((op) => op.kind),
-    ['replace-replica', 'replace-replica'],
-  );
-  assert.deepEqual(sim.storesOf(1), [1, 2, 4]);
-  assert.deepEqual(sim.storesOf(2), [1, 2, 4]);
-  assert.notEqual(sim.leaderStore(1), 3, 'the leadership was moved off before the removal');
-});
+test(
+  'replica checker: an Offline store is evacuated (replaced like a down one, while still live), ' + 'then its regions are gone from it',
+  () => {
+    const sim = new Sim({ enableBalanceRegion: false, enableBalanceLeader: false });
+    sim.addStores(1, 2, 3, 4);
+    sim.addRegion(1, [1, 2, 3], { leaderStore: 3 });
+    sim.addRegion(2, [1, 2, 3], { leaderStore: 1 });
+    sim.state.stores.get(3)!.meta.state = metapb.StoreState.Offline;
+    const made = sim.runUntilQuiet();
+    assert.deepEqual(
+      made.map((op) => op.kind),
+      ['replace-replica', 'replace-replica'],
+    );
+    assert.deepEqual(sim.storesOf(1), [1, 2, 4]);
+    assert.deepEqual(sim.storesOf(2), [1, 2, 4]);
+    assert.notEqual(sim.leaderStore(1), 3, 'the leadership was moved off before the removal');
+  },
+);
 
 test('replica checker: a down replica with no store to replace it on is kept (not removed first)', () => {
   const sim = new Sim({ maxStoreDownTimeMs: 60_000 });

@@ -37,7 +37,8 @@ function run(args: string[]): { stdout: Promise<string>; exit: Promise<{ code: n
   return { stdout, exit, kill: () => child.kill('SIGTERM') };
 }
 
-test('tinykv-scheduler on mutual TLS with cert-allowed-cn: tskv-store is served, intruder refused on unary and streaming calls, no cert / other CA / plaintext cannot connect', {
+test('tinykv-scheduler on mutual TLS with cert-allowed-cn: tskv-store is served, intruder refused on unary and streaming calls, ' +
+  'no cert / other CA / plaintext cannot connect', {
   skip,
 }, async (t) => {
   const dir = await tempDir(t);
@@ -69,7 +70,10 @@ test('tinykv-scheduler on mutual TLS with cert-allowed-cn: tskv-store is served,
 
   const ok = new PdClient(addr, { tls: loadTls(certs.store), timeoutMs: 5000 });
   const intruder = new PdClient(addr, { tls: loadTls(certs.intruder), timeoutMs: 5000 });
-  t.after(() => (ok.close(), intruder.close()));
+  t.after(() => {
+    ok.close();
+    intruder.close();
+  });
   assert.ok((await ok.allocId()) > 0);
   assert.ok((await ok.tso()).physical > 0);
 

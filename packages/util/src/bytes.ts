@@ -5,7 +5,7 @@
  * Buffer.compare answers.
  */
 export function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = a.length < b.length ? a.length : b.length;
+  const n = Math.min(a.length, b.length);
   // Keys are mostly short: a plain loop beats Buffer.compare's argument checks there.
   if (n > 64) return Buffer.compare(a, b);
   for (let i = 0; i < n; i++) {

@@ -75,5 +75,8 @@ function sameIds(a: readonly number[], b: readonly number[]): boolean {
 }
 
 function describe(cs: ConfState): string {
-  return `{voters:[${cs.voters}] learners:[${cs.learners}] outgoing:[${cs.votersOutgoing}] learnersNext:[${cs.learnersNext}] autoLeave:${cs.autoLeave}}`;
+  return (
+    `{voters:[${cs.voters}] learners:[${cs.learners}] outgoing:[${cs.votersOutgoing}] learnersNext:[${cs.learnersNext}] ` +
+    `autoLeave:${cs.autoLeave}}`
+  );
 }

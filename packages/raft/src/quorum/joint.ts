@@ -32,7 +32,7 @@ export class JointConfig {
     // Skip the outgoing half entirely in the common non-joint case.
     if (this.outgoing.size === 0) return i;
     const o = this.outgoing.committedIndex(l);
-    return i < o ? i : o;
+    return Math.min(i, o);
   }
 
   /** Won only if both halves win; Lost if either loses; Pending otherwise. */

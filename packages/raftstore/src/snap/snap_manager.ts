@@ -7,7 +7,7 @@
 //   Removal goes the other way: meta first (and the directory fsynced), then the cf files.
 // - A snapshot registered for any purpose is never deleted by delete() or gc().
 
-import { access, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
+import { access, type FileHandle, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type CfName, DATA_CFS } from '@tskv/engine';
 import { type metapb, raft_serverpb } from '@tskv/proto';
@@ -111,7 +111,7 @@ export class SnapManager {
   /** The meta, or null when the snapshot is absent or incomplete. A damaged meta throws. */
   async readMeta(kind: SnapKind, key: SnapKey): Promise<SnapshotMeta | null> {
     const path = this.metaPath(kind, key);
-    let fh;
+    let fh: FileHandle;
     try {
       fh = await open(path, 'r');
     } catch (e) {
@@ -140,7 +140,10 @@ export class SnapManager {
     }
     const ks = snapKeyString(key);
     let m = this.registry.get(ks);
-    if (m === undefined) this.registry.set(ks, (m = new Map()));
+    if (m === undefined) {
+      m = new Map();
+      this.registry.set(ks, m);
+    }
     m.set(purpose, (m.get(purpose) ?? 0) + 1);
     this.totals[purpose]++;
   }
@@ -210,7 +213,7 @@ export class SnapManager {
     checkCfFiles(expected, `expected meta of ${kind} ${snapKeyString(key)}`);
     for (const f of cfFilesOf(expected)) {
       const path = this.cfPath(kind, key, f.cf);
-      let got;
+      let got: { size: number; checksum: number };
       try {
         const size = (await stat(path)).size; // cheap check before reading everything
         got = size === f.size ? await fileChecksum(path) : { size, checksum: NaN };
@@ -312,7 +315,10 @@ export class SnapManager {
       if (m === null) continue;
       const id = `${m[1]}_${m[2]}`;
       let g = groups.get(id);
-      if (g === undefined) groups.set(id, (g = { kind: m[1] as SnapKind, key: parseSnapKey(m[2]!), paths: [] }));
+      if (g === undefined) {
+        g = { kind: m[1] as SnapKind, key: parseSnapKey(m[2]!), paths: [] };
+        groups.set(id, g);
+      }
       const path = join(this.dir, name);
       if (name.endsWith('.meta')) g.paths.unshift(path);
       else g.paths.push(path);

@@ -168,7 +168,8 @@ export async function receiveSnapshotChunks(mgr: SnapManager, chunks: AsyncItera
   try {
     const first = await it.next();
     const { msg, expected } = parseFirstChunk(first.done ? undefined : first.value);
-    const k = (key = snapKeyOf(msg));
+    const k = snapKeyOf(msg);
+    key = k;
     if (mgr.isRegistered(k, 'receiving')) throw new SnapshotBusyError(`snapshot ${snapKeyString(k)} is already being received`);
     mgr.register(k, 'receiving');
     try {

@@ -18,7 +18,10 @@ export function balanceLeader(ctx: SchedulingContext): Operator | null {
     if (!info.leader || !schedulable(ctx, info)) continue;
     const s = Number(info.leader.storeId);
     let l = byLeaderStore.get(s);
-    if (!l) byLeaderStore.set(s, (l = []));
+    if (!l) {
+      l = [];
+      byLeaderStore.set(s, l);
+    }
     l.push(info);
   }
   // Sources from the most leaders down, as long as one could still be out of tolerance.
