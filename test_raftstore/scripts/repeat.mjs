@@ -71,7 +71,8 @@ for (const [name, r] of results) {
   failures += r.fail;
   const avg = r.ms.reduce((a, b) => a + b, 0) / r.ms.length / 1000;
   console.log(
-    `${name.padEnd(40)}  ${String(r.pass).padStart(4)}  ${String(r.fail).padStart(4)}  ${avg.toFixed(1).padStart(5)}  ${r.failedSeeds.join(' ')}`,
+    `${name.padEnd(40)}  ${String(r.pass).padStart(4)}  ${String(r.fail).padStart(4)}  ${avg.toFixed(1).padStart(5)}  ` +
+      `${r.failedSeeds.join(' ')}`,
   );
 }
 process.exit(failures > 0 ? 1 : 0);

@@ -185,14 +185,14 @@ export class Cluster extends ClusterClient {
     this.scheduler = new MockScheduler();
     this.clusterId = opts.clusterId ?? 1;
     this.requestDeadlineMs = opts.requestDeadlineMs ?? 20_000;
-    const readMode = process.env['TEST_READ_MODE'];
+    const readMode = process.env.TEST_READ_MODE;
     if (readMode && readMode !== 'readIndex' && readMode !== 'lease')
       throw new Error(`TEST_READ_MODE must be readIndex or lease, got '${readMode}'`);
     this.cfgOverrides = { ...TEST_STORE_CONFIG, ...(readMode ? { readMode: readMode as StoreConfig['readMode'] } : {}), ...opts.config };
     this.requestTimeoutMs = this.cfgOverrides.requestTimeoutMs ?? 2000;
     this.engineSync = opts.engineSync ?? true;
     this.powerLoss = opts.powerLoss ?? false;
-    this.verbose = opts.verbose ?? process.env['TEST_VERBOSE'] === '1';
+    this.verbose = opts.verbose ?? process.env.TEST_VERBOSE === '1';
     // Region i (1-based) covers [splitKeys[i-2], splitKeys[i-1]); its peer on store s has id
     // (i - 1) * count + s, so region 1's peers are 1..count.
     const bounds = [opts.startKey ?? new Uint8Array(0), ...(opts.splitKeys ?? []).map(toBytes), opts.endKey ?? new Uint8Array(0)];
@@ -404,7 +404,7 @@ export class Cluster extends ClusterClient {
       await s.journals?.kv.close();
       await s.journals?.raft.close();
     }
-    if (process.env['KEEP_DATA'] === '1') {
+    if (process.env.KEEP_DATA === '1') {
       console.log(`[${this.name}] KEEP_DATA=1: data kept in ${[...this.slots.values()].map((s) => s.dir).join(' ')}`);
       return;
     }
@@ -436,7 +436,7 @@ export class Cluster extends ClusterClient {
     let best: { peer: metapb.IPeer; term: number } | undefined;
     for (const s of this.slots.values()) {
       const p = s.store?.peer(regionId);
-      if (!p || !p.isLeader()) continue;
+      if (!p?.isLeader()) continue;
       const term = p.raw.raft.term;
       if (!best || term > best.term) best = { peer: p.metaPeer(), term };
     }
@@ -469,7 +469,8 @@ export class Cluster extends ClusterClient {
       if (Date.now() > deadline) {
         this.scheduler.clearOperator(regionId);
         throw new Error(
-          `${what} not done within ${timeoutMs} ms; region is ${JSON.stringify(metapb.Region.toObject(metapb.Region.fromObject(region ?? {})))}`,
+          `${what} not done within ${timeoutMs} ms; region is ` +
+            `${JSON.stringify(metapb.Region.toObject(metapb.Region.fromObject(region ?? {})))}`,
         );
       }
       await sleep(20);

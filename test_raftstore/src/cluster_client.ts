@@ -128,7 +128,7 @@ export abstract class ClusterClient {
       lastMsg = `store ${target.storeId}: ${err.message ?? JSON.stringify(err)}`;
       if (err.notLeader) {
         const hint = err.notLeader.leader;
-        if (hint && hint.id && hint.id !== target.id) {
+        if (hint?.id && hint.id !== target.id) {
           this.scheduler.setLeader(region.id!, hint);
           await sleep(10);
         } else {

@@ -143,17 +143,26 @@ export function checkAppends(client: number, kvs: [Uint8Array, Uint8Array][], ac
     const ks = bytesToString(k);
     const vs = bytesToString(v);
     if (i >= acked) {
-      return `client ${client}: value ${JSON.stringify(vs)} at key ${JSON.stringify(ks)} was never acknowledged (${acked} acknowledged, ${kvs.length} present)`;
+      return (
+        `client ${client}: value ${JSON.stringify(vs)} at key ${JSON.stringify(ks)} was never acknowledged (${acked} ` +
+        `acknowledged, ${kvs.length} present)`
+      );
     }
     if (ks !== appendKey(client, i)) {
-      return `client ${client}: position ${i} holds key ${JSON.stringify(ks)}, want ${JSON.stringify(appendKey(client, i))} (acknowledged value ${i} missing or out of order)`;
+      return (
+        `client ${client}: position ${i} holds key ${JSON.stringify(ks)}, want ${JSON.stringify(appendKey(client, i))} ` +
+        `(acknowledged value ${i} missing or out of order)`
+      );
     }
     if (vs !== appendValue(client, i)) {
       return `client ${client}: key ${JSON.stringify(ks)} = ${JSON.stringify(vs)}, want ${JSON.stringify(appendValue(client, i))}`;
     }
   }
   if (kvs.length < acked) {
-    return `client ${client}: only ${kvs.length} of ${acked} acknowledged values present (first missing: ${JSON.stringify(appendValue(client, kvs.length))})`;
+    return (
+      `client ${client}: only ${kvs.length} of ${acked} acknowledged values present (first missing: ` +
+      `${JSON.stringify(appendValue(client, kvs.length))})`
+    );
   }
   return null;
 }
@@ -331,10 +340,10 @@ async function checkLogTrimmed(cluster: Cluster, limit: number): Promise<void> {
 export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   const rounds = envInt('GENERIC_ROUNDS') ?? o.rounds ?? 3;
   const roundMs = envInt('GENERIC_ROUND_MS') ?? o.roundMs ?? 5000;
-  const envCrash = process.env['GENERIC_CRASH'];
+  const envCrash = process.env.GENERIC_CRASH;
   if (envCrash && !CRASH_MODES.includes(envCrash as CrashMode))
     throw new Error(`GENERIC_CRASH must be one of ${CRASH_MODES.join(', ')}, got '${envCrash}'`);
-  const envRead = process.env['TEST_READ_MODE'];
+  const envRead = process.env.TEST_READ_MODE;
   if (envRead && !READ_MODES.includes(envRead as ReadMode))
     throw new Error(`TEST_READ_MODE must be one of ${READ_MODES.join(', ')}, got '${envRead}'`);
   // The modes not given are drawn from the seed (a stream of their own: the cluster's choices
@@ -347,7 +356,8 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
   const readMode = (envRead as ReadMode | undefined) || o.readMode || drawnRead;
   const from = (env: string | undefined, opt: string | undefined): string => (env ? 'env' : opt ? 'option' : 'drawn from the seed');
   console.log(
-    `[${o.name}] seed ${seed}: ${o.crash ? `crash mode ${crashMode} (${from(envCrash, o.crashMode)}), ` : ''}read mode ${readMode} (${from(envRead, o.readMode)})`,
+    `[${o.name}] seed ${seed}: ${o.crash ? `crash mode ${crashMode} (${from(envCrash, o.crashMode)}), ` : ''}read mode ` +
+      `${readMode} (${from(envRead, o.readMode)})`,
   );
   const t0 = Date.now();
   const config = {
@@ -377,7 +387,9 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       const cstats = { changes: 0, failed: 0 };
       let changerError: unknown = null;
       const changer = o.confchange
-        ? confChanger(cluster, rng.fork(), () => clientsDone, cstats).catch((e: unknown) => void (changerError = e))
+        ? confChanger(cluster, rng.fork(), () => clientsDone, cstats).catch((e: unknown) => {
+            changerError = e;
+          })
         : Promise.resolve();
 
       await sleep(roundMs);
@@ -438,12 +450,14 @@ export async function runGeneric(o: GenericOptions): Promise<GenericReport> {
       reports.push(rep);
       console.log(
         `[${o.name}] round ${round}: appends per client [${rep.appends.join(' ')}], ` +
-          `${rep.partitionsApplied} partitions, slowest op ${rep.maxOpMs} ms, round ${rep.ms} ms; transport: ${JSON.stringify(cluster.transport.stats)}` +
+          `${rep.partitionsApplied} partitions, slowest op ${rep.maxOpMs} ms, round ${rep.ms} ms; transport: ` +
+          `${JSON.stringify(cluster.transport.stats)}` +
           (cluster.crashStats.kills > 0 || cluster.crashStats.powerLosses > 0 ? `; crashes ${JSON.stringify(cluster.crashStats)}` : '') +
           (registers ? `; registers ${registers.puts} puts, ${registers.gets} gets, ${registers.unknown} unknown, linearizable` : '') +
           (o.maxRaftLog ? `; lagged store ${laggedStore}, snapshots ${JSON.stringify(cluster.snapStats())}` : '') +
           (o.confchange
-            ? `; membership changes ${cstats.changes} (${cstats.failed} not done in time), peers now ${(cluster.scheduler.region(1)?.peers ?? []).map((p) => `${p.id}@${p.storeId}`).join(' ')}`
+            ? `; membership changes ${cstats.changes} (${cstats.failed} not done in time), peers now ` +
+              `${(cluster.scheduler.region(1)?.peers ?? []).map((p) => `${p.id}@${p.storeId}`).join(' ')}`
             : ''),
       );
     }

@@ -172,7 +172,7 @@ export class MessageTypeFilter implements Filter {
       opts.to !== undefined ? `to ${opts.to}` : '',
       opts.regionId !== undefined ? `region ${opts.regionId}` : '',
     ].filter(Boolean);
-    this.name = `drop ${types.map((t) => MessageType[t]).join(',')}${where.length ? ' ' + where.join(' ') : ''}`;
+    this.name = `drop ${types.map((t) => MessageType[t]).join(',')}${where.length ? ` ${where.join(' ')}` : ''}`;
   }
 
   before(msg: RaftMessage): boolean {
@@ -338,7 +338,10 @@ export class MockTransport {
       return;
     }
     let senders = this.sentToBy.get(to);
-    if (!senders) this.sentToBy.set(to, (senders = new Set()));
+    if (!senders) {
+      senders = new Set();
+      this.sentToBy.set(to, senders);
+    }
     senders.add(from);
     if (msg.message?.msgType === MessageType.MsgSnapshot) {
       void this.sendSnapshot(from, to, msg);

@@ -401,7 +401,8 @@ describe('cluster basics', () => {
           assert.deepEqual(
             stale,
             [],
-            `trial ${trial}: the cut-off leader served ${stale.length} stale reads (ms after the newer write was acknowledged: ${stale.slice(0, 5)})`,
+            `trial ${trial}: the cut-off leader served ${stale.length} stale reads (ms after the newer write was acknowledged: ` +
+              `${stale.slice(0, 5)})`,
           );
           c.transport.clearFilters();
           await c.mustGetEqual('k', next);

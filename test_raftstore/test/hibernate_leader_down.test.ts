@@ -75,7 +75,9 @@ test("1,000 hibernating regions elect new leaders without client traffic when th
           if (!p) return [];
           const raft = p.raw.raft;
           return [
-            `store ${id} ${ROLES[raft.state] ?? raft.state}${p.hibernating ? ' asleep' : ''} term ${raft.term} leader ${raft.leaderId} vote ${raft.vote} elapsed ${raft.electionElapsed}/${raft.randomizedElectionTimeout} last ${raft.raftLog.lastIndex()}`,
+            `store ${id} ${ROLES[raft.state] ?? raft.state}${p.hibernating ? ' asleep' : ''} term ${raft.term} leader ` +
+              `${raft.leaderId} vote ${raft.vote} elapsed ${raft.electionElapsed}/${raft.randomizedElectionTimeout} last ` +
+              `${raft.raftLog.lastIndex()}`,
           ];
         })
         .join(', ');
@@ -96,7 +98,8 @@ test("1,000 hibernating regions elect new leaders without client traffic when th
         nextMark += 1000;
       }
       return missing.length
-        ? `${missing.length} regions without a leader (over time: ${timeline.join(' ')}), e.g. ${missing.slice(0, 3).map(describe).join('; ')}`
+        ? `${missing.length} regions without a leader (over time: ${timeline.join(' ')}), e.g. ` +
+            `${missing.slice(0, 3).map(describe).join('; ')}`
         : null;
     });
     console.log(`regions with a leader over time: ${timeline.join(' ')}`);
@@ -108,7 +111,8 @@ test("1,000 hibernating regions elect new leaders without client traffic when th
     for (const r of regionIds) after.set(c.leaderOf(r)!.storeId!, (after.get(c.leaderOf(r)!.storeId!) ?? 0) + 1);
     console.log(
       `store ${victim} died: every region had a new leader after ${led} ms (${(led / ELECTION_MS).toFixed(1)} election timeouts), ` +
-        `the scheduler knew them all after ${Date.now() - t0} ms (${seen} ms more); leaders per store ${JSON.stringify(Object.fromEntries(after))}`,
+        `the scheduler knew them all after ${Date.now() - t0} ms (${seen} ms more); leaders per store ` +
+        `${JSON.stringify(Object.fromEntries(after))}`,
     );
     c.assertHealthy();
   } finally {

@@ -68,12 +68,14 @@ test('a follower restarted inside the lease does not help elect another leader b
     const r = await c.call(L, get(), 1000);
     const value = r.header?.error ? undefined : bytesToString(r.responses?.[0]?.get?.value);
     c.log(
-      `v1 acknowledged by ${newLeader} ${Math.round(ackedAt)} ms into L's lease; read at L (leader when asked: ${stillLeader}): ${r.header?.error ? JSON.stringify(r.header.error) : value}`,
+      `v1 acknowledged by ${newLeader} ${Math.round(ackedAt)} ms into L's lease; read at L (leader when asked: ${stillLeader}): ` +
+        `${r.header?.error ? JSON.stringify(r.header.error) : value}`,
     );
     assert.notEqual(
       value,
       'v0',
-      `the old leader (store ${L}) answered the stale v0 after store ${newLeader} acknowledged v1 (${Math.round(ackedAt)} ms after L's lease began)`,
+      `the old leader (store ${L}) answered the stale v0 after store ${newLeader} acknowledged v1 (${Math.round(ackedAt)} ms ` +
+        `after L's lease began)`,
     );
     if (value !== undefined) assert.equal(value, 'v1');
     c.transport.clearFilters();

@@ -100,13 +100,16 @@ test('PowerLossSplit: a new region survives a power loss of every store with its
       assert.ok(
         d.state && d.state.state === raft_serverpb.PeerState.Normal,
         `store ${id}: the raft engine kept region ${right.id}'s term ${d.raft.hardState?.term} and vote ${d.raft.hardState?.vote}, ` +
-          `but the kv engine lost the region itself (the split's write was not synced): after a restart the split is replayed and the peer starts over`,
+          `but the kv engine lost the region itself (the split's write was not synced): after a restart the split is replayed ` +
+          `and the peer starts over`,
       );
     }
     await c.startAll();
     for (const id of c.storeIds()) {
       const p = c.store(id)!.peer(right.id!);
-      assert.ok(p && p.isInitialized(), `store ${id} does not host region ${right.id} after the restart`);
+      const notHosted = `store ${id} does not host region ${right.id} after the restart`;
+      assert.ok(p, notHosted);
+      assert.ok(p.isInitialized(), notHosted);
       assert.ok(
         p.raw.raft.term >= terms.get(id)!,
         `store ${id}: region ${right.id} went back from term ${terms.get(id)} to ${p.raw.raft.term}`,
@@ -137,7 +140,8 @@ test('PowerLossConfChange: an acknowledged membership change survives a power lo
       const onDisk = d.state?.region?.regionEpoch?.confVer ?? 0;
       assert.ok(
         onDisk >= confVer,
-        `store ${id}: region 1's membership on disk is conf_ver ${onDisk} (peers ${(d.state?.region?.peers ?? []).map((p) => p.id).join(',')}), ` +
+        `store ${id}: region 1's membership on disk is conf_ver ${onDisk} (peers ` +
+          `${(d.state?.region?.peers ?? []).map((p) => p.id).join(',')}), ` +
           `but conf_ver ${confVer} was acknowledged and raft counted votes under it: its write was not synced`,
       );
     }

@@ -94,7 +94,8 @@ async function main(): Promise<void> {
   const systems = o.compare ? 2 : 1;
   const estS = list.length * systems * (o.warmupS + o.durationS);
   log(
-    `bench-cluster: ${list.length} cells × ${systems} system${systems > 1 ? 's' : ''}, ${o.warmupS} s warm-up + ${o.durationS} s each: about ${Math.ceil(estS / 60)} min of runs plus setup; data in ${root}`,
+    `bench-cluster: ${list.length} cells × ${systems} system${systems > 1 ? 's' : ''}, ` +
+      `${o.warmupS} s warm-up + ${o.durationS} s each: about ${Math.ceil(estS / 60)} min of runs plus setup; data in ${root}`,
   );
 
   let etcdSys: EtcdSystem | null = null;
@@ -105,7 +106,8 @@ async function main(): Promise<void> {
       if (!goTool && o.etcdDriver === 'go') throw new Error("--etcd-driver go: etcd's benchmark tool could not be built (see above)");
       if (!goTool)
         log(
-          "bench-cluster: note: etcd's own benchmark tool is not available: etcd is driven by the Node loops (grpc-js), which limit its figures at 64+ clients",
+          "bench-cluster: note: etcd's own benchmark tool is not available: etcd is driven by the Node loops (grpc-js), which " +
+            'limit its figures at 64+ clients',
         );
     }
     mach.etcdDriver = goTool ? `etcd's tools/benchmark ${goTool.version} (Go)` : 'the Node loops (grpc-js)';
@@ -114,7 +116,8 @@ async function main(): Promise<void> {
     etcd = new EtcdCluster(join(root, 'etcd'), bin);
     await etcd.start();
     log(
-      `  etcd ${etcdVersion(bin)}: 3 members up (${etcd.members.map((m) => m.clientAddr).join(', ')}), leader ${etcd.members[etcd.leader]!.name}`,
+      `  etcd ${etcdVersion(bin)}: 3 members up (${etcd.members.map((m) => m.clientAddr).join(', ')}), leader ` +
+        `${etcd.members[etcd.leader]!.name}`,
     );
     etcdSys = new EtcdSystem(etcd, ks, o.etcdEndpoints);
   }
@@ -246,7 +249,8 @@ if (o.fromJson) {
 
 if (results.length) {
   process.stdout.write(
-    `\n${resultsTable(results)}\n\nCPU % of one core per process over the measured period; the load generator ("bench") and its event-loop delay:\n\n${cpuTable(results)}\n`,
+    `\n${resultsTable(results)}\n\nCPU % of one core per process over the measured period; the load generator ("bench") and its ` +
+      `event-loop delay:\n\n${cpuTable(results)}\n`,
   );
   const notes = saturationNotes(results, mach.cores);
   if (notes.length) process.stdout.write(`\n${notes.map((n) => `- ${n}`).join('\n')}\n`);

@@ -116,7 +116,8 @@ export const QUICK: Partial<Record<'clients' | 'values' | 'regions' | 'warmup' |
 export function buildCommand(): Command {
   return new Command('bench-cluster')
     .description(
-      'Cluster benchmark: a load generator against a real tskv cluster (scheduler + 3 stores as processes), optionally side by side with a 3-member etcd',
+      'Cluster benchmark: a load generator against a real tskv cluster (scheduler + 3 stores as processes), optionally side by ' +
+        'side with a 3-member etcd',
     )
     .addOption(
       new Option('--clients <list>', 'concurrent request loops per run')
@@ -139,7 +140,8 @@ export function buildCommand(): Command {
     .addOption(
       new Option(
         '--full-matrix',
-        'every workload × clients × values at every region count (default: those at the first count; at the others every workload at the largest client count and the first value size)',
+        'every workload × clients × values at every region count (default: those at the first count; at the others every ' +
+          'workload at the largest client count and the first value size)',
       ).default(false),
     )
     .addOption(new Option('--warmup <s>', 'warm-up seconds before each measured period').argParser(seconds('--warmup', 0)).default(3))
@@ -147,7 +149,8 @@ export function buildCommand(): Command {
     .addOption(
       new Option(
         '--connections <n>',
-        'connections per run (RawClient instances / etcd gRPC channels), shared round-robin by the loops (default: one per --clients-per-connection loops)',
+        'connections per run (RawClient instances / etcd gRPC channels), shared round-robin by the loops (default: one per ' +
+          '--clients-per-connection loops)',
       ).argParser(int('--connections', 1, 10_000)),
     )
     .addOption(
@@ -193,7 +196,8 @@ export function buildCommand(): Command {
     .addOption(
       new Option(
         '--etcd-driver <driver>',
-        "what drives etcd: go (etcd's own benchmark tool, built once from Debian packages into ~/.cache/tskv-bench), node (the harness's loops over grpc-js), auto (go if it can be had, else node with a note)",
+        "what drives etcd: go (etcd's own benchmark tool, built once from Debian packages into ~/.cache/tskv-bench), node (the " +
+          "harness's loops over grpc-js), auto (go if it can be had, else node with a note)",
       )
         .choices(['go', 'node', 'auto'])
         .default('auto'),

@@ -85,7 +85,12 @@ export function runLine(r: RunResult): string {
     .join(', ');
   const unit = r.workload === 'batch-put' ? 'keys/s' : 'ops/s';
   const sys = r.system === 'etcd' ? `etcd[${driverOf(r)}]` : r.system;
-  return `${sys.padEnd(4)} ${r.workload.padEnd(9)} ${String(r.valueSize).padStart(5)} B  regions ${regionsLabel(r).padEnd(4)} clients ${String(r.clients).padStart(4)}: ${fmtInt(rate(r)).padStart(8)} ${unit}  p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  errors ${r.errors}  | CPU%: ${cpu} | loop p99 ${fmtMs(r.loopDelay.p99)} ms`;
+  return (
+    `${sys.padEnd(4)} ${r.workload.padEnd(9)} ${String(r.valueSize).padStart(5)} B  regions ${regionsLabel(r).padEnd(4)} ` +
+    `clients ${String(r.clients).padStart(4)}: ${fmtInt(rate(r)).padStart(8)} ${unit}  ` +
+    `p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  errors ${r.errors}  ` +
+    `| CPU%: ${cpu} | loop p99 ${fmtMs(r.loopDelay.p99)} ms`
+  );
 }
 
 interface Pair {
@@ -209,7 +214,8 @@ export function saturationNotes(results: RunResult[], cores: number): string[] {
     notes.push(`The load generator was saturated (over 90% of a core per thread): the figure is a lower bound: ${saturated.join('; ')}.`);
   if (late.length)
     notes.push(
-      `The load generator's event loop was late by more than 50 ms at p99 (busy with bursts of responses, or waiting for a core), so it may have limited the figure: ${late.join('; ')}.`,
+      `The load generator's event loop was late by more than 50 ms at p99 (busy with bursts of responses, or waiting for a core), ` +
+        `so it may have limited the figure: ${late.join('; ')}.`,
     );
   if (cpuBound.length) notes.push(`All ${cores} cores were busy with the measured processes (CPU-bound): ${cpuBound.join('; ')}.`);
   notes.push(...errors);
@@ -233,13 +239,16 @@ export function docsSection(d: DocsInput): string {
     '',
     `\`${d.command}\` (source: \`packages/bench\`, see its README). Written by \`--write-docs\`: a re-run replaces this section.`,
     '',
-    `${d.date}; ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}${m.etcd ? `, etcd ${m.etcd}` : ''}${m.etcdDriver ? ` driven by ${m.etcdDriver}` : ''}. Load average ${la(m.loadAvgStart)} at the start, ${la(m.loadAvgEnd)} at the end.`,
+    `${d.date}; ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, Node ${m.node}, Linux ${m.kernel}` +
+      `${m.etcd ? `, etcd ${m.etcd}` : ''}${m.etcdDriver ? ` driven by ${m.etcdDriver}` : ''}. ` +
+      `Load average ${la(m.loadAvgStart)} at the start, ${la(m.loadAvgEnd)} at the end.`,
     '',
     ...d.description,
     '',
     resultsTable(d.results),
     '',
-    'CPU per process over the measured period, % of one core (scheduler / store1 / store2 / store3; etcd1 / etcd2 / etcd3), the load generator ("bench") and its event-loop delay:',
+    'CPU per process over the measured period, % of one core (scheduler / store1 / store2 / store3; etcd1 / etcd2 / etcd3), the ' +
+      'load generator ("bench") and its event-loop delay:',
     '',
     cpuTable(d.results),
     '',
@@ -277,18 +286,39 @@ export function describeRun(
   const conns = o.connections ? `${o.connections} per run, fixed` : `one per ${o.clientsPerConnection} loops`;
   const tskv = o.attach
     ? `tskv: an attached cluster (${o.attach}), measured as it was.`
-    : 'tskv: a scheduler and 3 stores as separate processes (ProcessCluster), default config, sync raft writes (fsync), linearizable gets (ReadIndex). Before the runs of a region count, a fresh cluster is pre-split into at least that many regions (the actual count is in parentheses when it differs) and the benchmark waits until balance-leader has spread the leaders (counts per store differ by at most 1).';
+    : 'tskv: a scheduler and 3 stores as separate processes (ProcessCluster), default config, sync raft writes (fsync), ' +
+      'linearizable gets (ReadIndex). Before the runs of a region count, a fresh cluster is pre-split into at least that many ' +
+      'regions (the actual count is in parentheses when it differs) and the benchmark waits until balance-leader has spread the ' +
+      'leaders (counts per store differ by at most 1).';
   const to = o.etcdEndpoints === 'leader' ? 'leader' : 'members round-robin';
-  const nodeEtcd = `driven by the same loops through its gRPC KV API (Put; Range, linearizable; a Txn of ${o.batchSize} puts for batch-put) with the connections to the ${to}`;
-  const goEtcd = `driven by etcd's own benchmark tool (go.etcd.io/etcd/tools/benchmark of the same etcd version, built from Debian's packages; rows with "go" as driver): \`put\` (random keys of the same length, ${o.keys.toLocaleString('en-US')} of them), \`range KEY --consistency l\` (linearizable; the tool reads one preloaded key), \`txn-put --txn-ops ${o.batchSize}\` (consecutive keys) with the row's --clients and --conns, connections to the ${to}; as the tool runs a fixed --total, a cell is a short probe, a warm-up run of about ${o.warmupS} s at the probe's rate, then the measured run with --total set for about ${o.durationS} s at the warm-up's rate (the measured period is the tool's own Total, latency percentiles are the tool's); "bench CPU%" of those rows is the tool's CPU (all its threads) and the etcd CPU is sampled over the tool's lifetime`;
+  const nodeEtcd =
+    `driven by the same loops through its gRPC KV API (Put; Range, linearizable; a Txn of ${o.batchSize} puts for ` +
+    `batch-put) with the connections to the ${to}`;
+  const goEtcd =
+    `driven by etcd's own benchmark tool (go.etcd.io/etcd/tools/benchmark of the same etcd version, built from ` +
+    `Debian's packages; rows with "go" as driver): \`put\` (random keys of the same length, ${o.keys.toLocaleString('en-US')} of ` +
+    `them), \`range KEY --consistency l\` (linearizable; the tool reads one preloaded key), \`txn-put --txn-ops ${o.batchSize}\` ` +
+    `(consecutive keys) with the row's --clients and --conns, connections to the ${to}; as the tool runs a fixed --total, a cell ` +
+    `is a short probe, a warm-up run of about ${o.warmupS} s at the probe's rate, then the measured run with --total set for about ` +
+    `${o.durationS} s at the warm-up's rate (the measured period is the tool's own Total, latency percentiles are the tool's); ` +
+    `"bench CPU%" of those rows is the tool's CPU (all its threads) and the etcd CPU is sampled over the tool's lifetime`;
   const drivers = [...new Set(etcdDrivers)];
   const how = drivers.length === 2 ? `${goEtcd}; rows with "node" as driver: ${nodeEtcd}` : drivers[0] === 'go' ? goEtcd : nodeEtcd;
   const etcd = o.compare
-    ? ` etcd: 3 members on loopback with default settings (fsync per write), ${how}; its history is compacted after each run. Each cell runs tskv, then etcd, before the next cell.`
+    ? ` etcd: 3 members on loopback with default settings (fsync per write), ${how}; its history is compacted after each run. ` +
+      `Each cell runs tskv, then etcd, before the next cell.`
     : '';
+  const threads = (o.threads ?? 1) > 1 ? ` (spread over ${o.threads} worker threads, each with its own connections)` : ' (one event loop)';
   return [
-    `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the benchmark process${(o.threads ?? 1) > 1 ? ` (spread over ${o.threads} worker threads, each with its own connections)` : ' (one event loop)'}, sharing "conns" connections (${conns}; a connection is a RawClient with its own stream per store, or one etcd gRPC channel). ${tskv}${etcd} Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; "tskv/etcd" is the ratio of the throughputs.`,
+    `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the ` +
+      `benchmark process${threads}, sharing "conns" connections (${conns}; a connection is a RawClient with its own stream per ` +
+      `store, or one etcd gRPC channel). ${tskv}${etcd} Key space: ${o.keys.toLocaleString('en-US')} keys, all written with the ` +
+      `row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive ` +
+      `keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; ` +
+      `"tskv/etcd" is the ratio of the throughputs.`,
     '',
-    `**The machine is shared with other engineers' test runs (see the load average), so the figures are noisy: compare rows of one run, not across runs.** All processes (scheduler, 3 stores${o.compare ? ', 3 etcd members' : ''} and the load generator) share the same ${cores} cores.`,
+    `**The machine is shared with other engineers' test runs (see the load average), so the figures are noisy: compare rows of ` +
+      `one run, not across runs.** All processes (scheduler, 3 stores${o.compare ? ', 3 etcd members' : ''} and the load ` +
+      `generator) share the same ${cores} cores.`,
   ];
 }

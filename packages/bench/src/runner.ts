@@ -305,8 +305,12 @@ async function startThreads(sys: SystemUnderTest, o: RunOptions, threads: number
   for (const w of workers) w.postMessage('start');
   return {
     connections: first,
-    measure: () => workers.forEach((w) => w.postMessage('measure')),
-    endMeasure: () => workers.forEach((w) => w.postMessage('endMeasure')),
+    measure: () => {
+      for (const w of workers) w.postMessage('measure');
+    },
+    endMeasure: () => {
+      for (const w of workers) w.postMessage('endMeasure');
+    },
     stop: async () => {
       const results = await Promise.all(
         workers.map(async (w) => {

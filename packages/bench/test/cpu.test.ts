@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { CpuSampler, cpuPercent, parseProcStat, readCpuTimes } from '../src/cpu.js';
 
 const stat = (comm: string, utime: number, stime: number): string =>
-  `1234 (${comm}) S 1 1234 1234 0 -1 4194560 2000 0 0 0 ${utime} ${stime} 0 0 20 0 11 0 5000 1000000 20000 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0`;
+  `1234 (${comm}) S 1 1234 1234 0 -1 4194560 2000 0 0 0 ${utime} ${stime} 0 0 20 0 11 0 5000 1000000 20000 18446744073709551615 ` +
+  `1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0 0 0 0`;
 
 test('parseProcStat reads utime and stime, even with spaces and parens in the name', () => {
   assert.deepEqual(parseProcStat(stat('node', 150, 25)), { utime: 150, stime: 25 });

@@ -32,7 +32,10 @@ test('pickBatch stays inside one range when it can', () => {
     { lo: 110, hi: 1000 },
   ];
   let seed = 1;
-  const rnd = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+  const rnd = (): number => {
+    seed = (seed * 16807) % 2147483647;
+    return (seed - 1) / 2147483646;
+  };
   for (let i = 0; i < 2000; i++) {
     const b = pickBatch(ranges, 64, 1000, rnd);
     assert.equal(b.length, 64);

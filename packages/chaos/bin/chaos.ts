@@ -29,7 +29,8 @@ const size =
 
 const program = new Command('chaos')
   .description(
-    'Fault-injection run: a scheduler and N stores as processes, TCP proxies between stores, crashes/pauses/partitions/delay/loss/full disks/power loss from a seed, a linearizability check of the recorded history',
+    'Fault-injection run: a scheduler and N stores as processes, TCP proxies between stores, ' +
+      'crashes/pauses/partitions/delay/loss/full disks/power loss from a seed, a linearizability check of the recorded history',
   )
   .addOption(new Option('--duration <s>', 'seconds of workload under faults').argParser(int('--duration', 1)).default(60))
   .addOption(new Option('--seed <n>', 'seed of the schedule and the workload (default: random, printed)').argParser(int('--seed', 0)))
@@ -51,7 +52,8 @@ const program = new Command('chaos')
   .addOption(
     new Option(
       '--raft-log-gc <mode>',
-      "raft-log GC: short (every 2 s, snapshots for stores that were down) or the stores' default; default: default with powerloss, else short",
+      "raft-log GC: short (every 2 s, snapshots for stores that were down) or the stores' default; default: default with " +
+        'powerloss, else short',
     ).choices(['short', 'default']),
   )
   .addOption(
@@ -168,14 +170,16 @@ for (let run = 0; run < f.runs; run++) {
     valueBytes: f.valueBytes,
     log,
   });
-  process.stdout.write(formatReport(report) + '\n\n');
+  process.stdout.write(`${formatReport(report)}\n\n`);
   reports.push({ ...report, opsRecorded: undefined });
   if (!report.ok) failures++;
   const kindsHit = [...new Set(report.faults.map((e) => e.kind))].join(',');
   summary.push(
-    `seed ${runSeed}: ${report.ok ? 'PASS' : 'FAIL'}, ${report.faults.length} faults (${kindsHit}), ${report.ops.total} ops (${report.ops.ok} ok, ${report.ops.unknown} unknown), ${report.regions} regions, lost ${report.lostWrites.length}, linearizable ${report.verdict.linearizable}`,
+    `seed ${runSeed}: ${report.ok ? 'PASS' : 'FAIL'}, ${report.faults.length} faults (${kindsHit}), ${report.ops.total} ops ` +
+      `(${report.ops.ok} ok, ${report.ops.unknown} unknown), ${report.regions} regions, lost ${report.lostWrites.length}, ` +
+      `linearizable ${report.verdict.linearizable}`,
   );
 }
 if (f.runs > 1) process.stdout.write(`summary of ${f.runs} runs: ${f.runs - failures} passed, ${failures} failed\n${summary.join('\n')}\n`);
-if (f.json) writeFileSync(f.json, JSON.stringify(f.runs > 1 ? reports : reports[0], null, 2) + '\n');
+if (f.json) writeFileSync(f.json, `${JSON.stringify(f.runs > 1 ? reports : reports[0], null, 2)}\n`);
 process.exit(failures === 0 ? 0 : 1);

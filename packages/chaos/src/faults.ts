@@ -109,7 +109,8 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
           // The supervisor's part: a store that stopped on the full disk is started again.
           if (!cluster.store(s).running) {
             ctx.log(
-              `store ${s} had stopped on the full disk (${cluster.store(s).lastExit?.code === 3 ? 'exit 3' : JSON.stringify(cluster.store(s).lastExit)}): restarting it`,
+              `store ${s} had stopped on the full disk ` +
+                `(${cluster.store(s).lastExit?.code === 3 ? 'exit 3' : JSON.stringify(cluster.store(s).lastExit)}): restarting it`,
             );
             await cluster.startStore(s);
           }
@@ -136,7 +137,9 @@ async function apply(kind: FaultKind, ctx: FaultContext, holdMs: number): Promis
       }
       const who = all ? `every store (${stores.join(',')})` : `store ${stores[0]}`;
       return {
-        detail: `power loss of ${who}: SIGKILL, unsynced data dropped (${dropped.join(', ')}), restarted after ${(holdMs / 1000).toFixed(1)} s`,
+        detail:
+          `power loss of ${who}: SIGKILL, unsynced data dropped (${dropped.join(', ')}), restarted after ` +
+          `${(holdMs / 1000).toFixed(1)} s`,
         heal: async () => {
           for (const s of stores) await cluster.startStore(s);
         },

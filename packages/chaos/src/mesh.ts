@@ -50,7 +50,7 @@ export class ProxyMesh {
   /** Cuts every link between stores of different groups (stores in no group keep all links). */
   partition(groups: number[][]): void {
     const groupOf = new Map<number, number>();
-    groups.forEach((g, gi) => g.forEach((s) => groupOf.set(s, gi)));
+    for (const [gi, g] of groups.entries()) for (const s of g) groupOf.set(s, gi);
     for (const [name, p] of this.proxies) {
       const [a, b] = name.split('->').map(Number) as [number, number];
       const ga = groupOf.get(a);

@@ -10,12 +10,15 @@ export function formatReport(r: ChaosReport): string {
   const lines: string[] = [];
   const o = r.options;
   lines.push(
-    `chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ${(o.durationMs / 1000).toFixed(0)} s, reads by ${o.readMode}${o.retryAmbiguousWrites ? ', clients RETRY writes of unknown outcome' : ''}`,
+    `chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ` +
+      `${(o.durationMs / 1000).toFixed(0)} s, reads by ` +
+      `${o.readMode}${o.retryAmbiguousWrites ? ', clients RETRY writes of unknown outcome' : ''}`,
   );
   const growth = o.newKeysPerSec > 0 ? `, ${o.newKeysPerSec} new keys/s` : '';
   const padded = o.valueBytes > 0 ? `, values of ${o.valueBytes} B` : '';
   lines.push(
-    `regions: split size ${o.regionSplitSize > 0 ? `${o.regionSplitSize} B` : 'the store default'}${growth}${padded}, raft-log GC ${o.raftLogGc}; ${r.regions} regions at the end`,
+    `regions: split size ${o.regionSplitSize > 0 ? `${o.regionSplitSize} B` : 'the store default'}${growth}${padded}, ` +
+      `raft-log GC ${o.raftLogGc}; ${r.regions} regions at the end`,
   );
   lines.push(`fault schedule (${r.faults.length} faults):`);
   for (const f of r.faults)
@@ -30,9 +33,8 @@ export function formatReport(r: ChaosReport): string {
     `recovery after the last fault: ${r.recovery.ok ? `${r.recovery.ms} ms` : `FAILED after ${r.recovery.ms} ms: ${r.recovery.error}`}`,
   );
   lines.push(`crashes: ${r.crashes.length === 0 ? 'none' : r.crashes.join('; ')}`);
-  lines.push(
-    `acknowledged writes lost: ${r.lostWrites.length}${r.lostWrites.length ? ` (${r.lostWrites.slice(0, 10).join(', ')}${r.lostWrites.length > 10 ? ', ...' : ''})` : ''}`,
-  );
+  const lostList = `${r.lostWrites.slice(0, 10).join(', ')}${r.lostWrites.length > 10 ? ', ...' : ''}`;
+  lines.push(`acknowledged writes lost: ${r.lostWrites.length}${r.lostWrites.length ? ` (${lostList})` : ''}`);
   for (const m of r.verdict.models) {
     lines.push(`linearizability, ${m.model} model: ${m.verdict.toUpperCase()} (${m.ops} ops, ${m.elapsedMs} ms)`);
     if (m.failure) {

@@ -222,7 +222,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     }
     if (regionSplitSize > 0 || newKeysPerSec > 0)
       o.log(
-        `region split size ${regionSplitSize || 'default'} B, ${newKeysPerSec} new keys/s, values of ${valueBytes || 'unpadded'} B, raft-log GC ${raftLogGc}`,
+        `region split size ${regionSplitSize || 'default'} B, ${newKeysPerSec} new keys/s, ` +
+          `values of ${valueBytes || 'unpadded'} B, raft-log GC ${raftLogGc}`,
       );
     await mesh.start();
     await cluster.start();
@@ -391,7 +392,8 @@ function countOps(ops: RecordedOp[]): ChaosReport['ops'] {
   const out: ChaosReport['ops'] = { total: ops.length, ok: 0, unknown: 0, failed: 0, byKind: {} };
   for (const op of ops) {
     out[op.status]++;
-    const k = (out.byKind[op.input.kind] ??= { ok: 0, unknown: 0, failed: 0 });
+    const k = out.byKind[op.input.kind] ?? { ok: 0, unknown: 0, failed: 0 };
+    out.byKind[op.input.kind] = k;
     k[op.status]++;
   }
   return out;
@@ -449,7 +451,7 @@ export function lostPuts(ops: RecordedOp[], t0: number): string[] {
   const lost: string[] = [];
   for (const [key, value] of finalValue) {
     const writer = value === null ? undefined : putOf.get(`${key}\0${value}`);
-    if (value !== null && (!writer || writer.status !== 'ok')) continue; // unknown put: not decidable here
+    if (value !== null && writer?.status !== 'ok') continue; // unknown put: not decidable here
     const after = (acked.get(key) ?? []).filter((p) => writer === undefined || p.call > writer.return);
     if (after.length === 0) continue;
     const was = writer ? `"${value}" (put ok ${t(writer.call)}..${t(writer.return)} s)` : 'null';

@@ -1,6 +1,6 @@
 // The checks of a recorded history: register operations against the register model, set
 // operations against the set model, each partitioned per key by the checker.
-import { checkHistory, formatHistory, type Operation, registerModel, setModel } from '@tskv/checker';
+import { checkHistory, formatHistory, type Model, type Operation, registerModel, setModel } from '@tskv/checker';
 import type { RecordedOp } from './workload.js';
 
 export interface ModelVerdict {
@@ -35,23 +35,22 @@ function toOperations(ops: RecordedOp[], kinds: readonly string[]): Operation[] 
 
 export function checkRecorded(ops: RecordedOp[], timeoutMs: number): Verdict {
   const models: ModelVerdict[] = [];
-  const runs: [string, typeof registerModel | typeof setModel, string[]][] = [
+  // Model<unknown, ...>: the histories are untyped records; each model validates its own ops.
+  const runs: [string, Model<unknown, unknown, unknown>, string[]][] = [
     ['register', registerModel, ['put', 'get']],
     ['set', setModel, ['append', 'read']],
   ];
   for (const [name, model, kinds] of runs) {
     const history = toOperations(ops, kinds);
     if (history.length === 0) continue;
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const r = checkHistory(model as any, history as any, { timeoutMs, minimize: true });
+    const r = checkHistory(model, history, { timeoutMs, minimize: true });
     const v: ModelVerdict = { model: name, ops: history.length, verdict: r.verdict, elapsedMs: Math.round(r.elapsedMs) };
     if (r.failure) {
-      // eslint-disable-next-line @typescript-eslint/no-explicit-any
       v.failure = {
         partition: r.failure.partition,
         explanation: r.failure.explanation,
         ops: r.failure.ops.length,
-        minimal: formatHistory(r.failure.minimal as any, model as any),
+        minimal: formatHistory(r.failure.minimal, model),
       };
     }
     models.push(v);

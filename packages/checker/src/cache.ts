@@ -122,7 +122,8 @@ export class ConfigCache<S> {
     const k = `${stateKey}\u0001${set.h1 >>> 0}:${set.h2 >>> 0}`;
     let bucket = this.map.get(k);
     if (bucket === undefined) {
-      this.map.set(k, (bucket = []));
+      bucket = [];
+      this.map.set(k, bucket);
     } else {
       for (const e of bucket) {
         if (dominates(e, set) && (this.equal === undefined || this.equal(e.state, state))) return false;

@@ -31,7 +31,7 @@ export function explainFailure<S, I, O>(
     lines.push(`A longest linearizable prefix has ${prefix.length} op(s):`);
     const skip = Math.max(0, prefix.length - maxPrefixLines);
     if (skip > 0) lines.push(`  ... ${skip} earlier op(s)`);
-    prefix.slice(skip).forEach((op) => lines.push(`  #${op.id} c${op.clientId}: ${describeOp(m, op)}`));
+    for (const op of prefix.slice(skip)) lines.push(`  #${op.id} c${op.clientId}: ${describeOp(m, op)}`);
   }
   lines.push(`State after it: ${showState(outcome.deepestState)}`);
   const inPrefix = new Set(outcome.deepest);
@@ -41,7 +41,8 @@ export function explainFailure<S, I, O>(
   const dueAt = effectiveReturn(due.op);
   const origin = ops.reduce((m, op) => Math.min(m, op.call), Infinity); // times as formatHistory shows them
   lines.push(
-    `#${due.op.id} (${describeOp(m, due.op)}) returned at ${(dueAt - origin).toFixed(3)}, so it or an op concurrent with it must come next:`,
+    `#${due.op.id} (${describeOp(m, due.op)}) returned at ${(dueAt - origin).toFixed(3)}, ` +
+      'so it or an op concurrent with it must come next:',
   );
   for (const { op } of rest) {
     if (op.call > dueAt) continue; // called after the due op returned: cannot precede it

@@ -20,7 +20,10 @@ export function formatHistory<S, I, O>(ops: readonly Operation<I, O>[], model?: 
   return sorted
     .map((op) => {
       const ret = op.status === 'unknown' ? Infinity : op.return;
-      return `#${String(op.id).padEnd(idW)} c${String(op.clientId).padEnd(cW)} ${time(op.call, origin)} .. ${time(ret, origin)}  ${op.status.padEnd(7)} ${describeOp(m, op)}`;
+      return (
+        `#${String(op.id).padEnd(idW)} c${String(op.clientId).padEnd(cW)} ${time(op.call, origin)} .. ${time(ret, origin)}  ` +
+        `${op.status.padEnd(7)} ${describeOp(m, op)}`
+      );
     })
     .join('\n');
 }

@@ -103,7 +103,10 @@ export function partitionBy<T>(ops: readonly T[], keyOf: (op: T) => string): Map
   for (const op of ops) {
     const k = keyOf(op);
     let list = parts.get(k);
-    if (list === undefined) parts.set(k, (list = []));
+    if (list === undefined) {
+      list = [];
+      parts.set(k, list);
+    }
     list.push(op);
   }
   return parts;

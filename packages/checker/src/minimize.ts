@@ -25,7 +25,10 @@ export function minimizeHistory<S, I, O>(model: Model<S, I, O>, ops: readonly Op
   const tokenCache = new Map<Operation<I, O>, { produces?: string[]; observes?: string[] }>();
   const tokensOf = (op: Operation<I, O>): { produces?: string[]; observes?: string[] } => {
     let t = tokenCache.get(op);
-    if (t === undefined) tokenCache.set(op, (t = model.tokens ? model.tokens(op) : {}));
+    if (t === undefined) {
+      t = model.tokens ? model.tokens(op) : {};
+      tokenCache.set(op, t);
+    }
     return t;
   };
   let producerCount = new Map<string, number>();

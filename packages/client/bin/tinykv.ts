@@ -98,7 +98,7 @@ async function client(g: GlobalOpts): Promise<RawClient> {
   return RawClient.connect({ schedulerAddr: g.scheduler, timeoutMs: g.timeout, connectTimeoutMs: g.connectTimeout, tls: tlsOf(g) });
 }
 
-async function withClient(g: GlobalOpts, f: (c: RawClient) => Promise<number | void>): Promise<number> {
+async function withClient(g: GlobalOpts, f: (c: RawClient) => Promise<number> | Promise<void>): Promise<number> {
   const c = await client(g);
   try {
     return (await f(c)) ?? 0;
@@ -107,7 +107,7 @@ async function withClient(g: GlobalOpts, f: (c: RawClient) => Promise<number | v
   }
 }
 
-async function withScheduler(g: GlobalOpts, f: (pd: PdClient) => Promise<number | void>): Promise<number> {
+async function withScheduler(g: GlobalOpts, f: (pd: PdClient) => Promise<number> | Promise<void>): Promise<number> {
   const pd = await scheduler(g);
   try {
     return (await f(pd)) ?? 0;
@@ -285,9 +285,10 @@ function program(): Command {
           }
           const h = ov.health;
           const notUp = ov.stores.filter((s) => s.state !== 'Up' && s.state !== 'Tombstone');
+          const notUpNote = notUp.length ? ` (not up: ${notUp.map((s) => `store${s.id} ${s.state}`).join(', ')})` : '';
           const lines = [
             `scheduler  ${ov.schedulerAddr} (cluster ${ov.clusterId})`,
-            `stores     ${ov.storesUp} up, ${ov.storesDown} down, ${ov.stores.length} in all${notUp.length ? ` (not up: ${notUp.map((s) => `store${s.id} ${s.state}`).join(', ')})` : ''}`,
+            `stores     ${ov.storesUp} up, ${ov.storesDown} down, ${ov.stores.length} in all${notUpNote}`,
             `regions    ${ov.regions.length}`,
             `leaders    ${
               Object.entries(ov.leadersPerStore)

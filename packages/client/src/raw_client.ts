@@ -104,7 +104,8 @@ function describeRegionError(e: errorpb.IError): string {
       : e.regionNotFound
         ? 'RegionNotFound'
         : e.keyNotInRegion
-          ? `KeyNotInRegion (${showKey(e.keyNotInRegion.key)} not in [${showKey(e.keyNotInRegion.startKey)}, ${e.keyNotInRegion.endKey?.length ? showKey(e.keyNotInRegion.endKey) : '+inf'}))`
+          ? `KeyNotInRegion (${showKey(e.keyNotInRegion.key)} not in [${showKey(e.keyNotInRegion.startKey)}, ` +
+            `${e.keyNotInRegion.endKey?.length ? showKey(e.keyNotInRegion.endKey) : '+inf'}))`
           : e.serverIsBusy
             ? `ServerIsBusy${e.serverIsBusy.reason ? ` (${e.serverIsBusy.reason})` : ''}`
             : e.staleCommand
@@ -371,7 +372,10 @@ export class RawClient {
         e = await this.locate(it.key, st);
       }
       let g = groups.get(e);
-      if (!g) groups.set(e, (g = []));
+      if (!g) {
+        g = [];
+        groups.set(e, g);
+      }
       g.push(it);
     }
     await Promise.all(
@@ -396,8 +400,14 @@ export class RawClient {
     return new Promise<T>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
       p.then(
-        (v) => (clearTimeout(t), resolve(v)),
-        (e) => (clearTimeout(t), reject(e)),
+        (v) => {
+          clearTimeout(t);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(t);
+          reject(e);
+        },
       );
     });
   }
@@ -504,7 +514,8 @@ export class RawClient {
     if (res.regionError) {
       if (ambiguousIsFinal && res.regionError.timeout) {
         throw new AmbiguousResultError(
-          `${st.what}: store ${storeId} (region ${e.id}): ${describeRegionError(res.regionError)}; the write may or may not have been applied`,
+          `${st.what}: store ${storeId} (region ${e.id}): ${describeRegionError(res.regionError)}; the write may or may not have ` +
+            `been applied`,
           storeId,
         );
       }
@@ -522,7 +533,7 @@ export class RawClient {
     st.note(`store ${storeId}, region ${e.id}: ${describeRegionError(err)}`, err);
     if (err.notLeader) {
       const l = err.notLeader.leader;
-      if (l && l.id && Number(l.id) !== peer.id) {
+      if (l?.id && Number(l.id) !== peer.id) {
         // The hint comes from a peer that heard from the leader: its store is up.
         st.avoid.delete(Number(l.storeId));
         this.cache.markStoreUp(Number(l.storeId));
@@ -605,7 +616,8 @@ export async function waitForScheduler(pd: PdClient, addr: string, timeoutMs: nu
           ? ' (TLS on in this client: the scheduler must use TLS with the same CA)'
           : ' (plaintext client: a scheduler with TLS on refuses it; give the CA, certificate and key)';
     throw new SchedulerUnavailableError(
-      `cannot reach the scheduler at ${addr} within ${timeoutMs} ms${why ? `: ${why}` : ''}${hint} (is the cluster running? start it with \`npm start\`)`,
+      `cannot reach the scheduler at ${addr} within ${timeoutMs} ms${why ? `: ${why}` : ''}${hint} (is the cluster running? ` +
+        `start it with \`npm start\`)`,
       addr,
     );
   }

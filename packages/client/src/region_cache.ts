@@ -167,7 +167,7 @@ export class RegionCache {
       cursor: 0,
       valid: true,
     };
-    entry.leader = (leader && leader.id && findPeerById(entry, Number(leader.id))) || null;
+    entry.leader = (leader?.id && findPeerById(entry, Number(leader.id))) || null;
     const overlaps = this.sorted.overlapping(entry.startKey, entry.endKey);
     for (const o of overlaps) if (newer(o.epoch, entry.epoch)) return { ...entry, valid: false };
     const old = this.byId.get(id);
@@ -292,7 +292,7 @@ export class RegionCache {
       p = (async () => {
         this.stats.storeLoads++;
         const s = await this.source.getStore(storeId);
-        if (!s || !s.store.address) throw new StoreNotFoundError(storeId, 'is not known to the scheduler');
+        if (!s?.store.address) throw new StoreNotFoundError(storeId, 'is not known to the scheduler');
         if (s.store.state === 2) throw new StoreNotFoundError(storeId, 'is a tombstone');
         this.stores.set(storeId, s.store.address);
         return s.store.address;
@@ -311,6 +311,9 @@ export class RegionCache {
 
   /** Debug text of one entry. */
   static describe(e: CachedRegion): string {
-    return `region ${e.id} [${showKey(e.startKey)}, ${e.endKey.length ? showKey(e.endKey) : '+inf'}) epoch ${e.epoch.confVer}/${e.epoch.version}`;
+    return (
+      `region ${e.id} [${showKey(e.startKey)}, ${e.endKey.length ? showKey(e.endKey) : '+inf'}) epoch ` +
+      `${e.epoch.confVer}/${e.epoch.version}`
+    );
   }
 }

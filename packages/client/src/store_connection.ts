@@ -52,14 +52,14 @@ export interface StoreConnectionStats {
 
 /** Rough payload size of a request (keys and values), for frame cutting. */
 function estimateSize(r: BatchRequest): number {
+  const len = (b?: Uint8Array | null): number => (b ? b.length : 0);
   let n = 16;
-  const add = (b?: Uint8Array | null): void => void (n += b ? b.length : 0);
-  if (r.rawGet) add(r.rawGet.key);
-  else if (r.rawPut) add(r.rawPut.key), add(r.rawPut.value);
-  else if (r.rawDelete) add(r.rawDelete.key);
-  else if (r.rawScan) add(r.rawScan.startKey);
-  else if (r.rawBatchGet) for (const k of r.rawBatchGet.keys ?? []) add(k), (n += 4);
-  else if (r.rawBatchPut) for (const p of r.rawBatchPut.pairs ?? []) add(p.key), add(p.value), (n += 8);
+  if (r.rawGet) n += len(r.rawGet.key);
+  else if (r.rawPut) n += len(r.rawPut.key) + len(r.rawPut.value);
+  else if (r.rawDelete) n += len(r.rawDelete.key);
+  else if (r.rawScan) n += len(r.rawScan.startKey);
+  else if (r.rawBatchGet) for (const k of r.rawBatchGet.keys ?? []) n += len(k) + 4;
+  else if (r.rawBatchPut) for (const p of r.rawBatchPut.pairs ?? []) n += len(p.key) + len(p.value) + 8;
   return n;
 }
 
@@ -184,7 +184,11 @@ export class StoreConnection {
       s = this.open();
     } catch (e) {
       const err = new StoreUnavailableError(`store ${this.storeId} (${this.address}): ${(e as Error).message}`, this.storeId, this.address);
-      for (const p of q) if (this.pending.has(p.id)) this.settle(p), p.reject(err);
+      for (const p of q) {
+        if (!this.pending.has(p.id)) continue;
+        this.settle(p);
+        p.reject(err);
+      }
       return;
     }
     let i = 0;
@@ -233,7 +237,10 @@ export class StoreConnection {
     if (this.closed) return;
     this.closed = true;
     const err = new ClientClosedError();
-    for (const p of [...this.pending.values()]) this.settle(p), p.reject(err);
+    for (const p of [...this.pending.values()]) {
+      this.settle(p);
+      p.reject(err);
+    }
     this.queue = [];
     const s = this.stream;
     this.stream = null;

@@ -57,7 +57,7 @@ test('many concurrent requests share frames', async () => {
   const { client, cluster } = t;
   await Promise.all(Array.from({ length: 500 }, (_, i) => client.put(`key${i}`, `value${i}`)));
   const got = await Promise.all(Array.from({ length: 500 }, (_, i) => client.get(`key${i}`)));
-  got.forEach((v, i) => assert.equal(s(v), `value${i}`));
+  for (const [i, v] of got.entries()) assert.equal(s(v), `value${i}`);
   assert.ok(cluster.stores.get(1)!.frames <= 10, `1,000 requests in ${cluster.stores.get(1)!.frames} frames`);
 });
 
@@ -190,7 +190,10 @@ test('a request error is thrown at once, not retried', async () => {
   await using t = await setup();
   const { client, cluster } = t;
   let n = 0;
-  cluster.inject = () => (n++, { error: 'value too large' });
+  cluster.inject = () => {
+    n++;
+    return { error: 'value too large' };
+  };
   await assert.rejects(
     client.put('a', '1'),
     (e: unknown) => e instanceof RequestError && !e.retryable && /value too large/.test(e.message),
@@ -254,7 +257,7 @@ test('the scheduler going away does not matter while the cache is warm; cold loo
   await using t = await setup({ splitKeys: ['m'] }, { timeoutMs: 1000 });
   const { client, cluster } = t;
   await client.put('a', '1');
-  await (cluster as any).schedulerServer.forceShutdown();
+  await cluster.stopScheduler();
   assert.equal(s(await client.get('a')), '1');
   await assert.rejects(
     client.get('z'),

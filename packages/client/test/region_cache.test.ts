@@ -26,7 +26,7 @@ class FakeSource implements RegionSource {
   gate: Promise<void> | null = null;
   async getRegion(key: Uint8Array): Promise<RegionWithLeader | null> {
     this.calls.getRegion++;
-    if (this.gate) await this.gate;
+    if (this.gate !== null) await this.gate;
     const r = this.regions.find((x) => keyInRegion(key, x));
     return r ? this.withLeader(r) : null;
   }

@@ -36,7 +36,7 @@ test('requests of one event-loop turn go out as one frame; out-of-order answers 
       Array.from({ length: 200 }, (_, i) => conn.send({ rawGet: { context, key: Buffer.from(`k${i}`), cf: 'default' } }, 5000)),
     );
     assert.equal(conn.stats.framesSent, 2);
-    rs.forEach((r, i) => assert.equal(Buffer.from(r.rawGet!.value!).toString(), `v${i}`));
+    for (const [i, r] of rs.entries()) assert.equal(Buffer.from(r.rawGet!.value!).toString(), `v${i}`);
     assert.equal(conn.inflight, 0);
   } finally {
     conn.close();
@@ -122,7 +122,10 @@ test('a failed stream fails its in-flight requests as retryable; the next reques
 test('close fails pending requests with ClientClosedError and refuses new ones', async () => {
   const c = await FakeCluster.start({ stores: 1 });
   let received = false;
-  c.inject = () => ((received = true), { drop: true });
+  c.inject = () => {
+    received = true;
+    return { drop: true };
+  };
   const conn = new StoreConnection(1, c.stores.get(1)!.address);
   try {
     const p = conn.send({ rawGet: { context: ctx(c), key: Buffer.from('a'), cf: 'default' } }, 30_000);

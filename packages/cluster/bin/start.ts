@@ -158,7 +158,8 @@ for (let first = true; !stopping; first = false) {
       .sort((x, y) => x.localeCompare(y, 'en', { numeric: true }))
       .join(', ');
     say(
-      `cluster ready: ${ov.regions.length} region${ov.regions.length === 1 ? '' : 's'}, ${ov.health.replicas} replicas each, leaders ${leaders}. Ctrl-C stops it.`,
+      `cluster ready: ${ov.regions.length} region${ov.regions.length === 1 ? '' : 's'}, ${ov.health.replicas} replicas each, ` +
+        `leaders ${leaders}. Ctrl-C stops it.`,
     );
     break;
   } catch (e) {

@@ -95,7 +95,7 @@ async function operatorCounts(schedulerStatusAddr: string): Promise<string> {
 function metricSum(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (line.startsWith(name + '{') || line.startsWith(name + ' ')) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
   }
   return sum;
 }
@@ -168,7 +168,10 @@ function tilingProblem(regions: readonly RegionInfo[]): string | null {
     if (!n) {
       if (r.endKey.length !== 0) return `the last region ${r.id} ends at ${r.end}: a gap up to the unbounded end`;
     } else if (r.endKey.length === 0 || compareBytes(r.endKey, n.startKey) !== 0) {
-      return `region ${r.id} [${r.start}, ${r.end}) then region ${n.id} [${n.start}, ${n.end}): ${r.endKey.length === 0 || compareBytes(r.endKey, n.startKey) > 0 ? 'overlap' : 'gap'}`;
+      return (
+        `region ${r.id} [${r.start}, ${r.end}) then region ${n.id} [${n.start}, ${n.end}): ` +
+        `${r.endKey.length === 0 || compareBytes(r.endKey, n.startKey) > 0 ? 'overlap' : 'gap'}`
+      );
     }
   }
   return null;
@@ -180,7 +183,8 @@ function placementProblems(r: RegionInfo, min: number): string[] {
   const stores = r.peers.map((p) => p.storeId);
   if (new Set(stores).size !== stores.length)
     out.push(
-      `region ${r.id}: two replicas on one store (${r.peers.map((p) => `${p.id}@${p.storeId}${p.role === 'Voter' ? '' : `/${p.role}`}`).join(' ')})`,
+      `region ${r.id}: two replicas on one store ` +
+        `(${r.peers.map((p) => `${p.id}@${p.storeId}${p.role === 'Voter' ? '' : `/${p.role}`}`).join(' ')})`,
     );
   if (voters(r).length < min) out.push(`region ${r.id}: ${voters(r).length} voters`);
   return out;
@@ -318,7 +322,8 @@ async function verifyAll(
     }
   }
   log(
-    `${what}: ${keys.length} keys read back (batchGet${o.gets ? `, ${o.gets} gets` : ''}${o.scan !== false ? ', full scan in order' : ''}) in ${secs(Date.now() - t0)}`,
+    `${what}: ${keys.length} keys read back ` +
+      `(batchGet${o.gets ? `, ${o.gets} gets` : ''}${o.scan !== false ? ', full scan in order' : ''}) in ${secs(Date.now() - t0)}`,
   );
 }
 
@@ -377,7 +382,8 @@ const storeIndexOf = (c: ProcessCluster, storeId: number): number => {
 
 // ---- 1. durability through a crash ----
 
-test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000 more are written, restarted, every acknowledged key read back, the restarted store caught up', {
+test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000 more are written, restarted, every acknowledged ' +
+  'key read back, the restarted store caught up', {
   skip,
   timeout: 200_000,
 }, async () => {
@@ -458,13 +464,15 @@ test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000
             );
         }
         log(
-          `wrote 2000 more keys in ${secs(Date.now() - t0)} (store${victim} SIGKILLed after 200 of them; the slowest put took ${secs(slowest)}, all acknowledged; ` +
-            `${c1.sent - c0.sent} requests sent for them, ${c1.streamFailures - c0.streamFailures} stream failures, ${c1.timeouts - c0.timeouts} attempt timeouts, ${notLeader} NotLeader answers from the other stores)`,
+          `wrote 2000 more keys in ${secs(Date.now() - t0)} (store${victim} SIGKILLed after 200 of them; ` +
+            `the slowest put took ${secs(slowest)}, all acknowledged; ` +
+            `${c1.sent - c0.sent} requests sent for them, ${c1.streamFailures - c0.streamFailures} stream failures, ` +
+            `${c1.timeouts - c0.timeouts} attempt timeouts, ${notLeader} NotLeader answers from the other stores)`,
         );
         assert.equal(acked.size, 12_000);
 
         // Every acknowledged key is there with the store down.
-        await verifyAll(client, acked, 'with store' + victim + ' down', { scan: false });
+        await verifyAll(client, acked, `with store${victim} down`, { scan: false });
 
         // Restart it on its data; read everything again.
         t0 = Date.now();
@@ -499,9 +507,10 @@ test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000
           return behind.length ? { ok: false, why: behind.join('; ') } : { ok: true, value: st };
         });
         const snaps = metricSum(await getText(c.store(victim).statusAddr, '/metrics'), 'tskv_snapshots_received_total');
-        log(
-          `store${victim} caught up in ${secs(Date.now() - t0)}: ${caught.regions.map((r) => `region ${r.id} applied ${r.appliedIndex} (leader commit ${target.get(r.id)}, truncated ${r.truncatedIndex})`).join(', ')}; snapshots received ${snaps}`,
+        const applied = caught.regions.map(
+          (r) => `region ${r.id} applied ${r.appliedIndex} (leader commit ${target.get(r.id)}, truncated ${r.truncatedIndex})`,
         );
+        log(`store${victim} caught up in ${secs(Date.now() - t0)}: ${applied.join(', ')}; snapshots received ${snaps}`);
 
         // Now kill the leader's store: the restarted store is one of the two left, so nothing
         // is served without it (a quorum of 2 of 3), and its log must be complete to lead.
@@ -533,7 +542,8 @@ test('real cluster at scale: 10,000 keys, the leader store SIGKILLed while 2,000
 
 // ---- 2-4. splits, a fourth store, replica repair ----
 
-test('real cluster at scale: regions split many times, a fourth store gets its share of replicas and leaders, a dead store has its replicas replaced', {
+test('real cluster at scale: regions split many times, a fourth store gets its share of replicas and leaders, a dead store has ' +
+  'its replicas replaced', {
   skip,
   timeout: 280_000,
 }, async () => {
@@ -593,7 +603,8 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
           500,
         );
         log(
-          `wrote ${N} keys of 1 KiB (2000 puts, ${batches.length} batchPuts) in ${secs(writeMs)}; ${split.length} regions ${secs(Date.now() - t0)} after the start of the writes`,
+          `wrote ${N} keys of 1 KiB (2000 puts, ${batches.length} batchPuts) in ${secs(writeMs)}; ${split.length} regions ` +
+            `${secs(Date.now() - t0)} after the start of the writes`,
         );
         assert.equal(tilingProblem(split), null);
         assert.ok(split.length >= 8, `${split.length} regions`);
@@ -640,7 +651,8 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
         const rebalanceMs = Date.now() - t0;
         const b = perStore(balanced);
         log(
-          `rebalanced in ${secs(rebalanceMs)}: ${balanced.length} regions, replicas ${fmtCounts(b.replicas)}, leaders ${fmtCounts(b.leaders)}; operators ${await operatorCounts(schedStatus)}`,
+          `rebalanced in ${secs(rebalanceMs)}: ${balanced.length} regions, replicas ${fmtCounts(b.replicas)}, leaders ` +
+            `${fmtCounts(b.leaders)}; operators ${await operatorCounts(schedStatus)}`,
         );
         // The new store's own view agrees: it holds the replicas and leads some regions.
         const st4 = await waitFor(`store ${s4}'s /status to agree`, 30_000, async (): Promise<Probe<StoreStatus>> => {
@@ -676,7 +688,8 @@ test('real cluster at scale: regions split many times, a fourth store gets its s
         );
         const r = perStore(repaired);
         log(
-          `repaired in ${secs(Date.now() - t0)}: ${repaired.length} regions, replicas ${fmtCounts(r.replicas)}, leaders ${fmtCounts(r.leaders)}; operators ${await operatorCounts(schedStatus)}`,
+          `repaired in ${secs(Date.now() - t0)}: ${repaired.length} regions, replicas ${fmtCounts(r.replicas)}, leaders ` +
+            `${fmtCounts(r.leaders)}; operators ${await operatorCounts(schedStatus)}`,
         );
         assert.equal(r.replicas.get(deadId) ?? 0, 0, 'no replica left on the dead store');
         assert.equal(

@@ -57,7 +57,8 @@ const leaderCounts = (regions: readonly RegionInfo[]): Record<number, number> =>
   return out;
 };
 
-test(`real cluster: the store leading most of ${REGIONS}+ sleeping regions is killed; every region gets a new leader with no client traffic`, {
+test(`real cluster: the store leading most of ${REGIONS}+ sleeping regions is killed; every region gets a new leader with no ` +
+  `client traffic`, {
   skip,
   timeout: 240_000,
 }, async () => {
@@ -121,7 +122,8 @@ test(`real cluster: the store leading most of ${REGIONS}+ sleeping regions is ki
       const victimId = Number(Object.entries(counts).sort((a, b) => b[1] - a[1])[0]![0]);
       const victim = stores.find((s) => s.storeId === victimId)!;
       log(
-        `${before.length} regions asleep after ${((Date.now() - t0) / 1000).toFixed(1)} s; leaders per store ${JSON.stringify(counts)}; killing store ${victimId}`,
+        `${before.length} regions asleep after ${((Date.now() - t0) / 1000).toFixed(1)} s; leaders per store ` +
+          `${JSON.stringify(counts)}; killing store ${victimId}`,
       );
       assert.ok(counts[victimId]! >= before.length / 3, `store ${victimId} leads only ${counts[victimId]} of ${before.length} regions`);
 
@@ -138,7 +140,9 @@ test(`real cluster: the store leading most of ${REGIONS}+ sleeping regions is ki
       });
       const after = await allRegions(pd);
       log(
-        `store ${victimId} killed: the scheduler knew a new leader for all ${after.length} regions after ${took} ms (${(took / ELECTION_MS).toFixed(1)} election timeouts; its heartbeats come every second); leaders per store ${JSON.stringify(leaderCounts(after))}`,
+        `store ${victimId} killed: the scheduler knew a new leader for all ${after.length} regions after ${took} ms ` +
+          `(${(took / ELECTION_MS).toFixed(1)} election timeouts; its heartbeats come every second); leaders per store ` +
+          `${JSON.stringify(leaderCounts(after))}`,
       );
       assert.equal(after.length, before.length);
     } finally {

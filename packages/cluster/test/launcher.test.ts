@@ -43,10 +43,20 @@ function launch(dataDir: string, env: Record<string, string> = {}, extra: string
   let err = '';
   const waiters: { re: RegExp; resolve: () => void }[] = [];
   const check = (): void => {
-    for (const w of [...waiters]) if (w.re.test(out + err)) waiters.splice(waiters.indexOf(w), 1), w.resolve();
+    for (const w of [...waiters]) {
+      if (!w.re.test(out + err)) continue;
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
   };
-  child.stdout!.on('data', (d: Buffer) => ((out += d.toString()), check()));
-  child.stderr!.on('data', (d: Buffer) => ((err += d.toString()), check()));
+  child.stdout!.on('data', (d: Buffer) => {
+    out += d.toString();
+    check();
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    err += d.toString();
+    check();
+  });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
     child.once('exit', (code, signal) => r({ code, signal })),
   );
@@ -58,7 +68,13 @@ function launch(dataDir: string, env: Record<string, string> = {}, extra: string
     waitFor: (re, ms = 30_000) =>
       new Promise<void>((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`no ${re} within ${ms} ms; stdout:\n${out}\nstderr:\n${err}`)), ms);
-        waiters.push({ re, resolve: () => (clearTimeout(t), resolve()) });
+        waiters.push({
+          re,
+          resolve: () => {
+            clearTimeout(t);
+            resolve();
+          },
+        });
         check();
       }),
   };

@@ -30,51 +30,54 @@ function fakeCluster(dataDir: string, o: Partial<ProcessClusterOptions> = {}, en
   });
 }
 
-test('start: scheduler then stores, each with its data dir and log file; usable per the scheduler; stop exits every child with 0', async () => {
-  const dir = tmp();
-  const cfg = join(dir, 'conf');
-  mkdirSync(cfg);
-  writeFileSync(join(cfg, 'scheduler.json'), '{}');
-  writeFileSync(join(cfg, 'store.json'), '{}');
-  writeFileSync(join(cfg, 'store2.json'), '{}');
-  const c = fakeCluster(join(dir, 'data'), { configDir: cfg });
-  const order: string[] = [];
-  c.on('ready', (p) => order.push(p.name));
-  try {
-    await c.start();
-    assert.equal(order[0], 'scheduler');
-    assert.deepEqual([...order.slice(1)].sort(), ['store1', 'store2', 'store3']);
-    const a = c.addresses;
-    assert.match(a.scheduler, /^127\.0\.0\.1:\d+$/);
-    assert.equal(a.stores.length, 3);
-    assert.deepEqual(
-      a.stores.map((s) => s.storeId),
-      [1, 2, 3],
-    );
-    assert.equal(new Set([a.scheduler, a.schedulerStatus, ...a.stores.flatMap((s) => [s.addr, s.statusAddr])]).size, 8, 'distinct ports');
-    for (const n of ['scheduler', 'store1', 'store2', 'store3']) {
-      assert.ok(existsSync(join(dir, 'data', n)), `${n} data dir`);
-      assert.ok(existsSync(join(dir, 'data', 'logs', `${n}.log`)), `${n} log`);
+test(
+  'start: scheduler then stores, each with its data dir and log file; usable per the scheduler; ' + 'stop exits every child with 0',
+  async () => {
+    const dir = tmp();
+    const cfg = join(dir, 'conf');
+    mkdirSync(cfg);
+    writeFileSync(join(cfg, 'scheduler.json'), '{}');
+    writeFileSync(join(cfg, 'store.json'), '{}');
+    writeFileSync(join(cfg, 'store2.json'), '{}');
+    const c = fakeCluster(join(dir, 'data'), { configDir: cfg });
+    const order: string[] = [];
+    c.on('ready', (p) => order.push(p.name));
+    try {
+      await c.start();
+      assert.equal(order[0], 'scheduler');
+      assert.deepEqual([...order.slice(1)].sort(), ['store1', 'store2', 'store3']);
+      const a = c.addresses;
+      assert.match(a.scheduler, /^127\.0\.0\.1:\d+$/);
+      assert.equal(a.stores.length, 3);
+      assert.deepEqual(
+        a.stores.map((s) => s.storeId),
+        [1, 2, 3],
+      );
+      assert.equal(new Set([a.scheduler, a.schedulerStatus, ...a.stores.flatMap((s) => [s.addr, s.statusAddr])]).size, 8, 'distinct ports');
+      for (const n of ['scheduler', 'store1', 'store2', 'store3']) {
+        assert.ok(existsSync(join(dir, 'data', n)), `${n} data dir`);
+        assert.ok(existsSync(join(dir, 'data', 'logs', `${n}.log`)), `${n} log`);
+      }
+      assert.match(readFileSync(join(dir, 'data', 'logs', 'store1.log'), 'utf8'), /config .*conf\/store\.json/);
+      assert.match(readFileSync(join(dir, 'data', 'logs', 'store2.log'), 'utf8'), /config .*conf\/store2\.json/);
+      assert.match(readFileSync(join(dir, 'data', 'logs', 'scheduler.log'), 'utf8'), /config .*conf\/scheduler\.json/);
+      const ov = await c.waitUntilReady({ timeoutMs: 10_000 });
+      assert.equal(ov.storesUp, 3);
+      assert.equal(ov.regions.length, 1);
+      // The client reaches the scheduler through the cluster.
+      const pd = await c.pd();
+      assert.equal((await pd.getAllStores()).length, 3);
+      pd.close();
+    } finally {
+      await c.stop();
     }
-    assert.match(readFileSync(join(dir, 'data', 'logs', 'store1.log'), 'utf8'), /config .*conf\/store\.json/);
-    assert.match(readFileSync(join(dir, 'data', 'logs', 'store2.log'), 'utf8'), /config .*conf\/store2\.json/);
-    assert.match(readFileSync(join(dir, 'data', 'logs', 'scheduler.log'), 'utf8'), /config .*conf\/scheduler\.json/);
-    const ov = await c.waitUntilReady({ timeoutMs: 10_000 });
-    assert.equal(ov.storesUp, 3);
-    assert.equal(ov.regions.length, 1);
-    // The client reaches the scheduler through the cluster.
-    const pd = await c.pd();
-    assert.equal((await pd.getAllStores()).length, 3);
-    pd.close();
-  } finally {
-    await c.stop();
-  }
-  for (const p of c.processes()) {
-    assert.equal(p.running, false);
-    assert.deepEqual(p.lastExit, { code: 0, signal: null }, `${p.name} exited 0 after SIGTERM`);
-  }
-  rmSync(dir, { recursive: true, force: true });
-});
+    for (const p of c.processes()) {
+      assert.equal(p.running, false);
+      assert.deepEqual(p.lastExit, { code: 0, signal: null }, `${p.name} exited 0 after SIGTERM`);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  },
+);
 
 test('kill and restart a store: not reported as unexpected, same ports, data reused; addStore adds store4', async () => {
   const dir = tmp();

@@ -147,7 +147,10 @@ const stop = (signal: string): void => {
     logger.end();
     setTimeout(() => process.exit(code), 1000).unref();
   };
-  if (!server) return done(0);
+  if (!server) {
+    done(0);
+    return;
+  }
   server.stop().then(
     () => done(0),
     (e: unknown) => {
@@ -206,5 +209,5 @@ if (server && stopping) {
 }
 if (server)
   process.stdout.write(
-    JSON.stringify({ event: 'ready', storeId: server.storeId, addr: server.addr, statusAddr: server.statusAddr ?? '' }) + '\n',
+    `${JSON.stringify({ event: 'ready', storeId: server.storeId, addr: server.addr, statusAddr: server.statusAddr ?? '' })}\n`,
   );

@@ -34,7 +34,10 @@ export function inputLimitsProblem(l: InputLimits): string | null {
   }
   const cap = MAX_MESSAGE_BYTES / 2;
   if (l.maxRequestBytes > cap)
-    return `'maxRequestBytes' (${l.maxRequestBytes}) must be at most ${cap}: a request is one raft entry, sent whole in a gRPC message of at most ${MAX_MESSAGE_BYTES} bytes`;
+    return (
+      `'maxRequestBytes' (${l.maxRequestBytes}) must be at most ${cap}: a request is one raft entry, sent whole in a gRPC ` +
+      `message of at most ${MAX_MESSAGE_BYTES} bytes`
+    );
   if (l.maxValueBytes > l.maxRequestBytes)
     return `'maxValueBytes' (${l.maxValueBytes}) must not exceed 'maxRequestBytes' (${l.maxRequestBytes})`;
   if (l.maxKeyBytes > l.maxRequestBytes) return `'maxKeyBytes' (${l.maxKeyBytes}) must not exceed 'maxRequestBytes' (${l.maxRequestBytes})`;
@@ -84,7 +87,8 @@ export class InputCheck {
     this.bytes += b.length;
     if (this.bytes > this.limits.maxRequestBytes)
       throw new BadRequest(
-        `the request's keys and values reach ${this.bytes} bytes at ${what}, over the limit of ${this.limits.maxRequestBytes} (maxRequestBytes)`,
+        `the request's keys and values reach ${this.bytes} bytes at ${what}, over the limit of ${this.limits.maxRequestBytes} ` +
+          `(maxRequestBytes)`,
       );
     return b;
   }

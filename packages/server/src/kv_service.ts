@@ -410,7 +410,10 @@ export class TinyKvService {
         // the call is already gone
       }
     };
-    if (this.closing) return finish({ code: grpc.status.UNAVAILABLE, details: 'store is shutting down' } as grpc.ServiceError);
+    if (this.closing) {
+      finish({ code: grpc.status.UNAVAILABLE, details: 'store is shutting down' } as grpc.ServiceError);
+      return;
+    }
     this.raftCalls.add(finish);
     call.on('data', (x: T) => {
       if (!done) onData(x);

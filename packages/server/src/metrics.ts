@@ -247,7 +247,10 @@ export class ServerMetrics {
 
   dropped(reason: DropReason, n = 1): void {
     let c = this.dropChildren.get(reason);
-    if (!c) this.dropChildren.set(reason, (c = this.raftMessagesDropped.labels(reason)));
+    if (!c) {
+      c = this.raftMessagesDropped.labels(reason);
+      this.dropChildren.set(reason, c);
+    }
     c.inc(n);
   }
 

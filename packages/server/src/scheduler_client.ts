@@ -123,7 +123,10 @@ export class PdSchedulerClient implements SchedulerClient {
       };
       w.timer.unref();
       let q = this.waiters.get(regionId);
-      if (!q) this.waiters.set(regionId, (q = []));
+      if (!q) {
+        q = [];
+        this.waiters.set(regionId, q);
+      }
       q.push(w);
       // Bound what waits if the scheduler stops answering altogether.
       if (q.length > 16) {

@@ -132,7 +132,7 @@ export class TinyKvServer {
         storeId,
         resolve: async (id) => {
           const s = await pd.getStore(id);
-          if (!s || !s.store.address || s.store.state === metapb.StoreState.Tombstone) return null;
+          if (!s?.store.address || s.store.state === metapb.StoreState.Tombstone) return null;
           return addressOverrides.get(s.store.address) ?? s.store.address;
         },
         logger: storeLogger,

@@ -75,7 +75,7 @@ export class StatusServer {
       }
       if (path === '/status') {
         try {
-          return reply(200, 'application/json', JSON.stringify(status()) + '\n');
+          return reply(200, 'application/json', `${JSON.stringify(status())}\n`);
         } catch (e) {
           return reply(500, 'text/plain', `status failed: ${String(e)}\n`);
         }

@@ -175,7 +175,10 @@ export class GrpcTransport implements Transport {
 
   private conn(storeId: number): Conn {
     let c = this.conns.get(storeId);
-    if (!c) this.conns.set(storeId, (c = new Conn(storeId, this.minBackoff)));
+    if (!c) {
+      c = new Conn(storeId, this.minBackoff);
+      this.conns.set(storeId, c);
+    }
     return c;
   }
 

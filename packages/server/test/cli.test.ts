@@ -35,8 +35,7 @@ function run(args: string[], onLine?: (line: string, kill: (sig: NodeJS.Signals)
     p.stdout.on('data', (d: Buffer) => {
       stdout += d;
       buf += d;
-      let i: number;
-      while ((i = buf.indexOf('\n')) >= 0) {
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
         onLine?.(line, (sig) => p.kill(sig));

@@ -78,7 +78,7 @@ test('three servers form a cluster and serve the raw API over unary calls and Ba
     let frames = 0;
     stream.on('data', (b: kvrpcpb.BatchCommandsResponse) => {
       frames++;
-      b.requestIds.forEach((id, i) => answers.set(Number(id), b.responses[i]!));
+      for (const [i, id] of b.requestIds.entries()) answers.set(Number(id), b.responses[i]!);
     });
     const N = 300;
     stream.write({

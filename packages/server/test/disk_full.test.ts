@@ -57,7 +57,8 @@ function fill(path: string): number {
   return bytes;
 }
 
-test('a full disk: writes fail fast with an error, the failed stores recover by a restart once space is back, nothing acknowledged is lost', {
+test('a full disk: writes fail fast with an error, the failed stores recover by a restart once space is back, nothing ' +
+  'acknowledged is lost', {
   timeout: 180_000,
 }, async (t) => {
   if (skip) return t.skip(skip);
@@ -138,7 +139,8 @@ test('a full disk: writes fail fast with an error, the failed stores recover by 
     assert.match(JSON.stringify(resp), /failed and needs a restart/);
     assert.doesNotMatch(JSON.stringify(resp), /timed out/);
     t.diagnostic(
-      `filler ${filled} bytes; ${okDuringFull} ok then ${errors} errors while full; failed stores ${failed.join(',')}; errors: ${[...reasons].join(' | ')}`,
+      `filler ${filled} bytes; ${okDuringFull} ok then ${errors} errors while full; failed stores ${failed.join(',')}; errors: ` +
+        `${[...reasons].join(' | ')}`,
     );
 
     // Space is back. The supervisor restarts every store that failed, now and later (a store

@@ -143,7 +143,10 @@ export class FakeScheduler {
     }
     if (!op) {
       const fresh = this.checkReplicas(r);
-      if (fresh) this.operators.set(Number(r.id), (op = fresh));
+      if (fresh) {
+        op = fresh;
+        this.operators.set(Number(r.id), op);
+      }
     }
     return op ? { ...base, ...op, regionEpoch: r.regionEpoch, targetPeer: leader } : base;
   }

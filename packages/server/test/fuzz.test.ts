@@ -75,7 +75,8 @@ test('fuzzed requests on every method: no crash, still serving, acknowledged dat
       else for (const m of frame.msgs ?? []) s.store.onRaftMessage(m);
     }
     console.log(
-      `outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; in-process raft frames undecodable: ${undecodable}/${ITERATIONS * 10}; raft drops: ${JSON.stringify(Object.fromEntries(s.store.stats().raftDrops))}`,
+      `outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}; in-process raft frames undecodable: ` +
+        `${undecodable}/${ITERATIONS * 10}; raft drops: ${JSON.stringify(Object.fromEntries(s.store.stats().raftDrops))}`,
     );
 
     // Still healthy and serving: a put/get round trip, and everything acknowledged reads back.

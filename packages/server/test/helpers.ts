@@ -74,7 +74,10 @@ export class Clients {
 
   get(addr: string): TinyKvGrpcClient {
     let c = this.clients.get(addr);
-    if (!c) this.clients.set(addr, (c = newTinyKvGrpcClient(addr)));
+    if (!c) {
+      c = newTinyKvGrpcClient(addr);
+      this.clients.set(addr, c);
+    }
     return c;
   }
 

@@ -15,7 +15,9 @@ test('stop() answers what is in flight on BatchCommands, ends the stream, and fr
     const ctx = ctxOf(s, regionId);
     const stream = c.clients.get(s.addr).batchCommands();
     const answered = new Map<number, kvrpcpb.BatchCommandsResponse.IResponse>();
-    stream.on('data', (b: kvrpcpb.BatchCommandsResponse) => b.requestIds.forEach((id, i) => answered.set(Number(id), b.responses[i]!)));
+    stream.on('data', (b: kvrpcpb.BatchCommandsResponse) => {
+      for (const [i, id] of b.requestIds.entries()) answered.set(Number(id), b.responses[i]!);
+    });
     const ended = new Promise<string>((resolve) => {
       stream.on('end', () => resolve('end'));
       stream.on('error', (e: Error) => resolve(`error: ${e.message}`));

@@ -49,7 +49,12 @@ function start(dataDir: string, fake: FakeScheduler): Run {
     child.on('exit', () => reject(new Error(`exited before ready: ${r.stderr}`)));
   });
   r.ready.catch(() => undefined);
-  r.exited = new Promise((resolve) => child.on('exit', (code) => ((r.code = code), resolve())));
+  r.exited = new Promise((resolve) =>
+    child.on('exit', (code) => {
+      r.code = code;
+      resolve();
+    }),
+  );
   return r;
 }
 
@@ -109,7 +114,8 @@ try {
   rmdirSync(mnt);
 }
 
-test('tinykv-server on a disk that fills: writes fail, it exits 3 naming the error, and restarted once space is back it serves every acknowledged write', {
+test('tinykv-server on a disk that fills: writes fail, it exits 3 naming the error, and restarted once space is back it serves ' +
+  'every acknowledged write', {
   timeout: 120_000,
   skip: mountError ?? false,
 }, async (t) => {

@@ -84,7 +84,9 @@ export function runTool(bin: string, args: string[], timeoutMs: number, signal?:
     const times: Buffer[] = [];
     let err = '';
     child.stdout!.on('data', (b: Buffer) => out.push(b));
-    child.stderr!.on('data', (b: Buffer) => void (err = (err + b.toString()).slice(-4000)));
+    child.stderr!.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-4000);
+    });
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (b: Buffer) => times.push(b));
     let why = '';
     const kill = (reason: string): void => {

@@ -91,6 +91,7 @@ function systemSources(): { name: string; text: string }[] {
 }
 
 function dpkgVersion(pkg: string): string | null {
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's own format placeholder, not a JS template
   const r = spawnSync('dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8' });
   return r.status === 0 && r.stdout.trim() ? r.stdout.trim() : null;
 }
@@ -178,7 +179,7 @@ export function buildGoTool(log: Log): GoTool | { error: string } {
 export function ensureGoTool(log: Log): GoTool | null {
   const found = findGoTool();
   if (found) return found;
-  log('etcd benchmark tool: not built yet: building it from Debian packages into ' + cacheDir());
+  log(`etcd benchmark tool: not built yet: building it from Debian packages into ${cacheDir()}`);
   const t0 = Date.now();
   let r: GoTool | { error: string };
   try {

@@ -41,7 +41,7 @@ export const registerModel: Model<RegisterState, RegisterInput, RegisterOutput> 
       ? "an 'ok' get needs output.value (string or null)"
       : undefined,
   // 'N' for absent, 'V' + value otherwise: distinct for null and the string "null".
-  key: (state) => (state === null ? 'N' : 'V' + state),
+  key: (state) => (state === null ? 'N' : `V${state}`),
   partition: (ops) => partitionBy(ops, (op) => op.input.key),
   /**
    * Drops: gets with an unknown outcome (no information); unknown puts whose value no 'ok' get
@@ -61,12 +61,12 @@ export const registerModel: Model<RegisterState, RegisterInput, RegisterOutput> 
     return ops.filter((op) => {
       if (op.status === 'ok') return true;
       switch (op.input.kind) {
-        case 'get':
-          return false;
         case 'put':
           return seen.has(op.input.value);
         case 'delete':
           return seen.has(null);
+        default: // a get
+          return false;
       }
     });
   },
@@ -74,10 +74,10 @@ export const registerModel: Model<RegisterState, RegisterInput, RegisterOutput> 
   // project(): a get whose value's put was dropped is dropped with it.
   tokens(op) {
     const i = op.input;
-    if (i.kind === 'put') return { produces: ['V' + i.value] };
+    if (i.kind === 'put') return { produces: [`V${i.value}`] };
     if (i.kind === 'delete') return { produces: ['N'] };
     if (op.status !== 'ok' || op.output?.value === undefined) return {};
-    return { observes: [op.output.value === null ? 'N' : 'V' + op.output.value] };
+    return { observes: [op.output.value === null ? 'N' : `V${op.output.value}`] };
   },
   describe(op) {
     const i = op.input;

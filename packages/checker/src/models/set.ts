@@ -103,7 +103,8 @@ function normalize(output: SetOutput): NormalizedRead | undefined {
       h1 ^= fnv1a(e);
       h2 ^= mix32(e);
     }
-    normalizedReads.set(output, (n = { members, h1: h1 >>> 0, h2: h2 >>> 0 }));
+    n = { members, h1: h1 >>> 0, h2: h2 >>> 0 };
+    normalizedReads.set(output, n);
   }
   return n;
 }

@@ -25,11 +25,27 @@ export interface FakeRegion {
 
 export type RequestKind = 'rawGet' | 'rawPut' | 'rawDelete' | 'rawScan' | 'rawBatchGet' | 'rawBatchPut';
 
+/** A raw sub-request of any kind: the fields of every kind, each set only where its kind has it. */
+export type RawRequest = kvrpcpb.IRawGetRequest &
+  kvrpcpb.IRawPutRequest &
+  kvrpcpb.IRawDeleteRequest &
+  kvrpcpb.IRawScanRequest &
+  kvrpcpb.IRawBatchGetRequest &
+  kvrpcpb.IRawBatchPutRequest;
+
+/** A raw response of any kind, likewise. */
+type RawResponse = kvrpcpb.IRawGetResponse &
+  kvrpcpb.IRawPutResponse &
+  kvrpcpb.IRawDeleteResponse &
+  kvrpcpb.IRawScanResponse &
+  kvrpcpb.IRawBatchGetResponse &
+  kvrpcpb.IRawBatchPutResponse;
+
 export interface InjectContext {
   storeId: number;
   kind: RequestKind;
   /** The sub-request (e.g. a RawGetRequest). */
-  req: any;
+  req: RawRequest;
   region: FakeRegion | undefined;
 }
 
@@ -230,7 +246,7 @@ export class FakeCluster {
     const s = this.stores.get(id)!;
     const server = new grpc.Server(serverOptions());
     const unimpl = (_: unknown, cb: grpc.sendUnaryData<unknown>): void => cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake store' });
-    const unary = (kind: RequestKind) => (call: grpc.ServerUnaryCall<any, any>, cb: grpc.sendUnaryData<any>) => {
+    const unary = (kind: RequestKind) => (call: grpc.ServerUnaryCall<RawRequest, RawResponse>, cb: grpc.sendUnaryData<RawResponse>) => {
       s.requests++;
       void this.handle(s, kind, call.request).then((r) => (r === null ? undefined : cb(null, r)));
     };
@@ -253,6 +269,11 @@ export class FakeCluster {
     s.up = true;
   }
 
+  /** Stops the scheduler's server (lookups at it fail from then on). */
+  async stopScheduler(): Promise<void> {
+    this.schedulerServer?.forceShutdown();
+  }
+
   async close(): Promise<void> {
     for (const s of this.stores.values()) s.server?.forceShutdown();
     this.schedulerServer?.forceShutdown();
@@ -266,10 +287,11 @@ export class FakeCluster {
       s.frames++;
       const pending = frame.requests.map(async (r, i) => {
         s.requests++;
-        const kind = (Object.keys(r) as RequestKind[]).find((k) => (r as any)[k] != null && k.startsWith('raw'));
+        const subs: Partial<Record<RequestKind, RawRequest | null>> = r;
+        const kind = (Object.keys(r) as RequestKind[]).find((k) => subs[k] != null && k.startsWith('raw'));
         const id = frame.requestIds[i]!;
         if (!kind) return { id, resp: {} };
-        const resp = await this.handle(s, kind, (r as any)[kind]);
+        const resp = await this.handle(s, kind, subs[kind]!);
         return resp === null ? null : { id, resp: { [kind]: resp } };
       });
       // Answers that are ready together go out together, reversed and in two frames.
@@ -304,7 +326,7 @@ export class FakeCluster {
   }
 
   /** Executes one raw request on store s; null means never answer. */
-  private async handle(s: FakeStore, kind: RequestKind, req: any): Promise<any | null> {
+  private async handle(s: FakeStore, kind: RequestKind, req: RawRequest): Promise<RawResponse | null> {
     const ctx: kvrpcpb.IContext = req.context ?? {};
     const region = this.regions.find((r) => r.id === Number(ctx.regionId ?? 0));
     const out = this.inject?.({ storeId: s.id, kind, req, region });
@@ -318,21 +340,24 @@ export class FakeCluster {
     const cf: string = req.cf || 'default';
     if (!['default', 'lock', 'write'].includes(cf)) return { error: `unknown column family: ${cf}` };
     let m = this.data.get(cf);
-    if (!m) this.data.set(cf, (m = new Map()));
+    if (!m) {
+      m = new Map();
+      this.data.set(cf, m);
+    }
     s.served.push(kind);
     switch (kind) {
       case 'rawGet': {
-        const v = m.get(hex(req.key));
+        const v = m.get(hex(req.key!));
         return v ? { value: v.value } : { notFound: true };
       }
       case 'rawPut':
-        m.set(hex(req.key), { key: Buffer.from(req.key), value: Buffer.from(req.value ?? []) });
+        m.set(hex(req.key!), { key: Buffer.from(req.key!), value: Buffer.from(req.value ?? []) });
         return {};
       case 'rawDelete':
-        m.delete(hex(req.key));
+        m.delete(hex(req.key!));
         return {};
       case 'rawBatchPut':
-        for (const p of req.pairs ?? []) m.set(hex(p.key), { key: Buffer.from(p.key), value: Buffer.from(p.value ?? []) });
+        for (const p of req.pairs ?? []) m.set(hex(p.key!), { key: Buffer.from(p.key!), value: Buffer.from(p.value ?? []) });
         return {};
       case 'rawBatchGet': {
         const pairs = [];
@@ -353,7 +378,7 @@ export class FakeCluster {
     }
   }
 
-  private check(s: FakeStore, kind: RequestKind, req: any, region: FakeRegion | undefined): errorpb.IError | null {
+  private check(s: FakeStore, kind: RequestKind, req: RawRequest, region: FakeRegion | undefined): errorpb.IError | null {
     const ctx: kvrpcpb.IContext = req.context ?? {};
     if (!region || !findPeer(region, s.id)) {
       return { message: `region ${ctx.regionId} not found on store ${s.id}`, regionNotFound: { regionId: Number(ctx.regionId ?? 0) } };
@@ -372,7 +397,7 @@ export class FakeCluster {
         epochNotMatch: { currentRegions: this.epochRegions ? this.regions.map(toMetaRegion) : [] },
       };
     }
-    const keys: Uint8Array[] =
+    const keys: (Uint8Array | null | undefined)[] =
       kind === 'rawBatchGet'
         ? (req.keys ?? [])
         : kind === 'rawBatchPut'
@@ -420,14 +445,16 @@ export class FakeCluster {
     const server = new grpc.Server(serverOptions());
     const h: Record<string, unknown> = {};
     for (const k of Object.keys(schedulerService)) {
-      h[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => (
-        this.count(k), cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake scheduler' })
-      );
+      h[k] = (_: unknown, cb: grpc.sendUnaryData<unknown>) => {
+        this.count(k);
+        cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake scheduler' });
+      };
     }
     type Cb<T> = grpc.sendUnaryData<T>;
-    h.isBootstrapped = (_: unknown, cb: Cb<schedulerpb.IIsBootstrappedResponse>) => (
-      this.count('isBootstrapped'), cb(null, { header: this.header(), bootstrapped: true })
-    );
+    h.isBootstrapped = (_: unknown, cb: Cb<schedulerpb.IIsBootstrappedResponse>) => {
+      this.count('isBootstrapped');
+      cb(null, { header: this.header(), bootstrapped: true });
+    };
     h.getRegion = (call: grpc.ServerUnaryCall<schedulerpb.GetRegionRequest, unknown>, cb: Cb<schedulerpb.IGetRegionResponse>) => {
       this.count('getRegion');
       const k = call.request.regionKey ?? new Uint8Array(0);

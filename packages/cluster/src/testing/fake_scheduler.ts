@@ -16,7 +16,7 @@ const c = await FakeCluster.start({
 });
 log(`fake scheduler serving at ${c.schedulerAddr}, data in ${f['data-dir']}${f.config ? `, config ${f.config}` : ''}`);
 process.stdout.write(
-  JSON.stringify({ event: 'ready', addr: c.schedulerAddr, statusAddr: f['status-addr'], clusterId: c.clusterId }) + '\n',
+  `${JSON.stringify({ event: 'ready', addr: c.schedulerAddr, statusAddr: f['status-addr'], clusterId: c.clusterId })}\n`,
 );
 process.on('SIGTERM', () => {
   log('SIGTERM: stopping');

@@ -32,7 +32,7 @@ process.on('SIGTERM', () => {
   log(ignoreTerm ? 'SIGTERM: ignored' : 'SIGTERM: stopping');
   if (!ignoreTerm) process.exit(0);
 });
-process.stdout.write(JSON.stringify({ event: 'ready', storeId: id, addr: f.addr, statusAddr: f['status-addr'] }) + '\n');
+process.stdout.write(`${JSON.stringify({ event: 'ready', storeId: id, addr: f.addr, statusAddr: f['status-addr'] })}\n`);
 log('ready');
 
 const crash = behaviour(process.env.FAKE_CRASH, name);
