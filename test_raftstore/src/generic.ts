@@ -257,7 +257,7 @@ async function partitioner(cluster: Cluster, rng: Prng, done: () => boolean, sta
 }
 
 /**
- * Cuts one follower of region 1 off until the leader's log is compacted past what it applied (it
+ * Cuts one follower of region 1 off until the leader's log is compacted past its last entry (it
  * then needs a snapshot), or until done. Returns the store cut off, or 0.
  */
 async function lagger(cluster: Cluster, rng: Prng, done: () => boolean): Promise<number> {
@@ -266,14 +266,17 @@ async function lagger(cluster: Cluster, rng: Prng, done: () => boolean): Promise
   const followers = cluster.storeIds().filter((id) => id !== leader?.storeId && cluster.store(id)?.peer(1));
   if (!leader || followers.length === 0 || done()) return 0;
   const victim = followers[rng.int(followers.length)]!;
-  const applied = cluster.store(victim)?.peer(1)?.storage.applyState.appliedIndex ?? 0;
   const filter = cluster.transport.isolate(victim);
-  cluster.log(`lagger: store ${victim} cut off at applied index ${applied}`);
+  cluster.log(`lagger: store ${victim} cut off at log index ${cluster.store(victim)?.peer(1)?.raw.lastIndex() ?? 0}`);
   try {
+    // Past the victim's last log entry, not just its applied index: entries it holds but has not
+    // applied would be sent as appends, and it would catch up without a snapshot. Its log is read
+    // each time because messages already on their way when it was cut off still land.
     while (!done()) {
       const l = cluster.leaderOf();
       const truncated = l ? (cluster.store(l.storeId!)?.peer(1)?.storage.applyState.truncatedIndex ?? 0) : 0;
-      if (truncated > applied) break;
+      const has = cluster.store(victim)?.peer(1)?.raw.lastIndex() ?? 0;
+      if (truncated > has) break;
       await sleep(20);
     }
   } finally {
