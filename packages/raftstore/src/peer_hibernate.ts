@@ -2,6 +2,7 @@
 // its leader has been idle, when a follower fell asleep, and which follower campaigns when a
 // sleeping region's leader store becomes unreachable.
 import { metapb } from '@tskv/proto';
+import { fmix32 } from '@tskv/util';
 import { roleOf } from './conf_change.js';
 
 /**
@@ -56,21 +57,6 @@ export class Hibernation {
 }
 
 /**
- * A well-mixed hash of an id (murmur3's finalizer). Ids allocated in runs (a split's region id,
- * then one peer id per replica) share their low bits, so `id % n` would give every region the
- * same pick.
- */
-export function mix32(x: number): number {
-  let h = x >>> 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
-/**
  * The one follower of a region that campaigns at once when its leader's store `downStoreId` is
  * unreachable, picked alike on every store: a hash of the region id among the voters on the other
  * stores ordered by peer id, so that the new leaders spread over the remaining stores. With a
@@ -80,5 +66,5 @@ export function mix32(x: number): number {
  */
 export function pickCampaigner(regionId: number, peers: readonly metapb.IPeer[], downStoreId: number): metapb.IPeer | undefined {
   const voters = peers.filter((p) => p.storeId !== downStoreId && roleOf(p) === metapb.PeerRole.Voter).sort((a, b) => a.id! - b.id!);
-  return voters[mix32(regionId) % Math.max(1, voters.length)];
+  return voters[fmix32(regionId) % Math.max(1, voters.length)];
 }

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { metapb } from '@tskv/proto';
-import { Hibernation, mix32, pickCampaigner } from '../src/peer_hibernate.js';
+import { fmix32 } from '@tskv/util';
+import { Hibernation, pickCampaigner } from '../src/peer_hibernate.js';
 
 test('a leader falls asleep after the configured idle ticks in a row; a busy tick starts the count over', () => {
   const h = new Hibernation();
@@ -43,7 +44,7 @@ test('the campaigner is a voter on another store, the same whatever the order of
   const pick = pickCampaigner(100, region, down)!;
   assert.notEqual(pick.storeId, down);
   assert.deepEqual(pickCampaigner(100, [...region].reverse(), down), pick, 'picked alike on every store');
-  const byHash = [12, 13][mix32(100) % 2];
+  const byHash = [12, 13][fmix32(100) % 2];
   assert.equal(pick.id, byHash);
   const withLearner = peers([11, 1], [12, 2], [13, 3, metapb.PeerRole.Learner]);
   assert.equal(pickCampaigner(100, withLearner, 1)!.id, 12, 'a learner never campaigns');

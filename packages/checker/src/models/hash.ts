@@ -1,5 +1,6 @@
 // 32-bit string hashes for order-independent set fingerprints. Two unrelated functions give a
 // 64-bit fingerprint; callers confirm equality exactly, so collisions only cost time.
+import { fmix32 } from '@tskv/util';
 
 /** FNV-1a over UTF-16 code units. */
 export function fnv1a(s: string): number {
@@ -21,10 +22,5 @@ export function mix32(s: string): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
+  return fmix32(h);
 }
