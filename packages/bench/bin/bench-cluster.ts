@@ -136,6 +136,7 @@ async function main(): Promise<void> {
         regions,
         maxValueSize: maxValue,
         batchSize: o.batchSize,
+        nodeArgs: o.nodeArgs,
         log,
         onUnexpectedExit,
         onCluster: (c) => (startingCluster = c),

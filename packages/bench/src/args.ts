@@ -34,6 +34,8 @@ export interface BenchOptions {
   writeDocs: string | null;
   dataDir: string | null;
   keepData: boolean;
+  /** Extra node flags for the tskv processes (e.g. --cpu-prof --cpu-prof-dir=DIR to profile the stores). */
+  nodeArgs: string[];
   quick: boolean;
   /** Render a saved --json file instead of running (tables; docs with --write-docs). */
   fromJson: string | null;
@@ -213,6 +215,12 @@ export function buildCommand(): Command {
     .addOption(new Option('--keep-data', 'keep the data directory (logs, data) at the end').default(false))
     .addOption(
       new Option(
+        '--node-args <flags>',
+        'extra node flags for the tskv processes, space-separated (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof": one profile per process, written when it stops)',
+      ).default(''),
+    )
+    .addOption(
+      new Option(
         '--from-json <file>',
         'do not run: print the tables of a saved --json file (and write the docs section with --write-docs)',
       ),
@@ -281,6 +289,9 @@ export function parseArgs(args: string[], defaultDocs = 'docs/benchmarks.md'): B
     writeDocs,
     dataDir: o.dataDir ?? null,
     keepData: !!o.keepData,
+    nodeArgs: String(o.nodeArgs ?? '')
+      .split(/\s+/)
+      .filter((a) => a !== ''),
     quick,
     fromJson: o.fromJson ?? null,
     argv: [...args],

@@ -25,6 +25,8 @@ export interface TskvStartOptions {
   /** The largest value size of the run: the pre-split sizes regions for it. */
   maxValueSize: number;
   batchSize: number;
+  /** Extra node flags for every process of the cluster. */
+  nodeArgs?: string[];
   log: (s: string) => void;
   onUnexpectedExit: (e: UnexpectedExit) => void;
   /** Called with the cluster as soon as it exists (to stop it if the start fails half-way). */
@@ -76,6 +78,7 @@ export class TskvSystem implements SystemUnderTest {
       basePort: 0,
       configDir,
       detached: true,
+      nodeArgs: o.nodeArgs ?? [],
     });
     cluster.on('unexpected-exit', o.onUnexpectedExit);
     o.onCluster?.(cluster);

@@ -25,6 +25,22 @@ test('balance-leader: leaders all on one store end up spread evenly, then nothin
   }
 });
 
+test('balance-leader: one round makes up to leaderScheduleLimit moves, each planned on the counts after the ones before', () => {
+  const sim = new Sim({ enableBalanceRegion: false, enableReplicaChecker: false, leaderScheduleLimit: 4 });
+  sim.addStores(1, 2, 3);
+  for (let i = 1; i <= 30; i++) sim.addRegion(i, [1, 2, 3], { leaderStore: 1 });
+  const first = sim.round();
+  assert.equal(first.length, 4, 'the limit, in one round');
+  assert.ok(first.every((op) => op.kind === 'balance-leader'));
+  const targets = first.map((op) => (op.steps[0] as { to: { storeId?: number | null } }).to.storeId);
+  assert.deepEqual(targets.sort(), [2, 2, 3, 3], 'the moves alternate between the emptiest stores');
+  sim.settle();
+  for (const op of first) sim.heartbeat(op.regionId);
+  const made = [...first, ...sim.runUntilQuiet()];
+  assert.deepEqual([...sim.leaderCounts().values()], [10, 10, 10]);
+  assert.equal(made.length, 20, 'exactly the moves needed: 30-0-0 to 10-10-10');
+});
+
 test('balance-leader: moves only when the gap exceeds the tolerance, and only to live followers', () => {
   const sim = new Sim({ enableBalanceRegion: false, enableReplicaChecker: false });
   sim.addStores(1, 2, 3);
