@@ -54,6 +54,8 @@ export interface RawClientOptions {
   connection?: StoreConnectionOptions;
   /** How long a failed store is avoided when another peer can serve (default 2 s). */
   storeDownMs?: number;
+  /** Regions loaded from the scheduler by one region-cache miss: the key's and those after it (default 64). */
+  regionPrefetch?: number;
   /**
    * Mutual TLS to the scheduler and the stores: { caPath | ca, certPath | cert, keyPath | key }
    * (all three, or none for plaintext; a partial set throws TlsConfigError). See docs/security.md.
@@ -150,7 +152,7 @@ export class RawClient {
     this.maxBackoffMs = opts.maxBackoffMs ?? 1_000;
     this.scanBatchSize = Math.max(1, opts.scanBatchSize ?? 1024);
     this.defaultCf = opts.defaultCf ?? 'default';
-    this.cache = new RegionCache(scheduler, { storeDownMs: opts.storeDownMs });
+    this.cache = new RegionCache(scheduler, { storeDownMs: opts.storeDownMs, prefetch: opts.regionPrefetch });
     const tls = loadTls(opts.tls, 'RawClient tls');
     this.connectionOptions = tls ? { credentials: channelCredentials(tls), ...opts.connection } : opts.connection;
   }

@@ -1,7 +1,10 @@
 // RegionCache: which region holds a key, which peer of it to ask, and where its store listens.
 //
 // Regions are kept sorted by start key (they never overlap), so a lookup is a binary search.
-// A miss asks the scheduler (getRegion); store addresses come from getStore and are cached too.
+// A miss asks the scheduler for the key's region and the ones after it (scanRegions, `prefetch` of
+// them: a client of a thousand regions would otherwise warm up one lookup at a time, every
+// request of a cold region waiting behind the others'); store addresses come from getStore and
+// are cached too.
 // The cache is only a guess: the stores are the truth, and their region errors correct it
 // (NotLeader switches the leader, EpochNotMatch replaces entries with the store's current
 // regions, RegionNotFound / KeyNotInRegion drop the entry so the next lookup reloads it).
@@ -15,6 +18,8 @@ export interface RegionSource {
   getRegion(key: Uint8Array): Promise<RegionWithLeader | null>;
   getRegionById(regionId: number): Promise<RegionWithLeader | null>;
   getStore(storeId: number): Promise<StoreWithStats | null>;
+  /** Regions overlapping [startKey, endKey) in key order, at most `limit`; without it a miss loads one region. */
+  scanRegions?(startKey: Uint8Array, endKey: Uint8Array, limit: number): Promise<RegionWithLeader[]>;
 }
 
 export interface RegionEpoch {
@@ -54,6 +59,8 @@ export interface RegionCacheOptions {
   storeDownMs?: number;
   /** Clock, for tests. */
   now?: () => number;
+  /** Regions loaded by one miss, the key's and those after it, when the source can scan (default 64; 1: only the key's). */
+  prefetch?: number;
 }
 
 function isLearner(p: metapb.IPeer): boolean {
@@ -75,6 +82,7 @@ export class RegionCache {
   private readonly inflight = new Set<Promise<CachedRegion | null>>();
   private readonly storeDownMs: number;
   private readonly now: () => number;
+  private readonly prefetch: number;
   /** Counters, for tests and diagnostics. */
   readonly stats = { hits: 0, misses: 0, loads: 0, storeLoads: 0 };
 
@@ -84,6 +92,7 @@ export class RegionCache {
   ) {
     this.storeDownMs = opts.storeDownMs ?? 2_000;
     this.now = opts.now ?? Date.now;
+    this.prefetch = Math.max(1, opts.prefetch ?? 64);
   }
 
   /** Number of cached regions. */
@@ -133,6 +142,17 @@ export class RegionCache {
 
   private async load(key: Uint8Array): Promise<CachedRegion | null> {
     this.stats.loads++;
+    if (this.source.scanRegions && this.prefetch > 1) {
+      const rs = await this.source.scanRegions(key, EMPTY, this.prefetch);
+      let first: CachedRegion | null = null;
+      for (const r of rs) {
+        const e = this.insert(r.region, r.leader);
+        first ??= e;
+      }
+      // The first region scanned holds the key unless the scheduler lags a split (see below).
+      if (first) return this.lookup(key) ?? first;
+      return null;
+    }
     const r = await this.source.getRegion(key);
     if (!r) return null;
     const e = this.insert(r.region, r.leader);

@@ -22,6 +22,11 @@ function served(c: FakeCluster, storeId: number): number {
   return c.stores.get(storeId)!.served.length;
 }
 
+/** Region lookups the client made at the scheduler (single ones and prefetching scans). */
+function regionLookups(cluster: { schedulerCalls: Map<string, number> }): number {
+  return (cluster.schedulerCalls.get('getRegion') ?? 0) + (cluster.schedulerCalls.get('scanRegions') ?? 0);
+}
+
 test('put, get, delete, not found, empty values; requests go to the leader over one stream', async () => {
   await using t = await setup({ splitKeys: ['m'] });
   const { client, cluster } = t;
@@ -133,14 +138,14 @@ test('EpochNotMatch after a split: the current regions from the store replace th
   await client.put('b', '1');
   assert.equal(client.cache.size, 1);
   const right = cluster.split('m'); // the scheduler does not know yet
-  const lookups = cluster.schedulerCalls.get('getRegion') ?? 0;
+  const lookups = regionLookups(cluster);
   await client.put('x', '2');
   await client.put('c', '3');
   assert.equal(s(cluster.get('x')), '2');
   assert.equal(client.cache.size, 2);
   assert.equal(client.cache.lookup(Buffer.from('x'))!.id, right.id);
   assert.equal(client.cache.lookup(Buffer.from('x'))!.epoch.version, 2);
-  assert.equal(cluster.schedulerCalls.get('getRegion') ?? 0, lookups, 'no scheduler lookup needed');
+  assert.equal(regionLookups(cluster), lookups, 'no scheduler lookup needed');
   assert.deepEqual(
     (await client.scan()).map((p) => s(p.key)),
     ['b', 'c', 'x'],
@@ -153,10 +158,10 @@ test('EpochNotMatch without current regions: reloaded from the scheduler', async
   await client.put('b', '1');
   cluster.epochRegions = false;
   cluster.split('m', true);
-  const before = cluster.schedulerCalls.get('getRegion') ?? 0;
+  const before = regionLookups(cluster);
   await client.put('x', '2');
   assert.equal(s(cluster.get('x')), '2');
-  assert.ok((cluster.schedulerCalls.get('getRegion') ?? 0) > before);
+  assert.ok(regionLookups(cluster) > before);
   // A batch over both halves after another split regroups its keys.
   cluster.split('t', true);
   await client.batchPut([
@@ -179,11 +184,11 @@ test('ServerIsBusy, StaleCommand and KeyNotInRegion are retried with backoff unt
     if (n === 3) return { regionError: { message: 'moved', keyNotInRegion: { key: Buffer.from('a'), regionId: 1 } } };
     return undefined;
   };
-  const lookups = cluster.schedulerCalls.get('getRegion') ?? 0;
+  const lookups = regionLookups(cluster);
   await client.put('a', '1');
   assert.equal(n, 4);
   assert.equal(s(cluster.get('a')), '1');
-  assert.ok((cluster.schedulerCalls.get('getRegion') ?? 0) > lookups, 'KeyNotInRegion reloads the region');
+  assert.ok(regionLookups(cluster) > lookups, 'KeyNotInRegion reloads the region');
 });
 
 test('a request error is thrown at once, not retried', async () => {
@@ -254,7 +259,8 @@ test('connect to an unreachable scheduler fails with SchedulerUnavailableError w
 });
 
 test('the scheduler going away does not matter while the cache is warm; cold lookups then fail at the deadline', async () => {
-  await using t = await setup({ splitKeys: ['m'] }, { timeoutMs: 1000 });
+  // One region per lookup, so that the region of 'z' is still cold.
+  await using t = await setup({ splitKeys: ['m'] }, { timeoutMs: 1000, regionPrefetch: 1 });
   const { client, cluster } = t;
   await client.put('a', '1');
   await cluster.stopScheduler();

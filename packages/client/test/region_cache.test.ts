@@ -80,6 +80,45 @@ test('lookup by key across 1,000 regions: one scheduler call per region, then bi
   for (let i = 1; i < rs.length; i++) assert.equal(Buffer.compare(rs[i - 1]!.endKey, rs[i]!.startKey), 0);
 });
 
+/** A scheduler that can also scan (what PdClient offers). */
+class ScanningSource extends FakeSource {
+  scans: { start: string; limit: number }[] = [];
+  async scanRegions(start: Uint8Array, end: Uint8Array, limit: number): Promise<RegionWithLeader[]> {
+    assert.equal(end.length, 0);
+    this.scans.push({ start: Buffer.from(start).toString(), limit });
+    const from = this.regions.findIndex((x) => keyInRegion(start, x));
+    if (from < 0) return [];
+    return this.regions.slice(from, from + limit).map((r) => ({ region: r, leader: null }));
+  }
+}
+
+test('a miss prefetches the key region and the ones after it: 1,000 regions warm up in 16 scans of 64', async () => {
+  const src = new ScanningSource();
+  src.regions = manyRegions(1000);
+  const c = new RegionCache(src);
+  for (let i = 0; i < 1000; i++) {
+    const key = i === 0 ? k('a') : k(`k${String(i).padStart(4, '0')}x`);
+    assert.equal((await c.locate(key))?.id, i + 1);
+  }
+  assert.equal(src.scans.length, 16, 'ceil(1000 / 64) scans');
+  assert.ok(src.scans.every((x) => x.limit === 64));
+  assert.equal(src.calls.getRegion, 0, 'no single-region lookup');
+  assert.equal(c.size, 1000);
+  // Concurrent misses on cold regions wait for the scan under way, which brings most of them.
+  const cold = new RegionCache(src, { prefetch: 100 });
+  src.scans = [];
+  const got = await Promise.all(Array.from({ length: 100 }, (_, i) => cold.locate(k(`k${String(i + 1).padStart(4, '0')}`))));
+  assert.deepEqual(
+    got.map((e) => e?.id),
+    Array.from({ length: 100 }, (_, i) => i + 2),
+  );
+  assert.equal(src.scans.length, 1, 'one scan served all 100 concurrent misses');
+  // prefetch 1: the single-region lookup, as before.
+  const one = new RegionCache(src, { prefetch: 1 });
+  assert.equal((await one.locate(k('k0500')))?.id, 501);
+  assert.equal(src.calls.getRegion, 1);
+});
+
 test('concurrent misses on keys of one region share a single scheduler lookup', async () => {
   const src = new FakeSource();
   src.regions = [region(1, '', 'm'), region(2, 'm', '')];
