@@ -33,6 +33,14 @@ export interface ConfigOptions {
   disableProposalForwarding?: boolean;
   /** Do not broadcast a commit index change immediately (it piggybacks on the next append/heartbeat). */
   skipBcastCommit?: boolean;
+  /**
+   * The leader's periodic heartbeat skips a follower in Replicate state that was sent an append
+   * since the last heartbeat, unless a read waits for heartbeat acks: the append reset the
+   * follower's election timer and its answer counts for check-quorum. The follower learns commit
+   * indexes from the appends (each carries the commit of its sending), and from the first
+   * heartbeat after the appends stop. Busy regions then cost no heartbeats.
+   */
+  skipRedundantHeartbeats?: boolean;
   /** Election timeout range override; 0 means [electionTick, 2*electionTick). */
   minElectionTick?: number;
   maxElectionTick?: number;
@@ -55,6 +63,7 @@ export class Config {
   readOnlyOption: ReadOnlyOption;
   disableProposalForwarding: boolean;
   skipBcastCommit: boolean;
+  skipRedundantHeartbeats: boolean;
   minElectionTick: number;
   maxElectionTick: number;
   random: () => number;
@@ -74,6 +83,7 @@ export class Config {
     this.readOnlyOption = o.readOnlyOption ?? 'safe';
     this.disableProposalForwarding = o.disableProposalForwarding ?? false;
     this.skipBcastCommit = o.skipBcastCommit ?? false;
+    this.skipRedundantHeartbeats = o.skipRedundantHeartbeats ?? false;
     this.minElectionTick = o.minElectionTick ?? 0;
     this.maxElectionTick = o.maxElectionTick ?? 0;
     this.random = o.random ?? Math.random;

@@ -14,6 +14,7 @@ import { stepCandidate, stepFollower, stepLeader } from './raft_step.js';
 import { ReadOnly, type ReadState } from './read_only.js';
 import { INVALID_ID, type SoftState, StateRole } from './state_role.js';
 import type { Storage } from './storage.js';
+import { ProgressState } from './tracker/progress.js';
 import { ProgressTracker } from './tracker/tracker.js';
 import {
   ConfChangeTransition,
@@ -81,6 +82,7 @@ export class Raft {
   readonly checkQuorum: boolean;
   readonly preVote: boolean;
   readonly skipBcastCommit: boolean;
+  readonly skipRedundantHeartbeats: boolean;
   readonly disableProposalForwarding: boolean;
   readonly heartbeatTimeout: number;
   readonly electionTimeout: number;
@@ -106,6 +108,7 @@ export class Raft {
     this.checkQuorum = c.checkQuorum;
     this.preVote = c.preVote;
     this.skipBcastCommit = c.skipBcastCommit;
+    this.skipRedundantHeartbeats = c.skipRedundantHeartbeats;
     this.disableProposalForwarding = c.disableProposalForwarding;
     this.heartbeatTimeout = c.heartbeatTick;
     this.electionTimeout = c.electionTick;
@@ -216,8 +219,19 @@ export class Raft {
     for (const id of this.prs.progress.keys()) if (id !== this.id) this.sendAppend(id);
   }
 
+  /** The periodic heartbeat (a tick or MsgBeat); see Config.skipRedundantHeartbeats. */
   bcastHeartbeat(): void {
-    this.bcastHeartbeatWithCtx(this.readOnly.lastPendingRequestCtx() ?? EMPTY_BYTES);
+    const ctx = this.readOnly.lastPendingRequestCtx();
+    if (!this.skipRedundantHeartbeats || ctx) {
+      this.bcastHeartbeatWithCtx(ctx ?? EMPTY_BYTES);
+      return;
+    }
+    for (const [id, pr] of this.prs.progress) {
+      if (id === this.id) continue;
+      const redundant = pr.appendSinceHeartbeat && pr.state === ProgressState.Replicate;
+      pr.appendSinceHeartbeat = false;
+      if (!redundant) this.sendHeartbeat(id, EMPTY_BYTES);
+    }
   }
 
   bcastHeartbeatWithCtx(ctx: Uint8Array): void {

@@ -35,6 +35,7 @@ export function maybeSendAppend(r: Raft, to: number, sendIfEmpty: boolean): bool
       pr.pause();
     }
   }
+  pr.appendSinceHeartbeat = true;
   r.send(
     newMessage({ msgType: MessageType.MsgAppend, to, index: prevIndex, logTerm: prevTerm, entries: ents, commit: r.raftLog.committed }),
   );

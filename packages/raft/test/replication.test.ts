@@ -571,3 +571,52 @@ test('followers learn the commit index from appends and heartbeats after a propo
   nt2.send(beat(1));
   for (const id of [2, 3]) assert.equal(nt2.raft(id).raftLog.committed, 2, `node ${id} after heartbeat`);
 });
+
+test('skipRedundantHeartbeats: a follower sent an append since the last heartbeat gets none, unless a read waits for acks', () => {
+  const heartbeatsTo = (nt: Network, f: () => void): number[] => {
+    const to: number[] = [];
+    nt.msgHook = (m) => {
+      if (m.msgType === MessageType.MsgHeartbeat) to.push(m.to);
+      return true;
+    };
+    f();
+    nt.msgHook = null;
+    return to.sort();
+  };
+  for (const skip of [false, true]) {
+    const nt = new Network([undefined, undefined, undefined], { skipBcastCommit: true, skipRedundantHeartbeats: skip });
+    nt.send(hup(1));
+    nt.send(beat(1)); // no append since the election's: both get one
+    // An append to both since the last heartbeat: skipped (with the option).
+    nt.send(propose(1, 1, 'a'));
+    assert.deepEqual(
+      heartbeatsTo(nt, () => nt.send(beat(1))),
+      skip ? [] : [2, 3],
+    );
+    // Nothing sent since: the heartbeat goes, and carries the commit the appends did not.
+    assert.equal(nt.raft(2).raftLog.committed, skip ? 1 : 2);
+    assert.deepEqual(
+      heartbeatsTo(nt, () => nt.send(beat(1))),
+      [2, 3],
+    );
+    for (const id of [2, 3]) assert.equal(nt.raft(id).raftLog.committed, 2, `node ${id} learns the commit from the heartbeat`);
+    // Only a follower in Replicate state is skipped: one probed (after a rejection, say) is not.
+    nt.raft(1).prs.get(3)!.becomeProbe();
+    nt.drop(3, 1, 1); // its answer to the probe is lost: it stays in Probe
+    nt.send(propose(1, 1, 'b'));
+    assert.deepEqual(
+      heartbeatsTo(nt, () => nt.send(beat(1))),
+      skip ? [3] : [2, 3],
+    );
+    nt.recover();
+    // A read waiting for heartbeat acks: everyone gets the heartbeat with its context.
+    nt.send(propose(1, 1, 'c'));
+    nt.ignore(MessageType.MsgHeartbeatResponse);
+    nt.send(msg({ msgType: MessageType.MsgReadIndex, from: 1, to: 1, entries: [ent(0, 0, 'read')] }));
+    nt.recover();
+    assert.deepEqual(
+      heartbeatsTo(nt, () => nt.send(beat(1))),
+      [2, 3],
+    );
+  }
+});

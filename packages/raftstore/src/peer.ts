@@ -70,8 +70,6 @@ export class Peer {
   /** Set for the first election timeout of a peer that has been through an election (a restart). */
   private readonly voteGrace: VoteGrace;
   private readonly hibernation = new Hibernation();
-  /** The raft local state changed without a Ready to carry it (commit index from a LightReady). */
-  private raftStateDirty = false;
   /**
    * Set from accepting a snapshot until the region worker has put its data in place. Meanwhile
    * the raft worker takes no Ready from this peer (raft keeps stepping messages in memory), and
@@ -127,6 +125,9 @@ export class Peer {
       // empty appends (and acks) to every follower per commit (TiKV: skip_bcast_commit). Raft
       // still broadcasts while a conf change is pending, and apply.ts after a split.
       skipBcastCommit: true,
+      // A busy region's appends do what its heartbeats would; with a thousand regions taking
+      // writes the heartbeats were most of the raft messages.
+      skipRedundantHeartbeats: true,
       logger: raftLogger,
     });
     this.raw = new RawNode(cfg, storage);
@@ -584,28 +585,12 @@ export class Peer {
     }
     if (rd.entries.length > 0) this.storage.append(rd.entries, rc.raftWb);
     if (rd.hardState) this.storage.setHardState(rd.hardState);
-    if (rd.mustSync) {
-      this.storage.saveRaftState(rc.raftWb);
-      this.raftStateDirty = false;
-    } else if (rd.hardState) {
-      // A new commit index alone: it needs no write of its own (a restart takes commit >=
-      // applied and learns the rest from the leader). It goes with the peer's next raft write,
-      // which keeps this round's apply (often the commit path of a client write) from waiting
-      // for a raft-engine write.
-      this.raftStateDirty = true;
-    }
+    // A new commit index alone needs no write (a restart takes commit >= applied and learns the
+    // rest from the leader): it is saved with the peer's next raft write, so that the apply of a
+    // round (often the commit path of a client write) never waits for a raft-engine write.
+    if (rd.mustSync) this.storage.saveRaftState(rc.raftWb);
     if (rd.snapshot) this.storage.saveSnapshotRaftState(rc.snapKvWb);
     return rd;
-  }
-
-  /**
-   * A raft state left unsaved (a commit index alone) rides along with a round that writes the
-   * raft engine anyway. Losing it in a crash is harmless: commit is re-learned.
-   */
-  saveDirtyRaftState(raftWb: WriteBatch): void {
-    if (!this.raftStateDirty) return;
-    this.storage.saveRaftState(raftWb);
-    this.raftStateDirty = false;
   }
 
   /**
@@ -621,10 +606,7 @@ export class Peer {
     const light = this.raw.advance(rd);
     this.send(light.messages, transport);
     this.apply(light.committedEntries, ctx);
-    if (light.commitIndex !== null) {
-      this.storage.setCommit(light.commitIndex);
-      this.raftStateDirty = true;
-    }
+    if (light.commitIndex !== null) this.storage.setCommit(light.commitIndex);
   }
 
   /** Applies the entries held back while a snapshot was being applied, once it is in place. */

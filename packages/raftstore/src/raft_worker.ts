@@ -141,7 +141,6 @@ export class RaftWorker {
       mustSync ||= rd.mustSync;
       readies.push([p, rd]);
     }
-    if (rc.raftWb.count > 0) for (const p of peers) p.saveDirtyRaftState(rc.raftWb);
     if (rc.snapKvWb.count > 0) await this.engines.kv.write(rc.snapKvWb, { sync: true });
     let appendMs = 0;
     if (rc.raftWb.count > 0) {

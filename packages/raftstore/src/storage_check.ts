@@ -21,7 +21,7 @@
 // its key; the raft worker then stops the store (a fatal error) instead of using it.
 //
 // Not an error, by design: commit < applied. A commit index alone is persisted lazily (it rides on
-// the peer's next raft write, see raft_worker.ts raftStateDirty), so a restart can find the apply
+// the peer's next raft write, see Peer.collectReady), so a restart can find the apply
 // state ahead of the saved commit; PeerStorage.load raises commit to applied (applied entries were
 // committed). applied > last index, though, means applied entries are missing from the log.
 import {

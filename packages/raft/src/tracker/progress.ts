@@ -31,6 +31,8 @@ export class Progress {
   isLearner = false;
   /** The follower's committed index as last reported. */
   committedIndex = 0;
+  /** An append went to the follower since the last periodic heartbeat (Config.skipRedundantHeartbeats). */
+  appendSinceHeartbeat = false;
 
   constructor(nextIdx: number, insSize: number) {
     this.nextIdx = nextIdx;
@@ -53,6 +55,7 @@ export class Progress {
     this.pendingSnapshot = 0;
     this.pendingRequestSnapshot = INVALID_INDEX;
     this.recentActive = false;
+    this.appendSinceHeartbeat = false;
     this.ins.reset();
   }
 
