@@ -1,5 +1,17 @@
 // Public API of @tskv/rpc: the gRPC services of the product and their typed clients.
 
+export type {
+  BatchCodec,
+  BatchCommandsRequestFrame,
+  BatchCommandsRequestItem,
+  BatchCommandsResponseFrame,
+  BatchCommandsResponseItem,
+  DecodedBatchCommandsRequest,
+  DecodedBatchCommandsResponse,
+  TxnBatchRequests,
+  TxnBatchResponses,
+} from './batch_codec.js';
+export { batchCommandsRequestCodec, batchCommandsResponseCodec } from './batch_codec.js';
 export type { PdClientOptions, RegionWithLeader, StoreWithStats } from './pd_client.js';
 export { PdClient, SchedulerError } from './pd_client.js';
 export type { SchedulerGrpcClient, SchedulerServiceDefinition, TinyKvGrpcClient, TinyKvServiceDefinition } from './services.js';
@@ -25,3 +37,29 @@ export {
   serverCredentials,
   TlsConfigError,
 } from './tls.js';
+export type { TxnMessageCodec } from './txn_codec.js';
+export { TxnCodecError, txnCodec } from './txn_codec.js';
+export type {
+  KeyError,
+  KvBatchRollbackRequest,
+  KvBatchRollbackResponse,
+  KvCheckTxnStatusRequest,
+  KvCheckTxnStatusResponse,
+  KvCommitRequest,
+  KvCommitResponse,
+  KvGetRequest,
+  KvGetResponse,
+  KvPair,
+  KvPrewriteRequest,
+  KvPrewriteResponse,
+  KvResolveLockRequest,
+  KvResolveLockResponse,
+  KvScanRequest,
+  KvScanResponse,
+  LockInfo,
+  Mutation,
+  WithContext,
+  WithRegionError,
+  WriteConflict,
+} from './txn_types.js';
+export { Action, Op } from './txn_types.js';

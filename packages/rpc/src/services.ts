@@ -1,8 +1,21 @@
 // gRPC service definitions built directly on the static protobufjs codecs of @tskv/proto, so
 // grpc-js (de)serializes with the same generated code the rest of the product uses (no
 // proto-loader, no second schema at run time). Paths are the canonical `/package.Service/Method`.
+//
+// The transactional methods and BatchCommands carry u64 timestamps: they use the lossless codecs
+// of txn_codec.ts and batch_codec.ts instead (the generated code would round them to doubles).
 import * as grpc from '@grpc/grpc-js';
 import { kvrpcpb, raft_serverpb, schedulerpb } from '@tskv/proto';
+import {
+  type BatchCodec,
+  type BatchCommandsRequestFrame,
+  type BatchCommandsResponseFrame,
+  batchCommandsRequestCodec,
+  batchCommandsResponseCodec,
+  type DecodedBatchCommandsRequest,
+  type DecodedBatchCommandsResponse,
+} from './batch_codec.js';
+import { type TxnMessageCodec, txnCodec } from './txn_codec.js';
 
 /** What a protobufjs static message class offers. */
 interface Codec<T> {
@@ -10,12 +23,13 @@ interface Codec<T> {
   decode(b: Uint8Array): T;
 }
 
+/** Bytes to gRPC without a copy: grpc-js only reads them. */
+function toBuffer(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+}
+
 function serializer<T>(c: Codec<T>): (m: T) => Buffer {
-  return (m) => {
-    const u = c.encode(m).finish();
-    // A view, not a copy: grpc-js only reads the bytes.
-    return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-  };
+  return (m) => toBuffer(c.encode(m).finish());
 }
 
 function method<Req, Res>(
@@ -38,10 +52,50 @@ function method<Req, Res>(
   };
 }
 
+/** A unary method over lossless codecs (encode returns the bytes). */
+function txnMethod<Req, Res>(
+  service: string,
+  name: string,
+  req: TxnMessageCodec<Req>,
+  res: TxnMessageCodec<Res>,
+): grpc.MethodDefinition<Req, Res> {
+  return {
+    path: `/${service}/${name}`,
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: (m: Req) => toBuffer(req.encode(m)),
+    requestDeserialize: (b: Buffer) => req.decode(b),
+    responseSerialize: (m: Res) => toBuffer(res.encode(m)),
+    responseDeserialize: (b: Buffer) => res.decode(b),
+    originalName: name[0]!.toLowerCase() + name.slice(1),
+  };
+}
+
+/** BatchCommands: frames are written as BatchCommands*Frame and decoded as DecodedBatchCommands*. */
+function batchMethod(
+  service: string,
+  req: BatchCodec<BatchCommandsRequestFrame, DecodedBatchCommandsRequest>,
+  res: BatchCodec<BatchCommandsResponseFrame, DecodedBatchCommandsResponse>,
+): grpc.MethodDefinition<DecodedBatchCommandsRequest, DecodedBatchCommandsResponse> {
+  return {
+    path: `/${service}/BatchCommands`,
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: (m: BatchCommandsRequestFrame) => toBuffer(req.encode(m)),
+    requestDeserialize: (b: Buffer) => req.decode(b),
+    responseSerialize: (m: BatchCommandsResponseFrame) => toBuffer(res.encode(m)),
+    responseDeserialize: (b: Buffer) => res.decode(b),
+    originalName: 'batchCommands',
+  };
+}
+
 const KV = 'tinykvpb.TinyKv';
 const SCHED = 'schedulerpb.Scheduler';
 
-/** The store's service: the raw client API, the batched client stream, raft and snapshot streams. */
+/**
+ * The store's service: the raw client API, the transactional API, the batched client stream
+ * (raw and transactional requests), raft and snapshot streams.
+ */
 export const tinyKvService = {
   rawGet: method(KV, 'RawGet', kvrpcpb.RawGetRequest, kvrpcpb.RawGetResponse),
   rawPut: method(KV, 'RawPut', kvrpcpb.RawPutRequest, kvrpcpb.RawPutResponse),
@@ -49,7 +103,14 @@ export const tinyKvService = {
   rawScan: method(KV, 'RawScan', kvrpcpb.RawScanRequest, kvrpcpb.RawScanResponse),
   rawBatchGet: method(KV, 'RawBatchGet', kvrpcpb.RawBatchGetRequest, kvrpcpb.RawBatchGetResponse),
   rawBatchPut: method(KV, 'RawBatchPut', kvrpcpb.RawBatchPutRequest, kvrpcpb.RawBatchPutResponse),
-  batchCommands: method(KV, 'BatchCommands', kvrpcpb.BatchCommandsRequest, kvrpcpb.BatchCommandsResponse, true, true),
+  kvGet: txnMethod(KV, 'KvGet', txnCodec.GetRequest, txnCodec.GetResponse),
+  kvScan: txnMethod(KV, 'KvScan', txnCodec.ScanRequest, txnCodec.ScanResponse),
+  kvPrewrite: txnMethod(KV, 'KvPrewrite', txnCodec.PrewriteRequest, txnCodec.PrewriteResponse),
+  kvCommit: txnMethod(KV, 'KvCommit', txnCodec.CommitRequest, txnCodec.CommitResponse),
+  kvCheckTxnStatus: txnMethod(KV, 'KvCheckTxnStatus', txnCodec.CheckTxnStatusRequest, txnCodec.CheckTxnStatusResponse),
+  kvBatchRollback: txnMethod(KV, 'KvBatchRollback', txnCodec.BatchRollbackRequest, txnCodec.BatchRollbackResponse),
+  kvResolveLock: txnMethod(KV, 'KvResolveLock', txnCodec.ResolveLockRequest, txnCodec.ResolveLockResponse),
+  batchCommands: batchMethod(KV, batchCommandsRequestCodec, batchCommandsResponseCodec),
   raft: method(KV, 'Raft', raft_serverpb.RaftMessage, raft_serverpb.Done, true, false),
   batchRaft: method(KV, 'BatchRaft', raft_serverpb.BatchRaftMessage, raft_serverpb.Done, true, false),
   snapshot: method(KV, 'Snapshot', raft_serverpb.SnapshotChunk, raft_serverpb.Done, true, false),
