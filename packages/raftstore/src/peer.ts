@@ -32,6 +32,7 @@ import { LeaderLease, VoteGrace } from './peer_lease.js';
 import { ProposalQueue } from './peer_proposals.js';
 import { newReadContext, ReadQueue } from './peer_reads.js';
 import { type PeerStorage, RAFT_INIT_LOG_TERM } from './peer_storage.js';
+import type { SnapshotAdmission } from './snapshot_admission.js';
 import type { RaftMessage, Transport } from './transport.js';
 
 /** The round's raft-engine batch, the kv batch of its snapshot acceptances, and the transport. */
@@ -207,12 +208,16 @@ export class Peer {
 
   // ---- mail: one handler per kind ----
 
-  /** Handles the mail of this round, then proposes what it queued; returns the commands taken. */
-  handleMail(): number {
+  /**
+   * Handles the mail of this round, then proposes what it queued; returns the commands taken.
+   * `snapshots` decides which snapshots may be stepped (see SnapshotAdmission).
+   */
+  handleMail(snapshots?: SnapshotAdmission): number {
     let commands = 0;
     for (const m of this.mailbox.splice(0)) {
       switch (m.kind) {
         case 'raft':
+          if (snapshots && m.msg.message?.msgType === eraftpb.MessageType.MsgSnapshot && !this.admitSnapshot(m.msg, snapshots)) break;
           this.stepRaftMessage(m.msg);
           break;
         case 'cmd':
@@ -257,6 +262,24 @@ export class Peer {
     // The round's writes as one raft entry, its reads under one read index.
     this.flushProposals();
     return commands;
+  }
+
+  /** Whether a snapshot message may be stepped: its region overlaps no other region here or stepped this round. */
+  private admitSnapshot(m: RaftMessage, snapshots: SnapshotAdmission): boolean {
+    let region: metapb.IRegion | null | undefined;
+    try {
+      region = raft_serverpb.RaftSnapshotData.decode(m.message?.snapshot?.data ?? new Uint8Array(0)).region;
+    } catch {
+      region = null;
+    }
+    if (!region) return true; // raft_msg_handler.ts drops these; raft refuses what it cannot restore
+    const clash = snapshots.admit(region);
+    if (clash.length === 0) return true;
+    this.logger.info('snapshot overlapping other regions dropped', {
+      overlaps: clash.join(','),
+      index: m.message?.snapshot?.metadata?.index,
+    });
+    return false;
   }
 
   private stepRaftMessage(m: RaftMessage): void {

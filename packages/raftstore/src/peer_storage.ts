@@ -182,6 +182,22 @@ export class PeerStorage implements Storage {
           lastIndex: applyState.truncatedIndex,
           lastTerm: applyState.truncatedTerm,
         };
+    // The record of an uninitialized incarnation (a peer created by a message, which may have
+    // voted) whose region a split then created here: the split wrote only the kv part, so the log
+    // starts where the apply state says. Its vote stands while the term does (TiKV: init_raft_state).
+    if (rs && raftState.lastIndex === 0 && applyState.truncatedIndex > 0 && !applying) {
+      const hs = raftState.hardState;
+      const newer = applyState.truncatedTerm > hs.term;
+      raftState = {
+        hardState: {
+          term: newer ? applyState.truncatedTerm : hs.term,
+          vote: newer ? 0 : hs.vote,
+          commit: Math.max(hs.commit, applyState.truncatedIndex),
+        },
+        lastIndex: applyState.truncatedIndex,
+        lastTerm: applyState.truncatedTerm,
+      };
+    }
     if (applying) raftState = await recoverSnapshotRaftState(engines, id, raftState, applyState);
     // The log's keys-only scan goes to `logChecks` (the store awaits them all before it starts).
     const checkLog = checkRegionState(engines, id, {
@@ -294,11 +310,24 @@ export class PeerStorage implements Storage {
       const cs = g.snap.metadata.confState;
       const hasTo =
         to === 0 || cs.voters.includes(to) || cs.learners.includes(to) || cs.votersOutgoing.includes(to) || cs.learnersNext.includes(to);
-      if (idx >= requestIndex && idx >= this.#applyState.truncatedIndex && hasTo) return g.snap;
+      // One taken before the region split covers the old range: a store holding the split-off
+      // region drops it (it would overlap), so it would be sent again and again.
+      if (idx >= requestIndex && idx >= this.#applyState.truncatedIndex && hasTo && !this.splitSince(g.snap)) return g.snap;
       this.#genState = { status: 'idle' }; // stale: its files go with the next snap GC
     }
     if (this.#genState.status === 'idle') this.#genState = { status: 'requested' };
     throw new SnapshotTemporarilyUnavailableError();
+  }
+
+  /** Whether the region split (its version moved) after the snapshot was taken. */
+  private splitSince(snap: Snapshot): boolean {
+    let version = 0;
+    try {
+      version = Number(raft_serverpb.RaftSnapshotData.decode(snap.data).region?.regionEpoch?.version ?? 0);
+    } catch {
+      return true;
+    }
+    return version < Number(this.#region.regionEpoch?.version ?? 0);
   }
 
   /** The requested snapshot was handed to the region worker. */

@@ -26,6 +26,7 @@ import type { Peer, ReadyContext } from './peer.js';
 import type { RaftLogGcWorker } from './raft_log_gc.js';
 import type { RegionWorker } from './region_worker.js';
 import type { Router } from './router.js';
+import { type RangeClashes, SnapshotAdmission } from './snapshot_admission.js';
 import type { Transport } from './transport.js';
 
 export interface RaftWorkerStats {
@@ -61,6 +62,8 @@ export class RaftWorker {
   onRegionChanged: ((p: Peer) => void) | null = null;
   onPeerRemoved: ((p: Peer) => Promise<void>) | null = null;
   onSplit: ((s: SplitDone) => void) | null = null;
+  /** The store's range index, against which the snapshots of a round are checked (SnapshotAdmission). */
+  rangeClashes: RangeClashes | null = null;
 
   constructor(
     private readonly cfg: StoreConfig,
@@ -126,7 +129,8 @@ export class RaftWorker {
     this.stats.rounds++;
     const proposalsBefore = this.stats.proposals;
     const persistedBefore = this.stats.entriesPersisted;
-    for (const p of peers) this.stats.proposals += p.handleMail();
+    const snapshots = new SnapshotAdmission(this.rangeClashes);
+    for (const p of peers) this.stats.proposals += p.handleMail(snapshots);
 
     // ---- HandleRaftReady: persist ----
     const rc: ReadyContext = { raftWb: this.engines.raft.writeBatch(), snapKvWb: this.engines.kv.writeBatch(), transport: this.transport };

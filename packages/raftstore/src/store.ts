@@ -60,6 +60,7 @@ export class Store implements SnapshotEndpoint {
     this.snapshots = new StoreSnapshots(ctx);
     ctx.regionWorker.onFatal = (e) => this.worker.fail(e);
     this.worker.onRegionChanged = (p) => ctx.meta.setRegion(p.region);
+    this.worker.rangeClashes = (id, start, end) => ctx.meta.overlapping(start, end).filter((r) => r !== id);
     this.worker.onPeerRemoved = (p) => this.lifecycle.destroy(p);
     this.worker.onSplit = (sp) => this.splits.onSplitApplied(sp);
     this.worker.onFatal = (e) => {

@@ -84,6 +84,17 @@ test('snapshot(): temporarily unavailable until generated, reused while recent, 
   });
 });
 
+test('snapshot(): one taken before the region split is not sent again (a store with the split-off region drops it)', async () => {
+  await withStorage(async (_e, ps) => {
+    const s = snapAt(8, 6);
+    ps.onSnapshotGenerated(s);
+    assert.equal(ps.snapshot(0, 2), s, 'same epoch: reused');
+    ps.setRegion({ ...region, endKey: new TextEncoder().encode('m'), regionEpoch: { confVer: 1, version: 2 } });
+    assert.throws(() => ps.snapshot(0, 2), SnapshotTemporarilyUnavailableError);
+    assert.equal(status(ps), 'requested', 'a new one is generated');
+  });
+});
+
 test('onSnapshotMissing drops the ready snapshot only if it is the one whose files are gone', async () => {
   await withStorage(async (_e, ps) => {
     assert.throws(() => ps.snapshot(0, 2), SnapshotTemporarilyUnavailableError);
