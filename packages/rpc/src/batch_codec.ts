@@ -8,18 +8,7 @@
 // carries a transactional field, reads those fields again from the bytes, losslessly. As in the
 // generated decoder, a transactional field with the wrong wire type is left as an unknown field.
 import { kvrpcpb } from '@tskv/proto';
-import {
-  at,
-  FieldError,
-  pathOf,
-  Reader,
-  readMessage,
-  TxnCodecError,
-  type TxnMessageCodec,
-  txnCodec,
-  Writer,
-  writeMessage,
-} from './txn_codec.js';
+import { readMessage, TxnCodecError, type TxnMessageCodec, txnCodec, writeMessage } from './txn_codec.js';
 import type {
   KvBatchRollbackRequest,
   KvBatchRollbackResponse,
@@ -36,6 +25,7 @@ import type {
   KvScanRequest,
   KvScanResponse,
 } from './txn_types.js';
+import { at, FieldError, pathOf, Reader, Writer } from './txn_wire.js';
 
 /** The transactional requests a BatchCommands request can carry (one field of a request is set). */
 export interface TxnBatchRequests {
