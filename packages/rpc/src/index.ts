@@ -12,6 +12,13 @@ export type {
   TxnBatchResponses,
 } from './batch_codec.js';
 export { batchCommandsRequestCodec, batchCommandsResponseCodec } from './batch_codec.js';
+export type {
+  GetGCSafePointRequest,
+  GetGCSafePointResponse,
+  UpdateGCSafePointRequest,
+  UpdateGCSafePointResponse,
+} from './gc_codec.js';
+export { GcCodecError, gcCodec } from './gc_codec.js';
 export type { PdClientOptions, RegionWithLeader, StoreWithStats } from './pd_client.js';
 export { PdClient, SchedulerError } from './pd_client.js';
 export type { SchedulerGrpcClient, SchedulerServiceDefinition, TinyKvGrpcClient, TinyKvServiceDefinition } from './services.js';

@@ -1,9 +1,10 @@
 // PdClient: the typed client of the scheduler service, shared by stores (heartbeats, split ids,
-// store registration) and clients (region and store lookup). Unary calls retry on UNAVAILABLE
+// store registration) and clients (region and store lookup, the GC safe point). Unary calls retry on UNAVAILABLE
 // with backoff until their deadline, so a store may start before the scheduler. The region
 // heartbeat and tso streams are long-lived and reopened after any failure.
 import * as grpc from '@grpc/grpc-js';
 import { type metapb, schedulerpb } from '@tskv/proto';
+import type { GetGCSafePointResponse, UpdateGCSafePointResponse } from './gc_codec.js';
 import { newSchedulerGrpcClient, type SchedulerGrpcClient, type SchedulerServiceDefinition } from './services.js';
 import { channelCredentials, type TlsConfig } from './tls.js';
 
@@ -174,6 +175,24 @@ export class PdClient {
 
   async reportBatchSplit(regions: metapb.IRegion[]): Promise<void> {
     await this.call('reportBatchSplit', { regions });
+  }
+
+  /** The cluster's GC safe point (a TSO timestamp, exact as a bigint); 0n until one is set. */
+  async getGCSafePoint(): Promise<bigint> {
+    const r = await this.call<GetGCSafePointResponse>('getGCSafePoint', {});
+    return r.safePoint;
+  }
+
+  /**
+   * Raises the GC safe point to `safePoint` and returns the safe point now in force: the current
+   * one, unchanged, when `safePoint` is not above it (it never moves back). Idempotent, so it is
+   * retried like the other unary calls. A value that is not a u64 bigint is refused here.
+   */
+  async updateGCSafePoint(safePoint: bigint): Promise<bigint> {
+    if (typeof safePoint !== 'bigint') throw new TypeError(`safe point must be a bigint (u64), got ${typeof safePoint}`);
+    if (safePoint < 0n || safePoint >= 1n << 64n) throw new RangeError(`safe point must be in [0, 2^64), got ${safePoint}`);
+    const r = await this.call<UpdateGCSafePointResponse>('updateGCSafePoint', { safePoint });
+    return r.newSafePoint;
   }
 
   /** Sends a region heartbeat on the long-lived stream (dropped if the stream is down: the next one retries). */

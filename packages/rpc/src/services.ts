@@ -2,8 +2,9 @@
 // grpc-js (de)serializes with the same generated code the rest of the product uses (no
 // proto-loader, no second schema at run time). Paths are the canonical `/package.Service/Method`.
 //
-// The transactional methods and BatchCommands carry u64 timestamps: they use the lossless codecs
-// of txn_codec.ts and batch_codec.ts instead (the generated code would round them to doubles).
+// The transactional methods, BatchCommands and the scheduler's GC safe point methods carry u64
+// timestamps: they use the lossless codecs of txn_codec.ts, batch_codec.ts and gc_codec.ts
+// instead (the generated code would round them to doubles).
 import * as grpc from '@grpc/grpc-js';
 import { kvrpcpb, raft_serverpb, schedulerpb } from '@tskv/proto';
 import {
@@ -15,6 +16,7 @@ import {
   type DecodedBatchCommandsRequest,
   type DecodedBatchCommandsResponse,
 } from './batch_codec.js';
+import { gcCodec } from './gc_codec.js';
 import { type TxnMessageCodec, txnCodec } from './txn_codec.js';
 
 /** What a protobufjs static message class offers. */
@@ -132,6 +134,8 @@ export const schedulerService = {
   storeHeartbeat: method(SCHED, 'StoreHeartbeat', schedulerpb.StoreHeartbeatRequest, schedulerpb.StoreHeartbeatResponse),
   askBatchSplit: method(SCHED, 'AskBatchSplit', schedulerpb.AskBatchSplitRequest, schedulerpb.AskBatchSplitResponse),
   reportBatchSplit: method(SCHED, 'ReportBatchSplit', schedulerpb.ReportBatchSplitRequest, schedulerpb.ReportBatchSplitResponse),
+  getGCSafePoint: txnMethod(SCHED, 'GetGCSafePoint', gcCodec.GetGCSafePointRequest, gcCodec.GetGCSafePointResponse),
+  updateGCSafePoint: txnMethod(SCHED, 'UpdateGCSafePoint', gcCodec.UpdateGCSafePointRequest, gcCodec.UpdateGCSafePointResponse),
 } satisfies grpc.ServiceDefinition;
 
 export type TinyKvServiceDefinition = typeof tinyKvService;

@@ -21,6 +21,7 @@ import { Tso } from './tso.js';
 
 const { Up, Offline, Tombstone } = metapb.StoreState;
 const MAX_SPLITS = 1000;
+const U64_MAX = (1n << 64n) - 1n;
 
 export class SchedulerCore {
   readonly state = new ClusterState();
@@ -29,6 +30,8 @@ export class SchedulerCore {
   readonly ids: IdAllocator;
   readonly tso: Tso;
   private readonly bootstrapMutex = new Mutex();
+  private readonly gcMutex = new Mutex();
+  #gcSafePoint: bigint;
 
   private constructor(
     readonly cfg: SchedulerConfig,
@@ -37,8 +40,10 @@ export class SchedulerCore {
     clusterId: number,
     allocEnd: number,
     tsoEnd: number,
+    gcSafePoint: bigint,
   ) {
     this.state.clusterId = clusterId;
+    this.#gcSafePoint = gcSafePoint;
     this.ops = new OperatorController(cfg.operatorTimeoutMs, {
       created: (op) => {
         this.metrics.operatorsCreated.inc({ kind: op.kind });
@@ -69,7 +74,7 @@ export class SchedulerCore {
       clusterId = 1 + Math.floor(Math.random() * (2 ** 48 - 1));
       await storage.saveClusterId(clusterId);
     }
-    const core = new SchedulerCore(cfg, storage, logger, clusterId, m.allocEnd, m.tsoEnd);
+    const core = new SchedulerCore(cfg, storage, logger, clusterId, m.allocEnd, m.tsoEnd, m.gcSafePoint);
     core.state.bootstrapped = m.bootstrapped;
     for (const s of m.stores) core.state.loadStore(s, now);
     for (const r of m.regions) core.state.loadRegion(r);
@@ -80,6 +85,7 @@ export class SchedulerCore {
       stores: m.stores.length,
       regions: core.state.regions.size,
       nextId: core.ids.peek(),
+      gcSafePoint: String(m.gcSafePoint),
     });
     return core;
   }
@@ -128,6 +134,35 @@ export class SchedulerCore {
     this.metrics.tsoRequests.inc();
     this.metrics.tsoTimestamps.inc(count);
     return ts;
+  }
+
+  // ---- GC safe point ----
+
+  /** The GC safe point (a TSO timestamp), 0n until first set. */
+  get gcSafePoint(): bigint {
+    return this.#gcSafePoint;
+  }
+
+  /**
+   * Raises the GC safe point and returns the one in force afterwards. It never moves back: a
+   * value not above the current one changes nothing and the current one is returned (stores may
+   * already have removed versions below it). The new value is persisted (synced) before it is
+   * answered or seen by getters, and updates run one at a time, so concurrent updates end at
+   * their maximum and a restart never forgets a safe point that was answered.
+   */
+  updateGCSafePoint(safePoint: unknown): Promise<bigint> {
+    if (typeof safePoint !== 'bigint' || safePoint < 0n || safePoint > U64_MAX)
+      return Promise.reject(
+        invalid(`the GC safe point must be a u64 (a bigint in [0, 2^64)), got ${typeof safePoint} ${String(safePoint)}`),
+      );
+    return this.gcMutex.run(async () => {
+      const old = this.#gcSafePoint;
+      if (safePoint <= old) return old;
+      await this.storage.saveGcSafePoint(safePoint);
+      this.#gcSafePoint = safePoint;
+      this.logger.info('gc safe point updated', { from: String(old), to: String(safePoint) });
+      return safePoint;
+    });
   }
 
   // ---- stores ----

@@ -8,6 +8,7 @@
 // FIFO chain of handlers, and the store side matches answers to requests by position.
 import type * as grpc from '@grpc/grpc-js';
 import type { schedulerpb } from '@tskv/proto';
+import type { GetGCSafePointRequest, UpdateGCSafePointRequest } from '@tskv/rpc';
 import type { SchedulerCore } from './core.js';
 import { ErrorType, HeaderError } from './errors.js';
 
@@ -132,5 +133,10 @@ export function createServiceImpl(core: SchedulerCore, streams: StreamRegistry):
       await core.reportBatchSplit(r.regions ?? []);
       return {};
     }),
+    // PD's rules: both need a bootstrapped cluster; the u64s are bigints (gc_codec of @tskv/rpc).
+    getGCSafePoint: unary<GetGCSafePointRequest, object>('GetGCSafePoint', true, () => ({ safePoint: core.gcSafePoint })),
+    updateGCSafePoint: unary<UpdateGCSafePointRequest, object>('UpdateGCSafePoint', true, async (r) => ({
+      newSafePoint: await core.updateGCSafePoint(r.safePoint),
+    })),
   };
 }

@@ -1,6 +1,6 @@
 // The HTTP status server (node:http):
 //   GET  /metrics                              Prometheus text (the server's own registry)
-//   GET  /status                               JSON: cluster, stores, regions, pending operators
+//   GET  /status                               JSON: cluster, stores, regions, pending operators, GC safe point
 //   POST /admin/regions/<id>/pause | resume    stop / resume scheduling a region (not persisted)
 //   POST /admin/stores/<id>/state/<Up|Offline> take a store out (its replicas move away) or back
 import http from 'node:http';
@@ -40,6 +40,8 @@ export function statusJson(core: SchedulerCore, now = Date.now()): Record<string
     pendingOperators: [...core.ops.all()].map((op) => operatorSummary(op, now)),
     pausedRegions: core.cfg.pausedRegions,
     nextId: core.ids.peek(),
+    // A decimal string: the u64 exceeds JSON's exact numbers (and JSON.stringify refuses bigints).
+    gcSafePoint: core.gcSafePoint.toString(),
   };
 }
 

@@ -7,14 +7,15 @@
 //   meta/bootstrapped       u64: 1 once bootstrapped (written with the first store and region)
 //   meta/alloc_id           u64: ids below this may have been handed out (the allocator's high-water mark)
 //   meta/tso                u64: wall-clock ms no timestamp handed out has reached (the window's end)
+//   meta/gc_safe_point      u64 (big-endian, the full 64 bits): the GC safe point; absent = 0
 //   store/<u64 id>          metapb.Store
 //   region/<u64 id>         metapb.Region (the latest known epoch)
 //
 // Writes go through one FIFO queue so they reach LevelDB in the order they were made (two
 // concurrent batches could otherwise land in either order, and an older region view could win).
-// Writes that promise durability (bootstrap, ids, the TSO window, stores, split reports) are
-// synced; region views from heartbeats are not (a crash loses at most the last ones, which the
-// next heartbeats report again).
+// Writes that promise durability (bootstrap, ids, the TSO window, the GC safe point, stores,
+// split reports) are synced; region views from heartbeats are not (a crash loses at most the
+// last ones, which the next heartbeats report again).
 import { join } from 'node:path';
 import { decodeU64, Engine, EngineError, encodeU64, WriteBatch } from '@tskv/engine';
 import { metapb } from '@tskv/proto';
@@ -27,6 +28,7 @@ const K = {
   bootstrapped: enc.encode('meta/bootstrapped'),
   allocId: enc.encode('meta/alloc_id'),
   tso: enc.encode('meta/tso'),
+  gcSafePoint: enc.encode('meta/gc_safe_point'),
   storePrefix: enc.encode('store/'),
   regionPrefix: enc.encode('region/'),
 };
@@ -45,6 +47,19 @@ function prefixEnd(p: Uint8Array): Uint8Array {
   return out;
 }
 
+/** A u64 beyond 2^53 (the GC safe point is a TSO timestamp): 8 bytes big-endian from a bigint. */
+function encodeBigU64(v: bigint): Uint8Array {
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, v);
+  return out;
+}
+
+function decodeBigU64(v: Uint8Array | undefined): bigint {
+  if (v === undefined) return 0n;
+  if (v.length !== 8) throw new Error(`corrupt scheduler metadata: a u64 of ${v.length} bytes`);
+  return new DataView(v.buffer, v.byteOffset, v.byteLength).getBigUint64(0);
+}
+
 const storeKey = (id: number): Uint8Array => concat(K.storePrefix, encodeU64(id));
 const regionKey = (id: number): Uint8Array => concat(K.regionPrefix, encodeU64(id));
 
@@ -53,6 +68,8 @@ export interface LoadedMeta {
   bootstrapped: boolean;
   allocEnd: number;
   tsoEnd: number;
+  /** The GC safe point, 0n if never set. */
+  gcSafePoint: bigint;
   stores: metapb.Store[];
   regions: metapb.Region[];
 }
@@ -100,6 +117,7 @@ export class SchedulerStorage {
       bootstrapped: (await u64(K.bootstrapped)) === 1,
       allocEnd: (await u64(K.allocId)) ?? 0,
       tsoEnd: (await u64(K.tso)) ?? 0,
+      gcSafePoint: decodeBigU64(await e.get('default', K.gcSafePoint)),
       stores,
       regions,
     };
@@ -125,6 +143,10 @@ export class SchedulerStorage {
 
   saveTsoEnd(ms: number): Promise<void> {
     return this.write((b) => b.put('default', K.tso, encodeU64(ms)), true);
+  }
+
+  saveGcSafePoint(safePoint: bigint): Promise<void> {
+    return this.write((b) => b.put('default', K.gcSafePoint, encodeBigU64(safePoint)), true);
   }
 
   /** The first store and region and the bootstrapped flag, atomically. */
