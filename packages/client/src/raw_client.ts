@@ -10,7 +10,7 @@
 // RegionCache says which region holds a key and which peer of it leads. Each operation has a
 // deadline (timeoutMs, retries included); each attempt on a store at most attemptTimeoutMs.
 import { status as grpcStatus } from '@grpc/grpc-js';
-import type { errorpb, kvrpcpb, metapb } from '@tskv/proto';
+import type { kvrpcpb } from '@tskv/proto';
 import {
   channelCredentials,
   loadTls,
@@ -21,19 +21,11 @@ import {
   type TlsOptions,
   unary,
 } from '@tskv/rpc';
-import { RetryState } from './backoff.js';
 import { type Bytes, compareBytes, EMPTY, nextKey, showKey, toBytes } from './bytes.js';
-import {
-  AmbiguousResultError,
-  ClientClosedError,
-  ClientError,
-  InvalidArgumentError,
-  ProtocolError,
-  RequestError,
-  SchedulerUnavailableError,
-} from './errors.js';
-import { type CachedRegion, RegionCache, type RegionSource, StoreNotFoundError } from './region_cache.js';
-import { type BatchRequest, type BatchResponse, StoreConnection, type StoreConnectionOptions } from './store_connection.js';
+import { ClientError, InvalidArgumentError, SchedulerUnavailableError } from './errors.js';
+import type { CachedRegion, RegionCache, RegionSource } from './region_cache.js';
+import { type Build, errMsg, type OpState, type Pick, RegionRouter, type RouterOptions, type WithErrors } from './region_router.js';
+import type { BatchRequest, StoreConnection, StoreConnectionOptions } from './store_connection.js';
 
 export interface RawClientOptions {
   /** The scheduler's gRPC address (default 127.0.0.1:2379). */
@@ -85,76 +77,39 @@ export interface SchedulerLike extends RegionSource {
   close(): void;
 }
 
-interface WithErrors {
-  regionError?: errorpb.IError | null;
-  error?: string | null;
-}
-
-/** The retry bookkeeping of one operation: the shared deadline and the stores to avoid. */
-class OpState extends RetryState {
-  /** Stores that failed for this operation (tried last if every peer is in here). */
-  readonly avoid = new Set<number>();
-  leaderHops = 0;
-  epochRetries = 0;
-}
-
-function describeRegionError(e: errorpb.IError): string {
-  const kind = e.notLeader
-    ? `NotLeader (leader ${e.notLeader.leader?.id ? `peer ${e.notLeader.leader.id} on store ${e.notLeader.leader.storeId}` : 'unknown'})`
-    : e.epochNotMatch
-      ? `EpochNotMatch (${e.epochNotMatch.currentRegions?.length ?? 0} current regions)`
-      : e.regionNotFound
-        ? 'RegionNotFound'
-        : e.keyNotInRegion
-          ? `KeyNotInRegion (${showKey(e.keyNotInRegion.key)} not in [${showKey(e.keyNotInRegion.startKey)}, ` +
-            `${e.keyNotInRegion.endKey?.length ? showKey(e.keyNotInRegion.endKey) : '+inf'}))`
-          : e.serverIsBusy
-            ? `ServerIsBusy${e.serverIsBusy.reason ? ` (${e.serverIsBusy.reason})` : ''}`
-            : e.staleCommand
-              ? 'StaleCommand'
-              : e.timeout
-                ? 'Timeout'
-                : e.storeNotMatch
-                  ? `StoreNotMatch (request for store ${e.storeNotMatch.requestStoreId}, this is store ${e.storeNotMatch.actualStoreId})`
-                  : 'region error';
-  return e.message && !kind.includes(e.message) ? `${kind}: ${e.message}` : kind;
-}
-
-/** Requests that change data (an unknown outcome of these cannot simply be retried). */
-function isWrite(req: BatchRequest): boolean {
-  return !!(req.rawPut || req.rawDelete || req.rawBatchPut);
-}
-
-function errMsg(e: unknown): string {
-  const se = e as { code?: number; details?: string; message?: string };
-  return se?.details || se?.message || String(e);
+/** The router options of client options (defaults applied; TLS credentials for the store streams). */
+export function routerOptions(opts: RawClientOptions, what: string): RouterOptions {
+  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const tls = loadTls(opts.tls, what);
+  return {
+    timeoutMs,
+    attemptTimeoutMs: opts.attemptTimeoutMs ?? Math.min(timeoutMs, 5_000),
+    maxBackoffMs: opts.maxBackoffMs ?? 1_000,
+    storeDownMs: opts.storeDownMs,
+    regionPrefetch: opts.regionPrefetch,
+    connection: tls ? { credentials: channelCredentials(tls), ...opts.connection } : opts.connection,
+    retryAmbiguousWrites: opts.retryAmbiguousWrites !== false,
+  };
 }
 
 export class RawClient {
   readonly cache: RegionCache;
-  private readonly conns = new Map<number, StoreConnection>();
-  private closed = false;
   readonly timeoutMs: number;
-  private readonly attemptTimeoutMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly router: RegionRouter;
   private readonly scanBatchSize: number;
   private readonly defaultCf: string;
-  private readonly connectionOptions: StoreConnectionOptions | undefined;
 
   /** Use RawClient.connect, or pass any scheduler (tests). */
   constructor(
     readonly scheduler: SchedulerLike,
     readonly schedulerAddr: string,
-    private readonly opts: RawClientOptions = {},
+    opts: RawClientOptions = {},
   ) {
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.attemptTimeoutMs = opts.attemptTimeoutMs ?? Math.min(this.timeoutMs, 5_000);
-    this.maxBackoffMs = opts.maxBackoffMs ?? 1_000;
+    this.router = new RegionRouter(scheduler, schedulerAddr, routerOptions(opts, 'RawClient tls'));
+    this.cache = this.router.cache;
+    this.timeoutMs = this.router.opts.timeoutMs;
     this.scanBatchSize = Math.max(1, opts.scanBatchSize ?? 1024);
     this.defaultCf = opts.defaultCf ?? 'default';
-    this.cache = new RegionCache(scheduler, { storeDownMs: opts.storeDownMs, prefetch: opts.regionPrefetch });
-    const tls = loadTls(opts.tls, 'RawClient tls');
-    this.connectionOptions = tls ? { credentials: channelCredentials(tls), ...opts.connection } : opts.connection;
   }
 
   /**
@@ -307,292 +262,53 @@ export class RawClient {
 
   /** Closes the store streams and the scheduler client; pending operations fail with ClientClosedError. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    for (const c of this.conns.values()) c.close();
-    this.conns.clear();
+    if (this.router.isClosed) return;
+    this.router.close();
     this.scheduler.close();
   }
 
   /** The stream to a store (created on first use), for diagnostics. */
   connections(): ReadonlyMap<number, StoreConnection> {
-    return this.conns;
+    return this.router.connections();
   }
 
-  // ---- routing and retries ----
+  // ---- routing and retries: RegionRouter ----
 
   private checkKey(key: Bytes, op: string): Uint8Array {
-    if (key === undefined || key === null) throw new InvalidArgumentError(`${op}: the key is missing`);
-    const k = toBytes(key);
-    if (!(k instanceof Uint8Array)) throw new InvalidArgumentError(`${op}: a key must be a string or a Uint8Array`);
-    if (k.length === 0) throw new InvalidArgumentError(`${op}: the key is empty (keys must be at least one byte)`);
-    return k;
+    return checkKey(key, op);
   }
 
   private state(what: string): OpState {
-    return new OpState(what, Date.now() + this.timeoutMs, { maxMs: this.maxBackoffMs });
+    return this.router.state(what);
   }
 
-  private fork(st: OpState): OpState {
-    const f = new OpState(st.what, st.deadline, { maxMs: this.maxBackoffMs });
-    f.attempts = st.attempts;
-    return f;
-  }
-
-  /** One request about one key, retried until success or the deadline. */
-  private async single<R extends WithErrors>(
+  private single<R extends WithErrors>(
     key: Uint8Array,
     what: string,
-    build: (ctx: kvrpcpb.IContext) => BatchRequest,
-    pick: (r: BatchResponse) => R | null | undefined,
+    build: Build,
+    pick: Pick<R>,
   ): Promise<{ res: R; region: CachedRegion }> {
-    const st = this.state(what);
-    for (;;) {
-      this.checkOpen();
-      st.check();
-      const e = await this.locate(key, st);
-      if (!e) continue;
-      const res = await this.attempt(e, build, pick, st);
-      if (res) return { res, region: e };
-    }
+    return this.router.single(key, this.state(what), build, pick);
   }
 
-  /** Items grouped by region, one request per region, in parallel; regrouped after region errors. */
-  private async grouped<T extends { key: Uint8Array }, R extends WithErrors>(
+  private grouped<T extends { key: Uint8Array }, R extends WithErrors>(
     items: T[],
     st: OpState,
     build: (ctx: kvrpcpb.IContext, items: T[]) => BatchRequest,
-    pick: (r: BatchResponse) => R | null | undefined,
+    pick: Pick<R>,
     done: (items: T[], res: R) => void,
   ): Promise<void> {
-    const groups = new Map<CachedRegion, T[]>();
-    for (const it of items) {
-      let e: CachedRegion | null = null;
-      while (!e) {
-        this.checkOpen();
-        st.check();
-        e = await this.locate(it.key, st);
-      }
-      let g = groups.get(e);
-      if (!g) {
-        g = [];
-        groups.set(e, g);
-      }
-      g.push(it);
-    }
-    await Promise.all(
-      [...groups].map(async ([e, its]) => {
-        const gst = groups.size === 1 ? st : this.fork(st);
-        this.checkOpen();
-        gst.check();
-        const res = await this.attempt(e, (ctx) => build(ctx, its), pick, gst);
-        if (res) done(its, res);
-        else await this.grouped(its, gst, build, pick, done);
-      }),
-    );
+    return this.router.grouped(items, st, build, pick, done);
   }
+}
 
-  private checkOpen(): void {
-    if (this.closed) throw new ClientClosedError();
-  }
-
-  private within<T>(p: Promise<T>, st: OpState): Promise<T> {
-    const ms = st.remaining();
-    if (ms <= 0) return Promise.reject(new Error('no answer before the deadline'));
-    return new Promise<T>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-      p.then(
-        (v) => {
-          clearTimeout(t);
-          resolve(v);
-        },
-        (e) => {
-          clearTimeout(t);
-          reject(e);
-        },
-      );
-    });
-  }
-
-  /** The region of key from the cache or the scheduler; null (after a backoff) if unknown for now. */
-  private async locate(key: Uint8Array, st: OpState): Promise<CachedRegion | null> {
-    const hit = this.cache.lookup(key);
-    if (hit) return hit;
-    try {
-      const e = await this.within(this.cache.locate(key), st);
-      if (e) return e;
-      st.note(`the scheduler at ${this.schedulerAddr} knows no region for key ${showKey(key)} (is the cluster bootstrapped?)`);
-    } catch (err) {
-      this.checkOpen();
-      st.note(`region lookup at the scheduler ${this.schedulerAddr} failed: ${errMsg(err)}`);
-    }
-    await st.backoff();
-    return null;
-  }
-
-  private connection(storeId: number, address: string): StoreConnection {
-    let c = this.conns.get(storeId);
-    if (c && c.address !== address) {
-      c.close();
-      c = undefined;
-    }
-    if (!c) {
-      c = new StoreConnection(storeId, address, this.connectionOptions);
-      this.conns.set(storeId, c);
-    }
-    return c;
-  }
-
-  private pickPeer(e: CachedRegion, st: OpState): metapb.IPeer | undefined {
-    const voters = e.peers.filter((p) => !(p.isLearner || p.role === 1));
-    // Every voter failed for this operation already: start over (after the backoffs slept).
-    if (voters.length > 0 && voters.every((p) => st.avoid.has(p.storeId!))) st.avoid.clear();
-    return this.cache.target(e, st.avoid);
-  }
-
-  /**
-   * One attempt of a request on the region's current target peer. Returns the response, or null
-   * after handling a retryable failure (cache corrected, backoff slept if needed). Throws
-   * RequestError / ProtocolError (not retryable) and ClientClosedError.
-   */
-  private async attempt<R extends WithErrors>(
-    e: CachedRegion,
-    build: (ctx: kvrpcpb.IContext) => BatchRequest,
-    pick: (r: BatchResponse) => R | null | undefined,
-    st: OpState,
-  ): Promise<R | null> {
-    const peer = this.pickPeer(e, st);
-    if (!peer) {
-      st.note(`${RegionCache.describe(e)} has no peers`);
-      this.cache.invalidate(e.id);
-      await st.backoff();
-      return null;
-    }
-    const storeId = peer.storeId!;
-    let address = this.cache.cachedStoreAddress(storeId);
-    if (!address) {
-      try {
-        address = await this.within(this.cache.storeAddress(storeId), st);
-      } catch (err) {
-        this.checkOpen();
-        if (err instanceof StoreNotFoundError) {
-          st.note(`${err.message} (a peer of region ${e.id})`);
-          st.avoid.add(storeId);
-          this.cache.advancePeer(e, peer);
-          this.cache.invalidate(e.id);
-        } else st.note(`store lookup of store ${storeId} at the scheduler ${this.schedulerAddr} failed: ${errMsg(err)}`);
-        await st.backoff();
-        return null;
-      }
-    }
-    const context: kvrpcpb.IContext = { regionId: e.id, regionEpoch: e.region.regionEpoch ?? { confVer: 0, version: 0 }, peer };
-    st.attempts++;
-    const req = build(context);
-    const ambiguousIsFinal = this.opts.retryAmbiguousWrites === false && isWrite(req);
-    let resp: BatchResponse;
-    try {
-      resp = await this.connection(storeId, address).send(req, Math.max(1, Math.min(this.attemptTimeoutMs, st.remaining())));
-    } catch (err) {
-      if (err instanceof ClientClosedError) throw err;
-      if (ambiguousIsFinal)
-        throw new AmbiguousResultError(
-          `${st.what}: store ${storeId} (region ${e.id}): ${errMsg(err)}; the write may or may not have been applied`,
-          storeId,
-        );
-      st.note(`${errMsg(err)} (region ${e.id})`);
-      st.avoid.add(storeId);
-      this.cache.markStoreDown(storeId);
-      this.cache.advancePeer(e, peer);
-      // The store may come back elsewhere (a restart on another port): ask the scheduler again.
-      this.cache.invalidateStore(storeId);
-      await st.backoff();
-      return null;
-    }
-    const res = pick(resp);
-    if (!res)
-      throw new ProtocolError(
-        `${st.what}: store ${storeId} answered with a response of another kind: ${JSON.stringify(Object.keys(resp))}`,
-      );
-    if (res.regionError) {
-      if (ambiguousIsFinal && res.regionError.timeout) {
-        throw new AmbiguousResultError(
-          `${st.what}: store ${storeId} (region ${e.id}): ${describeRegionError(res.regionError)}; the write may or may not have ` +
-            `been applied`,
-          storeId,
-        );
-      }
-      await this.onRegionError(e, peer, res.regionError, st);
-      return null;
-    }
-    if (res.error) throw new RequestError(`${st.what}: store ${storeId} refused the request: ${res.error}`, storeId);
-    this.cache.confirmLeader(e, peer);
-    this.cache.markStoreUp(storeId);
-    return res;
-  }
-
-  private async onRegionError(e: CachedRegion, peer: metapb.IPeer, err: errorpb.IError, st: OpState): Promise<void> {
-    const storeId = peer.storeId!;
-    st.note(`store ${storeId}, region ${e.id}: ${describeRegionError(err)}`, err);
-    if (err.notLeader) {
-      const l = err.notLeader.leader;
-      if (l?.id && Number(l.id) !== peer.id) {
-        // The hint comes from a peer that heard from the leader: its store is up.
-        st.avoid.delete(Number(l.storeId));
-        this.cache.markStoreUp(Number(l.storeId));
-        if (!this.cache.switchLeader(e, l)) {
-          // A leader we do not know: the membership changed. Reload the region.
-          this.cache.invalidate(e.id);
-          await st.backoff();
-        } else if (++st.leaderHops > 2) {
-          // Hints going around in circles (an election under way): slow down.
-          await st.backoff();
-        }
-        return;
-      }
-      // No leader known (an election): try the next peer after a short wait.
-      st.avoid.add(storeId);
-      this.cache.advancePeer(e, peer);
-      await st.backoff();
-      return;
-    }
-    if (err.epochNotMatch) {
-      const replaced = this.cache.onEpochNotMatch(e.id, err.epochNotMatch.currentRegions ?? [], storeId);
-      if (!replaced || ++st.epochRetries > 1) await st.backoff();
-      return;
-    }
-    if (err.regionNotFound) {
-      // This store has no such peer (removed, or not created yet): another peer, fresh region info.
-      st.avoid.add(storeId);
-      this.cache.invalidate(e.id);
-      await st.backoff();
-      return;
-    }
-    if (err.keyNotInRegion) {
-      this.cache.invalidate(e.id);
-      await st.backoff();
-      return;
-    }
-    if (err.storeNotMatch) {
-      this.cache.invalidateStore(storeId);
-      this.cache.invalidate(e.id);
-      await st.backoff();
-      return;
-    }
-    if (err.serverIsBusy || err.staleCommand) {
-      await st.backoff();
-      return;
-    }
-    if (err.timeout) {
-      // Perhaps a deposed leader that does not know it yet: look elsewhere too.
-      st.avoid.add(storeId);
-      this.cache.advancePeer(e, peer);
-      await st.backoff();
-      return;
-    }
-    // A region error of a kind this client does not know: refresh and retry.
-    this.cache.invalidate(e.id);
-    await st.backoff();
-  }
+/** A key as bytes; InvalidArgumentError (nothing is sent) if it is missing, not bytes or empty. */
+export function checkKey(key: Bytes, op: string): Uint8Array {
+  if (key === undefined || key === null) throw new InvalidArgumentError(`${op}: the key is missing`);
+  const k = toBytes(key);
+  if (!(k instanceof Uint8Array)) throw new InvalidArgumentError(`${op}: a key must be a string or a Uint8Array`);
+  if (k.length === 0) throw new InvalidArgumentError(`${op}: the key is empty (keys must be at least one byte)`);
+  return k;
 }
 
 /** Waits until the scheduler answers an RPC; SchedulerUnavailableError after timeoutMs. */

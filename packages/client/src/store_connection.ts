@@ -6,18 +6,33 @@
 // one BatchCommandsRequest frame. The store answers with BatchCommandsResponse frames whose
 // request_ids say which request each response answers (in any order, across any frames).
 //
+// Transactional requests (KvGet ... KvResolveLock) share the stream; rpc's BatchCommands codec
+// writes and reads their u64 timestamps losslessly, as bigint.
+//
 // A request waits at most until its own deadline (the request is then failed with
 // AttemptTimeoutError: its outcome is unknown). If the stream fails, every request written to
 // it fails with StoreUnavailableError (retryable, outcome unknown); requests still queued wait
 // for the next stream, which the next flush opens.
 import * as grpc from '@grpc/grpc-js';
-import type { kvrpcpb } from '@tskv/proto';
-import { newTinyKvGrpcClient, type TinyKvGrpcClient } from '@tskv/rpc';
-import { AttemptTimeoutError, ClientClosedError, StoreUnavailableError } from './errors.js';
+import {
+  type BatchCommandsRequestFrame,
+  type BatchCommandsRequestItem,
+  type BatchCommandsResponseItem,
+  batchCommandsRequestCodec,
+  type DecodedBatchCommandsResponse,
+  newTinyKvGrpcClient,
+  type TinyKvGrpcClient,
+} from '@tskv/rpc';
+import { AttemptTimeoutError, ClientClosedError, InvalidArgumentError, StoreUnavailableError } from './errors.js';
 
-export type BatchRequest = kvrpcpb.BatchCommandsRequest.Request.$Properties;
-export type BatchResponse = kvrpcpb.BatchCommandsResponse.Response.$Properties;
-type Stream = grpc.ClientDuplexStream<kvrpcpb.BatchCommandsRequest.$Properties, kvrpcpb.BatchCommandsResponse>;
+/**
+ * One request of a frame: a raw one (the generated message's fields) or a transactional one
+ * (get, scan, prewrite, commit, checkTxnStatus, batchRollback, resolveLock: rpc's lossless
+ * shapes, u64 timestamps as bigint, encoded by rpc's BatchCommands codec).
+ */
+export type BatchRequest = BatchCommandsRequestItem;
+export type BatchResponse = BatchCommandsResponseItem;
+type Stream = grpc.ClientDuplexStream<BatchCommandsRequestFrame, DecodedBatchCommandsResponse>;
 
 interface Pending {
   id: number;
@@ -60,7 +75,19 @@ function estimateSize(r: BatchRequest): number {
   else if (r.rawScan) n += len(r.rawScan.startKey);
   else if (r.rawBatchGet) for (const k of r.rawBatchGet.keys ?? []) n += len(k) + 4;
   else if (r.rawBatchPut) for (const p of r.rawBatchPut.pairs ?? []) n += len(p.key) + len(p.value) + 8;
+  else if (r.get) n += len(r.get.key) + 8;
+  else if (r.scan) n += len(r.scan.startKey) + 8;
+  else if (r.prewrite) {
+    n += len(r.prewrite.primaryLock) + 24;
+    for (const m of r.prewrite.mutations) n += len(m.key) + len(m.value) + 8;
+  } else if (r.commit) for (const k of r.commit.keys) n += len(k) + 4;
+  else if (r.batchRollback) for (const k of r.batchRollback.keys) n += len(k) + 4;
+  else if (r.checkTxnStatus) n += len(r.checkTxnStatus.primaryKey) + 16;
   return n;
+}
+
+function isTxn(r: BatchRequest): boolean {
+  return !!(r.get || r.scan || r.prewrite || r.commit || r.checkTxnStatus || r.batchRollback || r.resolveLock);
 }
 
 export class StoreConnection {
@@ -104,6 +131,15 @@ export class StoreConnection {
    */
   send(req: BatchRequest, timeoutMs: number): Promise<BatchResponse> {
     if (this.closed) return Promise.reject(new ClientClosedError());
+    if (isTxn(req)) {
+      // A request the lossless codec refuses (a timestamp that is not a u64 bigint...) would make
+      // grpc-js cancel the whole stream, failing every request on it: refuse that one alone.
+      try {
+        batchCommandsRequestCodec.encode({ requests: [req], requestIds: [0] });
+      } catch (e) {
+        return Promise.reject(new InvalidArgumentError(`a request to store ${this.storeId} cannot be encoded: ${(e as Error).message}`));
+      }
+    }
     return new Promise<BatchResponse>((resolve, reject) => {
       const id = this.nextId++;
       const p: Pending = { id, req, size: estimateSize(req), resolve, reject, timer: null, stream: null };
@@ -138,7 +174,7 @@ export class StoreConnection {
     const s = this.client.batchCommands() as Stream;
     this.stats.streamsOpened++;
     this.stream = s;
-    s.on('data', (frame: kvrpcpb.BatchCommandsResponse) => this.onFrame(frame));
+    s.on('data', (frame: DecodedBatchCommandsResponse) => this.onFrame(frame));
     let failed = false;
     const fail = (err: Error): void => {
       if (failed) return;
@@ -211,7 +247,7 @@ export class StoreConnection {
     }
   }
 
-  private onFrame(frame: kvrpcpb.BatchCommandsResponse): void {
+  private onFrame(frame: DecodedBatchCommandsResponse): void {
     this.stats.framesReceived++;
     const ids = frame.requestIds ?? [];
     const rs = frame.responses ?? [];
