@@ -1,6 +1,7 @@
 // Public API of @tskv/txn: Percolator transactions after TinyKV project 4. The MVCC encodings,
 // MvccTxn and the Scanner over any snapshot reader, latches, the seven commands as functions of
-// (reader, request), and TxnExecutor, which runs them over a TxnStorage the way a store does.
+// (reader, request), TxnExecutor, which runs them over a TxnStorage the way a store does, and
+// the MVCC garbage collection planner.
 export {
   checkU64,
   decodeKey,
@@ -41,6 +42,8 @@ export {
 } from './commands.js';
 export type { TxnExecutorOptions, ValidationHook } from './executor.js';
 export { TxnExecutor } from './executor.js';
+export type { GcBatch, GcBatchResult, GcOptions, GcRange, GcStats } from './gc.js';
+export { GC_DEFAULTS, gcBatch, gcRange, gcRegion, newGcStats } from './gc.js';
 export { Latches } from './latches.js';
 export { MemReader, MemStorage } from './mem_storage.js';
 export type { CommittedWrite } from './mvcc_txn.js';
