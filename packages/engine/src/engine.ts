@@ -5,7 +5,11 @@ import { type CfName, cfPrefix, cfRange, encodeKey, isCfName } from './keys.js';
 export type { CfName } from './keys.js';
 
 /** The column families that hold user data (MVCC layers); `raft` holds local metadata. */
-export const DATA_CFS: readonly CfName[] = Object.freeze(['default', 'lock', 'write'] as CfName[]);
+/** The CFs holding region data (everything but `raft`): snapshots, peer destroy and split checks cover them. */
+export const DATA_CFS: readonly CfName[] = Object.freeze(['default', 'lock', 'write', 'txn_default', 'txn_lock', 'txn_write'] as CfName[]);
+
+/** The raw API's CFs (the rest of DATA_CFS is written by transactional commands only). */
+export const RAW_CFS: readonly CfName[] = Object.freeze(['default', 'lock', 'write'] as CfName[]);
 
 export type EngineErrorCode =
   /** The engine (or the snapshot) was closed. */

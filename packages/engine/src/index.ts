@@ -7,6 +7,7 @@ export {
   type EngineOpenOptions,
   EngineSnapshot,
   type Entry,
+  RAW_CFS,
   type ScanOptions,
   WriteBatch,
   type WriteOptions,
@@ -37,4 +38,5 @@ export {
   regionStateRange,
   snapshotRaftStateKey,
   storeIdentKey,
+  type TxnCfName,
 } from './keys.js';

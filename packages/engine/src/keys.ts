@@ -2,12 +2,19 @@
  * Key codec of the engine.
  *
  * One LevelDB holds every column family (CF); a CF is a one-byte prefix on the stored key.
- * The four prefixes are distinct bytes below 0xff, so CF `c` with prefix byte `P` owns exactly
+ * The prefixes are distinct bytes below 0xff, so CF `c` with prefix byte `P` owns exactly
  * the stored keys in `[P, P+1)`: a scan bounded that way can never return another CF's key,
  * whatever bytes (0x00, 0xff, ...) the user keys contain.
  *
- *   CF         prefix byte   stored key
- *   default    0x64 'd'      0x64 | user key
+ * The raw API's CFs (default, lock, write) and the transactional ones (txn_*) are disjoint key
+ * spaces: raw keys are user keys, while txn_default and txn_write hold MVCC-encoded keys, whose
+ * bytes would otherwise interleave with raw keys of neighbouring regions.
+ *
+ *   CF           prefix byte   stored key
+ *   txn_default  0x44 'D'      0x44 | EncodeKey(user key, start ts)
+ *   txn_lock     0x4c 'L'      0x4c | user key
+ *   txn_write    0x57 'W'      0x57 | EncodeKey(user key, commit ts)
+ *   default      0x64 'd'      0x64 | user key
  *   lock       0x6c 'l'      0x6c | user key
  *   raft       0x72 'r'      0x72 | local key (below)
  *   write      0x77 'w'      0x77 | user key
@@ -34,13 +41,27 @@
  * end of this CF's key space" and an empty `start` means "from its beginning".
  */
 
-export type CfName = 'default' | 'lock' | 'write' | 'raft';
+export type CfName = 'default' | 'lock' | 'write' | 'raft' | TxnCfName;
+
+/** The transactional CFs (MVCC data, locks, commit records). */
+export type TxnCfName = 'txn_default' | 'txn_lock' | 'txn_write';
 
 /** The CF names, in prefix order. */
-export const ALL_CFS: readonly CfName[] = Object.freeze(['default', 'lock', 'raft', 'write'] as CfName[]);
+export const ALL_CFS: readonly CfName[] = Object.freeze([
+  'txn_default',
+  'txn_lock',
+  'txn_write',
+  'default',
+  'lock',
+  'raft',
+  'write',
+] as CfName[]);
 
 /** The prefix byte of each CF. */
 export const CF_PREFIX: Readonly<Record<CfName, number>> = Object.freeze({
+  txn_default: 0x44,
+  txn_lock: 0x4c,
+  txn_write: 0x57,
   default: 0x64,
   lock: 0x6c,
   raft: 0x72,

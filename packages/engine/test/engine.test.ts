@@ -34,8 +34,8 @@ function assertEngineError(code: string): (err: unknown) => boolean {
 }
 
 describe('engine: column families', () => {
-  it('DATA_CFS are the three data CFs', () => {
-    assert.deepEqual([...DATA_CFS], ['default', 'lock', 'write']);
+  it('DATA_CFS are the raw API CFs and the transactional ones', () => {
+    assert.deepEqual([...DATA_CFS], ['default', 'lock', 'write', 'txn_default', 'txn_lock', 'txn_write']);
   });
 
   it('the same user key in different CFs holds different values', async () => {

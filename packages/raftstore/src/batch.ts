@@ -13,11 +13,13 @@
 // followers confirms leadership for all of them).
 import type { raft_cmdpb } from '@tskv/proto';
 import { epochEquals, frameEnd } from '@tskv/util';
-import type { CmdCallback } from './msg.js';
+import type { CmdCallback, SnapshotCallback } from './msg.js';
 
 export interface QueuedCmd {
   req: raft_cmdpb.IRaftCmdRequest;
   cb: CmdCallback;
+  /** Reads only: answer with a region snapshot (see RegionSnapshot). */
+  onSnapshot?: SnapshotCallback;
 }
 
 /** Payload bound of one merged entry (keys and values); well under raftMaxSizePerMsg's 1 MiB default. */

@@ -3,6 +3,7 @@ import { type CfName, DATA_CFS, type Engine, type WriteBatch } from '@tskv/engin
 import { type metapb, raft_cmdpb } from '@tskv/proto';
 import { keyInRegion } from '@tskv/util';
 import { EpochNotMatchError, InvalidRequestError, KeyNotInRegionError, type StoreError } from './errors.js';
+import { keyInRegionCf } from './region_ranges.js';
 
 const CmdType = raft_cmdpb.CmdType;
 
@@ -59,9 +60,11 @@ export function validateRequests(req: raft_cmdpb.IRaftCmdRequest): void {
   if (reads > 0 && reads !== rs.length) throw new InvalidRequestError('a request mixes reads and writes');
 }
 
+/** Checks the request's key against the region's range in the request's CF (see region_ranges.ts). */
 export function checkKeyInRegion(r: raft_cmdpb.IRequest, region: metapb.IRegion): void {
-  const key = r.get?.key ?? r.put?.key ?? r.delete?.key;
-  if (key && !keyInRegion(key, region)) throw new KeyNotInRegionError(key, region);
+  const one = r.get ?? r.put ?? r.delete;
+  const key = one?.key;
+  if (key && !keyInRegionCf(cfOf(one.cf), key, region)) throw new KeyNotInRegionError(key, region);
   if (r.cmdType === CmdType.Snap) {
     const s = r.snap?.startKey;
     if (s && s.length > 0 && !keyInRegion(s, region)) throw new KeyNotInRegionError(s, region);

@@ -1,13 +1,28 @@
-import type { raft_cmdpb } from '@tskv/proto';
+import type { EngineSnapshot } from '@tskv/engine';
+import type { metapb, raft_cmdpb } from '@tskv/proto';
 import type { Snapshot } from '@tskv/raft';
 import type { RaftMessage } from './transport.js';
 
 export type CmdCallback = (resp: raft_cmdpb.IRaftCmdResponse) => void;
 
+/**
+ * A region's data at a read index (see Store.snapshotRead): the owner closes `snapshot`. `term`
+ * is the leader term the read was confirmed in: a command that read this view and proposes a
+ * write sends it in the header, and the write is refused if leadership changed meanwhile.
+ */
+export interface RegionSnapshot {
+  region: metapb.IRegion;
+  snapshot: EngineSnapshot;
+  term: number;
+}
+
+export type SnapshotCallback = (s: RegionSnapshot) => void;
+
 /** What a peer's mailbox holds. */
 export type PeerMsg =
   | { kind: 'raft'; msg: RaftMessage }
-  | { kind: 'cmd'; req: raft_cmdpb.IRaftCmdRequest; cb: CmdCallback }
+  /** A command; a read with `onSnapshot` is answered with a region snapshot instead (errors still go to `cb`). */
+  | { kind: 'cmd'; req: raft_cmdpb.IRaftCmdRequest; cb: CmdCallback; onSnapshot?: SnapshotCallback }
   | { kind: 'tick' }
   /** Time to consider compacting the raft log (leaders only act). */
   | { kind: 'raftLogGcTick' }

@@ -4,7 +4,7 @@
 // afterPersist, afterApply, serveReads) and answers commands when applied. Its parts, each in its
 // own file: the proposal queue (peer_proposals.ts), the pending reads (peer_reads.ts), the leader
 // lease and the vote grace (peer_lease.ts), hibernation (peer_hibernate.ts).
-import type { WriteBatch } from '@tskv/engine';
+import type { EngineSnapshot, WriteBatch } from '@tskv/engine';
 import { eraftpb, type metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
 import {
   EMPTY_BYTES,
@@ -26,7 +26,7 @@ import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_chang
 import type { StoreConfig } from './config.js';
 import { InvalidRequestError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { CmdCallback, PeerMsg } from './msg.js';
+import type { CmdCallback, PeerMsg, SnapshotCallback } from './msg.js';
 import { Hibernation, pickCampaigner } from './peer_hibernate.js';
 import { LeaderLease, VoteGrace } from './peer_lease.js';
 import { ProposalQueue } from './peer_proposals.js';
@@ -222,7 +222,7 @@ export class Peer {
           break;
         case 'cmd':
           commands++;
-          this.propose(m.req, m.cb);
+          this.propose(m);
           break;
         case 'tick':
           this.tick();
@@ -306,7 +306,8 @@ export class Peer {
    * index are queued and go to raft together at the end of the peer's mail (flushProposals):
    * the writes of a round as one merged entry, its reads under one ReadIndex.
    */
-  private propose(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
+  private propose(cmd: QueuedCmd): void {
+    const { req, cb } = cmd;
     try {
       if (req.adminRequest) {
         this.proposeAdmin(req, cb);
@@ -316,12 +317,13 @@ export class Peer {
       if (isReadOnly(req)) {
         if (this.serveFromLease()) {
           this.lease.countRead();
-          this.reads.addLeaseRead(req, cb, this.raw.committed);
+          this.reads.addLeaseRead(cmd, this.raw.committed, this.raw.term);
           return;
         }
-        this.queuedReads.push({ req, cb });
+        this.queuedReads.push(cmd);
         return;
       }
+      if (cmd.onSnapshot) throw new InvalidRequestError('a snapshot read must be read-only');
       this.queuedWrites.push({ req, cb });
     } catch (e) {
       this.answerProposeError(e, cb);
@@ -354,7 +356,7 @@ export class Peer {
       }
       const ctx = newReadContext(this.peerId);
       this.raw.readIndex(ctx);
-      this.reads.awaitIndex(ctx, reads, performance.now());
+      this.reads.awaitIndex(ctx, reads, performance.now(), this.raw.term);
     }
   }
 
@@ -438,6 +440,8 @@ export class Peer {
     if (!h) throw new InvalidRequestError('missing header');
     if (h.peer?.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
     if (!this.isLeader()) throw new NotLeaderError(this.regionId, this.leaderPeer());
+    // A write built on a view read in an earlier term: another leader may have changed what it read.
+    if (h.term && h.term !== this.raw.term) throw new StaleCommandError(`command of term ${h.term} refused in term ${this.raw.term}`);
     validateRequests(req);
     checkEpoch(req, this.region);
     for (const r of req.requests ?? []) checkKeyInRegion(r, this.region);
@@ -690,6 +694,10 @@ export class Peer {
         this.logger.error('read failed', { err: String(err) });
         r.cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));
       };
+      if (r.onSnapshot) {
+        this.serveSnapshotRead(r.onSnapshot, r.cb, r.term);
+        continue;
+      }
       let out: ReturnType<typeof executeReads>;
       try {
         out = executeReads(r.req, this.region, this.storage.engines.kv);
@@ -700,6 +708,26 @@ export class Peer {
       if (out instanceof Promise) out.then(r.cb, fail);
       else r.cb(out);
     }
+  }
+
+  /**
+   * A view of the applied state for a command that reads then writes. Only in the term the read
+   * was accepted in: after a change of leader, what this peer applied may lack the writes of the
+   * leader in between, which a write proposed on this view would overwrite.
+   */
+  private serveSnapshotRead(onSnapshot: SnapshotCallback, cb: CmdCallback, term: number): void {
+    if (!this.isLeader() || this.raw.term !== term) {
+      cb(errorResponse(new NotLeaderError(this.regionId, this.leaderPeer())));
+      return;
+    }
+    let snapshot: EngineSnapshot;
+    try {
+      snapshot = this.storage.engines.kv.snapshot();
+    } catch (err) {
+      cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));
+      return;
+    }
+    onSnapshot({ region: structuredClone(this.region), snapshot, term });
   }
 
   /** Sends the messages kept for the end of the round (hibernate notices). */

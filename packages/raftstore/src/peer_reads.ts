@@ -2,12 +2,16 @@
 // read-index request (one request per round's batch of reads), then for the applied index to
 // reach their read index. Lease reads skip the first wait (their read index is the commit index).
 import type { raft_cmdpb } from '@tskv/proto';
-import type { CmdCallback } from './msg.js';
+import type { QueuedCmd } from './batch.js';
+import type { CmdCallback, SnapshotCallback } from './msg.js';
 
 /** A read and, once known, the index the state machine must have applied before it is served. */
 export interface PendingRead {
   readonly req: raft_cmdpb.IRaftCmdRequest;
   readonly cb: CmdCallback;
+  readonly onSnapshot?: SnapshotCallback;
+  /** The leader term the read was accepted in. */
+  readonly term: number;
   readIndex: number;
   /** performance.now() when the read index was requested (start of the lease it can renew). */
   readonly issuedAt: number;
@@ -46,17 +50,17 @@ export class ReadQueue {
     return this.awaitingApply.length;
   }
 
-  /** Reads sent to raft.readIndex together with `ctx`, at `issuedAt`. */
-  awaitIndex(ctx: Uint8Array, reads: readonly { req: raft_cmdpb.IRaftCmdRequest; cb: CmdCallback }[], issuedAt: number): void {
+  /** Reads sent to raft.readIndex together with `ctx`, at `issuedAt`, in leader term `term`. */
+  awaitIndex(ctx: Uint8Array, reads: readonly QueuedCmd[], issuedAt: number, term: number): void {
     this.awaitingIndex.set(
       keyOf(ctx),
-      reads.map((r) => ({ req: r.req, cb: r.cb, readIndex: 0, issuedAt })),
+      reads.map((r) => ({ req: r.req, cb: r.cb, onSnapshot: r.onSnapshot, term, readIndex: 0, issuedAt })),
     );
   }
 
-  /** A read served from the leader lease: it only waits for the apply of `commitIndex`. */
-  addLeaseRead(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback, commitIndex: number): void {
-    this.awaitingApply.push({ req, cb, readIndex: commitIndex, issuedAt: 0 });
+  /** A read served from the leader lease of term `term`: it only waits for the apply of `commitIndex`. */
+  addLeaseRead(read: QueuedCmd, commitIndex: number, term: number): void {
+    this.awaitingApply.push({ req: read.req, cb: read.cb, onSnapshot: read.onSnapshot, term, readIndex: commitIndex, issuedAt: 0 });
   }
 
   /**

@@ -13,13 +13,13 @@
 import { DATA_CFS, type EngineSnapshot, type Engines, regionStateKey, snapshotRaftStateKey } from '@tskv/engine';
 import { type metapb, raft_serverpb } from '@tskv/proto';
 import type { Snapshot } from '@tskv/raft';
-import { keyInRegion } from '@tskv/util';
 import PQueue from 'p-queue';
 import type { StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
 import { confStateFromRegion } from './peer_storage.js';
+import { keyInRegionCf, regionCfRange } from './region_ranges.js';
 import type { Router } from './router.js';
-import { readSnapshotCf, type SnapKey, type SnapManager, snapKeyString } from './snap/index.js';
+import { cfFilesOf, readSnapshotCf, type SnapKey, type SnapManager, snapKeyString } from './snap/index.js';
 
 export interface GenerateTask {
   region: metapb.IRegion;
@@ -77,12 +77,11 @@ export class RegionWorker {
   destroy(region: metapb.IRegion): void {
     if (this.stopped) return;
     void this.applyQueue.add(async () => {
-      const start = region.startKey ?? new Uint8Array(0);
-      const end = region.endKey ?? new Uint8Array(0);
       const kv = this.engines.kv;
       try {
         let wb = kv.writeBatch();
         for (const cf of DATA_CFS) {
+          const { start, end } = regionCfRange(cf, region);
           for await (const [k] of kv.scan(cf, start, end)) {
             if (this.stopped) return; // the tombstone is written: the next start cleans up
             wb.delete(cf, k);
@@ -129,9 +128,10 @@ export class RegionWorker {
       // are all still there (the snapshot GC may have been deleting them).
       let meta = await this.snapMgr.complete('gen', key);
       if (!meta) {
-        const start = region.startKey ?? new Uint8Array(0);
-        const end = region.endKey ?? new Uint8Array(0);
-        meta = await this.snapMgr.build(key, region, (cf) => this.engines.kv.scan(cf, start, end, { snapshot: kvSnap }));
+        meta = await this.snapMgr.build(key, region, (cf) => {
+          const { start, end } = regionCfRange(cf, region);
+          return this.engines.kv.scan(cf, start, end, { snapshot: kvSnap });
+        });
       }
       const fileSize = (meta.cfFiles ?? []).reduce((a, f) => a + Number(f.size ?? 0), 0);
       const data = raft_serverpb.RaftSnapshotData.encode({ region, fileSize, meta, version: 1 }).finish();
@@ -154,8 +154,6 @@ export class RegionWorker {
       const meta = await this.snapMgr.readMeta('rev', key);
       if (!meta) throw new Error(`snapshot ${snapKeyString(key)} of region ${regionId} to apply: its files are missing`);
       await this.snapMgr.verify('rev', key, meta);
-      const start = region.startKey ?? new Uint8Array(0);
-      const end = region.endKey ?? new Uint8Array(0);
       const kv = this.engines.kv;
       let wb = kv.writeBatch();
       let bytes = 0;
@@ -169,6 +167,7 @@ export class RegionWorker {
       };
       // Old data first: whatever this peer held of the range is replaced as a whole.
       for (const cf of DATA_CFS) {
+        const { start, end } = regionCfRange(cf, region);
         for await (const [k] of kv.scan(cf, start, end)) {
           wb.delete(cf, k);
           bytes += k.length + 16;
@@ -176,9 +175,10 @@ export class RegionWorker {
         }
       }
       let records = 0;
-      for (const cf of DATA_CFS) {
+      // A snapshot from a store without the transactional CFs has no files for them.
+      for (const cf of cfFilesOf(meta).map((f) => f.cf)) {
         for await (const [k, v] of readSnapshotCf(this.snapMgr, 'rev', key, cf)) {
-          if (!keyInRegion(k, region))
+          if (!keyInRegionCf(cf, k, region))
             throw new Error(`snapshot ${snapKeyString(key)}: key ${Buffer.from(k).toString('hex')} in ${cf} is outside region ${regionId}`);
           wb.put(cf, k, v);
           bytes += k.length + v.length + 16;

@@ -1,14 +1,17 @@
 // SplitCheckWorker: measures regions and finds split keys, off the raft worker's path. A check
-// streams the region's range (memory stays bounded), sums key + value bytes over the data CFs,
-// and picks a split key at every regionSplitSize bytes of the default CF; a region over
-// regionMaxSize is split at those keys (TiKV's size policy). Results go back through a callback:
+// streams the region's ranges (memory stays bounded), sums key + value bytes over the data CFs,
+// and, for a region over regionMaxSize, picks a split key at about every regionSplitSize bytes
+// (TiKV's size policy). Results go back through a callback:
 // the store asks the scheduler for ids and proposes the split (stale checks die on the epoch).
 
-import type { Engines } from '@tskv/engine';
+import { type CfName, DATA_CFS, type Engines } from '@tskv/engine';
 import type { metapb } from '@tskv/proto';
+import { decodeUserKey } from '@tskv/txn';
+import { compareBytes } from '@tskv/util';
 import PQueue from 'p-queue';
 import type { StoreConfig } from './config.js';
 import type { Logger } from './logger.js';
+import { isEncodedCf, regionCfRange } from './region_ranges.js';
 
 export interface SplitCheckResult {
   region: metapb.IRegion;
@@ -20,6 +23,18 @@ export interface SplitCheckResult {
 
 /** At most this many split keys per check: a huge region splits over several checks. */
 const MAX_SPLIT_KEYS = 16;
+
+/** The CFs split keys are picked in: one record per key (raw) or per key version (MVCC). */
+const SOURCE_CFS: readonly CfName[] = ['default', 'txn_default', 'txn_write'];
+
+/** The user key of an MVCC-encoded key, or null if it does not decode (never a split key). */
+function userKeyOf(encoded: Uint8Array): Uint8Array | null {
+  try {
+    return decodeUserKey(encoded);
+  } catch {
+    return null;
+  }
+}
 
 export class SplitCheckWorker {
   private readonly queue = new PQueue({ concurrency: 1 });
@@ -54,34 +69,55 @@ export class SplitCheckWorker {
   }
 
   private async check(region: metapb.IRegion): Promise<SplitCheckResult> {
-    const start = region.startKey ?? new Uint8Array(0);
-    const end = region.endKey ?? new Uint8Array(0);
     const { regionMaxSize: max, regionSplitSize: splitSize } = this.cfg;
+    const sizes = new Map<CfName, number>();
     let size = 0;
     let keys = 0;
-    let chunk = 0;
-    const splitKeys: Uint8Array[] = [];
-    for await (const [k, v] of this.engines.kv.scan('default', start, end)) {
-      if (this.stopped) break;
-      // The key that makes the current piece reach splitSize starts the next region.
-      if (chunk >= splitSize && splitKeys.length < MAX_SPLIT_KEYS) {
-        splitKeys.push(Uint8Array.from(k));
-        chunk = 0;
-      }
-      const n = k.length + v.length;
-      size += n;
-      chunk += n;
-      keys++;
-      if (splitKeys.length >= MAX_SPLIT_KEYS && size > max) break;
-    }
-    for (const cf of ['lock', 'write'] as const) {
+    for (const cf of DATA_CFS) {
+      const { start, end } = regionCfRange(cf, region);
+      let n = 0;
       for await (const [k, v] of this.engines.kv.scan(cf, start, end)) {
-        size += k.length + v.length;
+        if (this.stopped) break;
+        n += k.length + v.length;
         keys++;
-        if (size > 4 * max) break; // enough to know; the number is approximate anyway
+        if (size + n > 4 * max) break; // enough to know; the number is approximate anyway
       }
+      sizes.set(cf, n);
+      size += n;
     }
-    return { region, size, keys, splitKeys: size > max ? splitKeys : [] };
+    if (size <= max || this.stopped) return { region, size, keys, splitKeys: [] };
+    // The pieces are cut along the biggest of the CFs that hold one record per key version,
+    // each piece's share of it standing for its share of the whole region.
+    const source = SOURCE_CFS.reduce((a, b) => ((sizes.get(b) ?? 0) > (sizes.get(a) ?? 0) ? b : a));
+    const share = (sizes.get(source) ?? 0) / size;
+    const splitKeys = await this.splitKeys(region, source, Math.max(1, splitSize * share));
+    return { region, size, keys, splitKeys };
+  }
+
+  /**
+   * A split key every `pieceBytes` of `cf`: the user key of the record that makes the current
+   * piece reach it starts the next region. A split key is always a user key (decoded from an
+   * MVCC-encoded CF), so every version of a key and its lock stay in one region.
+   */
+  private async splitKeys(region: metapb.IRegion, cf: CfName, pieceBytes: number): Promise<Uint8Array[]> {
+    const { start, end } = regionCfRange(cf, region);
+    const regionStart = region.startKey ?? new Uint8Array(0);
+    const out: Uint8Array[] = [];
+    let chunk = 0;
+    for await (const [k, v] of this.engines.kv.scan(cf, start, end)) {
+      if (this.stopped || out.length >= MAX_SPLIT_KEYS) break;
+      if (chunk >= pieceBytes) {
+        const user = isEncodedCf(cf) ? userKeyOf(k) : Uint8Array.from(k);
+        const last = out.length > 0 ? out[out.length - 1]! : regionStart;
+        // The versions of one user key are contiguous: cut at the first key after them.
+        if (user && compareBytes(user, last) > 0) {
+          out.push(user);
+          chunk = 0;
+        }
+      }
+      chunk += k.length + v.length;
+    }
+    return out;
   }
 
   async stop(): Promise<void> {

@@ -6,11 +6,12 @@
 // peers), scheduler_task.ts (heartbeats, operators, leader liveness), store_snapshots.ts
 // (snapshot streams and file GC).
 import type { CfName, Engines } from '@tskv/engine';
-import type { metapb, raft_cmdpb } from '@tskv/proto';
+import { type metapb, raft_cmdpb } from '@tskv/proto';
 import { errorResponse } from './cmd.js';
 import type { StoreConfig } from './config.js';
 import { InvalidRequestError, RegionNotFoundError, TimeoutError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
+import type { RegionSnapshot } from './msg.js';
 import type { RegionStatus, StoreObserver, StoreRuntimeStats } from './observer.js';
 import type { Peer } from './peer.js';
 import { PeerLifecycle } from './peer_lifecycle.js';
@@ -160,6 +161,30 @@ export class Store implements SnapshotEndpoint {
 
   /** Executes a client command; region errors come back in the response header, never thrown. */
   call(req: raft_cmdpb.IRaftCmdRequest, timeoutMs = this.cfg.requestTimeoutMs): Promise<raft_cmdpb.IRaftCmdResponse> {
+    return this.submit(req, timeoutMs);
+  }
+
+  /**
+   * A linearizable view of a region's data, for a command that reads, checks and then proposes
+   * a write (the transactional commands): taken through the same ReadIndex or lease path as
+   * reads, at a read index, with the epoch in `header` checked. Resolves with the view (the
+   * caller closes its snapshot) or with a response carrying the region error.
+   */
+  snapshotRead(
+    header: raft_cmdpb.IRaftRequestHeader,
+    timeoutMs = this.cfg.requestTimeoutMs,
+  ): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse> {
+    const req: raft_cmdpb.IRaftCmdRequest = { header, requests: [{ cmdType: raft_cmdpb.CmdType.Snap, snap: { cf: 'default' } }] };
+    return this.submit(req, timeoutMs, true);
+  }
+
+  private submit(req: raft_cmdpb.IRaftCmdRequest, timeoutMs: number): Promise<raft_cmdpb.IRaftCmdResponse>;
+  private submit(req: raft_cmdpb.IRaftCmdRequest, timeoutMs: number, snapshot: true): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse>;
+  private submit(
+    req: raft_cmdpb.IRaftCmdRequest,
+    timeoutMs: number,
+    snapshot = false,
+  ): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} is stopped`)));
       if (this.failed)
@@ -184,7 +209,19 @@ export class Store implements SnapshotEndpoint {
         clearTimeout(timer);
         resolve(resp);
       };
-      if (!this.ctx.router.send(regionId, { kind: 'cmd', req, cb })) cb(errorResponse(new RegionNotFoundError(regionId)));
+      // A view that arrives after the timeout has no taker: release it.
+      const onSnapshot = snapshot
+        ? (v: RegionSnapshot): void => {
+            if (done) {
+              void v.snapshot.close().catch(() => undefined);
+              return;
+            }
+            done = true;
+            clearTimeout(timer);
+            resolve(v);
+          }
+        : undefined;
+      if (!this.ctx.router.send(regionId, { kind: 'cmd', req, cb, onSnapshot })) cb(errorResponse(new RegionNotFoundError(regionId)));
     });
   }
 

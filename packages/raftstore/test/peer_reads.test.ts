@@ -33,8 +33,9 @@ test('a batch waits for the ReadState of its context, then for the apply of the 
       { req: req('b'), cb: noop },
     ],
     100,
+    1,
   );
-  q.awaitIndex(ctx2, [{ req: req('c'), cb: noop }], 200);
+  q.awaitIndex(ctx2, [{ req: req('c'), cb: noop }], 200, 1);
   assert.equal(q.awaitingIndexCount, 2);
   assert.equal(q.isEmpty, false);
   assert.equal(q.onReadState(9, newReadContext(1)), null, 'an unknown context moves nothing');
@@ -51,9 +52,9 @@ test('a batch waits for the ReadState of its context, then for the apply of the 
 
 test('lease reads wait only for the apply of the commit index; reads are taken from the front in order', () => {
   const q = new ReadQueue();
-  q.addLeaseRead(req('x'), noop, 12);
-  q.addLeaseRead(req('y'), noop, 15);
-  q.addLeaseRead(req('z'), noop, 13);
+  q.addLeaseRead({ req: req('x'), cb: noop }, 12, 1);
+  q.addLeaseRead({ req: req('y'), cb: noop }, 15, 1);
+  q.addLeaseRead({ req: req('z'), cb: noop }, 13, 1);
   assert.deepEqual(q.takeApplied(14).map(tagOf), ['x'], 'y blocks z behind it');
   assert.deepEqual(q.takeApplied(15).map(tagOf), ['y', 'z']);
   assert.equal(q.isEmpty, true);
@@ -64,12 +65,12 @@ test('failAwaitingIndex answers only reads without a ReadState; failAll answers 
   const got: string[] = [];
   const cb = (tag: string) => (r: Resp) => got.push(`${tag}:${r.header?.error?.message}`);
   const ctx = newReadContext(1);
-  q.awaitIndex(ctx, [{ req: req('a'), cb: cb('a') }], 1);
-  q.addLeaseRead(req('b'), cb('b'), 3);
+  q.awaitIndex(ctx, [{ req: req('a'), cb: cb('a') }], 1, 1);
+  q.addLeaseRead({ req: req('b'), cb: cb('b') }, 3, 1);
   q.failAwaitingIndex({ header: { error: { message: 'not leader' } }, responses: [] });
   assert.deepEqual(got, ['a:not leader']);
   assert.equal(q.onReadState(5, ctx), null);
-  q.awaitIndex(newReadContext(1), [{ req: req('c'), cb: cb('c') }], 2);
+  q.awaitIndex(newReadContext(1), [{ req: req('c'), cb: cb('c') }], 2, 1);
   q.failAll({ header: { error: { message: 'stopped' } }, responses: [] });
   assert.deepEqual(got, ['a:not leader', 'c:stopped', 'b:stopped']);
   assert.equal(q.isEmpty, true);

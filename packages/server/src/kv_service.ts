@@ -9,16 +9,32 @@ import * as grpc from '@grpc/grpc-js';
 import { type errorpb, type kvrpcpb, raft_cmdpb, type raft_serverpb } from '@tskv/proto';
 import type { Logger, RaftMessage, SnapshotChunk } from '@tskv/raftstore';
 import { SnapshotBusyError, SnapshotCorruptError } from '@tskv/raftstore';
+import type {
+  BatchCommandsRequestItem,
+  BatchCommandsResponseFrame,
+  BatchCommandsResponseItem,
+  DecodedBatchCommandsRequest,
+  KvBatchRollbackRequest,
+  KvCheckTxnStatusRequest,
+  KvCommitRequest,
+  KvGetRequest,
+  KvPrewriteRequest,
+  KvResolveLockRequest,
+  KvScanRequest,
+} from '@tskv/rpc';
 import { frameEnd } from '@tskv/util';
 import { Undecodable } from './decode_guard.js';
 import { BadRequest, DEFAULT_INPUT_LIMITS, InputCheck, type InputLimits, inputLimitsProblem } from './input_limits.js';
 import type { ServerMetrics } from './metrics.js';
+import { isRegionError, regionErrorName, requestHeader } from './request_header.js';
+import { TxnService } from './txn_service.js';
+import type { TxnStore } from './txn_storage.js';
 
 const CmdType = raft_cmdpb.CmdType;
 const VALID_CFS = new Set(['', 'default', 'lock', 'write']);
 
 /** What the service needs of a store (a raftstore Store satisfies it). */
-export interface KvStore {
+export interface KvStore extends TxnStore {
   call(req: raft_cmdpb.IRaftCmdRequest): Promise<raft_cmdpb.IRaftCmdResponse>;
   onRaftMessage(msg: RaftMessage): void;
   receiveSnapshot(chunks: AsyncIterable<SnapshotChunk>): Promise<void>;
@@ -46,40 +62,8 @@ interface Outcome {
   error?: string;
 }
 
-function isRegionError(e: errorpb.IError): boolean {
-  return !!(
-    e.notLeader ||
-    e.regionNotFound ||
-    e.keyNotInRegion ||
-    e.epochNotMatch ||
-    e.staleCommand ||
-    e.storeNotMatch ||
-    e.timeout ||
-    e.serverIsBusy
-  );
-}
-
 /** A snapshot chunk that could not be decoded: the receive fails with INVALID_ARGUMENT. */
 class MalformedChunk extends Error {}
-
-function regionErrorName(e: errorpb.IError): string {
-  if (e.notLeader) return 'not_leader';
-  if (e.regionNotFound) return 'region_not_found';
-  if (e.keyNotInRegion) return 'key_not_in_region';
-  if (e.epochNotMatch) return 'epoch_not_match';
-  if (e.staleCommand) return 'stale_command';
-  if (e.storeNotMatch) return 'store_not_match';
-  if (e.timeout) return 'timeout';
-  if (e.serverIsBusy) return 'server_is_busy';
-  return 'other';
-}
-
-function header(ctx: kvrpcpb.IContext | null | undefined): raft_cmdpb.IRaftRequestHeader {
-  if (!ctx) throw new BadRequest('missing context');
-  if (!ctx.regionId) throw new BadRequest('missing region id in context');
-  if (!ctx.regionEpoch) throw new BadRequest('missing region epoch in context');
-  return { regionId: ctx.regionId, regionEpoch: ctx.regionEpoch, peer: ctx.peer ?? undefined };
-}
 
 function cfOf(cf: string | null | undefined): string {
   const name = cf ?? '';
@@ -92,11 +76,11 @@ function messageOf(e: unknown): string {
 }
 
 /** Approximate encoded size of a response (frame cutting only). */
-function approxBytes(r: kvrpcpb.BatchCommandsResponse.IResponse): number {
+function approxBytes(r: BatchCommandsResponseItem): number {
   let n = 32;
-  const v = r.rawGet?.value;
+  const v = r.rawGet?.value ?? r.get?.value;
   if (v) n += v.length;
-  for (const kv of r.rawScan?.kvs ?? r.rawBatchGet?.pairs ?? []) n += (kv.key?.length ?? 0) + (kv.value?.length ?? 0) + 8;
+  for (const kv of r.rawScan?.kvs ?? r.rawBatchGet?.pairs ?? r.scan?.pairs ?? []) n += (kv.key?.length ?? 0) + (kv.value?.length ?? 0) + 8;
   return n;
 }
 
@@ -121,6 +105,7 @@ export class TinyKvService {
   private closing = false;
   private logger: Logger;
   private readonly limits: InputLimits;
+  private readonly txn: TxnService;
 
   constructor(private readonly opts: KvServiceOptions) {
     this.logger = opts.logger;
@@ -130,6 +115,7 @@ export class TinyKvService {
     this.maxInflight = opts.maxInflightRequests ?? 100_000;
     this.maxPerStream = opts.maxInflightPerStream ?? 20_000;
     this.maxFrameBytes = opts.maxResponseFrameBytes ?? 4 * 1024 * 1024;
+    this.txn = new TxnService({ metrics: opts.metrics, logger: this.logger, limits: this.limits, store: () => this.txnStore() });
     const m = opts.metrics;
     this.requestCounters = Object.fromEntries(
       METHODS.map((k) => [
@@ -152,7 +138,7 @@ export class TinyKvService {
       'rawGet',
       () => {
         const cf = cfOf(req.cf);
-        return { header: header(req.context), requests: [{ cmdType: CmdType.Get, get: { cf, key: this.check().key(req.key) } }] };
+        return { header: requestHeader(req.context), requests: [{ cmdType: CmdType.Get, get: { cf, key: this.check().key(req.key) } }] };
       },
       (resp) => {
         const g = resp.responses?.[0]?.get;
@@ -168,7 +154,7 @@ export class TinyKvService {
         const cf = cfOf(req.cf);
         const c = this.check();
         return {
-          header: header(req.context),
+          header: requestHeader(req.context),
           requests: [{ cmdType: CmdType.Put, put: { cf, key: c.key(req.key), value: c.value(req.value) } }],
         };
       },
@@ -181,7 +167,10 @@ export class TinyKvService {
       'rawDelete',
       () => {
         const cf = cfOf(req.cf);
-        return { header: header(req.context), requests: [{ cmdType: CmdType.Delete, delete: { cf, key: this.check().key(req.key) } }] };
+        return {
+          header: requestHeader(req.context),
+          requests: [{ cmdType: CmdType.Delete, delete: { cf, key: this.check().key(req.key) } }],
+        };
       },
       () => ({}),
     );
@@ -196,7 +185,7 @@ export class TinyKvService {
         if (!Number.isInteger(limit) || limit < 0) throw new BadRequest(`bad limit ${String(limit)}`);
         // An empty start key means the region's start; the end is the region's end.
         return {
-          header: header(req.context),
+          header: requestHeader(req.context),
           requests: [
             {
               cmdType: CmdType.Snap,
@@ -218,7 +207,7 @@ export class TinyKvService {
         const c = this.check();
         c.batch(keys.length, 'keys');
         return {
-          header: header(req.context),
+          header: requestHeader(req.context),
           requests: keys.map((k, i) => ({ cmdType: CmdType.Get, get: { cf, key: c.key(k, `key ${i}`) } })),
         };
       },
@@ -245,7 +234,7 @@ export class TinyKvService {
         // One command, many puts: one raft entry, applied atomically. Every pair is checked before
         // anything is proposed: one bad pair refuses the whole batch.
         return {
-          header: header(req.context),
+          header: requestHeader(req.context),
           requests: pairs.map((p, i) => ({
             cmdType: CmdType.Put,
             put: { cf, key: c.key(p?.key, `key ${i}`), value: c.value(p?.value, `value ${i}`) },
@@ -254,6 +243,36 @@ export class TinyKvService {
       },
       () => ({}),
     );
+  }
+
+  // ---- the transactional API (txn_service.ts), counted with the raw requests in flight ----
+
+  kvGet = this.counted((req: KvGetRequest) => this.txn.kvGet(req));
+  kvScan = this.counted((req: KvScanRequest) => this.txn.kvScan(req));
+  kvPrewrite = this.counted((req: KvPrewriteRequest) => this.txn.kvPrewrite(req));
+  kvCommit = this.counted((req: KvCommitRequest) => this.txn.kvCommit(req));
+  kvCheckTxnStatus = this.counted((req: KvCheckTxnStatusRequest) => this.txn.kvCheckTxnStatus(req));
+  kvBatchRollback = this.counted((req: KvBatchRollbackRequest) => this.txn.kvBatchRollback(req));
+  kvResolveLock = this.counted((req: KvResolveLockRequest) => this.txn.kvResolveLock(req));
+
+  private counted<Req, Res>(f: (req: Req) => Promise<Res>): (req: Req) => Promise<Res> {
+    return async (req: Req) => {
+      this.inflight++;
+      try {
+        return await f(req);
+      } finally {
+        this.inflight--;
+      }
+    };
+  }
+
+  /** The store transactional commands run on, or why there is none (ServerIsBusy). */
+  private txnStore(): TxnStore | string {
+    if (!this.store) return 'store is starting';
+    if (this.closing) return 'store is shutting down';
+    // This request is counted already.
+    if (this.inflight > this.maxInflight) return `${this.inflight - 1} requests in flight`;
+    return this.store;
   }
 
   /** The size check of one request. */
@@ -307,7 +326,7 @@ export class TinyKvService {
   }
 
   /** One request of a BatchCommands frame. */
-  private async dispatch(r: kvrpcpb.BatchCommandsRequest.IRequest | null | undefined): Promise<kvrpcpb.BatchCommandsResponse.IResponse> {
+  private async dispatch(r: BatchCommandsRequestItem | null | undefined): Promise<BatchCommandsResponseItem> {
     if (!r) return {};
     if (r.rawGet) return { rawGet: await this.rawGet(r.rawGet) };
     if (r.rawPut) return { rawPut: await this.rawPut(r.rawPut) };
@@ -315,6 +334,13 @@ export class TinyKvService {
     if (r.rawScan) return { rawScan: await this.rawScan(r.rawScan) };
     if (r.rawBatchGet) return { rawBatchGet: await this.rawBatchGet(r.rawBatchGet) };
     if (r.rawBatchPut) return { rawBatchPut: await this.rawBatchPut(r.rawBatchPut) };
+    if (r.get) return { get: await this.kvGet(r.get) };
+    if (r.scan) return { scan: await this.kvScan(r.scan) };
+    if (r.prewrite) return { prewrite: await this.kvPrewrite(r.prewrite) };
+    if (r.commit) return { commit: await this.kvCommit(r.commit) };
+    if (r.checkTxnStatus) return { checkTxnStatus: await this.kvCheckTxnStatus(r.checkTxnStatus) };
+    if (r.batchRollback) return { batchRollback: await this.kvBatchRollback(r.batchRollback) };
+    if (r.resolveLock) return { resolveLock: await this.kvResolveLock(r.resolveLock) };
     // A request with no field set: nothing to answer it with but an empty response.
     return {};
   }
@@ -344,8 +370,14 @@ export class TinyKvService {
       rawScan: unaryOf(this.rawScan),
       rawBatchGet: unaryOf(this.rawBatchGet),
       rawBatchPut: unaryOf(this.rawBatchPut),
-      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) =>
-        this.batchCommands(call),
+      kvGet: unaryOf(this.kvGet),
+      kvScan: unaryOf(this.kvScan),
+      kvPrewrite: unaryOf(this.kvPrewrite),
+      kvCommit: unaryOf(this.kvCommit),
+      kvCheckTxnStatus: unaryOf(this.kvCheckTxnStatus),
+      kvBatchRollback: unaryOf(this.kvBatchRollback),
+      kvResolveLock: unaryOf(this.kvResolveLock),
+      batchCommands: (call: grpc.ServerDuplexStream<DecodedBatchCommandsRequest, BatchCommandsResponseFrame>) => this.batchCommands(call),
       raft: (
         call: grpc.ServerReadableStream<raft_serverpb.RaftMessage, raft_serverpb.IDone>,
         cb: grpc.sendUnaryData<raft_serverpb.IDone>,
@@ -477,9 +509,9 @@ export class TinyKvService {
    * that complete in the same event-loop turn share one response frame. A stream with too many
    * requests in flight, or whose answers the client does not read, stops being read.
    */
-  private batchCommands(call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>): void {
+  private batchCommands(call: grpc.ServerDuplexStream<DecodedBatchCommandsRequest, BatchCommandsResponseFrame>): void {
     let ids: number[] = [];
-    let responses: kvrpcpb.BatchCommandsResponse.IResponse[] = [];
+    let responses: BatchCommandsResponseItem[] = [];
     let scheduled = false;
     let inflight = 0;
     let clientEnded = false;
@@ -533,7 +565,7 @@ export class TinyKvService {
       writable = true;
       maybeResume();
     });
-    call.on('data', (frame: kvrpcpb.BatchCommandsRequest | Undecodable) => {
+    call.on('data', (frame: DecodedBatchCommandsRequest | Undecodable) => {
       if (frame instanceof Undecodable) {
         // No request ids to answer by: the stream ends with the reason (the client's encoder is
         // broken; what it has in flight is retried by it, as after any stream failure).

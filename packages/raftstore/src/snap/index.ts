@@ -1,6 +1,6 @@
 // The snapshot-file layer, for use inside the package.
 export { SnapshotBusyError, SnapshotCorruptError, SnapshotNotFoundError } from './errors.js';
-export { decodeMeta, encodeMeta, type SnapshotMeta } from './meta.js';
+export { cfFilesOf, decodeMeta, encodeMeta, type SnapshotMeta } from './meta.js';
 export { parseSnapKey, type SnapKey, sameSnapKey, snapKeyOf, snapKeyString } from './snap_key.js';
 export {
   type SnapKind,

@@ -9,7 +9,7 @@
 
 import { access, type FileHandle, mkdir, open, readdir, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type CfName, DATA_CFS } from '@tskv/engine';
+import { type CfName, DATA_CFS, RAW_CFS } from '@tskv/engine';
 import { type metapb, raft_serverpb } from '@tskv/proto';
 import { createLogger, type Logger } from '../logger.js';
 import { SnapshotBusyError, SnapshotCorruptError } from './errors.js';
@@ -189,7 +189,14 @@ export class SnapManager {
         const w = await SstWriter.create(tmpPathFor(final), opts);
         try {
           for await (const [k, v] of source(cf)) await w.add(k, v);
-          cfFiles.push({ cf, ...(await w.finish()) });
+          const info = await w.finish();
+          // A transactional CF without records gets no file: a region of raw data alone has
+          // exactly the raw CFs' files (as snapshots had before those CFs existed).
+          if (info.count === 0 && !RAW_CFS.includes(cf)) {
+            await w.abort();
+            continue;
+          }
+          cfFiles.push({ cf, ...info });
           await rename(w.path, final);
         } catch (e) {
           await w.abort();
