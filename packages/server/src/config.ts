@@ -39,6 +39,14 @@ export interface ServerTuning extends InputLimits {
    * The fault-injection harness (packages/chaos) puts a proxy between every pair of stores so.
    */
   peerAddressOverrides: string;
+  /** How often MVCC GC reads the scheduler's safe point and collects the regions this store leads (0: never). */
+  gcIntervalMs: number;
+  /** Deletions per GC batch (one raft write). */
+  gcBatchKeys: number;
+  /** GC batches per second, over all regions (0: no limit): a running cluster keeps serving. */
+  gcBatchesPerSecond: number;
+  /** A region whose GC deleted at least this many versions gets its transactional ranges compacted. */
+  gcCompactMinVersions: number;
 }
 
 export const DEFAULT_TUNING: ServerTuning = Object.freeze({
@@ -54,6 +62,10 @@ export const DEFAULT_TUNING: ServerTuning = Object.freeze({
   heartbeatTimeoutMs: 2000,
   shutdownGraceMs: 2000,
   peerAddressOverrides: '',
+  gcIntervalMs: 10_000,
+  gcBatchKeys: 1024,
+  gcBatchesPerSecond: 50,
+  gcCompactMinVersions: 1000,
 });
 
 /** Where the process listens and logs (the command's flags; also accepted in the config file). */

@@ -11,6 +11,7 @@ import { channelCredentials, PdClient, secureServerOptions, serverCredentials, t
 import { ensureBootstrapped, retryUntil } from './cluster_bootstrap.js';
 import { DEFAULT_TUNING, joinHostPort, parseAddressOverrides, SERVER_STORE_DEFAULTS, type ServerTuning, splitHostPort } from './config.js';
 import { guardService } from './decode_guard.js';
+import { GcWorker } from './gc_worker.js';
 import { TinyKvService } from './kv_service.js';
 import { ServerMetrics } from './metrics.js';
 import { PdSchedulerClient } from './scheduler_client.js';
@@ -70,6 +71,8 @@ export class TinyKvServer {
     /** The store's engines, opened and closed by the server. */
     readonly engines: Engines,
     private readonly tuning: ServerTuning,
+    /** MVCC garbage collection of the regions this store leads. */
+    readonly gc: GcWorker,
   ) {}
 
   get storeId(): number {
@@ -87,6 +90,7 @@ export class TinyKvServer {
     const metrics = new ServerMetrics();
     const deadline = Date.now() + tuning.startupTimeoutMs;
     let scheduler: PdSchedulerClient | null = null;
+    let gc: GcWorker | null = null;
     const pd = new PdClient(opts.schedulerAddr, {
       timeoutMs: tuning.schedulerTimeoutMs,
       tls: opts.tls,
@@ -158,6 +162,17 @@ export class TinyKvServer {
         pd.putStore({ id: storeId, address: addr, statusAddress, state: metapb.StoreState.Up }),
       );
       store.start();
+      gc = new GcWorker({
+        store,
+        kv: engines.kv,
+        safePoint: () => pd.getGCSafePoint(),
+        logger: storeLogger,
+        intervalMs: tuning.gcIntervalMs,
+        batchKeys: tuning.gcBatchKeys,
+        batchesPerSecond: tuning.gcBatchesPerSecond,
+        compactMinVersions: tuning.gcCompactMinVersions,
+      });
+      gc.start();
       storeLogger.info('store serving', {
         addr,
         statusAddr: statusAddress,
@@ -178,8 +193,10 @@ export class TinyKvServer {
         pd,
         engines,
         tuning,
+        gc,
       );
     } catch (e) {
+      await gc?.stop();
       service.beginShutdown();
       grpcServer.forceShutdown();
       transport?.close();
@@ -208,6 +225,7 @@ export class TinyKvServer {
     this.service.beginShutdown();
     const shutdown = new Promise<void>((resolve) => this.grpcServer.tryShutdown(() => resolve()));
     this.transport.close();
+    await this.gc.stop();
     await this.store.stop();
     this.service.endStreams();
     let timer: NodeJS.Timeout | undefined;

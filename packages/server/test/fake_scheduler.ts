@@ -42,6 +42,8 @@ export class FakeScheduler {
   private readonly streams = new Set<grpc.ServerDuplexStream<unknown, unknown>>();
   addr = '';
   private lastTs = 0;
+  /** The GC safe point served (tests set it). */
+  gcSafePoint = 0n;
 
   constructor(readonly opts: FakeSchedulerOptions = {}) {
     this.clusterId = opts.clusterId ?? 4242;
@@ -175,6 +177,7 @@ export class FakeScheduler {
       }),
       isBootstrapped: u(() => ({ header: this.hdr(), bootstrapped: this.opts.lieNotBootstrapped ? false : this.bootstrapped })),
       allocID: u(() => ({ header: this.hdr(), id: this.allocId() })),
+      getGCSafePoint: u(() => ({ header: this.hdr(), safePoint: this.gcSafePoint })),
       putStore: u((req: schedulerpb.PutStoreRequest) => {
         const id = Number(req.store?.id ?? 0);
         if (!id) return { header: this.hdr(schedulerpb.ErrorType.UNKNOWN, 'store without id') };
