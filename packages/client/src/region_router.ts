@@ -9,7 +9,7 @@ import type { errorpb, kvrpcpb, metapb } from '@tskv/proto';
 import type { KeyError } from '@tskv/rpc';
 import { RetryState } from './backoff.js';
 import { showKey } from './bytes.js';
-import { AmbiguousResultError, ClientClosedError, ProtocolError, RequestError } from './errors.js';
+import { AmbiguousResultError, ClientClosedError, InvalidArgumentError, ProtocolError, RequestError } from './errors.js';
 import { type CachedRegion, RegionCache, type RegionSource, StoreNotFoundError } from './region_cache.js';
 import { type BatchRequest, type BatchResponse, StoreConnection, type StoreConnectionOptions } from './store_connection.js';
 
@@ -285,7 +285,8 @@ export class RegionRouter {
     try {
       resp = await this.connection(storeId, address).send(req, Math.max(1, Math.min(this.opts.attemptTimeoutMs, st.remaining())));
     } catch (err) {
-      if (err instanceof ClientClosedError) throw err;
+      // Closed, or a request that cannot be encoded (never sent): nothing to retry.
+      if (err instanceof ClientClosedError || err instanceof InvalidArgumentError) throw err;
       st.ambiguous = true;
       if (ambiguousIsFinal)
         throw new AmbiguousResultError(

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AttemptTimeoutError, ClientClosedError, StoreUnavailableError } from '../src/errors.js';
+import { AttemptTimeoutError, ClientClosedError, InvalidArgumentError, StoreUnavailableError } from '../src/errors.js';
 import { StoreConnection } from '../src/store_connection.js';
 import { FakeCluster, toMetaRegion } from '../src/testing/index.js';
 
@@ -134,6 +134,45 @@ test('close fails pending requests with ClientClosedError and refuses new ones',
     await assert.rejects(p, ClientClosedError);
     await assert.rejects(conn.send({ rawGet: { key: Buffer.from('a') } }, 1000), ClientClosedError);
   } finally {
+    await c.close();
+  }
+});
+
+test('transactional requests share the stream with raw ones, bigint timestamps exact; one the codec refuses fails alone', async () => {
+  const c = await FakeCluster.start({ stores: 1 });
+  const conn = new StoreConnection(1, c.stores.get(1)!.address);
+  try {
+    const context = ctx(c);
+    const startVersion = 2n ** 63n + 2n ** 40n + 1n;
+    const [pre, raw] = await Promise.all([
+      conn.send(
+        {
+          prewrite: {
+            context,
+            mutations: [{ op: 0, key: Buffer.from('t'), value: Buffer.from('v') }],
+            primaryLock: Buffer.from('t'),
+            startVersion,
+            lockTtl: 3000n,
+          },
+        },
+        5000,
+      ),
+      conn.send({ rawGet: { context, key: Buffer.from('r'), cf: 'default' } }, 5000),
+    ]);
+    assert.deepEqual(pre.prewrite!.errors, []);
+    assert.equal(raw.rawGet!.notFound, true);
+    assert.equal(conn.stats.framesSent, 1, 'one frame for both');
+    const got = await conn.send({ get: { context, key: Buffer.from('t'), version: startVersion + 1n } }, 5000);
+    assert.equal(got.get!.error!.locked!.lockVersion, startVersion, 'the lock names the exact start ts');
+    await assert.rejects(
+      conn.send({ get: { context, key: Buffer.from('t'), version: 5 as unknown as bigint } }, 5000),
+      (e: unknown) => e instanceof InvalidArgumentError && /must be a bigint/.test(e.message),
+    );
+    const after = await conn.send({ rawGet: { context, key: Buffer.from('r'), cf: 'default' } }, 5000);
+    assert.equal(after.rawGet!.notFound, true);
+    assert.equal(conn.stats.streamsOpened, 1, 'the stream was not lost');
+  } finally {
+    conn.close();
     await c.close();
   }
 });

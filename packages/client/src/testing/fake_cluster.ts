@@ -1,6 +1,9 @@
 // FakeCluster: an in-process stand-in for a tskv cluster, for client tests: a scheduler gRPC
-// service (regions, stores, cluster id) and N store gRPC services (the BatchCommands stream and
-// the unary raw methods) over one shared in-memory data set, each on its own 127.0.0.1 port.
+// service (regions, stores, cluster id, a timestamp oracle) and N store gRPC services (the
+// BatchCommands stream, the unary raw methods and the seven transactional Kv* methods) over one
+// shared in-memory data set, each on its own 127.0.0.1 port. Transactional requests are executed
+// by @tskv/txn over one MemStorage (fake_txn.ts) and travel with rpc's lossless codec, bigint
+// timestamps as a real store's.
 //
 // The stores check requests the way a real store does (region exists on this store, this store
 // leads, the epoch matches, the keys are in the region) and answer region errors accordingly;
@@ -9,8 +12,17 @@
 // order and split across two frames, as a real store may.
 import * as grpc from '@grpc/grpc-js';
 import { type errorpb, type kvrpcpb, type metapb, schedulerpb } from '@tskv/proto';
-import { schedulerService, serverOptions, tinyKvService } from '@tskv/rpc';
+import {
+  type BatchCommandsResponseFrame,
+  type BatchCommandsResponseItem,
+  type DecodedBatchCommandsRequest,
+  schedulerService,
+  serverOptions,
+  tinyKvService,
+} from '@tskv/rpc';
+import { Latches, MemStorage, TxnExecutor } from '@tskv/txn';
 import { compareBytes, epochEquals, findPeer, keyInRegion, rangesOverlap } from '@tskv/util';
+import { executeTxn, isTxnKind, TXN_FIELD, TXN_KIND_OF_FIELD, type TxnKind, type TxnRequest, txnKeys, txnRefusal } from './fake_txn.js';
 
 export interface FakeRegion {
   id: number;
@@ -23,7 +35,9 @@ export interface FakeRegion {
   leaderStoreId: number | null;
 }
 
-export type RequestKind = 'rawGet' | 'rawPut' | 'rawDelete' | 'rawScan' | 'rawBatchGet' | 'rawBatchPut';
+export type RawKind = 'rawGet' | 'rawPut' | 'rawDelete' | 'rawScan' | 'rawBatchGet' | 'rawBatchPut';
+export type RequestKind = RawKind | TxnKind;
+export type { TxnKind, TxnRequest };
 
 /** A raw sub-request of any kind: the fields of every kind, each set only where its kind has it. */
 export type RawRequest = kvrpcpb.IRawGetRequest &
@@ -41,17 +55,22 @@ type RawResponse = kvrpcpb.IRawGetResponse &
   kvrpcpb.IRawBatchGetResponse &
   kvrpcpb.IRawBatchPutResponse;
 
+type AnyRequest = RawRequest & TxnRequest;
+/** A raw response, or a transactional one (rpc's shapes: bigint timestamps). */
+type AnyResponse = RawResponse | object;
+
 export interface InjectContext {
   storeId: number;
   kind: RequestKind;
-  /** The sub-request (e.g. a RawGetRequest). */
-  req: RawRequest;
+  /** The sub-request (e.g. a RawGetRequest; a transactional one has bigint timestamps). */
+  req: RawRequest & TxnRequest;
   region: FakeRegion | undefined;
 }
 
 /** What an injector may decide for one request; undefined lets it through. */
 export interface InjectOutcome {
   regionError?: errorpb.IError;
+  /** A raw request's `error`; a transactional request is answered with KeyError { abort: error }. */
   error?: string;
   /** Answer after this long (the request is processed at answer time). */
   delayMs?: number;
@@ -86,6 +105,9 @@ export interface FakeClusterOptions {
   /** Regions have peers on stores 1..regionStores (default: stores); for stores run elsewhere. */
   regionStores?: number;
 }
+
+/** Logical bits of a timestamp (as the scheduler's TSO: physical ms << 18 | logical). */
+const LOGICAL_BITS = 18;
 
 const CLUSTER_ID = 4242;
 
@@ -144,6 +166,16 @@ export class FakeCluster {
   private readonly shuffle: boolean;
   /** Stores registered by PutStore (for fake store processes). */
   readonly storeAddresses = new Map<number, string>();
+  /** The transactional data (default, lock and write CFs, MVCC-encoded), shared by all stores. */
+  readonly txnStorage = new MemStorage();
+  /** The stores' latches (one set: the stores share one storage). */
+  readonly latches = new Latches();
+  /** Runs commands over the whole key space, bypassing regions: tests play a client that crashed with it. */
+  readonly txn = new TxnExecutor(this.txnStorage, { latches: this.latches });
+  /** The TSO's clock (physical ms); tests move it, e.g. past 2^45 ms so that timestamps pass 2^63. */
+  tsoClock: () => number = Date.now;
+  private tsoPhysical = 0;
+  private tsoLogical = 0;
 
   private constructor(opts: FakeClusterOptions) {
     this.shuffle = opts.shuffle ?? true;
@@ -233,6 +265,26 @@ export class FakeCluster {
     return this.data.get(cf)?.get(hex(b(key)))?.value;
   }
 
+  /** The next timestamp of the oracle, as the scheduler's Tso answers it: strictly increasing. */
+  nextTimestamp(): { physical: number; logical: number } {
+    const now = this.tsoClock();
+    if (now > this.tsoPhysical) {
+      this.tsoPhysical = now;
+      this.tsoLogical = 0;
+    }
+    if (++this.tsoLogical >= 1 << LOGICAL_BITS) {
+      this.tsoPhysical++;
+      this.tsoLogical = 1;
+    }
+    return { physical: this.tsoPhysical, logical: this.tsoLogical };
+  }
+
+  /** The next timestamp as a u64 (physical << 18 | logical). */
+  tso(): bigint {
+    const t = this.nextTimestamp();
+    return (BigInt(t.physical) << BigInt(LOGICAL_BITS)) | BigInt(t.logical);
+  }
+
   /** Stops a store's server (its streams fail). */
   async stopStore(id: number): Promise<void> {
     const s = this.stores.get(id)!;
@@ -246,7 +298,7 @@ export class FakeCluster {
     const s = this.stores.get(id)!;
     const server = new grpc.Server(serverOptions());
     const unimpl = (_: unknown, cb: grpc.sendUnaryData<unknown>): void => cb({ code: grpc.status.UNIMPLEMENTED, details: 'fake store' });
-    const unary = (kind: RequestKind) => (call: grpc.ServerUnaryCall<RawRequest, RawResponse>, cb: grpc.sendUnaryData<RawResponse>) => {
+    const unary = (kind: RequestKind) => (call: grpc.ServerUnaryCall<AnyRequest, AnyResponse>, cb: grpc.sendUnaryData<AnyResponse>) => {
       s.requests++;
       void this.handle(s, kind, call.request).then((r) => (r === null ? undefined : cb(null, r)));
     };
@@ -257,10 +309,11 @@ export class FakeCluster {
       rawScan: unary('rawScan'),
       rawBatchGet: unary('rawBatchGet'),
       rawBatchPut: unary('rawBatchPut'),
+      ...Object.fromEntries((Object.keys(TXN_FIELD) as TxnKind[]).map((k) => [k, unary(k)])),
       raft: unimpl,
       batchRaft: unimpl,
       snapshot: unimpl,
-      batchCommands: (call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>) =>
+      batchCommands: (call: grpc.ServerDuplexStream<DecodedBatchCommandsRequest, BatchCommandsResponseFrame>) =>
         this.batchCommands(s, call),
     } as grpc.UntypedServiceImplementation);
     s.port = await listen(server, s.port);
@@ -281,21 +334,22 @@ export class FakeCluster {
 
   // ---- the store ----
 
-  private batchCommands(s: FakeStore, call: grpc.ServerDuplexStream<kvrpcpb.BatchCommandsRequest, kvrpcpb.IBatchCommandsResponse>): void {
+  private batchCommands(s: FakeStore, call: grpc.ServerDuplexStream<DecodedBatchCommandsRequest, BatchCommandsResponseFrame>): void {
     call.on('error', () => {});
-    call.on('data', (frame: kvrpcpb.BatchCommandsRequest) => {
+    call.on('data', (frame: DecodedBatchCommandsRequest) => {
       s.frames++;
       const pending = frame.requests.map(async (r, i) => {
         s.requests++;
-        const subs: Partial<Record<RequestKind, RawRequest | null>> = r;
-        const kind = (Object.keys(r) as RequestKind[]).find((k) => subs[k] != null && k.startsWith('raw'));
+        const subs = r as unknown as Record<string, AnyRequest | null | undefined>;
+        const field = Object.keys(r).find((k) => subs[k] != null && (k.startsWith('raw') || k in TXN_KIND_OF_FIELD));
         const id = frame.requestIds[i]!;
-        if (!kind) return { id, resp: {} };
-        const resp = await this.handle(s, kind, subs[kind]!);
-        return resp === null ? null : { id, resp: { [kind]: resp } };
+        if (!field) return { id, resp: {} };
+        const kind = (TXN_KIND_OF_FIELD[field] ?? field) as RequestKind;
+        const resp = await this.handle(s, kind, subs[field]!);
+        return resp === null ? null : { id, resp: { [field]: resp } };
       });
       // Answers that are ready together go out together, reversed and in two frames.
-      const ready: { id: number; resp: kvrpcpb.BatchCommandsResponse.Response.$Properties }[] = [];
+      const ready: { id: number; resp: BatchCommandsResponseItem }[] = [];
       let scheduled = false;
       const flush = (): void => {
         scheduled = false;
@@ -325,8 +379,8 @@ export class FakeCluster {
     call.on('end', () => call.end());
   }
 
-  /** Executes one raw request on store s; null means never answer. */
-  private async handle(s: FakeStore, kind: RequestKind, req: RawRequest): Promise<RawResponse | null> {
+  /** Executes one request on store s; null means never answer. */
+  private async handle(s: FakeStore, kind: RequestKind, req: AnyRequest): Promise<AnyResponse | null> {
     const ctx: kvrpcpb.IContext = req.context ?? {};
     const region = this.regions.find((r) => r.id === Number(ctx.regionId ?? 0));
     const out = this.inject?.({ storeId: s.id, kind, req, region });
@@ -334,9 +388,13 @@ export class FakeCluster {
     if (out?.delayMs) await new Promise((r) => setTimeout(r, out.delayMs));
     if (!s.up) return null;
     if (out?.regionError) return { regionError: out.regionError };
-    if (out?.error) return { error: out.error };
+    if (out?.error) return isTxnKind(kind) ? txnRefusal(kind, out.error) : { error: out.error };
     const re = this.check(s, kind, req, region);
     if (re) return { regionError: re };
+    if (isTxnKind(kind)) {
+      s.served.push(kind);
+      return executeTxn(this.txnStorage, this.latches, region!, kind, req);
+    }
     const cf: string = req.cf || 'default';
     if (!['default', 'lock', 'write'].includes(cf)) return { error: `unknown column family: ${cf}` };
     let m = this.data.get(cf);
@@ -378,7 +436,7 @@ export class FakeCluster {
     }
   }
 
-  private check(s: FakeStore, kind: RequestKind, req: RawRequest, region: FakeRegion | undefined): errorpb.IError | null {
+  private check(s: FakeStore, kind: RequestKind, req: AnyRequest, region: FakeRegion | undefined): errorpb.IError | null {
     const ctx: kvrpcpb.IContext = req.context ?? {};
     if (!region || !findPeer(region, s.id)) {
       return { message: `region ${ctx.regionId} not found on store ${s.id}`, regionNotFound: { regionId: Number(ctx.regionId ?? 0) } };
@@ -397,8 +455,9 @@ export class FakeCluster {
         epochNotMatch: { currentRegions: this.epochRegions ? this.regions.map(toMetaRegion) : [] },
       };
     }
-    const keys: (Uint8Array | null | undefined)[] =
-      kind === 'rawBatchGet'
+    const keys: (Uint8Array | null | undefined)[] = isTxnKind(kind)
+      ? txnKeys(kind, req)
+      : kind === 'rawBatchGet'
         ? (req.keys ?? [])
         : kind === 'rawBatchPut'
           ? (req.pairs ?? []).map((p: kvrpcpb.IKvPair) => p.key)
@@ -495,6 +554,17 @@ export class FakeCluster {
       // A stopped fake store has not heart-beaten for a minute.
       const hb = ids.map((id) => (this.stores.get(id)?.up === false ? now - 60_000 : now - 1_000));
       cb(null, { header: this.header(), stores, stats, lastHeartbeatMs: hb });
+    };
+    // The timestamp oracle: one answer per request, in order, on the stream.
+    h.tso = (call: grpc.ServerDuplexStream<schedulerpb.TsoRequest, schedulerpb.ITsoResponse>) => {
+      call.on('error', () => {});
+      call.on('data', (req: schedulerpb.TsoRequest) => {
+        this.count('tso');
+        let ts = this.nextTimestamp();
+        for (let i = 1; i < (req.count || 1); i++) ts = this.nextTimestamp();
+        call.write({ header: this.header(), count: req.count || 1, timestamp: ts });
+      });
+      call.on('end', () => call.end());
     };
     h.putStore = (call: grpc.ServerUnaryCall<schedulerpb.PutStoreRequest, unknown>, cb: Cb<schedulerpb.IPutStoreResponse>) => {
       this.count('putStore');
