@@ -4,6 +4,7 @@
 import { type EventLoopUtilization, type IntervalHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { RoundStats, Store, StoreObserver } from '@tskv/raftstore';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { GcWorker } from './gc_worker.js';
 
 /** Latency buckets in seconds: 50 µs to 10 s. */
 const LATENCY_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10];
@@ -36,6 +37,7 @@ export class ServerMetrics {
   readonly clientRequestDuration: Histogram<'method'>;
 
   private store: Store | null = null;
+  private gc: GcWorker | null = null;
   /** Event-loop delay since the last scrape (10 ms resolution timer; off once closed). */
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
   private loopUtilization: EventLoopUtilization = performance.eventLoopUtilization();
@@ -210,6 +212,22 @@ export class ServerMetrics {
       },
     });
     new Gauge({
+      name: 'tskv_gc_safe_point',
+      help: 'The MVCC GC safe point this store last read from the scheduler (physical ms of the TSO timestamp)',
+      registers,
+      collect() {
+        this.set(Number((self.gc?.stats.safePoint ?? 0n) >> 18n));
+      },
+    });
+    new Gauge({
+      name: 'tskv_gc_versions_deleted',
+      help: "MVCC write records deleted by this store's GC (since start)",
+      registers,
+      collect() {
+        this.set(self.gc?.stats.versionsDeleted ?? 0);
+      },
+    });
+    new Gauge({
       name: 'tskv_snapshot_bytes_sent',
       help: 'Snapshot bytes streamed to other stores (since start)',
       registers,
@@ -222,6 +240,11 @@ export class ServerMetrics {
   /** Stops the event-loop delay sampling (the server calls it when it stops). */
   close(): void {
     this.loopDelay.disable();
+  }
+
+  /** The GC worker whose figures are reported. */
+  bindGc(gc: GcWorker): void {
+    this.gc = gc;
   }
 
   /** The store whose gauges are reported; its raft worker reports rounds from now on. */

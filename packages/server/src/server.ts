@@ -172,6 +172,7 @@ export class TinyKvServer {
         batchesPerSecond: tuning.gcBatchesPerSecond,
         compactMinVersions: tuning.gcCompactMinVersions,
       });
+      metrics.bindGc(gc);
       gc.start();
       storeLogger.info('store serving', {
         addr,
