@@ -1,6 +1,7 @@
 // tinykv: the command-line client of a tskv cluster.
 //
 //   tinykv put KEY VALUE | get KEY | delete KEY | scan [START] [END] [--limit N]
+//   tinykv txn put KEY VALUE [KEY VALUE ...] | txn get KEY [KEY ...]
 //   tinykv regions | stores | status
 //
 // It talks to the scheduler at 127.0.0.1:2379 (what `npm start` runs) unless --scheduler ADDR or
@@ -13,6 +14,7 @@ import { Command, Option } from 'commander';
 import { allRegions, allStores, clusterOverview, type RegionInfo, type StoreInfo } from '../src/admin.js';
 import { ClientError } from '../src/errors.js';
 import { RawClient, waitForScheduler } from '../src/raw_client.js';
+import { TxnClient } from '../src/txn_client.js';
 
 interface GlobalOpts {
   scheduler: string;
@@ -107,6 +109,26 @@ async function withClient(g: GlobalOpts, f: (c: RawClient) => Promise<number> | 
   }
 }
 
+/** A transactional client; background failures (secondary commits) are reported on stderr. */
+async function withTxnClient(g: GlobalOpts, f: (c: TxnClient) => Promise<number> | Promise<void>): Promise<number> {
+  loadTls(tlsOf(g), 'tinykv (--ca-path/--cert-path/--key-path)');
+  const c = await TxnClient.connect({
+    schedulerAddr: g.scheduler,
+    timeoutMs: g.timeout,
+    connectTimeoutMs: g.connectTimeout,
+    tls: tlsOf(g),
+    logger: (m) => process.stderr.write(`tinykv: ${m}\n`),
+  });
+  try {
+    const code = (await f(c)) ?? 0;
+    // The secondary keys are committed in the background: let that finish before exiting.
+    await c.whenIdle();
+    return code;
+  } finally {
+    c.close();
+  }
+}
+
 async function withScheduler(g: GlobalOpts, f: (pd: PdClient) => Promise<number> | Promise<void>): Promise<number> {
   const pd = await scheduler(g);
   try {
@@ -147,7 +169,7 @@ function regionsTable(rs: RegionInfo[]): string {
 
 function program(): Command {
   const p = new Command('tinykv');
-  p.description('Command-line client of a tskv cluster (raw key-value API and cluster views)')
+  p.description('Command-line client of a tskv cluster (raw and transactional key-value API, cluster views)')
     .addOption(new Option('--scheduler <addr>', 'the scheduler gRPC address').env('TINYKV_SCHEDULER').default('127.0.0.1:2379'))
     .addOption(
       new Option('--timeout <ms>', 'deadline of each operation, retries included').argParser(intArg('--timeout', 1)).default(10_000),
@@ -238,6 +260,57 @@ function program(): Command {
           const kvs = await c.scan(input(start, g(), 'START'), input(end, g(), 'END'), o.limit, o.cf);
           if (g().json) out(JSON.stringify(kvs.map((kv) => ({ key: output(kv.key, g()), value: output(kv.value, g()) }))));
           else for (const kv of kvs) out(`${output(kv.key, g())}\t${output(kv.value, g())}`);
+        }),
+      )(),
+    );
+
+  const txn = p.command('txn').description('transactions: several keys written atomically, or read from one snapshot');
+
+  txn
+    .command('put')
+    .description('write KEY1 = VALUE1, KEY2 = VALUE2, ... in one transaction; prints its commit timestamp')
+    .argument('<key-value...>', 'KEY VALUE [KEY VALUE ...]')
+    .action((args: string[]) =>
+      run(() =>
+        withTxnClient(g(), async (c) => {
+          if (args.length % 2 !== 0) throw new CliError(`txn put: expected KEY VALUE pairs, got ${args.length} arguments`);
+          const pairs: [Uint8Array, Uint8Array][] = [];
+          for (let i = 0; i < args.length; i += 2) pairs.push([input(args[i]!, g(), 'KEY'), input(args[i + 1]!, g(), 'VALUE')]);
+          const t = await c.begin();
+          for (const [k, v] of pairs) t.put(k, v);
+          const commitTs = await t.commit();
+          // JSON numbers cannot hold a u64 exactly: the timestamp is a string there.
+          out(g().json ? JSON.stringify({ ok: true, commitTs: String(commitTs) }) : String(commitTs));
+        }),
+      )(),
+    );
+
+  txn
+    .command('get')
+    .description('print "key<TAB>value" for each KEY, all read at one timestamp ("KEY: not found" on stderr and exit 1 for absent ones)')
+    .argument('<key...>')
+    .action((keys: string[]) =>
+      run(() =>
+        withTxnClient(g(), async (c) => {
+          const ks = keys.map((k) => input(k, g(), 'KEY'));
+          const t = await c.begin();
+          const vs = await t.batchGet(ks);
+          await t.rollback();
+          const missing = vs.filter((v) => v === null).length;
+          if (g().json) {
+            const values = keys.map((k, i) =>
+              vs[i] === null ? { key: k, found: false } : { key: k, found: true, value: output(vs[i]!, g()) },
+            );
+            out(JSON.stringify({ startTs: String(t.startTs), values }));
+            return missing > 0 ? 1 : 0;
+          }
+          for (const [i, k] of keys.entries()) {
+            const v = vs[i];
+            if (v === null || v === undefined) process.stderr.write(`${k}: not found\n`);
+            else if (g().hex) out(`${k}\t${output(v, g())}`);
+            else process.stdout.write(Buffer.concat([Buffer.from(`${k}\t`), v, Buffer.from('\n')]));
+          }
+          return missing > 0 ? 1 : 0;
         }),
       )(),
     );

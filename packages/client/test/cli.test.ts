@@ -140,3 +140,51 @@ test('usage errors exit non-zero', async () => {
   assert.equal(e.code, 1);
   assert.match(e.stderr, /^tinykv: put: the key is empty/);
 });
+
+test('txn put writes the pairs in one transaction and prints its commit ts; txn get reads them from one snapshot', async () => {
+  // Keys on both sides of the region boundary at "m": the transaction spans two regions.
+  const put = await tinykv([...S, 'txn', 'put', 'tk1', 'v1', 'tz2', 'v2']);
+  assert.equal(put.code, 0, put.stderr);
+  assert.match(put.stdout, /^\d+\n$/);
+  const commitTs = BigInt(put.stdout.trim());
+  assert.ok(commitTs > 2n ** 53n, 'a TSO timestamp, printed exactly');
+  assert.deepEqual(
+    cluster.txnStorage.entries('lock').map(([k]) => Buffer.from(k).toString()),
+    [],
+    'the secondary is committed before the command exits',
+  );
+  const get = await tinykv([...S, 'txn', 'get', 'tk1', 'tz2']);
+  assert.equal(get.code, 0, get.stderr);
+  assert.equal(get.stdout, 'tk1\tv1\ntz2\tv2\n');
+  const some = await tinykv([...S, 'txn', 'get', 'tk1', 'nope']);
+  assert.equal(some.code, 1);
+  assert.equal(some.stdout, 'tk1\tv1\n');
+  assert.equal(some.stderr, 'nope: not found\n');
+  const j = await tinykv([...S, '--json', 'txn', 'get', 'tz2', 'nope']);
+  assert.equal(j.code, 1);
+  const parsed = JSON.parse(j.stdout);
+  assert.ok(BigInt(parsed.startTs) > commitTs);
+  assert.deepEqual(parsed.values, [
+    { key: 'tz2', found: true, value: 'v2' },
+    { key: 'nope', found: false },
+  ]);
+  const jp = await tinykv([...S, 'txn', 'put', '--json', 'tk1', 'v3']);
+  assert.equal(jp.code, 0, jp.stderr);
+  const p = JSON.parse(jp.stdout);
+  assert.equal(p.ok, true);
+  assert.ok(BigInt(p.commitTs) > commitTs);
+  const h = await tinykv([...S, '--hex', 'txn', 'get', Buffer.from('tk1').toString('hex')]);
+  assert.equal(h.stdout, `${Buffer.from('tk1').toString('hex')}\t${Buffer.from('v3').toString('hex')}\n`);
+});
+
+test('txn usage errors: an odd number of arguments, an empty key', async () => {
+  const odd = await tinykv([...S, 'txn', 'put', 'a', '1', 'b']);
+  assert.equal(odd.code, 1);
+  assert.match(odd.stderr, /^tinykv: txn put: expected KEY VALUE pairs, got 3 arguments/);
+  const empty = await tinykv([...S, 'txn', 'get', '']);
+  assert.equal(empty.code, 1);
+  assert.match(empty.stderr, /^tinykv: batchGet: the key is empty/);
+  const none = await tinykv([...S, 'txn', 'get']);
+  assert.notEqual(none.code, 0);
+  assert.match(none.stderr, /missing required argument/);
+});
