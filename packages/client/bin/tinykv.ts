@@ -15,6 +15,7 @@ import { allRegions, allStores, clusterOverview, type RegionInfo, type StoreInfo
 import { ClientError } from '../src/errors.js';
 import { RawClient, waitForScheduler } from '../src/raw_client.js';
 import { TxnClient } from '../src/txn_client.js';
+import { txnCommands } from './txn_commands.js';
 
 interface GlobalOpts {
   scheduler: string;
@@ -264,56 +265,15 @@ function program(): Command {
       )(),
     );
 
-  const txn = p.command('txn').description('transactions: several keys written atomically, or read from one snapshot');
-
-  txn
-    .command('put')
-    .description('write KEY1 = VALUE1, KEY2 = VALUE2, ... in one transaction; prints its commit timestamp')
-    .argument('<key-value...>', 'KEY VALUE [KEY VALUE ...]')
-    .action((args: string[]) =>
-      run(() =>
-        withTxnClient(g(), async (c) => {
-          if (args.length % 2 !== 0) throw new CliError(`txn put: expected KEY VALUE pairs, got ${args.length} arguments`);
-          const pairs: [Uint8Array, Uint8Array][] = [];
-          for (let i = 0; i < args.length; i += 2) pairs.push([input(args[i]!, g(), 'KEY'), input(args[i + 1]!, g(), 'VALUE')]);
-          const t = await c.begin();
-          for (const [k, v] of pairs) t.put(k, v);
-          const commitTs = await t.commit();
-          // JSON numbers cannot hold a u64 exactly: the timestamp is a string there.
-          out(g().json ? JSON.stringify({ ok: true, commitTs: String(commitTs) }) : String(commitTs));
-        }),
-      )(),
-    );
-
-  txn
-    .command('get')
-    .description('print "key<TAB>value" for each KEY, all read at one timestamp ("KEY: not found" on stderr and exit 1 for absent ones)')
-    .argument('<key...>')
-    .action((keys: string[]) =>
-      run(() =>
-        withTxnClient(g(), async (c) => {
-          const ks = keys.map((k) => input(k, g(), 'KEY'));
-          const t = await c.begin();
-          const vs = await t.batchGet(ks);
-          await t.rollback();
-          const missing = vs.filter((v) => v === null).length;
-          if (g().json) {
-            const values = keys.map((k, i) =>
-              vs[i] === null ? { key: k, found: false } : { key: k, found: true, value: output(vs[i]!, g()) },
-            );
-            out(JSON.stringify({ startTs: String(t.startTs), values }));
-            return missing > 0 ? 1 : 0;
-          }
-          for (const [i, k] of keys.entries()) {
-            const v = vs[i];
-            if (v === null || v === undefined) process.stderr.write(`${k}: not found\n`);
-            else if (g().hex) out(`${k}\t${output(v, g())}`);
-            else process.stdout.write(Buffer.concat([Buffer.from(`${k}\t`), v, Buffer.from('\n')]));
-          }
-          return missing > 0 ? 1 : 0;
-        }),
-      )(),
-    );
+  txnCommands(p, {
+    g,
+    run,
+    input: (s, what) => input(s, g(), what),
+    output: (b) => output(b, g()),
+    out,
+    usage: (m) => new CliError(m),
+    withTxnClient: (f) => withTxnClient(g(), f),
+  });
 
   p.command('regions')
     .description('the regions as the scheduler knows them: id, range, epoch (conf_ver/version), peers, leader')

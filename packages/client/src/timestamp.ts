@@ -43,7 +43,8 @@ export class Oracle {
         return composeTs(t.physical, t.logical);
       } catch (e) {
         this.router.checkOpen();
-        if (e instanceof RangeError) throw new SchedulerUnavailableError(`${st.what}: the scheduler's oracle answered ${e.message}`, '');
+        if (e instanceof RangeError)
+          throw new SchedulerUnavailableError(`${st.what}: the scheduler's oracle answered ${e.message}`, this.router.schedulerAddr);
         st.note(`timestamp from the scheduler at ${this.router.schedulerAddr}: ${errMsg(e)}`);
       }
       if (st.expired())

@@ -1,0 +1,68 @@
+// The `tinykv txn` commands: several keys written in one transaction, or read from one snapshot.
+import type { Command } from 'commander';
+import type { TxnClient } from '../src/txn_client.js';
+
+export interface TxnCliContext {
+  g: () => { json: boolean; hex: boolean };
+  run: (f: () => Promise<number>) => () => Promise<void>;
+  /** A key or value of the command line (hex with --hex). */
+  input: (s: string, what: string) => Uint8Array;
+  output: (b: Uint8Array) => string;
+  out: (s: string) => void;
+  /** A usage error (one line on stderr, exit 1). */
+  usage: (message: string) => Error;
+  withTxnClient: (f: (c: TxnClient) => Promise<number> | Promise<void>) => Promise<number>;
+}
+
+export function txnCommands(p: Command, ctx: TxnCliContext): void {
+  const txn = p.command('txn').description('transactions: several keys written atomically, or read from one snapshot');
+
+  txn
+    .command('put')
+    .description('write KEY1 = VALUE1, KEY2 = VALUE2, ... in one transaction; prints its commit timestamp')
+    .argument('<key-value...>', 'KEY VALUE [KEY VALUE ...]')
+    .action((args: string[]) =>
+      ctx.run(() =>
+        ctx.withTxnClient(async (c) => {
+          if (args.length % 2 !== 0) throw ctx.usage(`txn put: expected KEY VALUE pairs, got ${args.length} arguments`);
+          const pairs: [Uint8Array, Uint8Array][] = [];
+          for (let i = 0; i < args.length; i += 2) pairs.push([ctx.input(args[i]!, 'KEY'), ctx.input(args[i + 1]!, 'VALUE')]);
+          const t = await c.begin();
+          for (const [k, v] of pairs) t.put(k, v);
+          const commitTs = await t.commit();
+          // JSON numbers cannot hold a u64 exactly: the timestamp is a string there.
+          ctx.out(ctx.g().json ? JSON.stringify({ ok: true, commitTs: String(commitTs) }) : String(commitTs));
+        }),
+      )(),
+    );
+
+  txn
+    .command('get')
+    .description('print "key<TAB>value" for each KEY, all read at one timestamp ("KEY: not found" on stderr and exit 1 for absent ones)')
+    .argument('<key...>')
+    .action((keys: string[]) =>
+      ctx.run(() =>
+        ctx.withTxnClient(async (c) => {
+          const ks = keys.map((k) => ctx.input(k, 'KEY'));
+          const t = await c.begin();
+          const vs = await t.batchGet(ks);
+          await t.rollback();
+          const missing = vs.filter((v) => v === null).length;
+          if (ctx.g().json) {
+            const values = keys.map((k, i) =>
+              vs[i] === null ? { key: k, found: false } : { key: k, found: true, value: ctx.output(vs[i]!) },
+            );
+            ctx.out(JSON.stringify({ startTs: String(t.startTs), values }));
+            return missing > 0 ? 1 : 0;
+          }
+          for (const [i, k] of keys.entries()) {
+            const v = vs[i];
+            if (v === null || v === undefined) process.stderr.write(`${k}: not found\n`);
+            else if (ctx.g().hex) ctx.out(`${k}\t${ctx.output(v)}`);
+            else process.stdout.write(Buffer.concat([Buffer.from(`${k}\t`), v, Buffer.from('\n')]));
+          }
+          return missing > 0 ? 1 : 0;
+        }),
+      )(),
+    );
+}
