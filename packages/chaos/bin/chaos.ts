@@ -7,6 +7,7 @@ import { DEFAULT_FAULT_KINDS, FAULT_KINDS, type FaultKind } from '../src/faults.
 import { lazyfsProblem } from '../src/lazyfs.js';
 import { formatReport } from '../src/report.js';
 import { DEFAULT_CHAOS, historyFromFile, runChaos } from '../src/run.js';
+import { TXN_WORKLOADS, type TxnWorkloadKind } from '../src/txn_workload.js';
 import { checkRecorded } from '../src/verdict.js';
 
 const int =
@@ -67,6 +68,12 @@ const program = new Command('chaos')
       int('--value-bytes', 0),
     ),
   )
+  .addOption(
+    new Option('--workload <name>', 'register (raw, linearizability) or a transactional workload: bank, list-append')
+      .choices(['register', ...TXN_WORKLOADS])
+      .default('register'),
+  )
+  .addOption(new Option('--txn-keys <n>', 'accounts (bank) or list keys (list-append); default 8 and 6').argParser(int('--txn-keys', 2)))
   .addOption(new Option('--read-mode <mode>', 'how the stores serve reads').choices(['readIndex', 'lease']).default('readIndex'))
   .addOption(new Option('--data-dir <dir>', 'where the cluster lives (default: a temp dir, deleted after a passing run)'))
   .addOption(new Option('--keep-data', 'keep the data dir after a passing run'))
@@ -112,6 +119,8 @@ const f = program.opts<{
   raftLogGc?: 'short' | 'default';
   newKeysPerSec?: number;
   valueBytes?: number;
+  workload: 'register' | TxnWorkloadKind;
+  txnKeys?: number;
 }>();
 if (f.checkHistory) {
   const v = checkRecorded(historyFromFile(JSON.parse(readFileSync(f.checkHistory, 'utf8'))), 120_000);
@@ -168,10 +177,12 @@ for (let run = 0; run < f.runs; run++) {
     raftLogGc: f.raftLogGc,
     newKeysPerSec: f.newKeysPerSec,
     valueBytes: f.valueBytes,
+    workload: f.workload,
+    txnKeys: f.txnKeys,
     log,
   });
   process.stdout.write(`${formatReport(report)}\n\n`);
-  reports.push({ ...report, opsRecorded: undefined });
+  reports.push({ ...report, opsRecorded: undefined, txnRecorded: undefined });
   if (!report.ok) failures++;
   const kindsHit = [...new Set(report.faults.map((e) => e.kind))].join(',');
   summary.push(

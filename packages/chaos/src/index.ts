@@ -10,6 +10,8 @@ export { FaultProxy, NO_FAULTS } from './proxy.js';
 export { formatReport } from './report.js';
 export type { ChaosOptions, ChaosReport } from './run.js';
 export { DEFAULT_CHAOS, runChaos } from './run.js';
+export type { TxnVerdict, TxnWorkloadKind } from './txn_workload.js';
+export { TXN_WORKLOADS, TxnWorkload } from './txn_workload.js';
 export type { ModelVerdict, Verdict } from './verdict.js';
 export { checkRecorded } from './verdict.js';
 export type { OpInput, OpOutput, RecordedOp } from './workload.js';

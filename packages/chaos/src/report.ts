@@ -10,7 +10,8 @@ export function formatReport(r: ChaosReport): string {
   const lines: string[] = [];
   const o = r.options;
   lines.push(
-    `chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ${o.registers} registers, ${o.sets} sets, ` +
+    `chaos run, seed ${r.seed}: ${o.stores} stores, ${o.clients} clients, ` +
+      `${o.workload === 'register' ? `${o.registers} registers, ${o.sets} sets` : `${o.workload} workload`}, ` +
       `${(o.durationMs / 1000).toFixed(0)} s, reads by ` +
       `${o.readMode}${o.retryAmbiguousWrites ? ', clients RETRY writes of unknown outcome' : ''}`,
   );
@@ -45,6 +46,12 @@ export function formatReport(r: ChaosReport): string {
       // JSON report and history.json have everything).
       for (const l of m.failure.minimal.split('\n')) lines.push(`    ${l.length > 400 ? `${l.slice(0, 400)} ... (${l.length} chars)` : l}`);
     }
+  }
+  if (r.txn) {
+    const t = r.txn;
+    lines.push(`${t.kind} transactions: ok ${t.txns.ok}, failed ${t.txns.fail}, unknown ${t.txns.unknown}; ${t.summary}`);
+    lines.push(`${t.kind} check: ${t.valid ? 'VALID' : 'INVALID'}`);
+    for (const a of t.anomalies.slice(0, 10)) lines.push(`  ${a.length > 1000 ? `${a.slice(0, 1000)} ...` : a}`);
   }
   lines.push(
     `verdict: ${r.ok ? 'PASS' : 'FAIL'} (${(r.elapsedMs / 1000).toFixed(0)} s)${r.ok ? '' : `; data and logs kept in ${r.dataDir}`}`,

@@ -10,7 +10,8 @@
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allRegions, RawClient } from '@tskv/client';
+import type { BankOp, ListAppendTxn } from '@tskv/checker';
+import { allRegions, RawClient, TxnClient } from '@tskv/client';
 import { ProcessCluster, type UnexpectedExit } from '@tskv/cluster';
 import { Prng } from '@tskv/util';
 import { mountTmpfs, unmount } from './disk.js';
@@ -18,6 +19,7 @@ import { DEFAULT_FAULT_KINDS, type FaultEvent, type FaultKind, runFaults } from 
 import { type LatencySummary, latencySummary } from './latency.js';
 import { LazyFs, lazyfsProblem } from './lazyfs.js';
 import { ProxyMesh } from './mesh.js';
+import { type TxnVerdict, TxnWorkload, type TxnWorkloadKind } from './txn_workload.js';
 import { checkRecorded, type Verdict } from './verdict.js';
 import { type RecordedOp, regKey, setPrefix, Workload } from './workload.js';
 
@@ -58,6 +60,14 @@ export interface ChaosOptions {
   newKeysPerSec?: number;
   /** Register values padded to this many bytes (0: none). Default: 256 with powerloss, else 0. */
   valueBytes?: number;
+  /**
+   * What the clients run: 'register' (raw puts, gets, set appends and scans; checked for
+   * linearizability and lost writes) or a transactional workload, 'bank' or 'list-append'
+   * (txn_workload.ts). Default 'register'.
+   */
+  workload?: 'register' | TxnWorkloadKind;
+  /** Accounts (bank) or list keys (list-append). Default 8 and 6. */
+  txnKeys?: number;
   log: (msg: string) => void;
 }
 
@@ -92,6 +102,7 @@ export interface ChaosReport {
     raftLogGc: 'short' | 'default';
     newKeysPerSec: number;
     valueBytes: number;
+    workload: string;
   };
   dataDir: string;
   faults: FaultEvent[];
@@ -106,6 +117,10 @@ export interface ChaosReport {
   /** Processes that exited without being asked to (a crash is a failure of the run). */
   crashes: string[];
   verdict: Verdict;
+  /** The transactional workload's check (absent for the register workload). */
+  txn?: TxnVerdict;
+  /** The transactional history, until the report is returned (like opsRecorded). */
+  txnRecorded?: { bank: BankOp[]; listAppend: ListAppendTxn[] };
   /**
    * Acknowledged writes the final reads lack (must be none): set appends missing, and registers
    * whose final value is older than a put acknowledged after it was written.
@@ -208,11 +223,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
   });
   const clients: RawClient[] = [];
   let final: RawClient | null = null;
+  const txnKind = o.workload && o.workload !== 'register' ? o.workload : null;
+  const txnClients: TxnClient[] = [];
+  let txnWorkload: TxnWorkload | null = null;
   let registersAtEnd = o.registers;
   const report = { seed: o.seed, dataDir } as ChaosReport;
   // Every verdict holds (false for a run that threw before reaching them).
   const passed = (): boolean =>
-    crashes.length === 0 && report.recovery?.ok === true && report.lostWrites?.length === 0 && report.verdict?.linearizable === true;
+    crashes.length === 0 &&
+    report.recovery?.ok === true &&
+    report.lostWrites?.length === 0 &&
+    report.verdict?.linearizable === true &&
+    (txnKind === null || report.txn?.valid === true);
   try {
     if (powerloss) {
       mkdirSync(join(dataDir, 'logs'), { recursive: true });
@@ -238,11 +260,18 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       retryAmbiguousWrites: o.retryAmbiguousWrites === true,
       scanBatchSize: 1 << 20,
     };
-    for (let i = 0; i < o.clients; i++) clients.push(await RawClient.connect(clientOpts));
+    if (txnKind) {
+      for (let i = 0; i < o.clients; i++) txnClients.push(await TxnClient.connect(clientOpts));
+      const keys = o.txnKeys ?? (txnKind === 'bank' ? 8 : 6);
+      txnWorkload = new TxnWorkload(txnClients, { kind: txnKind, clients: o.clients, keys, thinkMs: 5 }, random.fork());
+      await txnWorkload.setup(txnClients[0]!);
+      o.log(`${txnKind} workload over ${keys} keys, ${o.clients} transactional clients`);
+    } else for (let i = 0; i < o.clients; i++) clients.push(await RawClient.connect(clientOpts));
+    // With a transactional workload the register workload has no clients: it records nothing.
     const workload = new Workload(
       clients,
       {
-        clients: o.clients,
+        clients: clients.length,
         registers: o.registers,
         sets,
         readRatio: 0.5,
@@ -256,6 +285,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
 
     const t0 = performance.now();
     workload.start();
+    txnWorkload?.start();
     const faultRandom = random.fork();
     const events = await runFaults(
       {
@@ -272,6 +302,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
       () => performance.now() - t0 < o.durationMs,
     );
     await workload.stop();
+    await txnWorkload?.stop();
     o.log(`workload stopped after ${((performance.now() - t0) / 1000).toFixed(1)} s, ${workload.ops.length} operations`);
 
     // Recovery: every store running (a fault heals itself, but a store may have crashed), then
@@ -285,11 +316,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     report.recovery = { ms: 0, ok: true };
     try {
       await cluster.waitUntilReady({ timeoutMs: 60_000, replicas: Math.min(3, o.stores) });
+      if (txnWorkload) {
+        const c = await TxnClient.connect({ ...clientOpts, timeoutMs: 10_000 });
+        txnClients.push(c);
+        const deadline = performance.now() + 30_000;
+        while (!(await txnWorkload.finalRead(c))) {
+          if (performance.now() > deadline) throw new Error('the final transactional read kept failing');
+          await sleep(200);
+        }
+      }
       final = await RawClient.connect({ ...clientOpts, timeoutMs: 10_000 });
-      const finalReads = [
-        ...Array.from({ length: workload.registerCount }, (_, k) => ({ kind: 'get' as const, key: regKey(k) })),
-        ...Array.from({ length: sets }, (_, k) => ({ kind: 'read' as const, key: setPrefix(k) })),
-      ];
+      const finalReads = txnWorkload
+        ? []
+        : [
+            ...Array.from({ length: workload.registerCount }, (_, k) => ({ kind: 'get' as const, key: regKey(k) })),
+            ...Array.from({ length: sets }, (_, k) => ({ kind: 'read' as const, key: setPrefix(k) })),
+          ];
       for (const input of finalReads) {
         const deadline = performance.now() + 30_000;
         for (;;) {
@@ -313,8 +355,13 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     report.latency = latencies(ops, events, t0);
     report.lostWrites = [...lostAppends(ops), ...lostPuts(ops, t0)];
     report.verdict = checkRecorded(ops, o.checkTimeoutMs);
+    if (txnWorkload) {
+      report.txn = txnWorkload.check();
+      report.txnRecorded = { bank: txnWorkload.bankOps, listAppend: txnWorkload.listTxns };
+    }
   } finally {
     for (const c of clients) c.close();
+    for (const c of txnClients) c.close();
     final?.close();
     for (let i = 1; i <= (cluster?.storeCount ?? 0); i++) {
       try {
@@ -346,6 +393,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosReport> {
     raftLogGc,
     newKeysPerSec,
     valueBytes,
+    workload: txnKind ?? 'register',
   };
   report.crashes = crashes;
   report.ok = passed();
