@@ -50,10 +50,12 @@ export interface ApplyContext {
   /** The kv batch must be synced: the raft log below a new truncated index will be deleted. */
   syncKv: boolean;
   entriesApplied: number;
+  /** Keys deleted by data commands this round, per region (see DeleteCompactor). */
+  deletes: Map<number, number>;
 }
 
 export function newApplyContext(kvWb: WriteBatch): ApplyContext {
-  return { kvWb, answers: [], answersAfterWrite: [], compactions: [], splits: [], syncKv: false, entriesApplied: 0 };
+  return { kvWb, answers: [], answersAfterWrite: [], compactions: [], splits: [], syncKv: false, entriesApplied: 0, deletes: new Map() };
 }
 
 /** Stages committed entries of one peer into the kv batch and collects proposal answers. */
@@ -97,6 +99,9 @@ function applyCommand(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raf
   const before = ctx.kvWb.byteSize;
   const responses = applyWrites(req, ctx.kvWb);
   p.onDataWritten(ctx.kvWb.byteSize - before);
+  let deletes = 0;
+  for (const r of req.requests ?? []) if (r.cmdType === raft_cmdpb.CmdType.Delete) deletes++;
+  if (deletes > 0) ctx.deletes.set(p.regionId, (ctx.deletes.get(p.regionId) ?? 0) + deletes);
   return { header: { currentTerm: e.term }, responses };
 }
 

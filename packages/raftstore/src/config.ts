@@ -25,6 +25,8 @@ export interface StoreConfig {
   regionSplitSize: number;
   /** Check a region again only after this many bytes were written to it (0: regionSplitSize / 16). */
   regionSplitCheckDiff: number;
+  /** A region whose applied commands deleted this many keys since its last compaction is compacted (0: never). */
+  compactDeletesThreshold: number;
   schedulerHeartbeatTickMs: number;
   /** Max bytes of entries per MsgAppend. */
   raftMaxSizePerMsg: number;
@@ -68,6 +70,7 @@ export function storeConfig(o: Partial<StoreConfig> & { storeId: number }): Stor
     regionMaxSize: 144 * 1024 * 1024,
     regionSplitSize: 96 * 1024 * 1024,
     regionSplitCheckDiff: 0,
+    compactDeletesThreshold: 10_000,
     schedulerHeartbeatTickMs: 10_000,
     raftMaxSizePerMsg: 1024 * 1024,
     raftMaxInflightMsgs: 256,

@@ -66,4 +66,6 @@ export interface StoreRuntimeStats {
   logGc: RaftLogGcStats;
   /** Split checks run. */
   splitChecks: number;
+  /** Region compactions after deletions (DeleteCompactor). */
+  deleteCompactions: number;
 }

@@ -62,6 +62,8 @@ export class RaftWorker {
   onRegionChanged: ((p: Peer) => void) | null = null;
   onPeerRemoved: ((p: Peer) => Promise<void>) | null = null;
   onSplit: ((s: SplitDone) => void) | null = null;
+  /** Keys deleted per region by the round just written. */
+  onDeletes: ((deletes: ReadonlyMap<number, number>) => void) | null = null;
   /** The store's range index, against which the snapshots of a round are checked (SnapshotAdmission). */
   rangeClashes: RangeClashes | null = null;
 
@@ -191,6 +193,7 @@ export class RaftWorker {
   /** After the round's writes: background work that needs the state they made durable. */
   private handOff(peers: Peer[], accepted: Peer[], ctx: ApplyContext): void {
     for (const sp of ctx.splits) this.onSplit?.(sp);
+    if (ctx.deletes.size > 0) this.onDeletes?.(ctx.deletes);
     for (const c of ctx.compactions) {
       c.peer.storage.onCompacted(c.index, c.oldTruncated);
       this.logGc.schedule(c.peer.regionId, c.oldTruncated + 1, c.index + 1);

@@ -9,6 +9,7 @@ import type { CfName, Engines } from '@tskv/engine';
 import { type metapb, raft_cmdpb } from '@tskv/proto';
 import { errorResponse } from './cmd.js';
 import type { StoreConfig } from './config.js';
+import { DeleteCompactor } from './delete_compactor.js';
 import { InvalidRequestError, RegionNotFoundError, TimeoutError } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import type { RegionSnapshot } from './msg.js';
@@ -36,6 +37,7 @@ export class Store implements SnapshotEndpoint {
   private readonly lifecycle: PeerLifecycle;
   private readonly raftMessages: RaftMessageHandler;
   private readonly splits: SplitFlow;
+  private readonly deleteCompactor: DeleteCompactor;
   private readonly schedulerTask: SchedulerTask;
   private readonly snapshots: StoreSnapshots;
   private timers: NodeJS.Timeout[] = [];
@@ -57,6 +59,13 @@ export class Store implements SnapshotEndpoint {
     this.raftMessages = new RaftMessageHandler(ctx, this.lifecycle);
     this.splitChecker = new SplitCheckWorker(cfg, engines, ctx.logger, (r) => void this.splits.onCheckResult(r));
     this.splits = new SplitFlow(ctx, this.splitChecker, this.lifecycle);
+    this.deleteCompactor = new DeleteCompactor(
+      engines.kv,
+      cfg.compactDeletesThreshold,
+      (id) => ctx.router.get(id)?.region ?? null,
+      ctx.logger,
+    );
+    this.worker.onDeletes = (d) => this.deleteCompactor.note(d);
     this.schedulerTask = new SchedulerTask(ctx);
     this.snapshots = new StoreSnapshots(ctx);
     ctx.regionWorker.onFatal = (e) => this.worker.fail(e);
@@ -145,7 +154,7 @@ export class Store implements SnapshotEndpoint {
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     await this.worker.stop();
-    await Promise.all([this.ctx.regionWorker.stop(), this.ctx.logGc.stop(), this.splitChecker.stop()]);
+    await Promise.all([this.ctx.regionWorker.stop(), this.ctx.logGc.stop(), this.splitChecker.stop(), this.deleteCompactor.stop()]);
     for (const p of this.ctx.router.all()) p.failAll(new TimeoutError(`store ${this.cfg.storeId} stopped`));
   }
 
@@ -316,6 +325,7 @@ export class Store implements SnapshotEndpoint {
       snap: { ...this.ctx.snapMgr.stats },
       logGc: { ...this.ctx.logGc.stats },
       splitChecks: this.splitChecker.checks,
+      deleteCompactions: this.deleteCompactor.compactions,
     };
   }
 

@@ -45,8 +45,6 @@ export interface ServerTuning extends InputLimits {
   gcBatchKeys: number;
   /** GC batches per second, over all regions (0: no limit): a running cluster keeps serving. */
   gcBatchesPerSecond: number;
-  /** A region whose GC deleted at least this many versions gets its transactional ranges compacted. */
-  gcCompactMinVersions: number;
 }
 
 export const DEFAULT_TUNING: ServerTuning = Object.freeze({
@@ -65,7 +63,6 @@ export const DEFAULT_TUNING: ServerTuning = Object.freeze({
   gcIntervalMs: 10_000,
   gcBatchKeys: 1024,
   gcBatchesPerSecond: 50,
-  gcCompactMinVersions: 1000,
 });
 
 /** Where the process listens and logs (the command's flags; also accepted in the config file). */

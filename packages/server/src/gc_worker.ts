@@ -1,22 +1,20 @@
 // MVCC garbage collection on this store: every gcIntervalMs it reads the scheduler's GC safe
 // point and, region by region for the regions this store leads, deletes the versions no reader
 // at or after it can see (@tskv/txn's gcBatch), one raft write per batch (so every replica
-// deletes the same), at most gcBatchesPerSecond batches. A region that lost many versions gets
-// its transactional ranges compacted in the engine, so the disk space comes back.
+// deletes the same), at most gcBatchesPerSecond batches. Every replica then compacts a region
+// that lost many keys (the raftstore's DeleteCompactor), so the disk space comes back.
 //
 // A region is done for a safe point once all its batches applied; a failure (leadership moved,
 // a split) leaves it for the next round, which plans again from a fresh snapshot: any prefix of
 // the batches is safe (see gc.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Engine } from '@tskv/engine';
 import type { metapb } from '@tskv/proto';
-import { type Logger, type RegionStatus, regionCfRange } from '@tskv/raftstore';
+import type { Logger, RegionStatus } from '@tskv/raftstore';
 import { gcBatch, newGcStats } from '@tskv/txn';
 import { RegionTxnStorage, type TxnStore } from './txn_storage.js';
 
 export interface GcWorkerOptions {
   store: TxnStore & { regionStatus(): RegionStatus[]; readonly storeId: number };
-  kv: Engine;
   safePoint: () => Promise<bigint>;
   logger: Logger;
   intervalMs: number;
@@ -24,8 +22,6 @@ export interface GcWorkerOptions {
   batchKeys: number;
   /** Batches per second, over all regions (0: no limit). */
   batchesPerSecond: number;
-  /** A region whose GC deleted at least this many versions gets its ranges compacted. */
-  compactMinVersions: number;
 }
 
 /** What GC did since the store started (metrics, tests, the demo script). */
@@ -36,7 +32,6 @@ export interface GcWorkerStats {
   batches: number;
   versionsDeleted: number;
   valuesDeleted: number;
-  compactions: number;
   failures: number;
 }
 
@@ -48,7 +43,6 @@ export class GcWorker {
     batches: 0,
     versionsDeleted: 0,
     valuesDeleted: 0,
-    compactions: 0,
     failures: 0,
   };
   /** Per region: the safe point it was collected at, and the region version then. */
@@ -105,10 +99,9 @@ export class GcWorker {
       // A split changes the range: the new version is collected again.
       if (prev && prev.safePoint >= sp && prev.version === version) continue;
       try {
-        const deleted = await this.collect(r.region, sp);
+        await this.collect(r.region, sp);
         this.done.set(r.regionId, { safePoint: sp, version });
         this.stats.regionsDone++;
-        if (deleted >= this.opts.compactMinVersions) await this.compact(r.region);
       } catch (e) {
         this.stats.failures++;
         this.opts.logger.info('gc of a region stopped; retried next round', { regionId: r.regionId, err: String(e) });
@@ -116,8 +109,8 @@ export class GcWorker {
     }
   }
 
-  /** Deletes the region's invisible versions below `sp`; returns how many write records went. */
-  private async collect(region: metapb.IRegion, sp: bigint): Promise<number> {
+  /** Deletes the region's versions that no reader at or after `sp` sees. */
+  private async collect(region: metapb.IRegion, sp: bigint): Promise<void> {
     const peer = (region.peers ?? []).find((p) => p.storeId === this.opts.store.storeId);
     const header = { regionId: region.id!, regionEpoch: region.regionEpoch, peer };
     const storage = new RegionTxnStorage(this.opts.store, header, []);
@@ -148,15 +141,5 @@ export class GcWorker {
     this.stats.valuesDeleted += stats.valuesDeleted;
     if (stats.versionsDeleted > 0)
       this.opts.logger.info('gc of a region done', { regionId: region.id, safePoint: String(sp), versionsDeleted: stats.versionsDeleted });
-    return stats.versionsDeleted;
-  }
-
-  /** LevelDB drops deleted entries only when it compacts them: ask for it over the region's ranges. */
-  private async compact(region: metapb.IRegion): Promise<void> {
-    for (const cf of ['txn_write', 'txn_default'] as const) {
-      const { start, end } = regionCfRange(cf, region);
-      await this.opts.kv.compactRange(cf, start, end);
-    }
-    this.stats.compactions++;
   }
 }

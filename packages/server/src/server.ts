@@ -164,13 +164,11 @@ export class TinyKvServer {
       store.start();
       gc = new GcWorker({
         store,
-        kv: engines.kv,
         safePoint: () => pd.getGCSafePoint(),
         logger: storeLogger,
         intervalMs: tuning.gcIntervalMs,
         batchKeys: tuning.gcBatchKeys,
         batchesPerSecond: tuning.gcBatchesPerSecond,
-        compactMinVersions: tuning.gcCompactMinVersions,
       });
       metrics.bindGc(gc);
       gc.start();
