@@ -3,12 +3,14 @@
 // bank workload across splits that the split checker makes from transactional data alone.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type { TinyKvGrpcClient } from '@tskv/rpc';
 import { unary } from '@tskv/rpc';
 import { Action, decodeUserKey, Op } from '@tskv/txn';
 import { compareBytes, keyInRegion } from '@tskv/util';
 import type { TinyKvServer } from '../src/index.js';
 import { ctxOf, dec, enc, leaderOf, TestCluster, waitFor } from './helpers.js';
+import { RawTinyKv } from './raw_grpc.js';
 
 type KvMethod = 'kvGet' | 'kvScan' | 'kvPrewrite' | 'kvCommit' | 'kvCheckTxnStatus' | 'kvBatchRollback' | 'kvResolveLock';
 // biome-ignore lint/suspicious/noExplicitAny: responses are checked field by field
@@ -360,6 +362,27 @@ test('MVCC GC through raft: versions below the safe point go on every replica, r
     await leader.gc.runOnce();
     assert.equal(leader.gc.stats.versionsDeleted, 21);
   } finally {
+    await c.stopAll();
+  }
+});
+
+test('a timestamp that does not fit u64 is refused on the wire, never truncated', async () => {
+  const c = await TestCluster.start(1);
+  const raw = new RawTinyKv(c.live()[0]!.addr);
+  try {
+    const regionId = Number(c.fake.firstRegion()!.id);
+    await c.waitReplicated(regionId);
+    // KvGetRequest { key: "k" (field 2), version (field 3): the varint of 2^64 }.
+    const tooBig = Buffer.from([0x12, 0x01, 0x6b, 0x18, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02]);
+    const out = await raw.unary('kvGet' as 'rawGet', tooBig);
+    assert.equal(out.err?.code, grpcStatus.INVALID_ARGUMENT);
+    assert.match(out.err?.details ?? '', /version/);
+    // 2^64 - 1 fits: the request is decoded (and refused for its missing context, not its version).
+    const max = Buffer.from([0x12, 0x01, 0x6b, 0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
+    const ok = await raw.unary('kvGet' as 'rawGet', max);
+    assert.equal(ok.err, null);
+  } finally {
+    raw.close();
     await c.stopAll();
   }
 });
