@@ -3,34 +3,31 @@
 // proposals or read-index requests, takes its part in each raft-worker round (collectReady,
 // afterPersist, afterApply, serveReads) and answers commands when applied. Its parts, each in its
 // own file: the proposal queue (peer_proposals.ts), the pending reads (peer_reads.ts), the leader
-// lease and the vote grace (peer_lease.ts), hibernation (peer_hibernate.ts).
-import type { EngineSnapshot, WriteBatch } from '@tskv/engine';
+// lease and the vote grace (peer_lease.ts), hibernation (peer_hibernate.ts). What it decides from
+// its state, also in files of their own: its raft configuration (peer_raft_config.ts), the checks
+// of commands and the proposal of admin commands (peer_commands.ts), the serving of applied reads
+// (peer_serve_reads.ts), hibernation's raft-side decisions (peer_hibernate_decisions.ts), and log
+// compaction (peer_log_compaction.ts).
+import type { WriteBatch } from '@tskv/engine';
 import { eraftpb, type metapb, raft_cmdpb, raft_serverpb } from '@tskv/proto';
-import {
-  EMPTY_BYTES,
-  type Entry,
-  type Message,
-  ProgressState,
-  ProposalDroppedError,
-  Config as RaftConfig,
-  RaftError,
-  RawNode,
-  type Ready,
-  StateRole,
-} from '@tskv/raft';
+import { EMPTY_BYTES, type Entry, type Message, RaftError, RawNode, type Ready, StateRole } from '@tskv/raft';
 import { findPeerById } from '@tskv/util';
 import { type ApplyContext, applyEntries } from './apply.js';
 import { mergeWrites, type QueuedCmd } from './batch.js';
-import { checkEpoch, checkKeyInRegion, errorResponse, executeReads, isReadOnly, validateRequests } from './cmd.js';
-import { applyChanges, changesOf, isJoint, toRaftConfChange } from './conf_change.js';
+import { errorResponse, isReadOnly } from './cmd.js';
 import type { StoreConfig } from './config.js';
-import { InvalidRequestError, NotLeaderError, StaleCommandError, StoreError, StoreNotMatchError, TimeoutError } from './errors.js';
+import { InvalidRequestError, NotLeaderError, type StoreError, TimeoutError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { CmdCallback, PeerMsg, SnapshotCallback } from './msg.js';
-import { Hibernation, pickCampaigner } from './peer_hibernate.js';
+import type { CmdCallback, PeerMsg } from './msg.js';
+import { checkCommand, proposeAdmin, proposeErrorResponse } from './peer_commands.js';
+import { Hibernation } from './peer_hibernate.js';
+import { hibernateNotices, onLeaderStoreUnreachable, raftSettled, sleepsOnNotice } from './peer_hibernate_decisions.js';
 import { LeaderLease, VoteGrace } from './peer_lease.js';
+import { maybeCompactLog, pendingPeers } from './peer_log_compaction.js';
 import { ProposalQueue } from './peer_proposals.js';
+import { peerRaftConfig } from './peer_raft_config.js';
 import { newReadContext, ReadQueue } from './peer_reads.js';
+import { serveReads } from './peer_serve_reads.js';
 import { type PeerStorage, RAFT_INIT_LOG_TERM } from './peer_storage.js';
 import type { SnapshotAdmission } from './snapshot_admission.js';
 import type { RaftMessage, Transport } from './transport.js';
@@ -103,35 +100,7 @@ export class Peer {
     this.cfg = storeCfg;
     this.storage = storage;
     this.logger = logger.child({ regionId: this.regionId, peerId });
-    const raftLogger = {
-      debug: (m: string, f?: Record<string, unknown>) => this.logger.debug(m, f),
-      info: (m: string, f?: Record<string, unknown>) => this.logger.info(m, f),
-      warn: (m: string, f?: Record<string, unknown>) => this.logger.warn(m, f),
-      error: (m: string, f?: Record<string, unknown>) => this.logger.error(m, f),
-    };
-    const cfg = new RaftConfig({
-      id: peerId,
-      electionTick: storeCfg.raftElectionTicks,
-      heartbeatTick: storeCfg.raftHeartbeatTicks,
-      applied: storage.applyState.appliedIndex,
-      maxSizePerMsg: storeCfg.raftMaxSizePerMsg,
-      maxInflightMsgs: storeCfg.raftMaxInflightMsgs,
-      checkQuorum: true,
-      preVote: true,
-      // Always confirm leadership through raft's safe ReadIndex; the store keeps its own lease
-      // on top of those confirmations (see LeaderLease) instead of raft's leaseBased mode, which
-      // trusts a leader until check-quorum notices, possibly after others elected anew.
-      readOnlyOption: 'safe',
-      // A new commit index rides on the next append or heartbeat instead of an extra round of
-      // empty appends (and acks) to every follower per commit (TiKV: skip_bcast_commit). Raft
-      // still broadcasts while a conf change is pending, and apply.ts after a split.
-      skipBcastCommit: true,
-      // A busy region's appends do what its heartbeats would; with a thousand regions taking
-      // writes the heartbeats were most of the raft messages.
-      skipRedundantHeartbeats: true,
-      logger: raftLogger,
-    });
-    this.raw = new RawNode(cfg, storage);
+    this.raw = new RawNode(peerRaftConfig(storeCfg, peerId, storage.applyState.appliedIndex, this.logger), storage);
     // 80% of the election timeout: followers' election timers run on the same kind of clock, but
     // the event loop can delay their ticks or ours; the margin absorbs that.
     this.lease = new LeaderLease(storeCfg.readMode === 'lease' ? 0.8 * storeCfg.raftElectionTicks * storeCfg.raftBaseTickMs : 0);
@@ -228,13 +197,13 @@ export class Peer {
           this.tick();
           break;
         case 'hibernate':
-          this.onHibernateNotice(m.msg);
+          if (sleepsOnNotice(this, m.msg)) this.hibernation.sleepOnNotice(performance.now());
           break;
         case 'leaderStoreUnreachable':
-          this.onLeaderStoreUnreachable(m.storeId);
+          onLeaderStoreUnreachable(this, this.hibernation, this.cfg, m.storeId);
           break;
         case 'raftLogGcTick':
-          this.maybeCompactLog();
+          maybeCompactLog(this, this.cfg);
           break;
         case 'snapGenerated':
           this.storage.onSnapshotGenerated(m.snap);
@@ -310,10 +279,15 @@ export class Peer {
     const { req, cb } = cmd;
     try {
       if (req.adminRequest) {
-        this.proposeAdmin(req, cb);
+        const out = proposeAdmin(this, req);
+        if (out.kind === 'proposed') this.trackProposal(cb);
+        else {
+          this.noteTransfer();
+          cb(out.response);
+        }
         return;
       }
-      this.checkCommand(req);
+      checkCommand(this, req);
       if (isReadOnly(req)) {
         if (this.serveFromLease()) {
           this.lease.countRead();
@@ -361,61 +335,7 @@ export class Peer {
   }
 
   private answerProposeError(e: unknown, cb: CmdCallback): void {
-    if (e instanceof StoreError) cb(errorResponse(e));
-    else if (e instanceof ProposalDroppedError) cb(errorResponse(new NotLeaderError(this.regionId, this.leaderPeer())));
-    else cb(errorResponse(new InvalidRequestError(e instanceof Error ? e.message : String(e))));
-  }
-
-  /**
-   * Admin commands: membership changes go through raft as conf changes (their request rides in
-   * the entry's context), TransferLeader is done by the leader at once, CompactLog is an entry.
-   */
-  private proposeAdmin(req: raft_cmdpb.IRaftCmdRequest, cb: CmdCallback): void {
-    const admin = req.adminRequest!;
-    const h = req.header;
-    if (!h) throw new InvalidRequestError('missing header');
-    if (h.peer?.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
-    if (!this.isLeader()) throw new NotLeaderError(this.regionId, this.leaderPeer());
-    if ((req.requests ?? []).length > 0) throw new InvalidRequestError('an admin request carries no other requests');
-    const T = raft_cmdpb.AdminCmdType;
-    switch (admin.cmdType) {
-      case T.ChangePeer:
-      case T.ChangePeerV2: {
-        checkEpoch(req, this.region, { version: false });
-        const changes = changesOf(admin);
-        if (changes.length === 0) throw new InvalidRequestError('a membership change without changes');
-        // One membership change at a time: raft would silently turn a second one into a no-op.
-        if (this.raw.pendingConfIndex > this.raw.applied || isJoint(this.region)) {
-          throw new StaleCommandError(`region ${this.regionId} has a membership change in progress; retry`);
-        }
-        applyChanges(this.region, changes); // validates: raft and the region meta must agree
-        const data = raft_cmdpb.RaftCmdRequest.encode(req).finish();
-        this.raw.proposeConfChange(data, toRaftConfChange(changes, data));
-        this.trackProposal(cb);
-        return;
-      }
-      case T.TransferLeader: {
-        checkEpoch(req, this.region);
-        const to = admin.transferLeader?.peer;
-        const target = to?.id ? findPeerById(this.region, to.id) : undefined;
-        if (!target) throw new InvalidRequestError(`transfer leader: peer ${to?.id} is not a member of region ${this.regionId}`);
-        if (target.id !== this.peerId) this.raw.transferLeader(target.id!);
-        this.noteTransfer();
-        cb({ header: { currentTerm: this.raw.term }, responses: [], adminResponse: { cmdType: T.TransferLeader, transferLeader: {} } });
-        return;
-      }
-      case T.BatchSplit:
-        checkEpoch(req, this.region, { confVer: false });
-        this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
-        this.trackProposal(cb);
-        return;
-      case T.CompactLog:
-        this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
-        this.trackProposal(cb);
-        return;
-      default:
-        throw new InvalidRequestError(`unsupported admin command ${String(admin.cmdType)}`);
-    }
+    cb(proposeErrorResponse(this, e));
   }
 
   /** Remembers the proposal just appended at the end of the log, to answer it when applied. */
@@ -435,30 +355,9 @@ export class Peer {
     this.lease.noteTransfer(this.raw.term, this.raw.leadTransferee);
   }
 
-  private checkCommand(req: raft_cmdpb.IRaftCmdRequest): void {
-    const h = req.header;
-    if (!h) throw new InvalidRequestError('missing header');
-    if (h.peer?.storeId && h.peer.storeId !== this.storeId) throw new StoreNotMatchError(h.peer.storeId, this.storeId);
-    if (!this.isLeader()) throw new NotLeaderError(this.regionId, this.leaderPeer());
-    // A write built on a view read in an earlier term: another leader may have changed what it read.
-    if (h.term && h.term !== this.raw.term) throw new StaleCommandError(`command of term ${h.term} refused in term ${this.raw.term}`);
-    validateRequests(req);
-    checkEpoch(req, this.region);
-    for (const r of req.requests ?? []) checkKeyInRegion(r, this.region);
-  }
-
   /** Followers far behind: they need a snapshot or are being sent one. */
   pendingPeers(): metapb.IPeer[] {
-    const out: metapb.IPeer[] = [];
-    const truncated = this.storage.applyState.truncatedIndex;
-    for (const [id, pr] of this.raw.progresses()) {
-      if (id === this.peerId) continue;
-      if (pr.state === ProgressState.Snapshot || pr.matched < truncated) {
-        const p = this.findPeer(id);
-        if (p) out.push(p);
-      }
-    }
-    return out;
+    return pendingPeers(this);
   }
 
   /**
@@ -492,105 +391,15 @@ export class Peer {
       if (this.leaderMissingSince === 0) this.leaderMissingSince = performance.now();
     } else this.leaderMissingSince = 0;
     if (!this.hibernation.onTick(cfg.hibernateRegions && this.isLeader() && this.isIdleLeader(), cfg.hibernateIdleTicks)) return;
-    for (const to of this.region.peers ?? []) {
-      if (to.id === this.peerId) continue;
-      this.outbox.push({
-        regionId: this.regionId,
-        fromPeer: this.metaPeer(),
-        toPeer: to,
-        regionEpoch: this.region.regionEpoch,
-        hibernate: true,
-        message: {
-          msgType: eraftpb.MessageType.MsgHeartbeat,
-          from: this.peerId,
-          to: to.id!,
-          term: this.raw.term,
-          commit: this.raw.committed,
-          index: this.raw.lastIndex(),
-        },
-      });
-    }
+    this.outbox.push(...hibernateNotices(this));
   }
 
   /** Everything replicated to every peer, committed and applied; nothing pending anywhere. */
   private isIdleLeader(): boolean {
-    const raw = this.raw;
-    const last = raw.lastIndex();
     if (this.proposals.length > 0 || !this.reads.isEmpty) return false;
     if (this.queuedWrites.length > 0 || this.queuedReads.length > 0) return false;
-    if (this.#applyingSnapshot || this.#pendingRemove || raw.leadTransferee !== 0) return false;
-    if (raw.committed !== last || this.storage.applyState.appliedIndex !== last || raw.pendingConfIndex > last) return false;
-    for (const [id, pr] of raw.progresses()) if (id !== this.peerId && pr.matched !== last) return false;
-    return true;
-  }
-
-  /** The leader hibernates: so does this follower if it is exactly where the leader is. */
-  private onHibernateNotice(m: RaftMessage): void {
-    const raw = this.raw;
-    const n = m.message;
-    if (!n || this.isLeader() || this.#applyingSnapshot || raw.leaderId !== n.from || raw.term !== n.term) return;
-    if (raw.lastIndex() !== n.index || raw.committed !== n.commit || this.storage.applyState.appliedIndex !== n.commit) return;
-    this.hibernation.sleepOnNotice(performance.now());
-  }
-
-  /**
-   * The store of this sleeping follower's leader became unreachable (Store.reportStoreUnreachable;
-   * the message woke it). Every such follower forgets the leader, so it grants a pre-vote at once,
-   * and the one picked alike on every store (pickCampaigner) campaigns at once; the others'
-   * election timers run in full first.
-   * Forgetting the leader ends raft's lease early, and a leader lease (readMode 'lease') counts on
-   * followers refusing votes for an election timeout after they last heard their leader: only a
-   * follower asleep that long does it (its leader has confirmed nothing with it since). One that
-   * fell asleep more recently is just awake, its election timer running as usual.
-   */
-  private onLeaderStoreUnreachable(storeId: number): void {
-    const cfg = this.cfg;
-    if (this.raw.role !== StateRole.Follower || this.#applyingSnapshot) return;
-    const leader = this.leaderPeer();
-    if (leader && leader.storeId !== storeId) return; // another leader since the report
-    if (!this.hibernation.asleepFor(cfg.raftElectionTicks * cfg.raftBaseTickMs, performance.now())) return;
-    this.raw.forgetLeader();
-    if (pickCampaigner(this.regionId, this.region.peers ?? [], storeId)?.id === this.peerId) {
-      this.logger.debug("the leader's store is unreachable: campaigning", { leaderStore: storeId, term: this.raw.term });
-      this.raw.campaign();
-    }
-  }
-
-  // ---- raft log GC ----
-
-  /**
-   * Leader only: proposes CompactLog when the log past the truncated index is over the count or
-   * size limit, or when healthy followers have made enough of it redundant. The index is the
-   * lowest match among recently active followers (a follower that is down or cut off does not
-   * hold the log back; it catches up by snapshot), but when over a limit a healthy follower may
-   * not hold it back below applied - countLimit either: the limit bounds the log.
-   */
-  private maybeCompactLog(): void {
-    const cfg = this.cfg;
-    if (!this.isLeader() || this.#applyingSnapshot) return;
-    const { appliedIndex: applied, truncatedIndex: truncated } = this.storage.applyState;
-    if (applied <= truncated) return;
-    let replicated = applied;
-    for (const [id, pr] of this.raw.progresses()) {
-      if (id !== this.peerId && pr.recentActive) replicated = Math.min(replicated, pr.matched);
-    }
-    const threshold = Math.min(cfg.raftLogGcThreshold, cfg.raftLogGcCountLimit);
-    const overLimit = applied - truncated > cfg.raftLogGcCountLimit || this.storage.logSizeHint > cfg.raftLogGcSizeLimit;
-    let idx = replicated;
-    if (overLimit) idx = Math.max(idx, applied - cfg.raftLogGcCountLimit);
-    else if (idx - truncated < threshold) return;
-    if (idx <= truncated) return;
-    const term = this.raw.logTerm(idx);
-    const req: raft_cmdpb.IRaftCmdRequest = {
-      header: { regionId: this.regionId, peer: this.metaPeer(), regionEpoch: this.region.regionEpoch },
-      adminRequest: { cmdType: raft_cmdpb.AdminCmdType.CompactLog, compactLog: { compactIndex: idx, compactTerm: term } },
-    };
-    try {
-      this.raw.propose(EMPTY_BYTES, raft_cmdpb.RaftCmdRequest.encode(req).finish());
-      this.logger.debug('proposed compact log', { index: idx, term, applied, truncated });
-    } catch (e) {
-      if (!(e instanceof RaftError)) throw e; // dropped (e.g. leadership transfer): next tick
-    }
+    if (this.#applyingSnapshot || this.#pendingRemove) return false;
+    return raftSettled(this);
   }
 
   // ---- the round's Ready (RaftWorker.round) ----
@@ -681,53 +490,7 @@ export class Peer {
    */
   serveReads(): void {
     if (this.#applyingSnapshot) return;
-    for (const r of this.reads.takeApplied(this.storage.applyState.appliedIndex)) {
-      try {
-        checkEpoch(r.req, this.region);
-        for (const q of r.req.requests ?? []) checkKeyInRegion(q, this.region);
-      } catch (e) {
-        if (!(e instanceof StoreError)) throw e;
-        r.cb(errorResponse(e));
-        continue;
-      }
-      const fail = (err: unknown): void => {
-        this.logger.error('read failed', { err: String(err) });
-        r.cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));
-      };
-      if (r.onSnapshot) {
-        this.serveSnapshotRead(r.onSnapshot, r.cb, r.term);
-        continue;
-      }
-      let out: ReturnType<typeof executeReads>;
-      try {
-        out = executeReads(r.req, this.region, this.storage.engines.kv);
-      } catch (err) {
-        fail(err);
-        continue;
-      }
-      if (out instanceof Promise) out.then(r.cb, fail);
-      else r.cb(out);
-    }
-  }
-
-  /**
-   * A view of the applied state for a command that reads then writes. Only in the term the read
-   * was accepted in: after a change of leader, what this peer applied may lack the writes of the
-   * leader in between, which a write proposed on this view would overwrite.
-   */
-  private serveSnapshotRead(onSnapshot: SnapshotCallback, cb: CmdCallback, term: number): void {
-    if (!this.isLeader() || this.raw.term !== term) {
-      cb(errorResponse(new NotLeaderError(this.regionId, this.leaderPeer())));
-      return;
-    }
-    let snapshot: EngineSnapshot;
-    try {
-      snapshot = this.storage.engines.kv.snapshot();
-    } catch (err) {
-      cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));
-      return;
-    }
-    onSnapshot({ region: structuredClone(this.region), snapshot, term });
+    serveReads(this, this.reads.takeApplied(this.storage.applyState.appliedIndex));
   }
 
   /** Sends the messages kept for the end of the round (hibernate notices). */
