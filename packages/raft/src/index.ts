@@ -17,8 +17,8 @@ export {
 } from './errors.js';
 export { JointConfig } from './quorum/joint.js';
 export { MajorityConfig, VoteResult } from './quorum/majority.js';
-export type { CampaignType } from './raft.js';
 export { Raft } from './raft.js';
+export type { CampaignType } from './raft_election.js';
 export { RaftLog } from './raft_log.js';
 export type { LightReady, ProgressStatus, Ready, SnapshotStatus, Status } from './raw_node.js';
 export { RawNode } from './raw_node.js';

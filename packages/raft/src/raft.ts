@@ -1,29 +1,35 @@
 // The Raft state machine: terms, elections, replication bookkeeping and membership. It performs no
 // I/O: outgoing messages accumulate in `msgs`, new entries in the RaftLog's unstable part, and the
-// RawNode hands both to the application through Ready.
+// RawNode hands both to the application through Ready. Raft holds the state and the entry points;
+// their logic is in companions taking the Raft: role-specific message handling (raft_step.ts), the
+// follower's handling of the leader's messages (raft_follower.ts), replication to one follower
+// (raft_replication.ts), campaigns (raft_election.ts), appends and applies (raft_commit.ts),
+// membership and snapshot restore (raft_membership.ts), and ticks (raft_ticks.ts).
 
 import { changeConfig } from './confchange/apply.js';
 import { confStateEquivalent, restore as restoreConf } from './confchange/restore.js';
 import type { Config } from './config.js';
-import { CompactedError, ProposalDroppedError, StoreError } from './errors.js';
-import { VoteResult } from './quorum/majority.js';
+import { ProposalDroppedError, StoreError } from './errors.js';
+import type { VoteResult } from './quorum/majority.js';
+import { appendEntry, commitApply, hasUnappliedConfChange } from './raft_commit.js';
+import { type CampaignType, campaign, hup, isTransferCtx } from './raft_election.js';
 import { handleAppendEntries, handleHeartbeat, handleSnapshot } from './raft_follower.js';
 import { RaftLog } from './raft_log.js';
+import { maybeStepDownAfterRemoval, postConfChange, restore } from './raft_membership.js';
 import { maybeSendAppend } from './raft_replication.js';
 import { stepCandidate, stepFollower, stepLeader } from './raft_step.js';
+import { tickElection, tickHeartbeat } from './raft_ticks.js';
 import { ReadOnly, type ReadState } from './read_only.js';
 import { INVALID_ID, type SoftState, StateRole } from './state_role.js';
 import type { Storage } from './storage.js';
 import { ProgressState } from './tracker/progress.js';
 import { ProgressTracker } from './tracker/tracker.js';
 import {
-  ConfChangeTransition,
   type ConfChangeV2,
   type ConfState,
   EMPTY_BYTES,
   type Entry,
   EntryType,
-  encodeConfChange,
   type HardState,
   isEmptyHardState,
   type Message,
@@ -32,16 +38,6 @@ import {
   type Snapshot,
 } from './types.js';
 import { type Logger, payloadsSize, voteRespMsgType } from './util.js';
-
-/** Why a node campaigns; carried in the vote request context. */
-export type CampaignType = 'preElection' | 'election' | 'transfer';
-const CAMPAIGN_TRANSFER_CTX = new TextEncoder().encode('CampaignTransfer');
-
-function isTransferCtx(ctx: Uint8Array): boolean {
-  if (ctx.length !== CAMPAIGN_TRANSFER_CTX.length) return false;
-  for (let i = 0; i < ctx.length; i++) if (ctx[i] !== CAMPAIGN_TRANSFER_CTX[i]) return false;
-  return true;
-}
 
 export class Raft {
   readonly id: number;
@@ -272,29 +268,11 @@ export class Raft {
   }
 
   /**
-   * Records that committed entries up to `applied` were applied. A leader whose joint configuration
-   * was entered with autoLeave proposes leaving it once that configuration is applied.
+   * Records that committed entries up to `applied` were applied; a leader that entered a joint
+   * configuration with autoLeave proposes leaving it once that is applied (raft_commit.ts).
    */
   commitApply(applied: number): void {
-    const oldApplied = this.raftLog.applied;
-    this.raftLog.appliedTo(applied);
-    if (
-      this.prs.config.autoLeave &&
-      this.state === StateRole.Leader &&
-      oldApplied <= this.pendingConfIndex &&
-      applied >= this.pendingConfIndex
-    ) {
-      // An empty ConfChangeV2 is "leave joint". Appending never fails for an empty payload.
-      const { entryType, data } = encodeConfChange({ transition: ConfChangeTransition.Auto, changes: [], context: EMPTY_BYTES });
-      const ent: Entry = { entryType, term: 0, index: 0, data, context: EMPTY_BYTES };
-      if (!this.appendEntry([ent])) throw new Error('raft: appending an empty conf change must not be dropped');
-      this.pendingConfIndex = this.raftLog.lastIndex();
-      this.bcastAppend();
-      this.logger.info('raft: initiating automatic transition out of joint configuration', {
-        raftId: this.id,
-        config: this.prs.confState(),
-      });
-    }
+    commitApply(this, applied);
   }
 
   /**
@@ -306,53 +284,14 @@ export class Raft {
     return this.hasUnappliedConfChange();
   }
 
-  /**
-   * True if a committed entry above the applied index is a conf change: until it is applied, the
-   * configuration this node would count votes in is not the committed one. Entries below the
-   * first index are covered by a snapshot whose configuration was adopted when it was restored, so
-   * the scan starts at the later of applied+1 and firstIndex(). The scan reads the log, so it runs
-   * only when campaigning, in pages so a long backlog is not materialized at once.
-   */
+  /** True if a committed entry above the applied index is a conf change (raft_commit.ts). */
   hasUnappliedConfChange(): boolean {
-    const { applied, committed } = this.raftLog;
-    if (applied >= committed) return false;
-    let lo = Math.max(applied + 1, this.raftLog.firstIndex());
-    const hi = committed + 1;
-    while (lo < hi) {
-      const ents = this.raftLog.slice(lo, hi, this.maxCommittedSizePerReady);
-      for (const e of ents) {
-        if (e.entryType === EntryType.EntryConfChange || e.entryType === EntryType.EntryConfChangeV2) return true;
-      }
-      lo += ents.length;
-    }
-    return false;
+    return hasUnappliedConfChange(this);
   }
 
   /** Appends proposals as a leader; false if the uncommitted-size limit refuses them. */
   appendEntry(es: Entry[]): boolean {
-    if (!this.increaseUncommittedSize(es)) {
-      this.logger.debug('raft: appending new entries would exceed the uncommitted entry size limit; dropping proposal', {
-        raftId: this.id,
-      });
-      return false;
-    }
-    const li = this.raftLog.lastIndex();
-    for (let i = 0; i < es.length; i++) {
-      const e = es[i]!;
-      e.term = this.term;
-      e.index = li + 1 + i;
-    }
-    this.raftLog.append(es);
-    // The leader's own match index advances in onPersistEntries, once these are durable.
-    return true;
-  }
-
-  private increaseUncommittedSize(ents: Entry[]): boolean {
-    const size = payloadsSize(ents);
-    // A lone proposal is always accepted, however large, so progress is always possible.
-    if (this.uncommittedSize > 0 && size > 0 && this.uncommittedSize + size > this.maxUncommittedSize) return false;
-    this.uncommittedSize += size;
-    return true;
+    return appendEntry(this, es);
   }
 
   /** Releases back-pressure budget for entries that were committed. */
@@ -438,67 +377,11 @@ export class Raft {
 
   /** Starts an election (or pre-election) unless leader, not promotable, or conf changes are pending. */
   hup(transfer: boolean): void {
-    if (this.state === StateRole.Leader) {
-      this.logger.debug('raft: ignoring MsgHup because already leader', { raftId: this.id });
-      return;
-    }
-    if (!this.promotable()) {
-      this.logger.warn('raft: is unpromotable and can not campaign', { raftId: this.id });
-      return;
-    }
-    let pendingConf: boolean;
-    try {
-      pendingConf = this.hasUnappliedConfChange();
-    } catch (e) {
-      // A tail that cannot be read cannot be shown free of conf changes: refuse (etcd panics
-      // here); the next election timeout checks again.
-      if (!(e instanceof CompactedError)) throw e;
-      this.logger.warn('raft: cannot campaign since the unapplied log tail was compacted', {
-        raftId: this.id,
-        term: this.term,
-        log: this.raftLog.toString(),
-      });
-      return;
-    }
-    if (pendingConf) {
-      this.logger.warn('raft: cannot campaign since there are still pending configuration changes to apply', {
-        raftId: this.id,
-        term: this.term,
-        applied: this.raftLog.applied,
-        committed: this.raftLog.committed,
-      });
-      return;
-    }
-    this.logger.info('raft: starting a new election', { raftId: this.id, term: this.term });
-    this.campaign(transfer ? 'transfer' : this.preVote ? 'preElection' : 'election');
+    hup(this, transfer);
   }
 
   campaign(t: CampaignType): void {
-    let voteMsg: MessageType;
-    let term: number;
-    if (t === 'preElection') {
-      this.becomePreCandidate();
-      voteMsg = MessageType.MsgRequestPreVote;
-      // A pre-vote asks "would you vote for me at the next term?" without incrementing ours.
-      term = this.term + 1;
-    } else {
-      this.becomeCandidate();
-      voteMsg = MessageType.MsgRequestVote;
-      term = this.term;
-    }
-    if (this.poll(this.id, voteRespMsgType(voteMsg), true) === VoteResult.Won) {
-      // A single-voter group wins immediately.
-      if (t === 'preElection') this.campaign('election');
-      else this.becomeLeader();
-      return;
-    }
-    const index = this.raftLog.lastIndex();
-    const logTerm = this.raftLog.lastTerm();
-    const context = t === 'transfer' ? CAMPAIGN_TRANSFER_CTX : EMPTY_BYTES;
-    for (const id of this.prs.config.voters.ids()) {
-      if (id === this.id) continue;
-      this.send(newMessage({ msgType: voteMsg, to: id, term, index, logTerm, context }));
-    }
+    campaign(this, t);
   }
 
   poll(id: number, t: MessageType, granted: boolean): VoteResult {
@@ -626,33 +509,7 @@ export class Raft {
 
   /** Installs a snapshot from the leader; false if it is stale or already covered by the log. */
   restore(snap: Snapshot): boolean {
-    const meta = snap.metadata;
-    if (meta.index < this.raftLog.committed) return false;
-    if (this.state !== StateRole.Follower) {
-      // Only a follower of the snapshot sender's term gets here; anything else is a bug.
-      this.logger.warn('raft: non-follower attempted to restore snapshot', { raftId: this.id, state: StateRole[this.state] });
-      this.becomeFollower(this.term + 1, INVALID_ID);
-      return false;
-    }
-    const cs = meta.confState;
-    const inConf = cs.voters.includes(this.id) || cs.learners.includes(this.id) || cs.votersOutgoing.includes(this.id);
-    if (!inConf) {
-      this.logger.warn('raft: attempted to restore snapshot but it is not in the ConfState', { raftId: this.id, confState: cs });
-      return false;
-    }
-    if (this.raftLog.matchTerm(meta.index, meta.term)) {
-      // Our log already has the snapshot's last entry: just fast-forward the commit index.
-      this.logger.info('raft: fast-forwarded commit to snapshot', { raftId: this.id, index: meta.index, term: meta.term });
-      this.raftLog.commitTo(meta.index);
-      return false;
-    }
-    this.raftLog.restore(snap);
-    this.prs = new ProgressTracker(this.prs.maxInflight);
-    restoreConf(this.prs, this.raftLog.lastIndex(), cs);
-    const newCs = this.postConfChange();
-    if (!confStateEquivalent(newCs, cs))
-      throw new StoreError(`conf state after snapshot restore differs: ${JSON.stringify(newCs)} vs ${JSON.stringify(cs)}`);
-    return true;
+    return restore(this, snap);
   }
 
   // ---- membership ----
@@ -666,40 +523,12 @@ export class Raft {
 
   /** Reacts to a new configuration: learner status, stepping down if removed, commit with the new quorum. */
   postConfChange(): ConfState {
-    const cs = this.prs.confState();
-    const pr = this.prs.get(this.id);
-    this.isLearner = pr?.isLearner ?? false;
-    if ((pr === undefined || this.isLearner) && this.state === StateRole.Leader) {
-      // Removed or demoted leader: make sure the others learn that the change committed, and
-      // step down once a quorum of them acknowledged it (maybeStepDownAfterRemoval).
-      this.stepDownAfterCommit = this.raftLog.committed;
-      this.bcastAppend();
-      this.maybeStepDownAfterRemoval();
-      return cs;
-    }
-    if (this.state !== StateRole.Leader || cs.voters.length === 0) return cs;
-    if (this.maybeCommit()) {
-      // The quorum may have shrunk, committing more entries.
-      this.bcastAppend();
-    } else {
-      // Probe new peers now rather than waiting for the next heartbeat.
-      for (const id of this.prs.progress.keys()) if (id !== this.id) this.maybeSendAppend(id, false);
-    }
-    if (this.leadTransferee !== INVALID_ID && !this.prs.config.voters.contains(this.leadTransferee)) this.abortLeaderTransfer();
-    return cs;
+    return postConfChange(this);
   }
 
   /** Steps down a removed leader once a quorum of the new configuration knows the commit index. */
   maybeStepDownAfterRemoval(): void {
-    if (this.stepDownAfterCommit === 0 || this.state !== StateRole.Leader) return;
-    const acked = new Set<number>();
-    for (const [id, pr] of this.prs.progress) if (pr.committedIndex >= this.stepDownAfterCommit) acked.add(id);
-    if (!this.prs.hasQuorum(acked)) return;
-    this.logger.info('raft: removed leader steps down; the new configuration knows the change committed', {
-      raftId: this.id,
-      term: this.term,
-    });
-    this.becomeFollower(this.term, INVALID_ID);
+    maybeStepDownAfterRemoval(this);
   }
 
   abortLeaderTransfer(): void {
@@ -710,33 +539,8 @@ export class Raft {
 
   /** Advances logical time by one tick. */
   tick(): void {
-    if (this.state === StateRole.Leader) this.tickHeartbeat();
-    else this.tickElection();
-  }
-
-  private tickElection(): void {
-    this.electionElapsed++;
-    if (this.pastElectionTimeout() && this.promotable()) {
-      this.electionElapsed = 0;
-      this.step(newMessage({ msgType: MessageType.MsgHup, from: this.id }));
-    }
-  }
-
-  private tickHeartbeat(): void {
-    this.heartbeatElapsed++;
-    this.electionElapsed++;
-    if (this.electionElapsed >= this.electionTimeout) {
-      this.electionElapsed = 0;
-      if (this.checkQuorum) this.step(newMessage({ msgType: MessageType.MsgCheckQuorum, from: this.id }));
-      // A transfer that did not finish within an election timeout is abandoned.
-      if (this.state === StateRole.Leader && this.leadTransferee !== INVALID_ID) this.abortLeaderTransfer();
-    }
-    if (this.state !== StateRole.Leader) return;
-    if (this.heartbeatElapsed >= this.heartbeatTimeout) {
-      this.heartbeatElapsed = 0;
-      // Equivalent to stepping a local MsgBeat, without allocating one per leader per interval.
-      this.bcastHeartbeat();
-    }
+    if (this.state === StateRole.Leader) tickHeartbeat(this);
+    else tickElection(this);
   }
 
   // ---- read index ----
