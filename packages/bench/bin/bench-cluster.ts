@@ -10,10 +10,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProcessCluster, UnexpectedExit } from '@tskv/cluster';
-import { ArgsError, type BenchOptions, cells, connectionsFor, parseArgs } from '../src/args.js';
+import { ArgsError, type BenchOptions, cells, connectionsFor, isTxnWorkload, parseArgs } from '../src/args.js';
 import { EtcdCluster, ensureEtcd, etcdVersion } from '../src/etcd/cluster.js';
 import { runGoCell } from '../src/etcd/go_driver.js';
 import { ensureGoTool, type GoTool } from '../src/etcd/go_tool.js';
+import { ensureTxnTool, runGoTxnCell, type TxnTool } from '../src/etcd/go_txn.js';
 import { EtcdSystem } from '../src/etcd/system.js';
 import { KeySpace } from '../src/keyspace.js';
 import {
@@ -26,8 +27,9 @@ import {
   resultsTable,
   runLine,
   saturationNotes,
+  txnTable,
 } from '../src/report.js';
-import { preload, type RunResult, runCell } from '../src/runner.js';
+import { closeConns, preload, type RunResult, runCell } from '../src/runner.js';
 import { TskvSystem } from '../src/tskv.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
@@ -100,8 +102,11 @@ async function main(): Promise<void> {
 
   let etcdSys: EtcdSystem | null = null;
   let goTool: GoTool | null = null;
+  let txnTool: TxnTool | null = null;
+  const hasRaw = list.some((c) => !isTxnWorkload(c.workload));
+  const hasTxn = list.some((c) => isTxnWorkload(c.workload));
   if (o.compare === 'etcd') {
-    if (o.etcdDriver !== 'node') {
+    if (o.etcdDriver !== 'node' && hasRaw) {
       goTool = ensureGoTool(log);
       if (!goTool && o.etcdDriver === 'go') throw new Error("--etcd-driver go: etcd's benchmark tool could not be built (see above)");
       if (!goTool)
@@ -110,8 +115,22 @@ async function main(): Promise<void> {
             'limit its figures at 64+ clients',
         );
     }
-    mach.etcdDriver = goTool ? `etcd's tools/benchmark ${goTool.version} (Go)` : 'the Node loops (grpc-js)';
+    if (o.etcdDriver !== 'node' && hasTxn) {
+      txnTool = ensureTxnTool(log);
+      if (!txnTool && o.etcdDriver === 'go') throw new Error('--etcd-driver go: the etcd-txn driver could not be built (see above)');
+      if (!txnTool)
+        log(
+          'bench-cluster: note: the etcd-txn driver is not available: etcd transactions are driven by the Node loops (grpc-js), ' +
+            'which limit its figures at 64+ clients',
+        );
+    }
+    const drivers = [
+      ...(hasRaw ? [goTool ? `etcd's tools/benchmark ${goTool.version} (Go)` : 'the Node loops (grpc-js)'] : []),
+      ...(hasTxn ? [`${txnTool ? "the bench's etcd-txn (Go, clientv3)" : 'the Node loops (grpc-js)'} for transactions`] : []),
+    ];
+    mach.etcdDriver = drivers.join(', ');
     log(`  etcd driver: ${goTool ? `${goTool.bin} (etcd ${goTool.version}'s tools/benchmark)` : 'the Node loops'}`);
+    if (hasTxn) log(`  etcd transactions driver: ${txnTool ? txnTool.bin : 'the Node loops'}`);
     const bin = ensureEtcd(o.etcdBin, log);
     etcd = new EtcdCluster(join(root, 'etcd'), bin);
     await etcd.start();
@@ -155,36 +174,58 @@ async function main(): Promise<void> {
         } finally {
           for (const c of conns) c.close();
         }
+        if (hasTxn && sys.separateTxnKeys) {
+          // Transactions read MVCC keys, not the raw ones just written: the key space again, transactionally.
+          const tc = await sys.connect(2, true);
+          try {
+            await preload(tc, ks, v, { batchSize: 64, inflight: 16, txn: true });
+          } finally {
+            await closeConns(tc);
+          }
+        }
         await sys.afterRun?.();
       }
-      log(`  wrote ${ks.size} keys of ${v} B${etcdSys ? ' to both systems' : ''} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      log(
+        `  wrote ${ks.size} keys of ${v} B${etcdSys ? ' to both systems' : ''}${hasTxn ? ' (tskv: raw and transactional)' : ''} in ` +
+          `${((Date.now() - t0) / 1000).toFixed(1)} s`,
+      );
       for (const cell of mine.filter((c) => c.valueSize === v)) {
         for (const sys of [tskv, etcdSys]) {
           if (!sys) continue;
           checkAbort();
           const processes = [...tskv.processes(), ...(etcd?.pids() ?? []), { name: 'bench', pid: process.pid }];
           const timing = { warmupMs: o.warmupS * 1000, durationMs: o.durationS * 1000 };
+          const txnCell = isTxnWorkload(cell.workload);
           const r =
-            sys === etcdSys && goTool
-              ? await runGoCell(etcdSys, {
-                  bin: goTool.bin,
+            sys === etcdSys && txnCell && txnTool
+              ? await runGoTxnCell(etcdSys, {
+                  bin: txnTool.bin,
                   cell,
                   connections: connectionsFor(cell.clients, o),
-                  batchSize: o.batchSize,
                   timing,
                   keys: ks,
                   signal: abort.signal,
                 })
-              : await runCell(sys, {
-                  cell,
-                  connections: connectionsFor(cell.clients, o),
-                  threads: o.threads,
-                  batchSize: o.batchSize,
-                  timing,
-                  keys: ks,
-                  processes,
-                  signal: abort.signal,
-                });
+              : sys === etcdSys && !txnCell && goTool
+                ? await runGoCell(etcdSys, {
+                    bin: goTool.bin,
+                    cell,
+                    connections: connectionsFor(cell.clients, o),
+                    batchSize: o.batchSize,
+                    timing,
+                    keys: ks,
+                    signal: abort.signal,
+                  })
+                : await runCell(sys, {
+                    cell,
+                    connections: connectionsFor(cell.clients, o),
+                    threads: o.threads,
+                    batchSize: o.batchSize,
+                    timing,
+                    keys: ks,
+                    processes,
+                    signal: abort.signal,
+                  });
           checkAbort();
           results.push(r);
           log(`  ${runLine(r)}`);
@@ -249,9 +290,12 @@ if (o.fromJson) {
 }
 
 if (results.length) {
+  const raw = resultsTable(results);
+  const txn = txnTable(results);
   process.stdout.write(
-    `\n${resultsTable(results)}\n\nCPU % of one core per process over the measured period; the load generator ("bench") and its ` +
-      `event-loop delay:\n\n${cpuTable(results)}\n`,
+    `${raw ? `\n${raw}\n` : ''}${txn ? `\nTransactions (one attempt each; abort % = aborted / attempted):\n\n${txn}\n` : ''}` +
+      `\nCPU % of one core per process over the measured period; the load generator ("bench") and its event-loop delay:\n\n` +
+      `${cpuTable(results)}\n`,
   );
   const notes = saturationNotes(results, mach.cores);
   if (notes.length) process.stdout.write(`\n${notes.map((n) => `- ${n}`).join('\n')}\n`);
@@ -277,7 +321,10 @@ if (results.length) {
           description: describeRun(
             runOpts,
             mach.cores,
-            results.filter((r) => r.system === 'etcd').map((r) => r.driver ?? 'node'),
+            results.filter((r) => r.system === 'etcd' && !isTxnWorkload(r.workload)).map((r) => r.driver ?? 'node'),
+            results.some((r) => isTxnWorkload(r.workload))
+              ? results.filter((r) => r.system === 'etcd' && isTxnWorkload(r.workload)).map((r) => r.driver ?? 'node')
+              : null,
           ),
           notes,
         }),

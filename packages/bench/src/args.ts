@@ -2,8 +2,21 @@
 // are thrown as ArgsError so the command prints them and exits 2).
 import { Command, CommanderError, Option } from 'commander';
 
-export const WORKLOADS = ['put', 'get', 'batch-put'] as const;
+export const WORKLOADS = ['put', 'get', 'batch-put', 'txn1', 'txn4rmw'] as const;
 export type Workload = (typeof WORKLOADS)[number];
+/** The workloads run when --workloads is not given (the transactional ones are asked for by name). */
+export const DEFAULT_WORKLOADS: readonly Workload[] = ['put', 'get', 'batch-put'];
+/** Transactions: one attempt per request, aborts counted apart from errors. */
+export const TXN_WORKLOADS: readonly Workload[] = ['txn1', 'txn4rmw'];
+
+export function isTxnWorkload(w: string): boolean {
+  return (TXN_WORKLOADS as readonly string[]).includes(w);
+}
+
+/** Keys a transaction of the workload touches: txn1 writes one, txn4rmw reads and writes four. */
+export function txnKeyCount(w: Workload): number {
+  return w === 'txn4rmw' ? 4 : 1;
+}
 
 export interface BenchOptions {
   clients: number[];
@@ -132,7 +145,7 @@ export function buildCommand(): Command {
     .addOption(
       new Option('--workloads <list>', `workloads (${WORKLOADS.join(', ')})`)
         .argParser(workloadList)
-        .default([...WORKLOADS], WORKLOADS.join(',')),
+        .default([...DEFAULT_WORKLOADS], DEFAULT_WORKLOADS.join(',')),
     )
     .addOption(
       new Option('--regions <list>', 'pre-split the key space into this many regions (one fresh cluster per count)')

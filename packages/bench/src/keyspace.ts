@@ -80,3 +80,14 @@ export function pickBatch(ranges: IndexRange[], n: number, total: number, rnd: (
   for (let i = 0; i < n; i++) out[i] = (start + i) % total;
   return out;
 }
+
+/** `n` distinct key indices in [0, total), uniformly at random (n is small: rejection of repeats). */
+export function pickDistinct(n: number, total: number, rnd: () => number = Math.random): number[] {
+  if (n > total) throw new RangeError(`cannot pick ${n} distinct keys out of ${total}`);
+  const out: number[] = [];
+  while (out.length < n) {
+    const i = Math.floor(rnd() * total);
+    if (!out.includes(i)) out.push(i);
+  }
+  return out;
+}

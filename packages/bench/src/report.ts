@@ -2,7 +2,7 @@
 // text reads on a terminal and in docs/benchmarks.md), the machine description, and the docs
 // section writer that replaces "## Cluster benchmark (bench:cluster)" on re-runs.
 import { cpus, loadavg, release, totalmem } from 'node:os';
-import type { BenchOptions } from './args.js';
+import { type BenchOptions, isTxnWorkload } from './args.js';
 import type { RunResult } from './runner.js';
 
 export const DOCS_HEADING = '## Cluster benchmark (bench:cluster)';
@@ -57,6 +57,34 @@ export function table(head: string[], rows: string[][], right: boolean[] = head.
   return [line(head), sep, ...rows.map(line)].join('\n');
 }
 
+/** Percent with about 2 significant digits ("0.52%", "3.1%", "27%"). */
+export function fmtPct(x: number): string {
+  if (!Number.isFinite(x)) return '-';
+  const p = x * 100;
+  if (p === 0) return '0%';
+  if (p < 1) return `${p.toFixed(2)}%`;
+  if (p < 10) return `${p.toFixed(1)}%`;
+  return `${p.toFixed(0)}%`;
+}
+
+/** Whether a run is of a transaction workload (one attempt per request, aborts counted). */
+export function isTxnRun(r: RunResult): boolean {
+  return isTxnWorkload(r.workload);
+}
+
+/**
+ * The abort rate: aborted / attempted, where an attempt is every transaction that ended in the
+ * measured period (committed, aborted, or failed with another error); NaN without attempts.
+ */
+export function abortRate(committed: number, aborted: number, errors: number): number {
+  const attempted = committed + aborted + errors;
+  return attempted > 0 ? aborted / attempted : NaN;
+}
+
+export function abortRateOf(r: RunResult): number {
+  return abortRate(r.requests, r.aborts ?? 0, r.errors);
+}
+
 /** The throughput measure of a run: keys/s for batch-put, requests/s otherwise. */
 export function rate(r: RunResult): number {
   return r.keysPerSec;
@@ -83,12 +111,14 @@ export function runLine(r: RunResult): string {
     .filter(([, v]) => v !== null && (v as number) >= 0.5)
     .map(([k, v]) => `${k} ${fmtCpu(v)}`)
     .join(', ');
-  const unit = r.workload === 'batch-put' ? 'keys/s' : 'ops/s';
+  const txn = isTxnRun(r);
+  const unit = r.workload === 'batch-put' ? 'keys/s' : txn ? 'txn/s' : 'ops/s';
   const sys = r.system === 'etcd' ? `etcd[${driverOf(r)}]` : r.system;
+  const aborts = txn ? `aborts ${r.aborts ?? 0} (${fmtPct(abortRateOf(r))})  ` : '';
   return (
     `${sys.padEnd(4)} ${r.workload.padEnd(9)} ${String(r.valueSize).padStart(5)} B  regions ${regionsLabel(r).padEnd(4)} ` +
     `clients ${String(r.clients).padStart(4)}: ${fmtInt(rate(r)).padStart(8)} ${unit}  ` +
-    `p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  errors ${r.errors}  ` +
+    `p50 ${fmtMs(r.latency.p50)}  p99 ${fmtMs(r.latency.p99)}  p99.9 ${fmtMs(r.latency.p999)} ms  ${aborts}errors ${r.errors}  ` +
     `| CPU%: ${cpu} | loop p99 ${fmtMs(r.loopDelay.p99)} ms`
   );
 }
@@ -111,11 +141,30 @@ export function pairs(results: RunResult[]): Pair[] {
   return out;
 }
 
+/**
+ * The table of the raw workloads' runs (put, get, batch-put); empty without any. Transaction runs
+ * are in txnTable.
+ */
 export function resultsTable(results: RunResult[]): string {
-  const ps = pairs(results);
+  return pairsTable(pairs(results.filter((r) => !isTxnRun(r))), false);
+}
+
+/**
+ * The table of the transaction runs, the same columns as resultsTable's plus the abort rate of
+ * each system: committed transactions/s, latency of the committed ones; empty without any.
+ */
+export function txnTable(results: RunResult[]): string {
+  return pairsTable(pairs(results.filter((r) => isTxnRun(r))), true);
+}
+
+function pairsTable(ps: Pair[], txn: boolean): string {
+  if (!ps.length) return '';
   const compare = ps.some((p) => p.etcd);
-  const head = ['workload', 'value B', 'regions', 'clients', 'conns', 'tskv ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err'];
-  if (compare) head.push('etcd driver', 'etcd ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'err', 'tskv/etcd');
+  const unit = txn ? 'txn/s' : 'ops/s';
+  const aborts = txn ? ['abort %'] : [];
+  const head = ['workload', 'value B', 'regions', 'clients', 'conns', `tskv ${unit}`, 'p50 ms', 'p99 ms', 'p99.9 ms', ...aborts, 'err'];
+  if (compare) head.push('etcd driver', `etcd ${unit}`, 'p50 ms', 'p99 ms', 'p99.9 ms', ...aborts, 'err', 'tskv/etcd');
+  const abortCell = (r: RunResult): string[] => (txn ? [fmtPct(abortRateOf(r))] : []);
   const rows = ps.map(({ tskv: t, etcd: e }) => {
     const row = [
       workloadLabel(t.workload, t.batchSize),
@@ -127,6 +176,7 @@ export function resultsTable(results: RunResult[]): string {
       fmtMs(t.latency.p50),
       fmtMs(t.latency.p99),
       fmtMs(t.latency.p999),
+      ...abortCell(t),
       String(t.errors),
     ];
     if (compare) {
@@ -137,10 +187,11 @@ export function resultsTable(results: RunResult[]): string {
           fmtMs(e.latency.p50),
           fmtMs(e.latency.p99),
           fmtMs(e.latency.p999),
+          ...abortCell(e),
           String(e.errors),
           rate(e) > 0 ? `${(rate(t) / rate(e)).toFixed(2)}` : '-',
         );
-      else row.push('-', '-', '-', '-', '-', '-', '-');
+      else row.push(...Array.from({ length: txn ? 8 : 7 }, () => '-'));
     }
     return row;
   });
@@ -234,6 +285,8 @@ export interface DocsInput {
 export function docsSection(d: DocsInput): string {
   const m = d.machine;
   const la = (x?: number[]): string => (x ? x.map((v) => v.toFixed(2)).join(', ') : '?');
+  const raw = resultsTable(d.results);
+  const txn = txnTable(d.results);
   return [
     DOCS_HEADING,
     '',
@@ -245,8 +298,16 @@ export function docsSection(d: DocsInput): string {
     '',
     ...d.description,
     '',
-    resultsTable(d.results),
-    '',
+    ...(raw ? [raw, ''] : []),
+    ...(txn
+      ? [
+          'Transactions: one attempt each (an abort is not retried); "txn/s" counts committed transactions, the latency is that of ' +
+            'the committed ones, "abort %" is aborted / attempted:',
+          '',
+          txn,
+          '',
+        ]
+      : []),
     'CPU per process over the measured period, % of one core (scheduler / store1 / store2 / store3; etcd1 / etcd2 / etcd3), the ' +
       'load generator ("bench") and its event-loop delay:',
     '',
@@ -281,7 +342,10 @@ export function describeRun(
     'warmupS' | 'durationS' | 'connections' | 'clientsPerConnection' | 'compare' | 'batchSize' | 'etcdEndpoints' | 'keys' | 'attach'
   > & { threads?: number },
   cores: number,
+  /** What drove etcd in the raw workloads' rows. */
   etcdDrivers: ('node' | 'go')[] = ['node'],
+  /** What drove etcd in the transaction rows; null: no transaction rows. */
+  txnEtcdDrivers: ('node' | 'go')[] | null = null,
 ): string[] {
   const conns = o.connections ? `${o.connections} per run, fixed` : `one per ${o.clientsPerConnection} loops`;
   const tskv = o.attach
@@ -305,9 +369,10 @@ export function describeRun(
   const drivers = [...new Set(etcdDrivers)];
   const how = drivers.length === 2 ? `${goEtcd}; rows with "node" as driver: ${nodeEtcd}` : drivers[0] === 'go' ? goEtcd : nodeEtcd;
   const etcd = o.compare
-    ? ` etcd: 3 members on loopback with default settings (fsync per write), ${how}; its history is compacted after each run. ` +
-      `Each cell runs tskv, then etcd, before the next cell.`
+    ? ` etcd: 3 members on loopback with default settings (fsync per write)${drivers.length ? `, ${how}` : ''}; its history is ` +
+      `compacted after each run. Each cell runs tskv, then etcd, before the next cell.`
     : '';
+  const txn = txnEtcdDrivers ? ['', describeTxn(o, [...new Set(txnEtcdDrivers)])] : [];
   const threads = (o.threads ?? 1) > 1 ? ` (spread over ${o.threads} worker threads, each with its own connections)` : ' (one event loop)';
   return [
     `Each row: ${o.warmupS} s of warm-up, then ${o.durationS} s measured. "clients" are closed-loop request loops in the ` +
@@ -316,9 +381,36 @@ export function describeRun(
       `row's value size before its runs; puts and gets pick keys uniformly at random, a batch-put ${o.batchSize} consecutive ` +
       `keys inside one region. Latency is per request (a whole batch for batch-put); batch-put throughput is in keys/s; ` +
       `"tskv/etcd" is the ratio of the throughputs.`,
+    ...txn,
     '',
     `**The machine is shared with other engineers' test runs (see the load average), so the figures are noisy: compare rows of ` +
       `one run, not across runs.** All processes (scheduler, 3 stores${o.compare ? ', 3 etcd members' : ''} and the load ` +
       `generator) share the same ${cores} cores.`,
   ];
+}
+
+/** The paragraph on the transaction workloads. */
+function describeTxn(o: Pick<BenchOptions, 'compare' | 'etcdEndpoints'>, etcdDrivers: ('node' | 'go')[]): string {
+  const to = o.etcdEndpoints === 'leader' ? 'leader' : 'members round-robin';
+  const go =
+    `driven by the harness's own Go driver (packages/bench/go/etcd-txn over clientv3, built from Debian's packages like the ` +
+    `benchmark tool, whose \`stm\` command retries aborts; rows with "go" as driver; its CPU over the measured period is the ` +
+    `"bench CPU%", and the etcd members' CPU is sampled over that period too)`;
+  const node = 'driven by the Node loops over grpc-js (rows with "node" as driver)';
+  const how = etcdDrivers.length === 2 ? `${go} or ${node}` : etcdDrivers[0] === 'go' ? go : node;
+  const etcd = o.compare
+    ? ` etcd: the STM pattern, one attempt, ${how}, connections to the ${to}: txn1 is a Txn of one put with no compare ` +
+      `(a transaction that only writes has no read set: an STM has nothing to compare for it), txn4rmw one Txn of 4 Ranges ` +
+      `(linearizable, one revision), then Txn{compare: mod_revision(k) = the revision read (0: absent) for each key; success: ` +
+      `the 4 puts; failure: nothing}, a failed compare being an abort.`
+    : '';
+  return (
+    'Transactions: txn1 writes one random key; txn4rmw reads 4 distinct random keys, then writes new values to them. Each ' +
+    'request is one attempt: an abort is counted, not retried. tskv: each connection has a TxnClient besides its RawClient ' +
+    '(its own region cache, streams and scheduler client); an attempt is begin (a start timestamp from the scheduler), a ' +
+    'batchGet of the 4 keys (txn4rmw), the puts, commit (prewrite, a commit timestamp, commit of the primary key; the ' +
+    'secondary keys are committed in the background, after the answer); WriteConflictError and TxnAbortedError are aborts, ' +
+    'anything else an error. Transactions read MVCC keys apart from the raw ones, so before the runs the key space is also ' +
+    `written transactionally (64 keys per transaction) with the row's value size.${etcd}`
+  );
 }

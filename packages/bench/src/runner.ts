@@ -1,16 +1,21 @@
 // The load generator: `clients` closed-loop request loops sharing `connections` connections
 // (loop i uses connection i mod n), a warm-up, then a measured period. Every request completing
 // inside the measured period counts, with its latency in a histogram; errors are counted (and the
-// loop backs off 10 ms after one). CPU % of every process and the generator's event-loop delay are
-// sampled over the measured period. With threads > 1 the loops are spread over worker threads
-// (src/worker.ts), each with its own connections and event loop; their histograms are merged.
+// loop backs off 10 ms after one). A transaction workload makes one attempt per request: a commit
+// counts as a request, an abort (a conflict) is counted apart and not retried. CPU % of every
+// process and the generator's event-loop delay are sampled over the measured period. With
+// threads > 1 the loops are spread over worker threads (src/worker.ts), each with its own
+// connections and event loop; their histograms are merged.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { Cell } from './args.js';
+import { type Cell, isTxnWorkload, txnKeyCount } from './args.js';
 import { CpuSampler, type NamedPid } from './cpu.js';
 import { Histogram, type HistogramData, type LatencySummary } from './histogram.js';
-import { type IndexRange, KeySpace, pickBatch } from './keyspace.js';
+import { type IndexRange, KeySpace, pickBatch, pickDistinct } from './keyspace.js';
 import type { TargetSpec } from './targets.js';
+
+/** How one transaction attempt ended (anything else is thrown). */
+export type TxnOutcome = 'committed' | 'aborted';
 
 /** One connection of a system under test. */
 export interface KvConn {
@@ -19,12 +24,35 @@ export interface KvConn {
   get(key: Uint8Array): Promise<Uint8Array | null>;
   /** Writes the pairs in one request (tskv: RawBatchPut per region; etcd: one Txn of puts). */
   batchPut(keys: Uint8Array[], values: Uint8Array[]): Promise<void>;
+  /**
+   * One attempt of a transaction writing values[i] to keys[i], reading the keys first when
+   * `read` is set; 'aborted' when a concurrent transaction got in the way (tskv:
+   * WriteConflictError or TxnAbortedError; etcd: a failed compare).
+   */
+  txn(keys: Uint8Array[], values: Uint8Array[], read: boolean): Promise<TxnOutcome>;
+  /** Waits for work left in the background (tskv: commits of secondary keys); before close. */
+  drain?(): Promise<void>;
   close(): void;
+}
+
+/** Waits for every connection's background work (at most timeoutMs), then closes them. */
+export async function closeConns(conns: KvConn[], timeoutMs = 10_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((r) => (timer = setTimeout(r, timeoutMs)));
+  await Promise.race([Promise.all(conns.map((c) => c.drain?.().catch(() => {}))), limit]);
+  clearTimeout(timer);
+  for (const c of conns) c.close();
 }
 
 export interface SystemUnderTest {
   readonly name: 'tskv' | 'etcd';
-  connect(n: number): Promise<KvConn[]>;
+  /** n connections; `txn`: able to run transactions (tskv: a TxnClient besides the RawClient). */
+  connect(n: number, txn?: boolean): Promise<KvConn[]>;
+  /**
+   * Whether transactions see other keys than raw requests (tskv: MVCC keys apart from the raw
+   * ones), so the key space is written transactionally too before transaction runs.
+   */
+  readonly separateTxnKeys: boolean;
   /** How a generator thread makes its own connections. */
   target(): TargetSpec;
   /** Key index ranges a batch should stay within (tskv: the regions; etcd: everything). */
@@ -64,8 +92,11 @@ export interface RunResult {
   batchSize: number;
   /** Length of the measured period actually observed (s). */
   measuredS: number;
-  /** Requests completed in the measured period. */
+  /** Requests completed in the measured period (transactions: committed ones). */
   requests: number;
+  /** Transactions only: attempts that ended in an abort in the measured period (not retried). */
+  aborts?: number;
+  warmupAborts?: number;
   requestsPerSec: number;
   /** Keys written or read per second (requests × batch size for batch-put). */
   keysPerSec: number;
@@ -96,7 +127,9 @@ function errText(e: unknown): string {
 export interface LoopsResult {
   hist: HistogramData;
   requests: number;
+  aborts: number;
   errors: number;
+  warmupAborts: number;
   warmupErrors: number;
   errorSample: string | null;
   loopDelay: LoopDelay;
@@ -114,6 +147,8 @@ export class LoadLoops {
   // is what exceeds the interval.
   private readonly loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private requests = 0;
+  private aborts = 0;
+  private warmupAborts = 0;
   private errors = 0;
   private warmupErrors = 0;
   private errorSample: string | null = null;
@@ -133,7 +168,7 @@ export class LoadLoops {
     this.values = ks.values(valueSize);
   }
 
-  private op(c: KvConn): Promise<void> | Promise<unknown> {
+  private op(c: KvConn): Promise<unknown> {
     const ks = this.ks;
     switch (this.workload) {
       case 'put':
@@ -154,6 +189,14 @@ export class LoadLoops {
         this.vi++;
         return c.batchPut(bk, bv);
       }
+      case 'txn1':
+      case 'txn4rmw': {
+        const idx = pickDistinct(txnKeyCount(this.workload), ks.size);
+        const tk = idx.map((i) => ks.keys[i]!);
+        const tv = idx.map((_, i) => this.values[(this.vi + i) & 15]!);
+        this.vi++;
+        return c.txn(tk, tv, this.workload === 'txn4rmw');
+      }
     }
   }
 
@@ -162,8 +205,9 @@ export class LoadLoops {
     while (this.phase !== 'stop') {
       const t0 = performance.now();
       let failed = false;
+      let aborted = false;
       try {
-        await this.op(c);
+        aborted = (await this.op(c)) === 'aborted';
       } catch (e) {
         failed = true;
         if (this.phase === 'measure') {
@@ -174,7 +218,10 @@ export class LoadLoops {
           this.errorSample ??= `warm-up: ${errText(e)}`;
         }
       }
-      if (this.phase === 'measure' && !failed) {
+      if (aborted) {
+        if (this.phase === 'measure') this.aborts++;
+        else if (this.phase === 'warmup') this.warmupAborts++;
+      } else if (this.phase === 'measure' && !failed) {
         this.requests++;
         this.hist.record((performance.now() - t0) * 1000);
       }
@@ -204,7 +251,9 @@ export class LoadLoops {
     return {
       hist: this.hist.data(),
       requests: this.requests,
+      aborts: this.aborts,
       errors: this.errors,
+      warmupAborts: this.warmupAborts,
       warmupErrors: this.warmupErrors,
       errorSample: this.errorSample,
       loopDelay:
@@ -332,7 +381,7 @@ export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunR
   const threads = Math.max(1, Math.min(o.threads ?? 1, cell.clients));
   let gen: Threads;
   if (threads === 1) {
-    const conns = await sys.connect(o.connections);
+    const conns = await sys.connect(o.connections, isTxnWorkload(cell.workload));
     const loops = new LoadLoops(conns, cell.workload, cell.valueSize, o.batchSize, o.keys, sys.batchRanges(), cell.clients);
     loops.start();
     gen = {
@@ -341,7 +390,7 @@ export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunR
       endMeasure: () => loops.endMeasure(),
       stop: async () => {
         const r = await loops.stop();
-        for (const c of conns) c.close();
+        await closeConns(conns);
         return [r];
       },
     };
@@ -375,6 +424,7 @@ export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunR
   const worst = (k: keyof LoopDelay): number => Math.max(...parts.map((p) => p.loopDelay[k]).filter((x) => Number.isFinite(x)), -Infinity);
   const measuredS = Math.max(1e-9, (tEnd - tStart) / 1000);
   const perReq = cell.workload === 'batch-put' ? o.batchSize : 1;
+  const txn = isTxnWorkload(cell.workload);
   const fin = (x: number): number => (Number.isFinite(x) ? x : NaN);
   return {
     system: sys.name,
@@ -388,6 +438,7 @@ export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunR
     batchSize: perReq,
     measuredS: Math.round(measuredS * 1000) / 1000,
     requests,
+    ...(txn ? { aborts: parts.reduce((a, p) => a + p.aborts, 0), warmupAborts: parts.reduce((a, p) => a + p.warmupAborts, 0) } : {}),
     requestsPerSec: requests / measuredS,
     keysPerSec: (requests * perReq) / measuredS,
     latency: hist.summary(),
@@ -402,13 +453,14 @@ export async function runCell(sys: SystemUnderTest, o: RunOptions): Promise<RunR
 
 /**
  * Writes every key of the key space with values of this size: batches of consecutive keys,
- * `inflight` batches at a time over the given connections. A failed batch is retried (5 times).
+ * `inflight` batches at a time over the given connections, a batch per request (`txn`: a batch
+ * per transaction). A failed batch is retried (5 times).
  */
 export async function preload(
   conns: KvConn[],
   ks: KeySpace,
   valueSize: number,
-  o: { batchSize: number; inflight?: number; indices?: number[] } = { batchSize: 64 },
+  o: { batchSize: number; inflight?: number; indices?: number[]; txn?: boolean } = { batchSize: 64 },
 ): Promise<void> {
   const values = ks.values(valueSize);
   const idx = o.indices ?? Array.from({ length: ks.size }, (_, i) => i);
@@ -423,7 +475,8 @@ export async function preload(
       const vals = batch.map((i) => values[i & 15]!);
       for (let attempt = 1; ; attempt++) {
         try {
-          await c.batchPut(keys, vals);
+          if (!o.txn) await c.batchPut(keys, vals);
+          else if ((await c.txn(keys, vals, false)) === 'aborted') throw new Error('transaction aborted');
           break;
         } catch (e) {
           if (attempt >= 5) throw new Error(`preload failed: ${errText(e)}`);

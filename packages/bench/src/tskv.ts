@@ -35,6 +35,8 @@ export interface TskvStartOptions {
 
 export class TskvSystem implements SystemUnderTest {
   readonly name = 'tskv' as const;
+  // Transactions live in MVCC keys (lock/write/default CFs) apart from the raw ones.
+  readonly separateTxnKeys = true;
   private ranges: IndexRange[] = [];
   regionCount = 0;
   leaders: Record<number, number> = {};
@@ -191,8 +193,8 @@ export class TskvSystem implements SystemUnderTest {
     }
   }
 
-  connect(n: number): Promise<KvConn[]> {
-    return connectTarget(this.target(), n);
+  connect(n: number, txn = false): Promise<KvConn[]> {
+    return connectTarget(this.target(), n, 0, txn);
   }
 
   target(): TargetSpec {

@@ -152,3 +152,43 @@ test('StatusResponse and CompactionResponse; unknown fields are skipped', () => 
   checkHeader(codec.decodePutResponse(withUnknown).header);
   assert.throws(() => codec.decodeRangeResponse(Buffer.from([0x12, 0x05, 0x01])), /truncated/);
 });
+
+test('TxnRequest of ranges and of compared puts: byte for byte with protobufjs', () => {
+  const keys = [b('bench/00000001'), b('bench/00019999'), b('bench/00000500'), b('k')];
+  const ranges = codec.encodeTxnRanges(keys);
+  const refRanges = T('TxnRequest')
+    .encode({ success: keys.map((key) => ({ requestRange: { key } })) })
+    .finish();
+  assert.deepEqual(Buffer.from(ranges), Buffer.from(refRanges));
+  const rr = T('RangeRequest').toObject(
+    (T('TxnRequest').decode(ranges) as unknown as { success: { requestRange: protobuf.Message }[] }).success[1]!.requestRange,
+    { defaults: true },
+  );
+  assert.equal(rr.serializable, false, 'linearizable reads');
+
+  // Revisions: absent (0), small, and past 2^32.
+  const revs = [0, 5, 2 ** 40 + 3, 127];
+  const values = [big(100), big(0), big(1024), big(1)];
+  const enc = codec.encodeTxnPutsIfModRevisions(keys, revs, values);
+  const ref = T('TxnRequest')
+    .encode({
+      compare: keys.map((key, i) => ({ target: 2, key, modRevision: revs[i] })),
+      success: keys.map((key, i) => ({ requestPut: { key, value: values[i] } })),
+    })
+    .finish();
+  assert.deepEqual(Buffer.from(enc), Buffer.from(ref));
+  const m = T('TxnRequest').toObject(T('TxnRequest').decode(enc), { longs: String, enums: String, defaults: true, oneofs: true });
+  assert.deepEqual(
+    m.compare.map((c: { result: string; target: string; modRevision: string; targetUnion: string }) => [
+      c.result,
+      c.target,
+      c.modRevision,
+      c.targetUnion,
+    ]),
+    revs.map((r) => ['EQUAL', 'MOD', String(r), 'modRevision']),
+    'mod_revision == rev, set even when 0 (a oneof)',
+  );
+  assert.equal(m.failure.length, 0, 'nothing on failure');
+  assert.throws(() => codec.encodeTxnPutsIfModRevisions(keys, [1], values));
+  assert.throws(() => codec.encodeTxnPutsIfModRevisions([b('a')], [-1], [b('v')]));
+});

@@ -1,7 +1,8 @@
-// A minimal etcd v3 client over grpc-js: KV/Put, KV/Range (linearizable by default), KV/Txn of
-// puts, KV/Compact and Maintenance/Status, with the handwritten codec. One instance is one gRPC
-// channel (its own TCP connection: the local subchannel pool), on which any number of calls run
-// concurrently, as with etcd's own clientv3 and its benchmark tool.
+// A minimal etcd v3 client over grpc-js: KV/Put, KV/Range (linearizable by default), KV/Txn (of
+// puts, of ranges, of puts under mod-revision compares), KV/Compact and Maintenance/Status, with
+// the handwritten codec. One instance is one gRPC channel (its own TCP connection: the local
+// subchannel pool), on which any number of calls run concurrently, as with etcd's own clientv3
+// and its benchmark tool.
 import * as grpc from '@grpc/grpc-js';
 import {
   type CompactionResponse,
@@ -15,6 +16,8 @@ import {
   encodeRangeRequest,
   encodeStatusRequest,
   encodeTxnPuts,
+  encodeTxnPutsIfModRevisions,
+  encodeTxnRanges,
   type PutResponse,
   type RangeOptions,
   type RangeResponse,
@@ -73,6 +76,16 @@ export class EtcdClient {
   /** One transaction putting every pair (no compares: always succeeds). */
   txnPuts(keys: readonly Uint8Array[], values: readonly Uint8Array[]): Promise<TxnResponse> {
     return this.call('/etcdserverpb.KV/Txn', encodeTxnPuts(keys, values), decodeTxnResponse);
+  }
+
+  /** One transaction reading every key (linearizable, one revision). */
+  txnRanges(keys: readonly Uint8Array[]): Promise<TxnResponse> {
+    return this.call('/etcdserverpb.KV/Txn', encodeTxnRanges(keys), decodeTxnResponse);
+  }
+
+  /** One transaction putting every pair if every key's mod revision is still the one given (0: absent); succeeded false otherwise. */
+  txnPutsIfModRevisions(keys: readonly Uint8Array[], modRevisions: readonly number[], values: readonly Uint8Array[]): Promise<TxnResponse> {
+    return this.call('/etcdserverpb.KV/Txn', encodeTxnPutsIfModRevisions(keys, modRevisions, values), decodeTxnResponse);
   }
 
   /** Compacts the history up to revision; physical: wait until it is removed from the backend. */

@@ -125,6 +125,60 @@ export function encodeTxnPuts(keys: readonly Uint8Array[], values: readonly Uint
   return w.finish();
 }
 
+/** TxnRequest with no compares and one RequestOp { request_range } per key in success: a linearizable read of them all at one revision. */
+export function encodeTxnRanges(keys: readonly Uint8Array[]): Buffer {
+  let size = 0;
+  for (const k of keys) size += ldSize(ldSize(ldSize(k.length)));
+  const w = new Writer(size);
+  for (const k of keys) {
+    w.message(2, ldSize(ldSize(k.length)));
+    w.message(1, ldSize(k.length));
+    w.bytes(1, k);
+  }
+  return w.finish();
+}
+
+/** Compare.target MOD (CompareTarget enum). */
+const COMPARE_MOD = 2;
+
+function compareBodySize(key: Uint8Array, modRevision: number): number {
+  // target (2) = MOD, key (3), mod_revision (6; in a oneof: written even when 0); result EQUAL is proto3's default 0.
+  return 2 + ldSize(key.length) + 1 + varintSize(modRevision);
+}
+
+/**
+ * TxnRequest { compare: mod_revision(keys[i]) == modRevisions[i] for each key (0: the key must be
+ * absent); success: a put per pair; failure: nothing }: the commit of an etcd STM's read-modify-write.
+ */
+export function encodeTxnPutsIfModRevisions(
+  keys: readonly Uint8Array[],
+  modRevisions: readonly number[],
+  values: readonly Uint8Array[],
+): Buffer {
+  if (keys.length !== values.length || keys.length !== modRevisions.length)
+    throw new RangeError('keys, revisions and values differ in length');
+  let size = 0;
+  const puts = new Array<number>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    size += ldSize(compareBodySize(keys[i]!, nonNegative(modRevisions[i]!, 'mod revision')));
+    puts[i] = putBodySize(keys[i]!, values[i]!);
+    size += ldSize(ldSize(puts[i]!));
+  }
+  const w = new Writer(size);
+  for (let i = 0; i < keys.length; i++) {
+    w.message(1, compareBodySize(keys[i]!, modRevisions[i]!));
+    w.uint(2, COMPARE_MOD);
+    w.bytes(3, keys[i]!);
+    w.uint(6, modRevisions[i]!);
+  }
+  for (let i = 0; i < keys.length; i++) {
+    w.message(2, ldSize(puts[i]!));
+    w.message(2, puts[i]!);
+    writePutBody(w, keys[i]!, values[i]!);
+  }
+  return w.finish();
+}
+
 /** CompactionRequest { revision, physical }. */
 export function encodeCompactionRequest(revision: number, physical: boolean): Buffer {
   nonNegative(revision, 'revision');

@@ -62,6 +62,11 @@ export function goArgs(
       return [...global, 'range', Buffer.from(o.keys.keys[o.keys.size >> 1]!).toString('latin1'), ...total, '--consistency', 'l'];
     case 'batch-put':
       return [...global, 'txn-put', ...total, '--txn-ops', String(o.batchSize), ...keyShape];
+    case 'txn1':
+    case 'txn4rmw':
+      // The tool's `stm` retries aborted transactions until they commit: transactions are run by
+      // the harness's own Go driver (go_txn.ts), one attempt each.
+      throw new Error(`goArgs: ${cell.workload} is run by the etcd-txn driver, not the benchmark tool`);
   }
 }
 

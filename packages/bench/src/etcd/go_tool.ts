@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { tailFile } from '@tskv/cluster';
 
 export const GOCODE = '/usr/share/gocode';
-const ETCD_SRC = `${GOCODE}/src/go.etcd.io/etcd`;
+export const ETCD_SRC = `${GOCODE}/src/go.etcd.io/etcd`;
 
 export function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'tskv-bench');
@@ -44,9 +44,15 @@ export function findGoTool(): GoTool | null {
   return { bin, version: existsSync(v) ? readFileSync(v, 'utf8').trim() : 'unknown' };
 }
 
-type Log = (s: string) => void;
+export type Log = (s: string) => void;
 
-function run(cmd: string, args: string[], logFd: number, o: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): number {
+/** Runs a build step with its output appended to the log; its exit status. */
+export function run(
+  cmd: string,
+  args: string[],
+  logFd: number,
+  o: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): number {
   writeFileSync(logFd, `\n$ ${cmd} ${args.join(' ')}\n`);
   const r = spawnSync(cmd, args, {
     cwd: o.cwd,
@@ -57,7 +63,8 @@ function run(cmd: string, args: string[], logFd: number, o: { cwd?: string; env?
   return r.status ?? -1;
 }
 
-function aptInstall(pkgs: string[], logFd: number): boolean {
+/** apt-get install of the packages (apt-get update and again if it fails). */
+export function aptInstall(pkgs: string[], logFd: number): boolean {
   const args = ['install', '-y', '--no-install-recommends', ...pkgs];
   if (run('apt-get', args, logFd) === 0) return true;
   run('apt-get', ['update'], logFd);

@@ -79,7 +79,30 @@ message ResponseOp {
 }
 
 message Compare {
+  enum CompareResult {
+    EQUAL = 0;
+    GREATER = 1;
+    LESS = 2;
+    NOT_EQUAL = 3;
+  }
+  enum CompareTarget {
+    VERSION = 0;
+    CREATE = 1;
+    MOD = 2;
+    VALUE = 3;
+    LEASE = 4;
+  }
+  CompareResult result = 1;
+  CompareTarget target = 2;
   bytes key = 3;
+  oneof target_union {
+    int64 version = 4;
+    int64 create_revision = 5;
+    int64 mod_revision = 6;
+    bytes value = 7;
+    int64 lease = 8;
+  }
+  bytes range_end = 64;
 }
 
 message TxnRequest {

@@ -1,5 +1,6 @@
 // The etcd side of a comparison: connections are EtcdClient channels (to the leader, or
-// round-robin over the members), a get is a linearizable Range, a batch is one Txn of puts.
+// round-robin over the members), a get is a linearizable Range, a batch is one Txn of puts, a
+// transaction the STM pattern (targets.ts).
 // After each run the history is compacted (physical) so the backend does not grow run after run
 // (etcd keeps every revision until compacted; its default quota is 2 GiB).
 import type { NamedPid } from '../cpu.js';
@@ -11,6 +12,7 @@ import type { EtcdCluster } from './cluster.js';
 
 export class EtcdSystem implements SystemUnderTest {
   readonly name = 'etcd' as const;
+  readonly separateTxnKeys = false;
   private readonly all: IndexRange[];
 
   constructor(
@@ -21,8 +23,8 @@ export class EtcdSystem implements SystemUnderTest {
     this.all = [{ lo: 0, hi: ks.size }];
   }
 
-  connect(n: number): Promise<KvConn[]> {
-    return connectTarget(this.target(), n);
+  connect(n: number, txn = false): Promise<KvConn[]> {
+    return connectTarget(this.target(), n, 0, txn);
   }
 
   target(): TargetSpec {
