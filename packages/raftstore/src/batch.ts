@@ -20,6 +20,12 @@ export interface QueuedCmd {
   cb: CmdCallback;
   /** Reads only: answer with a region snapshot (see RegionSnapshot). */
   onSnapshot?: SnapshotCallback;
+  /**
+   * With onSnapshot: the view feeds only a write proposed under the same leader term, so the
+   * applied state at the leader's commit index is enough, without a read index (see
+   * Store.snapshotRead).
+   */
+  forWrite?: boolean;
 }
 
 /** Payload bound of one merged entry (keys and values); well under raftMaxSizePerMsg's 1 MiB default. */

@@ -22,7 +22,7 @@ export type SnapshotCallback = (s: RegionSnapshot) => void;
 export type PeerMsg =
   | { kind: 'raft'; msg: RaftMessage }
   /** A command; a read with `onSnapshot` is answered with a region snapshot instead (errors still go to `cb`). */
-  | { kind: 'cmd'; req: raft_cmdpb.IRaftCmdRequest; cb: CmdCallback; onSnapshot?: SnapshotCallback }
+  | { kind: 'cmd'; req: raft_cmdpb.IRaftCmdRequest; cb: CmdCallback; onSnapshot?: SnapshotCallback; forWrite?: boolean }
   | { kind: 'tick' }
   /** Time to consider compacting the raft log (leaders only act). */
   | { kind: 'raftLogGcTick' }

@@ -289,6 +289,10 @@ export class Peer {
       }
       checkCommand(this, req);
       if (isReadOnly(req)) {
+        if (cmd.onSnapshot && cmd.forWrite && this.raw.committedEntryInCurrentTerm()) {
+          this.reads.addLeaseRead(cmd, this.raw.committed, this.raw.term);
+          return;
+        }
         if (this.serveFromLease()) {
           this.lease.countRead();
           this.reads.addLeaseRead(cmd, this.raw.committed, this.raw.term);

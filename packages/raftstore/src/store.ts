@@ -174,25 +174,36 @@ export class Store implements SnapshotEndpoint {
   }
 
   /**
-   * A linearizable view of a region's data, for a command that reads, checks and then proposes
-   * a write (the transactional commands): taken through the same ReadIndex or lease path as
-   * reads, at a read index, with the epoch in `header` checked. Resolves with the view (the
-   * caller closes its snapshot) or with a response carrying the region error.
+   * A view of a region's data for the transactional commands, with the epoch in `header`
+   * checked. Resolves with the view (the caller closes its snapshot) or with a response carrying
+   * the region error.
+   *
+   * For a read the view is linearizable: taken through the same ReadIndex or lease path as raw
+   * reads. For a command that checks the view and then proposes a write in the view's term
+   * (`forWrite`), the leader's applied state at its commit index, once it committed an entry in
+   * its term, is enough without a read index: it holds every write committed before, and if a
+   * newer leader exists the write cannot commit. What such a command answers without writing is a
+   * fact about a prefix of the committed history (a lock or a commit record seen, a conflict),
+   * which stays true; an absence it reports (no lock to commit) makes the client abort or retry.
    */
   snapshotRead(
     header: raft_cmdpb.IRaftRequestHeader,
-    timeoutMs = this.cfg.requestTimeoutMs,
+    opts: { forWrite?: boolean; timeoutMs?: number } = {},
   ): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse> {
     const req: raft_cmdpb.IRaftCmdRequest = { header, requests: [{ cmdType: raft_cmdpb.CmdType.Snap, snap: { cf: 'default' } }] };
-    return this.submit(req, timeoutMs, true);
+    return this.submit(req, opts.timeoutMs ?? this.cfg.requestTimeoutMs, { forWrite: opts.forWrite ?? false });
   }
 
   private submit(req: raft_cmdpb.IRaftCmdRequest, timeoutMs: number): Promise<raft_cmdpb.IRaftCmdResponse>;
-  private submit(req: raft_cmdpb.IRaftCmdRequest, timeoutMs: number, snapshot: true): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse>;
   private submit(
     req: raft_cmdpb.IRaftCmdRequest,
     timeoutMs: number,
-    snapshot = false,
+    snapshot: { forWrite: boolean },
+  ): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse>;
+  private submit(
+    req: raft_cmdpb.IRaftCmdRequest,
+    timeoutMs: number,
+    snapshot?: { forWrite: boolean },
   ): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse> {
     return new Promise((resolve) => {
       if (this.stopped) return resolve(errorResponse(new TimeoutError(`store ${this.cfg.storeId} is stopped`)));
@@ -230,7 +241,8 @@ export class Store implements SnapshotEndpoint {
             resolve(v);
           }
         : undefined;
-      if (!this.ctx.router.send(regionId, { kind: 'cmd', req, cb, onSnapshot })) cb(errorResponse(new RegionNotFoundError(regionId)));
+      const msg = { kind: 'cmd' as const, req, cb, onSnapshot, forWrite: snapshot?.forWrite };
+      if (!this.ctx.router.send(regionId, msg)) cb(errorResponse(new RegionNotFoundError(regionId)));
     });
   }
 

@@ -113,7 +113,7 @@ export class GcWorker {
   private async collect(region: metapb.IRegion, sp: bigint): Promise<void> {
     const peer = (region.peers ?? []).find((p) => p.storeId === this.opts.store.storeId);
     const header = { regionId: region.id!, regionEpoch: region.regionEpoch, peer };
-    const storage = new RegionTxnStorage(this.opts.store, header, []);
+    const storage = new RegionTxnStorage(this.opts.store, header, [], true);
     const range = { start: region.startKey ?? new Uint8Array(0), end: region.endKey ?? new Uint8Array(0) };
     const stats = newGcStats();
     let from = range.start;

@@ -160,7 +160,8 @@ export class TxnService {
       const store = this.opts.store();
       if (typeof store === 'string')
         return this.regionError(method, failed(), { message: `server is busy: ${store}`, serverIsBusy: { reason: store } });
-      const executor = new TxnExecutor(new RegionTxnStorage(store, header, keys), { latches: this.latches });
+      const forWrite = method !== 'kvGet' && method !== 'kvScan';
+      const executor = new TxnExecutor(new RegionTxnStorage(store, header, keys, forWrite), { latches: this.latches });
       return await exec(executor);
     } catch (e) {
       if (e instanceof StoreAnswer && isRegionError(e.error)) return this.regionError(method, failed(), e.error);

@@ -14,7 +14,7 @@ import { compareBytes, keyInRegion } from '@tskv/util';
 
 /** What the storage needs of a store (a raftstore Store satisfies it). */
 export interface TxnStore {
-  snapshotRead(header: raft_cmdpb.IRaftRequestHeader): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse>;
+  snapshotRead(header: raft_cmdpb.IRaftRequestHeader, opts: { forWrite?: boolean }): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse>;
   call(req: raft_cmdpb.IRaftCmdRequest): Promise<raft_cmdpb.IRaftCmdResponse>;
 }
 
@@ -69,10 +69,12 @@ export class RegionTxnStorage implements TxnStorage {
     private readonly header: raft_cmdpb.IRaftRequestHeader,
     /** The request's user keys: each must be in the region. */
     private readonly keys: readonly Uint8Array[],
+    /** The command writes what it computes from its views (see Store.snapshotRead). */
+    private readonly forWrite: boolean,
   ) {}
 
   async reader(): Promise<ClosableReader> {
-    const r = await this.store.snapshotRead(this.header);
+    const r = await this.store.snapshotRead(this.header, { forWrite: this.forWrite });
     if (!isSnapshot(r)) throw new StoreAnswer(r.header?.error ?? { message: 'snapshot read failed' });
     const outside = this.keys.find((k) => !keyInRegion(k, r.region));
     if (outside) {
