@@ -61,5 +61,9 @@ function serveSnapshotRead(p: ReadingPeer, onSnapshot: SnapshotCallback, cb: Cmd
     cb(errorResponse(new TimeoutError(`read failed: ${String(err)}`)));
     return;
   }
-  onSnapshot({ region: structuredClone(p.region), snapshot, term });
+  // The caller keeps the region past this round: a copy of what a split or a membership change
+  // replaces (keys are replaced, never written into).
+  const r = p.region;
+  const region = { ...r, regionEpoch: { ...r.regionEpoch }, peers: (r.peers ?? []).map((x) => ({ ...x })) };
+  onSnapshot({ region, snapshot, term });
 }
