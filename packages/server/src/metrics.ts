@@ -235,6 +235,33 @@ export class ServerMetrics {
         this.set(self.store?.stats().snap.bytesSent ?? 0);
       },
     });
+    new Gauge({
+      name: 'tskv_snapshot_bytes_received',
+      help: 'Snapshot bytes received from other stores and accepted (since start)',
+      registers,
+      collect() {
+        this.set(self.store?.stats().snap.bytesReceived ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tskv_snapshots_generated',
+      help: 'Snapshots generated on this store to send (since start)',
+      registers,
+      collect() {
+        this.set(self.store?.stats().snap.generated ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'tskv_snapshots_applied',
+      help: 'Received snapshots applied to the kv engine, by result (since start)',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        const snap = self.store?.stats().snap;
+        this.set({ result: 'ok' }, snap?.applied ?? 0);
+        this.set({ result: 'failed' }, snap?.applyFailed ?? 0);
+      },
+    });
   }
 
   /** Stops the event-loop delay sampling (the server calls it when it stops). */
