@@ -1,8 +1,8 @@
 // The store's side of the scheduler (TinyKV's scheduler_task.go, TiKV's worker/pd.rs): region
 // heartbeats from leaders and a store heartbeat, operators from the heartbeat answers carried out
-// by proposing them, and the liveness checks of leaders a follower may never hear from again (the
-// scheduler asked about a region whose leader is missing for long; followers woken when their
-// leader's store becomes unreachable).
+// by proposing them (a split asks for ids first), and the liveness checks of leaders a follower
+// may never hear from again (the scheduler asked about a region whose leader is missing for long;
+// followers woken when their leader's store becomes unreachable).
 import { type metapb, raft_cmdpb } from '@tskv/proto';
 import { findPeerById } from '@tskv/util';
 import type { StoreContext } from './store_context.js';
@@ -89,6 +89,7 @@ export class SchedulerTask {
   /** Carries out a scheduler operator by proposing its admin command on the region's leader. */
   private async runOperator(region: metapb.IRegion, leader: metapb.IPeer, op: SchedulerOperator): Promise<void> {
     const T = raft_cmdpb.AdminCmdType;
+    if (op.splitRegion) return this.split(region, leader, op.splitRegion.splitKeys);
     const adminRequest: raft_cmdpb.IAdminRequest = op.transferLeader
       ? { cmdType: T.TransferLeader, transferLeader: op.transferLeader }
       : op.changePeerV2
@@ -96,6 +97,26 @@ export class SchedulerTask {
         : { cmdType: T.ChangePeer, changePeer: op.changePeer };
     const resp = await this.ctx.call({ header: { regionId: region.id, peer: leader, regionEpoch: region.regionEpoch }, adminRequest });
     if (resp.header?.error) this.ctx.logger.debug('operator not carried out', { regionId: region.id, err: resp.header.error.message });
+  }
+
+  /**
+   * A split the scheduler asks for, at its keys: ids from askBatchSplit, then a BatchSplit on the
+   * region as heartbeated (a repeat after the split landed fails the epoch check, harmlessly).
+   */
+  private async split(region: metapb.IRegion, leader: metapb.IPeer, splitKeys: Uint8Array[]): Promise<void> {
+    const { scheduler, logger } = this.ctx;
+    if (!scheduler.askBatchSplit || splitKeys.length === 0) return;
+    try {
+      const ids = await scheduler.askBatchSplit(region, splitKeys.length);
+      const requests = splitKeys.map((splitKey, i) => ({ splitKey, newRegionId: ids[i]!.newRegionId, newPeerIds: ids[i]!.newPeerIds }));
+      const resp = await this.ctx.call({
+        header: { regionId: region.id, peer: leader, regionEpoch: region.regionEpoch },
+        adminRequest: { cmdType: raft_cmdpb.AdminCmdType.BatchSplit, splits: { requests } },
+      });
+      if (resp.header?.error) logger.debug('split operator not carried out', { regionId: region.id, err: resp.header.error.message });
+    } catch (e) {
+      logger.debug('split operator not carried out', { regionId: region.id, err: String(e) });
+    }
   }
 
   /**

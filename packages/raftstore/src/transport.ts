@@ -25,6 +25,8 @@ export interface SchedulerOperator {
   changePeer?: raft_cmdpb.IChangePeerRequest;
   changePeerV2?: raft_cmdpb.IChangePeerV2Request;
   transferLeader?: raft_cmdpb.ITransferLeaderRequest;
+  /** Split at these keys (an admin split): the leader gets ids with askBatchSplit and proposes a BatchSplit. */
+  splitRegion?: { splitKeys: Uint8Array[] };
 }
 
 /** What a leader reports about its region besides the region itself. */

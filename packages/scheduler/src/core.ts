@@ -345,10 +345,11 @@ export class SchedulerCore {
     const kept = new Set(put.map((r) => Number(r.id)));
     const gone = [...new Set(dropped)].filter((d) => !kept.has(d));
     for (const d of gone) this.ops.cancel(d, 'replaced by a split');
-    // A split changes the version, so any operator on the original region is void now.
+    // A split changes the version, so any operator on the original region is void now, unless
+    // it was that very split.
     for (const r of put) {
-      const op = this.ops.get(Number(r.id));
-      if (op && op.epoch.version !== Number(r.regionEpoch?.version ?? 0)) this.ops.cancel(Number(r.id), 'the region split');
+      const info = this.state.regions.get(Number(r.id));
+      if (info) this.ops.onSplit(info, now);
     }
     if (put.length > 0 || gone.length > 0) await this.storage.saveRegions(put, gone, true);
     this.logger.info('split reported', { regions: regions.map((r) => r.id) });

@@ -72,3 +72,9 @@ export function regionProblem(r: metapb.IRegion | null | undefined): string | nu
 export function fmtKey(k: Uint8Array): string {
   return Buffer.from(k).toString('hex');
 }
+
+/** A key for people: quoted when it is printable ASCII, else 0x-hex. */
+export function showKey(k: Uint8Array): string {
+  const printable = k.length > 0 && k.every((b) => b >= 0x20 && b < 0x7f);
+  return printable ? JSON.stringify(Buffer.from(k).toString('latin1')) : `0x${fmtKey(k)}`;
+}

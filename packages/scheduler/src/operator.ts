@@ -1,11 +1,11 @@
 // Operators: what the scheduler wants done to one region, as a sequence of steps the region's
 // leader carries out one at a time (each an admin command it proposes). A step is known done
-// only from what a later heartbeat shows (the region's peers and leader), never from the store
-// saying so, so a lost answer or a crashed leader just means the step is handed out again.
+// only from what a later heartbeat shows (the region's peers, leader and range), never from the
+// store saying so, so a lost answer or a crashed leader just means the step is handed out again.
 import { eraftpb, metapb, type schedulerpb } from '@tskv/proto';
-import { type Epoch, epochOf, findPeerById } from '@tskv/util';
+import { compareBytes, type Epoch, epochOf, findPeerById } from '@tskv/util';
 import type { RegionInfo, StoreLoad } from './cluster_state.js';
-import { learnerPeer, roleOf, voterPeer } from './meta.js';
+import { endKey, learnerPeer, roleOf, showKey, startKey, voterPeer } from './meta.js';
 
 export type Step =
   /** Add a learner (it receives the data without counting in the quorum). */
@@ -14,7 +14,9 @@ export type Step =
   | { type: 'promote-learner'; peer: metapb.IPeer }
   /** Remove a peer (never while it is the leader: the leader is moved off it first). */
   | { type: 'remove-peer'; peer: metapb.IPeer }
-  | { type: 'transfer-leader'; fromStoreId: number; to: metapb.IPeer };
+  | { type: 'transfer-leader'; fromStoreId: number; to: metapb.IPeer }
+  /** Split the region at these keys (ascending, strictly inside it): the leader proposes a BatchSplit. */
+  | { type: 'split-region'; keys: Uint8Array[] };
 
 /** Which scheduler made the operator (a metrics label, and which concurrency limit it counts against). */
 export type OperatorKind =
@@ -24,15 +26,23 @@ export type OperatorKind =
   | 'promote-learner'
   | 'remove-learner'
   | 'balance-leader'
-  | 'balance-region';
+  | 'balance-region'
+  | AdminOperatorKind;
 
-export type OperatorCategory = 'replica' | 'leader' | 'region';
+/** Operators an operator asked for (the admin API), not a scheduler. */
+export type AdminOperatorKind = 'admin-split-region' | 'admin-transfer-leader' | 'admin-add-peer' | 'admin-remove-peer';
+
+/** Admin operators count against no scheduler's concurrency limit. */
+export type OperatorCategory = 'replica' | 'leader' | 'region' | 'admin';
 
 export function categoryOf(kind: OperatorKind): OperatorCategory {
+  if (kind.startsWith('admin-')) return 'admin';
   return kind === 'balance-leader' ? 'leader' : kind === 'balance-region' ? 'region' : 'replica';
 }
 
 export interface Operator {
+  /** Unique among this scheduler's operators (given by OperatorController.add; 0 until then). */
+  id: number;
   regionId: number;
   kind: OperatorKind;
   steps: Step[];
@@ -49,10 +59,17 @@ export interface Operator {
 export interface StepRequest {
   changePeer?: schedulerpb.IChangePeer;
   transferLeader?: schedulerpb.ITransferLeader;
+  splitRegion?: schedulerpb.ISplitRegion;
 }
 
 export function newOperator(info: RegionInfo, kind: OperatorKind, steps: Step[], now: number): Operator {
-  return { regionId: Number(info.region.id), kind, steps, current: 0, createdMs: now, progressMs: now, epoch: epochOf(info.region) };
+  return { id: 0, regionId: Number(info.region.id), kind, steps, current: 0, createdMs: now, progressMs: now, epoch: epochOf(info.region) };
+}
+
+/** Whether the key lies strictly inside the region (after its start, before its end): a split there makes a boundary. */
+export function strictlyInside(key: Uint8Array, region: metapb.IRegion): boolean {
+  const e = endKey(region);
+  return compareBytes(key, startKey(region)) > 0 && (e.length === 0 || compareBytes(key, e) < 0);
 }
 
 /** The region's peer with the id of a step's peer. */
@@ -77,12 +94,21 @@ export function stepDone(step: Step, info: RegionInfo): boolean {
       return !peerOf(info, step.peer);
     case 'transfer-leader':
       return Number(info.leader?.id) === Number(step.to.id);
+    case 'split-region':
+      // The region keeps its id and the leftmost part: the keys are boundaries once none is inside it.
+      return step.keys.every((k) => !strictlyInside(k, info.region));
   }
+}
+
+/** Whether the operator's splits are all seen done: the version change they cause is its own. */
+function splitsDone(op: Operator, info: RegionInfo): boolean {
+  const splits = op.steps.filter((s) => s.type === 'split-region');
+  return splits.length > 0 && splits.every((s) => stepDone(s, info));
 }
 
 /** Membership changes the steps make (each raises conf_ver by one). */
 export function confChanges(op: Operator): number {
-  return op.steps.filter((s) => s.type !== 'transfer-leader').length;
+  return op.steps.filter((s) => s.type !== 'transfer-leader' && s.type !== 'split-region').length;
 }
 
 /**
@@ -92,7 +118,7 @@ export function confChanges(op: Operator): number {
  */
 export function staleness(op: Operator, info: RegionInfo): string | null {
   const e = epochOf(info.region);
-  if (e.version !== op.epoch.version) return `region version changed from ${op.epoch.version} to ${e.version}`;
+  if (e.version !== op.epoch.version && !splitsDone(op, info)) return `region version changed from ${op.epoch.version} to ${e.version}`;
   if (e.confVer > op.epoch.confVer + confChanges(op))
     return `conf_ver ${e.confVer} is beyond the operator's own changes (from ${op.epoch.confVer})`;
   return null;
@@ -109,6 +135,8 @@ export function stepRequest(step: Step): StepRequest {
       return { changePeer: { changeType: T.RemoveNode, peer: { ...step.peer } } };
     case 'transfer-leader':
       return { transferLeader: { peer: { ...step.to } } };
+    case 'split-region':
+      return { splitRegion: { keys: step.keys } };
   }
 }
 
@@ -153,6 +181,8 @@ export function describeStep(s: Step): string {
       return `remove peer ${s.peer.id} on store ${s.peer.storeId}`;
     case 'transfer-leader':
       return `transfer leader from store ${s.fromStoreId} to peer ${s.to.id} on store ${s.to.storeId}`;
+    case 'split-region':
+      return `split at ${s.keys.map(showKey).join(', ')}`;
   }
 }
 
@@ -160,13 +190,15 @@ export function describe(op: Operator): string {
   return `${op.kind} region ${op.regionId}: ${op.steps.map(describeStep).join(', then ')}`;
 }
 
-/** A JSON-friendly view (the /status page, logs). */
+/** A JSON-friendly view (the /status page, the admin API, logs). */
 export function operatorSummary(op: Operator, now: number): Record<string, unknown> {
   return {
+    id: op.id,
     regionId: op.regionId,
     kind: op.kind,
     step: op.current,
     steps: op.steps.map(describeStep),
+    createdMs: op.createdMs,
     ageMs: now - op.createdMs,
     sinceProgressMs: now - op.progressMs,
   };

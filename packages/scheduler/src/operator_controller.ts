@@ -2,7 +2,9 @@
 // with an operator advances it past the steps the heartbeat shows done, and hands the leader the
 // current step again (repeating is harmless: the raftstore refuses a change it already made, and a
 // lost answer costs nothing). An operator ends when all its steps show done, when the region
-// changed under it (stale), or when a step makes no progress for operatorTimeoutMs.
+// changed under it (stale), or when a step makes no progress for operatorTimeoutMs. The last
+// operators to end are kept with how and why they ended (the admin API shows them and waits on
+// them by id).
 import type { RegionInfo } from './cluster_state.js';
 import { isVoter } from './meta.js';
 import {
@@ -19,6 +21,16 @@ import {
 
 export type OperatorEnd = 'finished' | 'timeout' | 'cancelled';
 
+export interface EndedOperator {
+  op: Operator;
+  how: OperatorEnd;
+  why: string;
+  endedMs: number;
+}
+
+/** How many ended operators are kept. */
+const HISTORY = 200;
+
 export interface OperatorEvents {
   created?(op: Operator): void;
   ended?(op: Operator, how: OperatorEnd, why: string): void;
@@ -29,6 +41,8 @@ export type LiveStore = (storeId: number) => boolean;
 
 export class OperatorController {
   private readonly ops = new Map<number, Operator>();
+  private readonly history: EndedOperator[] = [];
+  private lastId = 0;
 
   constructor(
     private readonly timeoutMs: number,
@@ -53,9 +67,22 @@ export class OperatorController {
     return n;
   }
 
-  /** Adds an operator unless the region has one; returns whether it was added. */
+  /** Ended operators, the most recent last. */
+  recent(): readonly EndedOperator[] {
+    return this.history;
+  }
+
+  /** An operator by id: in flight, or among the recently ended. */
+  find(id: number): { op: Operator; ended: EndedOperator | null } | undefined {
+    for (const op of this.ops.values()) if (op.id === id) return { op, ended: null };
+    const e = this.history.find((h) => h.op.id === id);
+    return e ? { op: e.op, ended: e } : undefined;
+  }
+
+  /** Adds an operator unless the region has one; returns whether it was added (and gives it its id). */
   add(op: Operator): boolean {
     if (this.ops.has(op.regionId) || op.steps.length === 0) return false;
+    op.id = ++this.lastId;
     this.ops.set(op.regionId, op);
     this.events.created?.(op);
     return true;
@@ -67,8 +94,24 @@ export class OperatorController {
     if (op) this.end(op, 'cancelled', why);
   }
 
+  /**
+   * The region split (a split report, before its leader heartbeats again): an operator whose
+   * steps the new range shows all done (its own split) finished, any other is void.
+   */
+  onSplit(info: RegionInfo, now: number): void {
+    const op = this.ops.get(Number(info.region.id));
+    if (!op) return;
+    if (op.steps.slice(op.current).every((s) => stepDone(s, info))) {
+      op.current = op.steps.length;
+      op.progressMs = now;
+      this.end(op, 'finished', describe(op));
+    } else if (staleness(op, info) !== null) this.end(op, 'cancelled', 'the region split');
+  }
+
   private end(op: Operator, how: OperatorEnd, why: string): void {
     this.ops.delete(op.regionId);
+    this.history.push({ op, how, why, endedMs: Date.now() });
+    if (this.history.length > HISTORY) this.history.splice(0, this.history.length - HISTORY);
     this.events.ended?.(op, how, why);
   }
 
@@ -124,9 +167,10 @@ export class OperatorController {
   cancelUnreachable(live: LiveStore): Operator[] {
     const out: Operator[] = [];
     for (const op of [...this.ops.values()]) {
-      const stuck = op.steps
-        .slice(op.current)
-        .find((s) => s.type !== 'remove-peer' && !live(Number(s.type === 'transfer-leader' ? s.to.storeId : s.peer.storeId)));
+      const stuck = op.steps.slice(op.current).find((s) => {
+        if (s.type === 'remove-peer' || s.type === 'split-region') return false;
+        return !live(Number(s.type === 'transfer-leader' ? s.to.storeId : s.peer.storeId));
+      });
       if (stuck) {
         this.end(op, 'cancelled', `${describeStep(stuck)}: the store is not live`);
         out.push(op);

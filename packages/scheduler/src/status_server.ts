@@ -1,13 +1,12 @@
 // The HTTP status server (node:http):
 //   GET  /metrics                              Prometheus text (the server's own registry)
 //   GET  /status                               JSON: cluster, stores, regions, pending operators, GC safe point
-//   POST /admin/regions/<id>/pause | resume    stop / resume scheduling a region (not persisted)
-//   POST /admin/stores/<id>/state/<Up|Offline> take a store out (its replicas move away) or back
+//   GET, POST /admin/...                       the admin API (admin_api.ts): operators, store state, pauses
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metapb } from '@tskv/proto';
+import { serveAdmin } from './admin_api.js';
 import type { SchedulerCore } from './core.js';
-import { HeaderError } from './errors.js';
 import { operatorSummary } from './operator.js';
 import { isDown, storeIsLive } from './schedulers/context.js';
 
@@ -50,23 +49,6 @@ function send(res: http.ServerResponse, code: number, body: string, type = 'appl
   res.end(body);
 }
 
-async function admin(core: SchedulerCore, path: string): Promise<Record<string, unknown>> {
-  let m = /^\/admin\/regions\/(\d+)\/(pause|resume)$/.exec(path);
-  if (m) {
-    const id = Number(m[1]);
-    const paused = core.cfg.pausedRegions.filter((r) => r !== id);
-    if (m[2] === 'pause') paused.push(id);
-    core.cfg.pausedRegions = paused;
-    return { regionId: id, paused: m[2] === 'pause' };
-  }
-  m = /^\/admin\/stores\/(\d+)\/state\/(Up|Offline)$/.exec(path);
-  if (m) {
-    await core.setStoreState(Number(m[1]), m[2] === 'Up' ? metapb.StoreState.Up : metapb.StoreState.Offline);
-    return { storeId: Number(m[1]), state: m[2] };
-  }
-  throw new Error('not found');
-}
-
 export class StatusServer {
   private constructor(
     private readonly server: http.Server,
@@ -83,13 +65,8 @@ export class StatusServer {
         );
       } else if (req.method === 'GET' && path === '/status') {
         send(res, 200, JSON.stringify(statusJson(core), null, 2));
-      } else if (req.method === 'POST' && path.startsWith('/admin/')) {
-        req.resume();
-        admin(core, path).then(
-          (out) => send(res, 200, JSON.stringify(out)),
-          (e: unknown) =>
-            send(res, e instanceof HeaderError ? 409 : 404, JSON.stringify({ error: e instanceof Error ? e.message : String(e) })),
-        );
+      } else if (path.startsWith('/admin/')) {
+        serveAdmin(core, req, res, path);
       } else send(res, 404, JSON.stringify({ error: `no ${req.method} ${path}` }));
     });
     const { host, port } = splitHostPort(addr);

@@ -36,6 +36,8 @@ export function operatorOf(r: schedulerpb.IRegionHeartbeatResponse): SchedulerOp
   const changes = r.changePeerV2?.changes ?? [];
   if (changes.length > 0) return { changePeerV2: { changes: changes.map((c) => ({ changeType: c.changeType ?? 0, peer: c.peer })) } };
   if (r.transferLeader?.peer) return { transferLeader: { peer: r.transferLeader.peer } };
+  const keys = r.splitRegion?.keys ?? [];
+  if (keys.length > 0) return { splitRegion: { splitKeys: keys } };
   return null;
 }
 

@@ -69,6 +69,10 @@ test('region heartbeats: answers matched per region in order, operators translat
     assert.equal(Number((await sc.regionHeartbeat(region(2), { id: 20, storeId: 1 }))?.transferLeader?.peer?.id), 21);
     assert.equal(fake.leader(1)?.id, 10);
     assert.equal(operatorOf({ header: { error: { type: 1, message: 'x' } }, changePeer: { peer: { id: 1 } } }), null);
+    assert.deepEqual(operatorOf({ regionId: 1, splitRegion: { keys: [Buffer.from('m')] } }), {
+      splitRegion: { splitKeys: [Buffer.from('m')] },
+    });
+    assert.equal(operatorOf({ regionId: 1, splitRegion: { keys: [] } }), null);
   } finally {
     sc.close();
     pd.close();
