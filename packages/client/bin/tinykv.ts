@@ -3,6 +3,7 @@
 //   tinykv put KEY VALUE | get KEY | delete KEY | scan [START] [END] [--limit N]
 //   tinykv txn put KEY VALUE [KEY VALUE ...] | txn get KEY [KEY ...]
 //   tinykv regions | stores | status
+//   tinykv backup --to DIR | restore --from DIR
 //
 // It talks to the scheduler at 127.0.0.1:2379 (what `npm start` runs) unless --scheduler ADDR or
 // TINYKV_SCHEDULER says otherwise. Errors are one line on stderr and exit code 1; `get` of an
@@ -15,6 +16,7 @@ import { allRegions, allStores, clusterOverview, type RegionInfo, type StoreInfo
 import { ClientError } from '../src/errors.js';
 import { RawClient, waitForScheduler } from '../src/raw_client.js';
 import { TxnClient } from '../src/txn_client.js';
+import { backupCommands } from './backup_commands.js';
 import { txnCommands } from './txn_commands.js';
 
 interface GlobalOpts {
@@ -273,6 +275,19 @@ function program(): Command {
     out,
     usage: (m) => new CliError(m),
     withTxnClient: (f) => withTxnClient(g(), f),
+  });
+
+  backupCommands(p, {
+    g,
+    run,
+    out,
+    usage: (m) => new CliError(m),
+    connection: () => {
+      loadTls(tlsOf(g()), 'tinykv (--ca-path/--cert-path/--key-path)');
+      const o = g();
+      const logger = (m: string): void => void process.stderr.write(`tinykv: ${m}\n`);
+      return { schedulerAddr: o.scheduler, timeoutMs: o.timeout, connectTimeoutMs: o.connectTimeout, tls: tlsOf(o), logger };
+    },
   });
 
   p.command('regions')

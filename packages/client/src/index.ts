@@ -5,6 +5,7 @@ export type { ClusterOverview, OverviewOptions, PeerInfo, RegionInfo, StoreInfo 
 export { allRegions, allStores, clusterOverview, readiness, regionInfo, storeInfo } from './admin.js';
 export type { BackoffOptions } from './backoff.js';
 export { RetryState } from './backoff.js';
+export * from './backup/index.js';
 export type { Bytes } from './bytes.js';
 export { bytesEqual, compareBytes, nextKey, showKey, toBytes, utf8 } from './bytes.js';
 export {
