@@ -3,6 +3,7 @@
 //   tinykv put KEY VALUE | get KEY | delete KEY | scan [START] [END] [--limit N]
 //   tinykv txn put KEY VALUE [KEY VALUE ...] | txn get KEY [KEY ...]
 //   tinykv regions | stores | status
+//   tinykv region split|transfer-leader|add-peer|remove-peer | store offline | operators | scheduler pause|resume (admin_commands.ts)
 //   tinykv backup --to DIR | restore --from DIR
 //
 // It talks to the scheduler at 127.0.0.1:2379 (what `npm start` runs) unless --scheduler ADDR or
@@ -16,6 +17,7 @@ import { allRegions, allStores, clusterOverview, type RegionInfo, type StoreInfo
 import { ClientError } from '../src/errors.js';
 import { RawClient, waitForScheduler } from '../src/raw_client.js';
 import { TxnClient } from '../src/txn_client.js';
+import { adminCommands } from './admin_commands.js';
 import { backupCommands } from './backup_commands.js';
 import { txnCommands } from './txn_commands.js';
 
@@ -370,6 +372,15 @@ function program(): Command {
         }),
       )(),
     );
+
+  adminCommands(p, {
+    g,
+    run,
+    input: (s, what) => input(s, g(), what),
+    out,
+    usage: (m) => new CliError(m),
+    withScheduler: (f) => withScheduler(g(), f),
+  });
 
   return p;
 }
