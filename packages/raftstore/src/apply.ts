@@ -98,7 +98,7 @@ function applyCommand(p: Peer, e: Entry, ctx: ApplyContext, logger: Logger): raf
   }
   const before = ctx.kvWb.byteSize;
   const responses = applyWrites(req, ctx.kvWb);
-  p.onDataWritten(ctx.kvWb.byteSize - before);
+  p.onDataWritten(ctx.kvWb.byteSize - before, req.requests?.length ?? 0);
   let deletes = 0;
   for (const r of req.requests ?? []) if (r.cmdType === raft_cmdpb.CmdType.Delete) deletes++;
   if (deletes > 0) ctx.deletes.set(p.regionId, (ctx.deletes.get(p.regionId) ?? 0) + deletes);

@@ -80,6 +80,8 @@ export class Peer {
   /** The last split check's measure of the region (reported to the scheduler). */
   #approximateSize = 0;
   #approximateKeys = 0;
+  #bytesWritten = 0;
+  #keysWritten = 0;
   /** This peer applied its own removal: it is destroyed once it is no longer leader. */
   #pendingRemove = false;
   /**
@@ -541,8 +543,18 @@ export class Peer {
   }
 
   /** Applied writes added `bytes` to the region. */
-  onDataWritten(bytes: number): void {
+  onDataWritten(bytes: number, keys = 0): void {
     this.#sizeDiffHint += bytes;
+    this.#bytesWritten += bytes;
+    this.#keysWritten += keys;
+  }
+
+  /** Bytes and keys applied since the last call (what a region heartbeat reports). */
+  takeWritten(): { bytesWritten: number; keysWritten: number } {
+    const out = { bytesWritten: this.#bytesWritten, keysWritten: this.#keysWritten };
+    this.#bytesWritten = 0;
+    this.#keysWritten = 0;
+    return out;
   }
 
   /** A split check of the region was scheduled: writes are counted from zero again. */

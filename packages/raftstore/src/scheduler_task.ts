@@ -19,7 +19,12 @@ export class SchedulerTask {
       leaders++;
       const region = p.region;
       const leader = p.metaPeer();
-      const stats = { pendingPeers: p.pendingPeers(), approximateSize: p.approximateSize, approximateKeys: p.approximateKeys };
+      const stats = {
+        pendingPeers: p.pendingPeers(),
+        approximateSize: p.approximateSize,
+        approximateKeys: p.approximateKeys,
+        ...p.takeWritten(),
+      };
       Promise.resolve(this.ctx.scheduler.regionHeartbeat(region, leader, stats))
         .then((op) => {
           if (op) void this.runOperator(region, leader, op);

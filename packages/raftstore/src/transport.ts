@@ -36,6 +36,9 @@ export interface RegionStats {
   /** From the last split check (0 until one ran). */
   approximateSize: number;
   approximateKeys: number;
+  /** Applied since the previous heartbeat of the region. */
+  bytesWritten?: number;
+  keysWritten?: number;
 }
 
 /** What a store reports about itself. */

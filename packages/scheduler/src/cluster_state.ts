@@ -34,6 +34,9 @@ export interface RegionInfo {
   approximateSize: number;
   approximateKeys: number;
   lastHeartbeatMs: number;
+  /** Written per second between the leader's last two heartbeats (0 when unknown). */
+  bytesWrittenRate: number;
+  keysWrittenRate: number;
 }
 
 /** What a leader reports about its region (a heartbeat). */
@@ -43,6 +46,9 @@ export interface RegionReport {
   pendingPeers?: metapb.IPeer[];
   approximateSize?: number;
   approximateKeys?: number;
+  /** Applied since the leader's previous heartbeat. */
+  bytesWritten?: number;
+  keysWritten?: number;
 }
 
 export type RegionUpdate =
@@ -151,6 +157,11 @@ export class ClusterState {
       info.pendingPeers = (report.pendingPeers ?? []).map(clonePeer);
       info.approximateSize = Number(report.approximateSize ?? 0);
       info.approximateKeys = Number(report.approximateKeys ?? 0);
+      // A first heartbeat (or one after a long gap) has no interval to spread its counts over.
+      const interval = now - info.lastHeartbeatMs;
+      const ok = info.lastHeartbeatMs > 0 && interval > 0 && interval < 60_000;
+      info.bytesWrittenRate = ok ? (Number(report.bytesWritten ?? 0) * 1000) / interval : 0;
+      info.keysWrittenRate = ok ? (Number(report.keysWritten ?? 0) * 1000) / interval : 0;
       info.lastHeartbeatMs = now;
     }
     return { kind: 'ok', info, metaChanged, dropped };
@@ -190,7 +201,16 @@ export class ClusterState {
 }
 
 function blankInfo(region: metapb.IRegion): RegionInfo {
-  return { region: cloneRegion(region), leader: null, pendingPeers: [], approximateSize: 0, approximateKeys: 0, lastHeartbeatMs: 0 };
+  return {
+    region: cloneRegion(region),
+    leader: null,
+    pendingPeers: [],
+    approximateSize: 0,
+    approximateKeys: 0,
+    lastHeartbeatMs: 0,
+    bytesWrittenRate: 0,
+    keysWrittenRate: 0,
+  };
 }
 
 /** Same epoch, range and peers (roles included): nothing to persist. */

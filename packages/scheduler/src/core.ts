@@ -281,6 +281,8 @@ export class SchedulerCore {
         pendingPeers: req.pendingPeers ?? [],
         approximateSize: Number(req.approximateSize ?? 0),
         approximateKeys: Number(req.approximateKeys ?? 0),
+        bytesWritten: Number(req.bytesWritten ?? 0),
+        keysWritten: Number(req.keysWritten ?? 0),
       },
       now,
     );

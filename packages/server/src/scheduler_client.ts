@@ -144,6 +144,8 @@ export class PdSchedulerClient implements SchedulerClient {
           pendingPeers: stats?.pendingPeers ?? [],
           approximateSize: stats?.approximateSize ?? 0,
           approximateKeys: stats?.approximateKeys ?? 0,
+          bytesWritten: stats?.bytesWritten ?? 0,
+          keysWritten: stats?.keysWritten ?? 0,
         });
       } catch (e) {
         this.logger.debug('region heartbeat not sent', { regionId, err: String(e) });
