@@ -3,10 +3,13 @@
 //
 //   node packages/cluster/dist/bin/start.js [--stores N] [--data-dir DIR] [--base-port P]
 //        [--scheduler-port P] [--config-dir DIR] [--log-level L] [--ready-timeout MS]
+//        [--tls-dir DIR [--cert-allowed-cn a,b]]
 //
 // Exit codes: 0 after Ctrl-C / SIGTERM (every child stopped), 1 if a child failed to start or
 // exited unexpectedly (reported with the tail of its log), 2 for bad flags.
-import { isAbsolute, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, relative } from 'node:path';
+import { parseCnList } from '@tskv/rpc';
 import { Command, Option } from 'commander';
 import { ProcessCluster, ProcessStartError, type UnexpectedExit } from '../src/index.js';
 
@@ -38,6 +41,13 @@ const program = new Command('start')
   .addOption(new Option('--config-dir <dir>', 'config files: scheduler.json, store<i>.json or store.json'))
   .addOption(new Option('--log-level <level>', 'log level of every process (error, warn, info, debug)'))
   .addOption(
+    new Option(
+      '--tls-dir <dir>',
+      'mutual TLS for everything, gRPC and status pages, with the certificates of scripts/make-test-certs.sh in DIR',
+    ),
+  )
+  .addOption(new Option('--cert-allowed-cn <a,b>', 'with --tls-dir: the Common Names every process lets call it'))
+  .addOption(
     new Option('--ready-timeout <ms>', 'how long to wait for the cluster to be usable before saying what is missing')
       .argParser(intArg('--ready-timeout', 1))
       .default(60_000),
@@ -56,10 +66,21 @@ const o = program.opts<{
   schedulerPort: number;
   configDir?: string;
   logLevel?: string;
+  tlsDir?: string;
+  certAllowedCn?: string;
   readyTimeout: number;
   schedulerBin?: string;
   serverBin?: string;
 }>();
+
+if (o.certAllowedCn !== undefined && !o.tlsDir) {
+  process.stderr.write('start: --cert-allowed-cn needs --tls-dir\n');
+  process.exit(2);
+}
+if (o.tlsDir && !['ca.pem', 'store.pem', 'store-key.pem', 'client.pem', 'client-key.pem'].every((f) => existsSync(join(o.tlsDir!, f)))) {
+  process.stderr.write(`start: ${o.tlsDir} lacks the certificates: make them with scripts/make-test-certs.sh ${o.tlsDir}\n`);
+  process.exit(2);
+}
 
 const say = (s: string): void => void process.stdout.write(`${s}\n`);
 const warn = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -75,6 +96,7 @@ const cluster = new ProcessCluster({
   schedulerPort: o.schedulerPort,
   configDir: o.configDir,
   logLevel: o.logLevel,
+  tls: o.tlsDir ? { dir: o.tlsDir, allowedCn: parseCnList(o.certAllowedCn ?? '') } : undefined,
   schedulerBin: o.schedulerBin,
   serverBin: o.serverBin,
   detached: true,
@@ -122,9 +144,9 @@ try {
 }
 
 const a = cluster.addresses;
-const rows: string[][] = [['scheduler', a.scheduler, `http://${a.schedulerStatus}/metrics`]];
+const rows: string[][] = [['scheduler', a.scheduler, cluster.statusUrl('scheduler', '/metrics')]];
 for (const s of a.stores)
-  rows.push([`store${s.index}${s.storeId !== null ? ` (id ${s.storeId})` : ''}`, s.addr, `http://${s.statusAddr}/metrics`]);
+  rows.push([`store${s.index}${s.storeId !== null ? ` (id ${s.storeId})` : ''}`, s.addr, cluster.statusUrl(s.index, '/metrics')]);
 const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
 say('');
 for (const r of rows)
@@ -132,6 +154,11 @@ for (const r of rows)
 say(`  logs: ${show(cluster.logsDir)}/ (scheduler.log, store1.log, ...; crashes in *.stderr.log)`);
 say('');
 say('try: npx tinykv put hello world / npx tinykv get hello   (and npx tinykv status, regions, stores)');
+if (o.tlsDir) {
+  const d = show(o.tlsDir);
+  say(`     on TLS: npx tinykv --ca-path ${d}/ca.pem --cert-path ${d}/client.pem --key-path ${d}/client-key.pem ...`);
+  say(`     curl --cacert ${d}/ca.pem --cert ${d}/client.pem --key ${d}/client-key.pem ${cluster.statusUrl('scheduler', '/status')}`);
+}
 say('');
 
 // Usable = every region has a leader and its replicas (asked from the scheduler, nothing written).

@@ -18,7 +18,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { type ClusterOverview, clusterOverview, RawClient, type RawClientOptions, readiness, waitForScheduler } from '@tskv/client';
-import { loadTls, PdClient, type TlsOptions } from '@tskv/rpc';
+import { loadTls, PdClient, type StatusFetchOptions, type StatusResponse, statusFetch, statusUrl, type TlsOptions } from '@tskv/rpc';
 
 /** The commands of the product, relative to this file (not to the cwd). */
 export const DEFAULT_SCHEDULER_BIN = fileURLToPath(new URL('../../../scheduler/dist/bin/tinykv-scheduler.js', import.meta.url));
@@ -571,6 +571,27 @@ export class ProcessCluster extends EventEmitter {
   clientTls(): TlsOptions | undefined {
     const d = this.opts.tls?.dir;
     return d ? { caPath: join(d, 'ca.pem'), certPath: join(d, 'client.pem'), keyPath: join(d, 'client-key.pem') } : undefined;
+  }
+
+  private statusAddrOf(target: 'scheduler' | number | string): string {
+    if (target === 'scheduler') {
+      if (!this.scheduler) throw new Error('not started');
+      return this.scheduler.info.statusAddr;
+    }
+    return typeof target === 'number' ? this.storeProc(target).info.statusAddr : target;
+  }
+
+  /**
+   * The URL of a status page of the scheduler, store `i` (1-based) or a host:port: https:// when
+   * the cluster runs on TLS (its status servers are then HTTPS with mutual TLS).
+   */
+  statusUrl(target: 'scheduler' | number | string, path = '/'): string {
+    return statusUrl(this.statusAddrOf(target), path, this.opts.tls ? loadTls(this.clientTls()) : null).href;
+  }
+
+  /** Fetches a status page (as statusUrl), with the client certificate when on TLS. */
+  statusFetch(target: 'scheduler' | number | string, path: string, opts: Omit<StatusFetchOptions, 'tls'> = {}): Promise<StatusResponse> {
+    return statusFetch(this.statusAddrOf(target), path, { ...opts, tls: loadTls(this.clientTls()) });
   }
 
   /**

@@ -54,6 +54,9 @@ test(
         [1, 2, 3],
       );
       assert.equal(new Set([a.scheduler, a.schedulerStatus, ...a.stores.flatMap((s) => [s.addr, s.statusAddr])]).size, 8, 'distinct ports');
+      // Without TLS the status pages are plain HTTP (the stand-ins serve none: only the URLs).
+      assert.equal(c.statusUrl('scheduler', '/metrics'), `http://${a.schedulerStatus}/metrics`);
+      assert.equal(c.statusUrl(2, '/status'), `http://${a.stores[1]!.statusAddr}/status`);
       for (const n of ['scheduler', 'store1', 'store2', 'store3']) {
         assert.ok(existsSync(join(dir, 'data', n)), `${n} data dir`);
         assert.ok(existsSync(join(dir, 'data', 'logs', `${n}.log`)), `${n} log`);

@@ -3,17 +3,19 @@
 // The cluster elects and replicates (raft and heartbeats over TLS), RawClient and the tinykv
 // command with the tskv-client certificate read and write; a client without TLS, with another
 // CA's certificate or with CN intruder is refused, clearly, by the scheduler and by the stores.
+// Their status pages are HTTPS under the same rules.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { RawClient, SchedulerUnavailableError } from '@tskv/client';
-import { channelCredentials, loadTls, newTinyKvGrpcClient, unary } from '@tskv/rpc';
+import { channelCredentials, loadTls, newTinyKvGrpcClient, statusFetch, unary } from '@tskv/rpc';
 import { makeTestCerts, type TestCerts, testCertsUnavailable } from '@tskv/rpc/testing';
 import { DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN, ProcessCluster, type UnexpectedExit } from '../src/index.js';
 
@@ -155,6 +157,40 @@ describe('a real cluster on mutual TLS', { skip, timeout: 180_000 }, () => {
       ic.close();
       plain.close();
       noCert.close();
+    }
+  });
+
+  test('the status pages of the scheduler and the stores are HTTPS with the same client checks', async () => {
+    const sched = c.addresses.schedulerStatus;
+    const store = c.addresses.stores[0]!.statusAddr;
+    assert.match(c.statusUrl('scheduler', '/metrics'), /^https:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    for (const addr of [sched, store]) {
+      const m = await c.statusFetch(addr, '/metrics');
+      assert.equal(m.status, 200, m.text);
+      assert.match(m.text, /^# HELP /m);
+      const st = await c.statusFetch(addr, '/status');
+      assert.equal(st.status, 200, st.text);
+      assert.ok(
+        addr === sched ? Array.isArray(st.json<{ stores: unknown[] }>().stores) : st.json<{ storeId: number }>().storeId > 0,
+        st.text,
+      );
+
+      // No client certificate, another CA's, or plain HTTP: no answer at all.
+      await assert.rejects(
+        new Promise((resolve, reject) =>
+          https.get(`https://${addr}/metrics`, { ca: loadTls(certs.client)!.ca, agent: false }, resolve).on('error', reject),
+        ),
+        /certificate required|socket hang up/,
+      );
+      await assert.rejects(
+        statusFetch(addr, '/metrics', { tls: loadTls({ ...certs.other, caPath: certs.client.caPath }) }),
+        /refused this client's certificate/,
+      );
+      await assert.rejects(statusFetch(addr, '/status'), /is TLS on there\?/);
+      // The CA's certificate with a CN not on cert-allowed-cn: refused before any route.
+      const r = await statusFetch(addr, '/status', { tls: loadTls(certs.intruder) });
+      assert.equal(r.status, 403);
+      assert.match(r.text, /client certificate CN 'intruder' is not allowed \(cert-allowed-cn: tskv-store,tskv-client\)/);
     }
   });
 });

@@ -32,6 +32,8 @@ export {
   tinyKvService,
   unary,
 } from './services.js';
+export type { StatusFetchOptions, StatusHttpServer, StatusResponse } from './status_http.js';
+export { createStatusServer, statusFetch, statusScheme, statusUrl } from './status_http.js';
 export type { TlsConfig, TlsOptions } from './tls.js';
 export {
   allowedCnInterceptor,

@@ -16,11 +16,11 @@ export interface SchedulerServerOptions {
   dataDir: string;
   /** gRPC listen address, host:port (port 0: any free port; see .addr). */
   addr: string;
-  /** HTTP status listen address (/metrics, /status); none if omitted. */
+  /** HTTP status listen address (/metrics, /status); none if omitted. HTTPS with mutual TLS when `tls` is given. */
   statusAddr?: string;
   config?: Partial<SchedulerConfig>;
   logger?: Logger;
-  /** Mutual TLS of the gRPC service (loadTls of the [security] settings); null or omitted: plaintext. See docs/security.md. */
+  /** Mutual TLS of the gRPC service and the status server (loadTls of the [security] settings); null or omitted: plaintext. See docs/security.md. */
   tls?: TlsConfig | null;
 }
 
@@ -71,7 +71,7 @@ export class SchedulerServer {
           err ? reject(err) : resolve(p),
         ),
       );
-      const status = opts.statusAddr ? await StatusServer.start(core, opts.statusAddr) : null;
+      const status = opts.statusAddr ? await StatusServer.start(core, opts.statusAddr, opts.tls) : null;
       const coordinator = new Coordinator(core);
       const server = new SchedulerServer(core, grpcServer, coordinator, status, streams, joinHostPort(host || '0.0.0.0', bound));
       coordinator.start();

@@ -1,10 +1,11 @@
-// The HTTP status server (node:http):
+// The HTTP status server (node:http; HTTPS with mutual TLS when TLS is on, see createStatusServer):
 //   GET  /metrics                              Prometheus text (the server's own registry)
 //   GET  /status                               JSON: cluster, stores, regions, pending operators, GC safe point
 //   GET, POST /admin/...                       the admin API (admin_api.ts): operators, store state, pauses
-import http from 'node:http';
+import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metapb } from '@tskv/proto';
+import { createStatusServer, type StatusHttpServer, type TlsConfig } from '@tskv/rpc';
 import { serveAdmin } from './admin_api.js';
 import type { SchedulerCore } from './core.js';
 import { operatorSummary } from './operator.js';
@@ -51,12 +52,13 @@ function send(res: http.ServerResponse, code: number, body: string, type = 'appl
 
 export class StatusServer {
   private constructor(
-    private readonly server: http.Server,
+    private readonly server: StatusHttpServer,
     readonly addr: string,
   ) {}
 
-  static async start(core: SchedulerCore, addr: string): Promise<StatusServer> {
-    const server = http.createServer((req, res) => {
+  /** `tls`: the gRPC service's settings; the pages are then HTTPS with the same client checks. */
+  static async start(core: SchedulerCore, addr: string, tls?: TlsConfig | null): Promise<StatusServer> {
+    const server = createStatusServer(tls, (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
       if (req.method === 'GET' && path === '/metrics') {
         core.metrics.registry.metrics().then(

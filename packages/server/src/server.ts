@@ -21,7 +21,7 @@ import { GrpcTransport, type GrpcTransportOptions } from './transport.js';
 export interface TinyKvServerOptions {
   /** gRPC listen address, host:port (port 0: any free port; `server.addr` tells which). */
   addr: string;
-  /** HTTP status address (/metrics, /status), host:port; omitted: no status server. */
+  /** HTTP status address (/metrics, /status), host:port; omitted: no status server. HTTPS with mutual TLS when `tls` is given. */
   statusAddr?: string;
   /** The scheduler's gRPC address. */
   schedulerAddr: string;
@@ -116,7 +116,7 @@ export class TinyKvServer {
         store
           ? statusDocument(store, { storeId, address: addr, statusAddress: status?.addr ?? '' })
           : { storeId, address: addr, starting: true };
-      if (opts.statusAddr) status = await StatusServer.start(opts.statusAddr, metrics, statusDoc, baseLogger);
+      if (opts.statusAddr) status = await StatusServer.start(opts.statusAddr, metrics, statusDoc, baseLogger, opts.tls);
       const statusAddress = status?.addr ?? '';
 
       engines = await Engines.open(opts.dataDir, { sync: true });

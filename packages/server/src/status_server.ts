@@ -1,8 +1,10 @@
-// The HTTP status server of a store: /metrics (Prometheus text) and /status (JSON).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+// The HTTP status server of a store: /metrics (Prometheus text) and /status (JSON); HTTPS with
+// mutual TLS when TLS is on (see createStatusServer).
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { metapb } from '@tskv/proto';
 import type { Logger, Store } from '@tskv/raftstore';
+import { createStatusServer, type StatusHttpServer, type TlsConfig } from '@tskv/rpc';
 import { epochOf } from '@tskv/util';
 import { joinHostPort, splitHostPort } from './config.js';
 import type { ServerMetrics } from './metrics.js';
@@ -52,14 +54,20 @@ export function statusDocument(store: Store, info: StatusInfo): Record<string, u
 
 export class StatusServer {
   private constructor(
-    private readonly http: Server,
+    private readonly http: StatusHttpServer,
     readonly addr: string,
   ) {}
 
-  /** Listens on addr (port 0 allowed); `addr` is then the bound address. */
-  static async start(addr: string, metrics: ServerMetrics, status: () => Record<string, unknown>, logger: Logger): Promise<StatusServer> {
+  /** Listens on addr (port 0 allowed); `addr` is then the bound address. `tls`: the gRPC service's settings. */
+  static async start(
+    addr: string,
+    metrics: ServerMetrics,
+    status: () => Record<string, unknown>,
+    logger: Logger,
+    tls?: TlsConfig | null,
+  ): Promise<StatusServer> {
     const { host, port } = splitHostPort(addr, 'status address');
-    const http = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const http = createStatusServer(tls, (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0];
       const reply = (code: number, type: string, body: string): void => {
         res.writeHead(code, { 'content-type': type });
