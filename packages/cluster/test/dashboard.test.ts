@@ -78,11 +78,13 @@ test('dashboard in headless Chromium: a new region boundary, the hot range, a st
     for (let i = 0; i < 20; i++) await client.put(`b/${i}`, `v${i}`);
 
     // Split at "m" through the admin API, as `tinykv region split m` does.
-    const split = await c.statusFetch('scheduler', '/admin/operators', {
+    const base = `http://${c.addresses.schedulerStatus}`;
+    const split = await fetch(`${base}/admin/operators`, {
       method: 'POST',
-      body: { name: 'split-region', key: Buffer.from('m').toString('hex') },
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'split-region', key: Buffer.from('m').toString('hex') }),
     });
-    assert.equal(split.status, 200, split.text);
+    assert.equal(split.status, 200, await split.text());
 
     // Two key ranges: a trickle under "b/", a steady stream under "x/" (the hot one).
     let n = 0;
@@ -98,7 +100,7 @@ test('dashboard in headless Chromium: a new region boundary, the hot range, a st
     await page.setViewport({ width: 1400, height: 1100 });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
-    const res = await page.goto(c.statusUrl('scheduler', '/'), { waitUntil: 'load' });
+    const res = await page.goto(`${base}/`, { waitUntil: 'load' });
     assert.equal(res?.status(), 200);
 
     const boundary = await waitInPage(page, 'a region starting at "m" in the key-space bar', () => {
