@@ -152,6 +152,7 @@ say('');
 for (const r of rows)
   say(`  ${r[0]!.padEnd(w[0]!)}  ${r[1]!.padEnd(w[1]!)}  status ${r[2]!.replace(/\/metrics$/, '/status')}  metrics ${r[2]}`);
 say(`  logs: ${show(cluster.logsDir)}/ (scheduler.log, store1.log, ...; crashes in *.stderr.log)`);
+say(`  dashboard: ${cluster.statusUrl('scheduler', '/')}`);
 say('');
 say('try: npx tinykv put hello world / npx tinykv get hello   (and npx tinykv status, regions, stores)');
 if (o.tlsDir) {

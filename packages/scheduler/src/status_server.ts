@@ -2,12 +2,14 @@
 //   GET  /metrics                              Prometheus text (the server's own registry)
 //   GET  /status                               JSON: cluster, stores, regions, pending operators, GC safe point
 //   GET, POST /admin/...                       the admin API (admin_api.ts): operators, store state, pauses
+//   GET  /, /api/dashboard, /dashboard/...     the web dashboard (dashboard/index.ts)
 import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { metapb } from '@tskv/proto';
 import { createStatusServer, type StatusHttpServer, type TlsConfig } from '@tskv/rpc';
 import { serveAdmin } from './admin_api.js';
 import type { SchedulerCore } from './core.js';
+import { Dashboard } from './dashboard/index.js';
 import { operatorSummary } from './operator.js';
 import { isDown, storeIsLive } from './schedulers/context.js';
 
@@ -58,6 +60,7 @@ export class StatusServer {
 
   /** `tls`: the gRPC service's settings; the pages are then HTTPS with the same client checks. */
   static async start(core: SchedulerCore, addr: string, tls?: TlsConfig | null): Promise<StatusServer> {
+    const dashboard = new Dashboard(core);
     const server = createStatusServer(tls, (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
       if (req.method === 'GET' && path === '/metrics') {
@@ -69,8 +72,9 @@ export class StatusServer {
         send(res, 200, JSON.stringify(statusJson(core), null, 2));
       } else if (path.startsWith('/admin/')) {
         serveAdmin(core, req, res, path);
-      } else send(res, 404, JSON.stringify({ error: `no ${req.method} ${path}` }));
+      } else if (!dashboard.serve(req, res, path)) send(res, 404, JSON.stringify({ error: `no ${req.method} ${path}` }));
     });
+    server.on('close', () => dashboard.stop());
     const { host, port } = splitHostPort(addr);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
