@@ -193,4 +193,25 @@ describe('a real cluster on mutual TLS', { skip, timeout: 180_000 }, () => {
       assert.match(r.text, /client certificate CN 'intruder' is not allowed \(cert-allowed-cn: tskv-store,tskv-client\)/);
     }
   });
+
+  test("the tinykv admin verbs reach the scheduler's HTTPS status address with the TLS flags", async () => {
+    const flags = (t: TestCerts['client']): string[] => [
+      '--scheduler',
+      c.schedulerAddr,
+      '--scheduler-status',
+      c.addresses.schedulerStatus,
+      '--ca-path',
+      t.caPath!,
+      '--cert-path',
+      t.certPath!,
+      '--key-path',
+      t.keyPath!,
+    ];
+    let r = await tinykv([...flags(certs.client), '--json', 'operators']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(Array.isArray(JSON.parse(r.stdout).operators), r.stdout);
+    r = await tinykv([...flags(certs.intruder), 'operators']);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /client certificate CN 'intruder' is not allowed/);
+  });
 });

@@ -6,7 +6,7 @@
 //
 // TLS on: HTTPS requiring a client certificate signed by the CA (no certificate, or another CA's:
 // the handshake fails), and with cert-allowed-cn, 403 for any other Common Name before a route
-// runs. TLS off: plain HTTP. See docs/security.md.
+// runs ({"error": "..."}). TLS off: plain HTTP. See docs/security.md.
 import http from 'node:http';
 import https from 'node:https';
 import type { TLSSocket } from 'node:tls';
@@ -35,8 +35,9 @@ export function createStatusServer(tls: TlsConfig | null | undefined, handler: h
           const raw = subject?.CN;
           const cn = Array.isArray(raw) ? raw.join(',') : (raw ?? '');
           if (allowed.has(cn)) return handler(req, res);
-          const body = `${cnRefusal(cn, tls.allowedCn)}\n`;
-          res.writeHead(403, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+          // JSON as the scheduler's own errors, so the admin client shows the reason.
+          const body = `${JSON.stringify({ error: cnRefusal(cn, tls.allowedCn) })}\n`;
+          res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
           res.end(body);
         };
   const server = https.createServer({ ca: tls.ca, cert: tls.cert, key: tls.key, requestCert: true, rejectUnauthorized: true }, checked);

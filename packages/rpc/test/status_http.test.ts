@@ -113,7 +113,7 @@ describe('status pages on mutual TLS', { skip }, () => {
       assert.equal((await statusFetch(addr, '/metrics', { tls: loadTls(certs.store) })).status, 200);
       const r = await statusFetch(addr, '/admin/operators', { tls: loadTls(certs.intruder), method: 'POST', body: { name: 'x' } });
       assert.equal(r.status, 403);
-      assert.equal(r.text.trim(), "client certificate CN 'intruder' is not allowed (cert-allowed-cn: tskv-store,tskv-client)");
+      assert.deepEqual(r.json(), { error: "client certificate CN 'intruder' is not allowed (cert-allowed-cn: tskv-store,tskv-client)" });
       assert.deepEqual(reached, ['GET /metrics', 'GET /metrics']);
     } finally {
       await close(server);
