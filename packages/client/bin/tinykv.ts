@@ -143,7 +143,8 @@ async function withScheduler(g: GlobalOpts, f: (pd: PdClient) => Promise<number>
   }
 }
 
-function storesTable(ss: StoreInfo[]): string {
+/** `secure`: TLS is on (the whole cluster then is, status pages included). */
+function storesTable(ss: StoreInfo[], secure: boolean): string {
   return table(
     ['ID', 'ADDRESS', 'STATE', 'REGIONS', 'LEADERS', 'HEARTBEAT', 'STATUS'],
     ss.map((s) => [
@@ -153,7 +154,7 @@ function storesTable(ss: StoreInfo[]): string {
       s.regionCount === null ? '-' : String(s.regionCount),
       s.leaderCount === null ? '-' : String(s.leaderCount),
       age(s.heartbeatAgeMs),
-      s.statusAddress ? `http://${s.statusAddress}` : '-',
+      s.statusAddress ? `${secure ? 'https' : 'http'}://${s.statusAddress}` : '-',
     ]),
   );
 }
@@ -314,7 +315,7 @@ function program(): Command {
       run(() =>
         withScheduler(g(), async (pd) => {
           const ss = await allStores(pd, { downAfterMs: o.downAfter });
-          out(g().json ? JSON.stringify(ss) : storesTable(ss));
+          out(g().json ? JSON.stringify(ss) : storesTable(ss, !!g().caPath));
         }),
       )(),
     );

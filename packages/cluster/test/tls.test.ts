@@ -210,6 +210,9 @@ describe('a real cluster on mutual TLS', { skip, timeout: 180_000 }, () => {
     let r = await tinykv([...flags(certs.client), '--json', 'operators']);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(Array.isArray(JSON.parse(r.stdout).operators), r.stdout);
+    r = await tinykv([...flags(certs.client), 'stores']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /https:\/\/127\.0\.0\.1:\d+/, 'the stores table links the HTTPS status pages');
     r = await tinykv([...flags(certs.intruder), 'operators']);
     assert.equal(r.code, 1);
     assert.match(r.stderr, /client certificate CN 'intruder' is not allowed/);
