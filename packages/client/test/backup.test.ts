@@ -16,6 +16,7 @@ import {
   backupRecords,
   MANIFEST,
   type Manifest,
+  ProgressBar,
   type ProgressSink,
   progressLine,
   RateLimiter,
@@ -290,6 +291,36 @@ test('the progress line: bar, share, counts, rate, ETA', () => {
   assert.match(bar, /^restore \[██░░░░░░\] {2}25% {2}10\/40 files/);
   const open = { ...s, totalBytes: undefined, totalKeys: undefined, units: 0 };
   assert.match(progressLine(open, 1000), /^restore: 0%, 0\/40 files, 25,000 keys, 2\.5 MB, 2\.5 MB\/s, ETA -$/);
+});
+
+test('the bar on a terminal: redrawn in place, shrunk to the width, then a newline', () => {
+  const writes: string[] = [];
+  let now = 0;
+  const stream = {
+    isTTY: true,
+    columns: 72,
+    write: (s: string) => {
+      writes.push(s);
+      return true;
+    },
+  } as unknown as NodeJS.WriteStream;
+  const bar = new ProgressBar({ stream, now: () => now, redrawMs: 0 });
+  bar.phase('restore', { units: 4, unitName: 'files', keys: 1000, bytes: 1_000_000 });
+  now = 1000;
+  bar.add(500, 500_000);
+  bar.end();
+  assert.equal(writes.pop(), '\n');
+  assert.ok(writes.length >= 2);
+  for (const w of writes) {
+    assert.ok(w.startsWith('\r') && w.endsWith('\u001b[K'), JSON.stringify(w));
+    assert.ok(w.length - 4 <= 71, `${JSON.stringify(w)} fits in 72 columns`);
+  }
+  const last = writes[writes.length - 1]!;
+  assert.match(last.slice(1, -3), /^restore \[█+░+\] {2}50% {2}500 keys {2}0\.5 MB\/1\.0 MB {2}0\.5 MB\/s {2}ETA 0:01$/);
+  assert.ok((last.match(/[█░]/g) ?? []).length < 24, 'the bar is shorter than on a wide terminal');
+  const n = writes.length;
+  bar.end();
+  assert.equal(writes.length, n, 'a second end() writes nothing');
 });
 
 function tinykv(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -44,8 +44,11 @@ export function fractionOf(s: ProgressState): number | null {
   return null;
 }
 
-/** One progress line; `bar` cells of bar drawn in front when given (a terminal). */
-export function progressLine(s: ProgressState, now: number, bar = 0): string {
+/**
+ * One progress line; `bar` cells of bar drawn in front when given (a terminal). `compact` leaves
+ * out the units and the key total, for a narrow terminal.
+ */
+export function progressLine(s: ProgressState, now: number, bar = 0, compact = false): string {
   const elapsed = Math.max(1, now - s.startedAt);
   const f = fractionOf(s);
   const rate = (s.bytes / elapsed) * 1000;
@@ -57,8 +60,8 @@ export function progressLine(s: ProgressState, now: number, bar = 0): string {
       parts.push(`[${'█'.repeat(full)}${'░'.repeat(bar - full)}] ${pct}`);
     } else parts.push(pct.trim());
   }
-  if (s.totalUnits !== undefined) parts.push(`${int(s.units)}/${int(s.totalUnits)} ${s.unitName}`);
-  parts.push(`${int(s.keys)}${s.totalKeys !== undefined ? `/${int(s.totalKeys)}` : ''} keys`);
+  if (s.totalUnits !== undefined && !compact) parts.push(`${int(s.units)}/${int(s.totalUnits)} ${s.unitName}`);
+  parts.push(`${int(s.keys)}${s.totalKeys !== undefined && !compact ? `/${int(s.totalKeys)}` : ''} keys`);
   parts.push(`${mbText(s.bytes)}${s.totalBytes !== undefined ? `/${mbText(s.totalBytes)}` : ''}`);
   parts.push(`${(rate / MB).toFixed(1)} MB/s`);
   if (f !== null && f < 1) parts.push(f > 0 ? `ETA ${durationText((elapsed * (1 - f)) / f)}` : 'ETA -');
@@ -151,10 +154,15 @@ export class ProgressBar implements ProgressSink {
   }
 
   private draw(now: number): void {
-    const cols = this.stream.columns || 100;
-    let line = progressLine(this.state!, now, 24);
-    // The bar is dropped before the line would wrap (a wrapped line cannot be redrawn in place).
-    if (line.length >= cols) line = progressLine(this.state!, now);
+    const cols = this.stream.columns || 80;
+    // A wrapped line cannot be redrawn in place: the bar shrinks, the line drops its units and
+    // key total, the bar goes, and at last the line is cut.
+    const fit = (compact: boolean): string | null => {
+      const line = progressLine(this.state!, now, 24, compact);
+      const bar = 24 - Math.max(0, line.length - (cols - 1));
+      return bar >= 8 ? progressLine(this.state!, now, bar, compact) : null;
+    };
+    const line = fit(false) ?? fit(true) ?? progressLine(this.state!, now, 0, true);
     this.stream.write(`\r${line.slice(0, Math.max(1, cols - 1))}\x1b[K`);
   }
 }
