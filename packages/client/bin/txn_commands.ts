@@ -65,4 +65,32 @@ export function txnCommands(p: Command, ctx: TxnCliContext): void {
         }),
       )(),
     );
+
+  txn
+    .command('safepoint')
+    .description(
+      "show the scheduler's MVCC GC safe point; --set TS or --set now advances it (it never moves back): the stores' GC then " +
+        'drops the versions no read at or after it can see',
+    )
+    .option('--set <ts>', 'a timestamp (u64), or "now" for a fresh one from the oracle')
+    .action((o: { set?: string }) =>
+      ctx.run(() =>
+        ctx.withTxnClient(async (c) => {
+          let sp: bigint;
+          if (o.set === undefined) sp = await c.pd.getGCSafePoint();
+          else {
+            let want: bigint;
+            if (o.set === 'now') want = await c.currentTs();
+            else if (/^\d+$/.test(o.set)) want = BigInt(o.set);
+            else throw ctx.usage(`txn safepoint: --set takes a timestamp (an unsigned integer) or "now", got ${JSON.stringify(o.set)}`);
+            if (want >= 1n << 64n) throw ctx.usage(`txn safepoint: ${o.set} does not fit in 64 bits`);
+            sp = await c.pd.updateGCSafePoint(want);
+            if (sp > want) process.stderr.write(`the safe point stays at ${sp}: it never moves back\n`);
+          }
+          // Physical milliseconds of a TSO timestamp are its upper bits (18 logical bits below).
+          const at = sp === 0n ? null : new Date(Number(sp >> 18n)).toISOString();
+          ctx.out(ctx.g().json ? JSON.stringify({ safePoint: String(sp), time: at }) : `${sp}${at ? `\t${at}` : '\t(not set)'}`);
+        }),
+      )(),
+    );
 }

@@ -3,15 +3,18 @@
 // bank whose total holds while a store is killed and while the split checker splits the
 // transactional data, and MVCC GC through the real scheduler's safe point.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { TxnClient } from '@tskv/client';
 import { DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN, ProcessCluster, type UnexpectedExit } from '../src/index.js';
 
 const missing = [DEFAULT_SCHEDULER_BIN, DEFAULT_SERVER_BIN].filter((f) => !existsSync(f));
 const skip = missing.length ? `not built yet: ${missing.join(', ')}` : false;
+const TINYKV = fileURLToPath(new URL('../../../client/cli/tinykv.mjs', import.meta.url));
 const str = (b: Uint8Array | null): string | null => (b ? Buffer.from(b).toString() : null);
 
 test('real cluster: transactions under a store kill and splits, and MVCC GC at the scheduler safe point', {
@@ -111,8 +114,15 @@ test('real cluster: transactions under a store kill and splits, and MVCC GC at t
       const before = await txc.begin();
       const atSp = (await before.scan('bank/', 'bank0')).map((p) => parse(p.value));
       await before.rollback();
-      assert.equal(await pd.updateGCSafePoint(sp), sp);
-      assert.equal(await pd.updateGCSafePoint(sp - 1n), sp, 'the safe point never moves back');
+      // Through the CLI, as an operator does: set it, read it back, try to move it back.
+      const cli = (...args: string[]): { safePoint: string } =>
+        JSON.parse(
+          execFileSync(process.execPath, [TINYKV, '--scheduler', c.schedulerAddr, '--json', 'txn', 'safepoint', ...args]).toString(),
+        );
+      assert.equal(cli('--set', String(sp)).safePoint, String(sp));
+      assert.equal(cli().safePoint, String(sp));
+      assert.equal(cli('--set', '1').safePoint, String(sp), 'the safe point never moves back');
+      assert.equal(await pd.getGCSafePoint(), sp);
       // The stores' GC rounds run every 500 ms: wait until they collected the old versions.
       const deleted = async (): Promise<number> => {
         let n = 0;
