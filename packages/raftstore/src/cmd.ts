@@ -133,6 +133,25 @@ export function executeReads(
 
 const EMPTY = new Uint8Array(0);
 
+/** Keys a read response returns and their key and value bytes (the region's read traffic). */
+export function readVolume(req: raft_cmdpb.IRaftCmdRequest, resp: raft_cmdpb.IRaftCmdResponse): { bytes: number; keys: number } {
+  let bytes = 0;
+  let keys = 0;
+  if (resp.header?.error) return { bytes, keys };
+  const rs = req.requests ?? [];
+  (resp.responses ?? []).forEach((r, i) => {
+    if (r.get?.found) {
+      keys++;
+      bytes += (rs[i]?.get?.key?.length ?? 0) + (r.get.value?.length ?? 0);
+    }
+    for (const kv of r.snap?.kvs ?? []) {
+      keys++;
+      bytes += (kv.key?.length ?? 0) + (kv.value?.length ?? 0);
+    }
+  });
+  return { bytes, keys };
+}
+
 async function executeScans(req: raft_cmdpb.IRaftCmdRequest, region: metapb.IRegion, kv: Engine): Promise<raft_cmdpb.IRaftCmdResponse> {
   // Start every engine read synchronously (get and iterator creation snapshot the DB at call
   // time), so later writes cannot leak into this response.

@@ -82,6 +82,8 @@ export class Peer {
   #approximateKeys = 0;
   #bytesWritten = 0;
   #keysWritten = 0;
+  #bytesRead = 0;
+  #keysRead = 0;
   /** This peer applied its own removal: it is destroyed once it is no longer leader. */
   #pendingRemove = false;
   /**
@@ -554,6 +556,20 @@ export class Peer {
     const out = { bytesWritten: this.#bytesWritten, keysWritten: this.#keysWritten };
     this.#bytesWritten = 0;
     this.#keysWritten = 0;
+    return out;
+  }
+
+  /** Reads served returned `keys` keys of `bytes` key and value bytes. */
+  onDataRead(bytes: number, keys: number): void {
+    this.#bytesRead += bytes;
+    this.#keysRead += keys;
+  }
+
+  /** Bytes and keys read since the last call (what a region heartbeat reports). */
+  takeRead(): { bytesRead: number; keysRead: number } {
+    const out = { bytesRead: this.#bytesRead, keysRead: this.#keysRead };
+    this.#bytesRead = 0;
+    this.#keysRead = 0;
     return out;
   }
 

@@ -1,14 +1,15 @@
 // Serving a peer's reads once the state machine has applied their read index: against the kv
 // engine, or as a view of the applied state for a command that reads then writes.
 import type { EngineSnapshot } from '@tskv/engine';
-import { checkEpoch, checkKeyInRegion, errorResponse, executeReads } from './cmd.js';
+import type { raft_cmdpb } from '@tskv/proto';
+import { checkEpoch, checkKeyInRegion, errorResponse, executeReads, readVolume } from './cmd.js';
 import { NotLeaderError, StoreError, TimeoutError } from './errors.js';
 import type { CmdCallback, SnapshotCallback } from './msg.js';
 import type { Peer } from './peer.js';
 import type { PendingRead } from './peer_reads.js';
 
 /** What serving reads reads of the peer. */
-export type ReadingPeer = Pick<Peer, 'regionId' | 'raw' | 'region' | 'storage' | 'logger' | 'isLeader' | 'leaderPeer'>;
+export type ReadingPeer = Pick<Peer, 'regionId' | 'raw' | 'region' | 'storage' | 'logger' | 'isLeader' | 'leaderPeer' | 'onDataRead'>;
 
 /**
  * Serves reads whose read index is applied, in order, each checked against the region again: it
@@ -39,8 +40,14 @@ export function serveReads(p: ReadingPeer, reads: readonly PendingRead[]): void 
       fail(err);
       continue;
     }
-    if (out instanceof Promise) out.then(r.cb, fail);
-    else r.cb(out);
+    const req = r.req;
+    const done = (resp: raft_cmdpb.IRaftCmdResponse): void => {
+      const v = readVolume(req, resp);
+      if (v.keys > 0) p.onDataRead(v.bytes, v.keys);
+      r.cb(resp);
+    };
+    if (out instanceof Promise) out.then(done, fail);
+    else done(out);
   }
 }
 

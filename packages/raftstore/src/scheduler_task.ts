@@ -24,6 +24,7 @@ export class SchedulerTask {
         approximateSize: p.approximateSize,
         approximateKeys: p.approximateKeys,
         ...p.takeWritten(),
+        ...p.takeRead(),
       };
       Promise.resolve(this.ctx.scheduler.regionHeartbeat(region, leader, stats))
         .then((op) => {

@@ -194,6 +194,15 @@ export class Store implements SnapshotEndpoint {
     return this.submit(req, opts.timeoutMs ?? this.cfg.requestTimeoutMs, { forWrite: opts.forWrite ?? false });
   }
 
+  /**
+   * Reads served from a snapshotRead view returned `keys` keys of `bytes` key and value bytes:
+   * counted with the region's raw reads for its heartbeat (the store only sees the view, not
+   * what the caller read from it).
+   */
+  recordRead(regionId: number, bytes: number, keys: number): void {
+    this.ctx.router.get(regionId)?.onDataRead(bytes, keys);
+  }
+
   private submit(req: raft_cmdpb.IRaftCmdRequest, timeoutMs: number): Promise<raft_cmdpb.IRaftCmdResponse>;
   private submit(
     req: raft_cmdpb.IRaftCmdRequest,

@@ -39,6 +39,9 @@ export interface RegionStats {
   /** Applied since the previous heartbeat of the region. */
   bytesWritten?: number;
   keysWritten?: number;
+  /** Served by reads since the previous heartbeat: keys returned, their key and value bytes. */
+  bytesRead?: number;
+  keysRead?: number;
 }
 
 /** What a store reports about itself. */

@@ -17,7 +17,7 @@ class MiniCluster {
   stores = new Map<number, Store>();
   engines = new Map<number, Engines>();
   readonly dir = mkdtempSync(join(tmpdir(), 'tskv-raftstore-'));
-  heartbeats: { regionId: number; leaderStore: number; from: number }[] = [];
+  heartbeats: { regionId: number; leaderStore: number; from: number; bytesRead: number; keysRead: number }[] = [];
   constructor(
     readonly n: number,
     readonly regions: metapb.IRegion[],
@@ -44,7 +44,16 @@ class MiniCluster {
       storeConfig({ storeId: id, raftBaseTickMs: 20, requestTimeoutMs: 3000, schedulerHeartbeatTickMs: 100, readMode: this.readMode }),
       e,
       this.transport,
-      { regionHeartbeat: (r, leader) => void heartbeats.push({ regionId: Number(r.id), leaderStore: Number(leader.storeId), from: id }) },
+      {
+        regionHeartbeat: (r, leader, stats) =>
+          void heartbeats.push({
+            regionId: Number(r.id),
+            leaderStore: Number(leader.storeId),
+            from: id,
+            bytesRead: stats?.bytesRead ?? 0,
+            keysRead: stats?.keysRead ?? 0,
+          }),
+      },
     );
     this.stores.set(id, s);
     s.start();
@@ -314,6 +323,35 @@ test('the ticker drives scheduler heartbeats: only the leader reports its region
       assert.equal(h.from, leader.storeId);
       assert.equal(h.leaderStore, leader.storeId);
     }
+  } finally {
+    await c.shutdown();
+  }
+});
+
+test('reads served by the leader are counted for its heartbeat, and each heartbeat starts them from zero', async () => {
+  const r1 = region(1, '', '', [1, 2, 3]);
+  const c = new MiniCluster(3, [r1]);
+  await c.bootstrap();
+  try {
+    const leader = await c.leader(1);
+    for (const [k, v] of [
+      ['a', 'A'],
+      ['b', 'BB'],
+    ])
+      assert.equal((await leader.call({ header: c.header(r1), requests: [put(k!, v!)] })).header?.error, undefined);
+    // A found key counts its key and value, a missing one nothing; a scan counts what it returns.
+    assert.equal((await leader.call({ header: c.header(r1), requests: [get('a'), get('zz')] })).header?.error, undefined);
+    const snap = await leader.call({ header: c.header(r1), requests: [{ cmdType: CmdType.Snap, snap: { cf: 'default' } }] });
+    assert.equal(snap.responses![0]!.snap!.kvs!.length, 2);
+    // What the transactional commands read from a snapshotRead view.
+    leader.recordRead(1, 7, 1);
+    const sum = (k: 'bytesRead' | 'keysRead'): number => c.heartbeats.reduce((a, h) => a + h[k], 0);
+    await until('the reads in heartbeats', () => sum('keysRead') >= 4);
+    assert.equal(sum('keysRead'), 4);
+    assert.equal(sum('bytesRead'), 2 + (2 + 3) + 7);
+    const seen = c.heartbeats.length;
+    await until('two more heartbeats', () => c.heartbeats.length >= seen + 2);
+    for (const h of c.heartbeats.slice(seen)) assert.deepEqual([h.keysRead, h.bytesRead], [0, 0], 'counted once');
   } finally {
     await c.shutdown();
   }

@@ -66,7 +66,8 @@ function regionDetail(r) {
     `leader: ${r.leaderStore == null ? 'unknown' : `store ${r.leaderStore}`}`,
     `peers: ${r.peers.map((p) => `${p.id}@store ${p.storeId}${p.role === 'Voter' ? '' : ` (${p.role})`}`).join(', ')}`,
     `pending peers: ${r.pendingPeers.length ? r.pendingPeers.join(', ') : 'none'}`,
-    `approximate size ${bytes(r.approximateSize)}, keys ${r.approximateKeys || '–'}; writes ${rate(r.keysWrittenRate)} keys/s, ${bytes(r.bytesWrittenRate)}/s`,
+    `approximate size ${bytes(r.approximateSize)}, keys ${r.approximateKeys || '–'}`,
+    `writes ${rate(r.keysWrittenRate)} keys/s, ${bytes(r.bytesWrittenRate)}/s; reads ${rate(r.keysReadRate)} keys/s, ${bytes(r.bytesReadRate)}/s`,
     `last heartbeat ${age(r.heartbeatAgeMs)}`,
   ].join('\n');
 }
@@ -111,8 +112,12 @@ function renderRegions(d) {
 
 function renderHot(d) {
   const hot = d.regions
-    .filter((r) => r.keysWrittenRate > 0 || r.bytesWrittenRate > 0)
-    .sort((a, b) => b.keysWrittenRate - a.keysWrittenRate || b.bytesWrittenRate - a.bytesWrittenRate)
+    .filter((r) => r.keysWrittenRate > 0 || r.bytesWrittenRate > 0 || r.keysReadRate > 0 || r.bytesReadRate > 0)
+    .sort(
+      (a, b) =>
+        b.keysWrittenRate + b.keysReadRate - (a.keysWrittenRate + a.keysReadRate) ||
+        b.bytesWrittenRate + b.bytesReadRate - (a.bytesWrittenRate + a.bytesReadRate),
+    )
     .slice(0, 10);
   const body = document.querySelector('#hot tbody');
   body.replaceChildren(
@@ -126,9 +131,11 @@ function renderHot(d) {
             el('td', {}, r.leaderStore == null ? '?' : `store ${r.leaderStore}`),
             el('td', {}, rate(r.keysWrittenRate)),
             el('td', {}, bytes(r.bytesWrittenRate)),
+            el('td', { class: 'read-keys' }, rate(r.keysReadRate)),
+            el('td', {}, bytes(r.bytesReadRate)),
           ),
         )
-      : [el('tr', {}, el('td', { colSpan: 5, class: 'muted' }, 'no writes'))]),
+      : [el('tr', {}, el('td', { colSpan: 7, class: 'muted' }, 'no traffic'))]),
   );
 }
 

@@ -37,6 +37,9 @@ export interface RegionInfo {
   /** Written per second between the leader's last two heartbeats (0 when unknown). */
   bytesWrittenRate: number;
   keysWrittenRate: number;
+  /** Read per second (keys returned, their key and value bytes), over the same interval. */
+  bytesReadRate: number;
+  keysReadRate: number;
 }
 
 /** What a leader reports about its region (a heartbeat). */
@@ -49,6 +52,9 @@ export interface RegionReport {
   /** Applied since the leader's previous heartbeat. */
   bytesWritten?: number;
   keysWritten?: number;
+  /** Served by reads since the leader's previous heartbeat. */
+  bytesRead?: number;
+  keysRead?: number;
 }
 
 export type RegionUpdate =
@@ -162,6 +168,8 @@ export class ClusterState {
       const ok = info.lastHeartbeatMs > 0 && interval > 0 && interval < 60_000;
       info.bytesWrittenRate = ok ? (Number(report.bytesWritten ?? 0) * 1000) / interval : 0;
       info.keysWrittenRate = ok ? (Number(report.keysWritten ?? 0) * 1000) / interval : 0;
+      info.bytesReadRate = ok ? (Number(report.bytesRead ?? 0) * 1000) / interval : 0;
+      info.keysReadRate = ok ? (Number(report.keysRead ?? 0) * 1000) / interval : 0;
       info.lastHeartbeatMs = now;
     }
     return { kind: 'ok', info, metaChanged, dropped };
@@ -210,6 +218,8 @@ function blankInfo(region: metapb.IRegion): RegionInfo {
     lastHeartbeatMs: 0,
     bytesWrittenRate: 0,
     keysWrittenRate: 0,
+    bytesReadRate: 0,
+    keysReadRate: 0,
   };
 }
 

@@ -283,6 +283,8 @@ export class SchedulerCore {
         approximateKeys: Number(req.approximateKeys ?? 0),
         bytesWritten: Number(req.bytesWritten ?? 0),
         keysWritten: Number(req.keysWritten ?? 0),
+        bytesRead: Number(req.bytesRead ?? 0),
+        keysRead: Number(req.keysRead ?? 0),
       },
       now,
     );

@@ -98,3 +98,19 @@ test('ClusterState: store loads count replicas, leaders and scores per store', (
   assert.equal(st.storeByAddress('b', 1)?.meta.id, 2);
   assert.equal(st.storeByAddress('b', 2), undefined);
 });
+
+test('ClusterState: written and read rates over the interval between two heartbeats', () => {
+  const st = new ClusterState();
+  const leader = { id: 10, storeId: 1 };
+  const first = st.updateRegion(region(1, '', ''), { leader, keysWritten: 5, keysRead: 50, bytesRead: 500 }, 1000);
+  assert.equal(first.kind === 'ok' && first.info.keysReadRate, 0, 'a first heartbeat has no interval');
+  const next = st.updateRegion(region(1, '', ''), { leader, keysWritten: 10, bytesWritten: 100, keysRead: 40, bytesRead: 800 }, 3000);
+  assert.equal(next.kind, 'ok');
+  if (next.kind !== 'ok') return;
+  assert.deepEqual(
+    [next.info.keysWrittenRate, next.info.bytesWrittenRate, next.info.keysReadRate, next.info.bytesReadRate],
+    [5, 50, 20, 400],
+  );
+  const idle = st.updateRegion(region(1, '', ''), { leader }, 4000);
+  assert.equal(idle.kind === 'ok' && idle.info.keysReadRate, 0);
+});

@@ -146,6 +146,8 @@ export class PdSchedulerClient implements SchedulerClient {
           approximateKeys: stats?.approximateKeys ?? 0,
           bytesWritten: stats?.bytesWritten ?? 0,
           keysWritten: stats?.keysWritten ?? 0,
+          bytesRead: stats?.bytesRead ?? 0,
+          keysRead: stats?.keysRead ?? 0,
         });
       } catch (e) {
         this.logger.debug('region heartbeat not sent', { regionId, err: String(e) });

@@ -53,6 +53,7 @@ export class TxnService {
       (c) => [c.key(req.key)],
       (x) => x.get(req),
       (error) => ({ error }),
+      (r) => (r.value && !r.notFound ? [{ key: req.key, value: r.value }] : []),
     );
   }
 
@@ -64,6 +65,7 @@ export class TxnService {
       (c) => [c.key(req.startKey, 'start key')],
       (x) => x.scan(req),
       (error) => ({ pairs: [], error }),
+      (r) => r.pairs.filter((p) => !p.error),
     );
   }
 
@@ -142,6 +144,8 @@ export class TxnService {
     keysOf: (c: InputCheck) => Uint8Array[],
     exec: (x: TxnExecutor) => Promise<R>,
     failed: (e?: KeyError) => R,
+    /** What a read returned, counted as the region's read traffic. */
+    returned?: (r: R) => { key: Uint8Array; value?: Uint8Array }[],
   ): Promise<R> {
     const m = this.opts.metrics;
     m.clientRequests.labels(method).inc();
@@ -162,7 +166,14 @@ export class TxnService {
         return this.regionError(method, failed(), { message: `server is busy: ${store}`, serverIsBusy: { reason: store } });
       const forWrite = method !== 'kvGet' && method !== 'kvScan';
       const executor = new TxnExecutor(new RegionTxnStorage(store, header, keys, forWrite), { latches: this.latches });
-      return await exec(executor);
+      const out = await exec(executor);
+      if (returned && store.recordRead && header.regionId) {
+        let bytes = 0;
+        const kvs = returned(out);
+        for (const kv of kvs) bytes += kv.key.length + (kv.value?.length ?? 0);
+        if (kvs.length > 0) store.recordRead(Number(header.regionId), bytes, kvs.length);
+      }
+      return out;
     } catch (e) {
       if (e instanceof StoreAnswer && isRegionError(e.error)) return this.regionError(method, failed(), e.error);
       m.clientRequestErrors.labels(method).inc();

@@ -16,6 +16,8 @@ import { compareBytes, keyInRegion } from '@tskv/util';
 export interface TxnStore {
   snapshotRead(header: raft_cmdpb.IRaftRequestHeader, opts: { forWrite?: boolean }): Promise<RegionSnapshot | raft_cmdpb.IRaftCmdResponse>;
   call(req: raft_cmdpb.IRaftCmdRequest): Promise<raft_cmdpb.IRaftCmdResponse>;
+  /** Keys and their bytes a transactional read returned (the region's read traffic). */
+  recordRead?(regionId: number, bytes: number, keys: number): void;
 }
 
 /** The store answered with an error: a region error goes to the client's region_error. */

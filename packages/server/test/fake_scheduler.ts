@@ -33,6 +33,8 @@ export class FakeScheduler {
   readonly regions = new Map<number, { region: metapb.Region; leader: metapb.IPeer | null }>();
   readonly operators = new Map<number, Op>();
   heartbeats = 0;
+  /** Keys and bytes read per region, summed over its heartbeats. */
+  readonly reads = new Map<number, { keys: number; bytes: number }>();
   storeHeartbeats = 0;
   /** While true, heartbeats are answered with no operator (and the checker is idle). */
   paused = false;
@@ -136,6 +138,10 @@ export class FakeScheduler {
     const leader = req.leader;
     const base = { header: this.hdr(), regionId: r?.id ?? 0 };
     if (!r?.id || !leader) return base;
+    const read = this.reads.get(Number(r.id)) ?? { keys: 0, bytes: 0 };
+    read.keys += Number(req.keysRead ?? 0);
+    read.bytes += Number(req.bytesRead ?? 0);
+    this.reads.set(Number(r.id), read);
     if (!this.putRegion(r, leader)) return { ...base, header: this.hdr(schedulerpb.ErrorType.STALE_REGION, 'stale heartbeat') };
     if (this.paused) return base;
     let op = this.operators.get(Number(r.id));

@@ -99,7 +99,11 @@ test('the Percolator commands over gRPC: prewrite, locked reads, commit, scan, r
     const before = await kv(lc, 'kvGet', { context: ctx, key: enc('b'), version: commitTs - 1n });
     assert.equal(before.notFound, true);
 
+    const readKeys = (): number => c.fake.reads.get(regionId)?.keys ?? 0;
+    const readBefore = readKeys();
     const scan = await kv(lc, 'kvScan', { context: ctx, startKey: enc('a'), limit: 10, version: tso() });
+    // The pairs a transactional scan returns reach the scheduler as the region's reads.
+    await waitFor('the scan in the region heartbeats', () => readKeys() >= readBefore + 2);
     assert.deepEqual(
       scan.pairs.map((p: Any) => [dec(p.key), dec(p.value)]),
       [

@@ -219,6 +219,8 @@ export class Dashboard {
         approximateKeys: info.approximateKeys,
         keysWrittenRate: info.keysWrittenRate,
         bytesWrittenRate: info.bytesWrittenRate,
+        keysReadRate: info.keysReadRate,
+        bytesReadRate: info.bytesReadRate,
         heartbeatAgeMs: info.lastHeartbeatMs ? now - info.lastHeartbeatMs : null,
       };
     });
