@@ -16,6 +16,7 @@ import { type Command, Option } from 'commander';
 import { type RegionInfo, regionInfo } from '../src/admin.js';
 import { showKey } from '../src/bytes.js';
 import { type AdminOperator, type AdminStore, SchedulerAdmin } from '../src/scheduler_admin.js';
+import { table } from './table.js';
 
 export interface AdminCliContext {
   g: () => { json: boolean; scheduler: string; timeout: number; caPath?: string; certPath?: string; keyPath?: string };
@@ -75,16 +76,6 @@ function regionJson(r: RegionInfo): object {
 function regionLine(r: RegionInfo): string {
   const leader = r.leader ? `leader on store ${r.leader.storeId} (peer ${r.leader.id})` : 'no leader known';
   return `region ${r.id} ${rangeText(r)} epoch ${r.confVer}/${r.version}: peers ${peersText(r)}; ${leader}`;
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
 }
 
 export function adminCommands(p: Command, ctx: AdminCliContext): void {

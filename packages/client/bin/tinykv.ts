@@ -19,6 +19,7 @@ import { RawClient, waitForScheduler } from '../src/raw_client.js';
 import { TxnClient } from '../src/txn_client.js';
 import { adminCommands } from './admin_commands.js';
 import { backupCommands } from './backup_commands.js';
+import { table } from './table.js';
 import { txnCommands } from './txn_commands.js';
 
 interface GlobalOpts {
@@ -60,16 +61,6 @@ function output(b: Uint8Array, g: GlobalOpts): string {
 
 function out(s: string): void {
   process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-}
-
-function table(headers: string[], rows: string[][]): string {
-  const w = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (r: string[]): string =>
-    r
-      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(headers), ...rows.map(line)].join('\n');
 }
 
 function age(ms: number | null): string {
