@@ -72,6 +72,16 @@ export function aptInstall(pkgs: string[], logFd: number): boolean {
 }
 
 /** deb-src twins of the system's apt sources (deb822 stanzas and one-line entries). */
+/**
+ * Go and etcd's Go sources from Debian (golang-go, golang-etcd-server-dev), installed if missing;
+ * returns why they could not be, or null. Both etcd Go drivers build against them offline.
+ */
+export function installGoEtcd(what: string, log: Log, logFd: number): string | null {
+  if (spawnSync('sh', ['-c', 'command -v go']).status === 0 && existsSync(`${ETCD_SRC}/clientv3`)) return null;
+  log(`  ${what}: apt-get install -y golang-go golang-etcd-server-dev`);
+  return aptInstall(['golang-go', 'golang-etcd-server-dev'], logFd) ? null : 'apt-get install golang-go golang-etcd-server-dev failed';
+}
+
 export function debSrcSources(files: { name: string; text: string }[]): { name: string; text: string }[] {
   const out: { name: string; text: string }[] = [];
   for (const f of files) {
@@ -114,10 +124,8 @@ export function buildGoTool(log: Log): GoTool | { error: string } {
   const fd = openSync(logFile, 'w');
   const fail = (why: string): { error: string } => ({ error: `${why} (log: ${logFile})\n${tailFile(logFile, 15)}` });
   try {
-    if (spawnSync('sh', ['-c', 'command -v go']).status !== 0 || !existsSync(`${ETCD_SRC}/clientv3`)) {
-      log('  etcd benchmark tool: apt-get install -y golang-go golang-etcd-server-dev');
-      if (!aptInstall(['golang-go', 'golang-etcd-server-dev'], fd)) return fail('apt-get install golang-go golang-etcd-server-dev failed');
-    }
+    const missing = installGoEtcd('etcd benchmark tool', log, fd);
+    if (missing) return fail(missing);
     if (!existsSync(`${ETCD_SRC}/clientv3`) || !existsSync(`${ETCD_SRC}/pkg/report`))
       return fail(`${ETCD_SRC}/clientv3 or pkg/report missing after installing golang-etcd-server-dev`);
     const version = dpkgVersion('golang-etcd-server-dev');

@@ -8,7 +8,7 @@
 // A run is one process: its own warm-up, then the measured period, which it marks on stdout
 // ("phase measure", "phase end") so the etcd members' CPU is sampled over exactly that period;
 // its own CPU over the period (getrusage) is the load generator's ("bench").
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ import type { LatencySummary } from '../histogram.js';
 import type { KeySpace } from '../keyspace.js';
 import { KEY_PREFIX } from '../keyspace.js';
 import type { RunResult, RunTiming } from '../runner.js';
-import { aptInstall, cacheDir, ETCD_SRC, GOCODE, type Log, run } from './go_tool.js';
+import { cacheDir, ETCD_SRC, GOCODE, installGoEtcd, type Log, run } from './go_tool.js';
 import type { EtcdSystem } from './system.js';
 
 /** The driver's source (packages/bench/go/etcd-txn/main.go, from dist/src/etcd/). */
@@ -44,10 +44,8 @@ export function buildTxnTool(log: Log): TxnTool | { error: string } {
   const fd = openSync(logFile, 'w');
   const fail = (why: string): { error: string } => ({ error: `${why} (log: ${logFile})\n${tailFile(logFile, 15)}` });
   try {
-    if (spawnSync('sh', ['-c', 'command -v go']).status !== 0 || !existsSync(`${ETCD_SRC}/clientv3`)) {
-      log('  etcd-txn driver: apt-get install -y golang-go golang-etcd-server-dev');
-      if (!aptInstall(['golang-go', 'golang-etcd-server-dev'], fd)) return fail('apt-get install golang-go golang-etcd-server-dev failed');
-    }
+    const missing = installGoEtcd('etcd-txn driver', log, fd);
+    if (missing) return fail(missing);
     if (!existsSync(`${ETCD_SRC}/clientv3`)) return fail(`${ETCD_SRC}/clientv3 missing after installing golang-etcd-server-dev`);
     const bin = txnToolPath();
     const build = join(dir, 'etcd-txn-build');
