@@ -408,12 +408,10 @@ export class Cluster extends ClusterClient {
       console.log(`[${this.name}] KEEP_DATA=1: data kept in ${[...this.slots.values()].map((s) => s.dir).join(' ')}`);
       return;
     }
-    await Promise.all(
-      [...this.slots.values()].flatMap((s) => [
-        rm(s.dir, { recursive: true, force: true }),
-        rm(`${s.dir}.durable`, { recursive: true, force: true }),
-      ]),
-    );
+    // A snapshot receive under way when its store stopped may still be writing its last file:
+    // rm retries a directory that a late file made non-empty.
+    const opts = { recursive: true, force: true, maxRetries: 10, retryDelay: 100 };
+    await Promise.all([...this.slots.values()].flatMap((s) => [rm(s.dir, opts), rm(`${s.dir}.durable`, opts)]));
   }
 
   /**
